@@ -1,0 +1,179 @@
+/**
+ * Shared types: every stage speaks these. Data flows ingest -> infer -> track -> pipeline -> serve.
+ * Boxes everywhere are source-frame pixels [x1, y1, x2, y2] unless a name says otherwise.
+ */
+
+export type Box = [x1: number, y1: number, x2: number, y2: number];
+
+/** Maps source pixels to model-input pixels: in = src * scale + pad. Ultralytics LetterBox rounding. */
+export interface Letterbox {
+  /** Source frame size. */
+  srcWidth: number;
+  srcHeight: number;
+  /** Model input size (the letterboxed canvas). */
+  dstWidth: number;
+  dstHeight: number;
+  /** Scale applied to the source before padding (same on both axes). */
+  scale: number;
+  /** Size of the resized source inside the canvas. */
+  resizedWidth: number;
+  resizedHeight: number;
+  /** Left and top padding in model-input pixels. */
+  padX: number;
+  padY: number;
+}
+
+/** Facts about a source, from probing it before decoding. */
+export interface SourceInfo {
+  url: string;
+  width: number;
+  height: number;
+  /** Frames per second as reported by the container or stream; 0 when unknown. */
+  fps: number;
+  /** Total frames when known (files), else undefined. */
+  frameCount?: number;
+  /** Duration in seconds when known. */
+  duration?: number;
+  codec: string;
+  /** True for files (seekable, finite); false for live streams. */
+  isFile: boolean;
+}
+
+/** One decoded, letterboxed frame. Pixels are HWC RGB uint8 at the model input size. */
+export interface Frame {
+  streamId: string;
+  /** Monotonically increasing per stream for its whole life (survives reconnects). */
+  seq: number;
+  /** 0-based count of frames decoded by the current decoder run. */
+  index: number;
+  /** Presentation time in seconds. */
+  pts: number;
+  /** Wall-clock ms (epoch, sub-ms precision) when the frame left the decoder. */
+  captureTs: number;
+  letterbox: Letterbox;
+  /** dstWidth * dstHeight * 3 bytes, RGB, letterboxed with pad colour 114. */
+  rgb: Uint8Array;
+  /** JPEG of the source frame when the stream produces video for clients. */
+  jpeg?: Uint8Array;
+}
+
+/** COCO-style uncompressed RLE, column-major (Fortran order) like pycocotools, at source resolution. */
+export interface MaskRle {
+  size: [height: number, width: number];
+  counts: number[];
+}
+
+export interface Detection {
+  box: Box;
+  score: number;
+  class: number;
+  label: string;
+  /** Set for confirmed tracks once a tracker runs. */
+  trackId?: number;
+  mask?: MaskRle;
+}
+
+/** Epoch-ms timestamps of one frame's way through the pipeline. */
+export interface FrameTiming {
+  captureTs: number;
+  /** When the frame was handed to the batcher/session queue. */
+  queuedTs?: number;
+  inferStartTs?: number;
+  inferEndTs?: number;
+  trackEndTs?: number;
+  sendTs?: number;
+  /** Time inside the worker, ms: tensor fill, session.run, output decode. */
+  preprocessMs?: number;
+  inferenceMs?: number;
+  postprocessMs?: number;
+  /** Number of frames in the batch this frame ran in. */
+  batchSize?: number;
+}
+
+/** A frame's detections, without its pixels. */
+export interface FrameResult {
+  streamId: string;
+  seq: number;
+  index: number;
+  pts: number;
+  width: number;
+  height: number;
+  detections: Detection[];
+  timing: FrameTiming;
+  jpeg?: Uint8Array;
+}
+
+export type DropReason = 'policy' | 'staleness' | 'client';
+
+export type StreamState = 'connecting' | 'streaming' | 'reconnecting' | 'stopped' | 'failed' | 'ended';
+
+export interface LatencySummary {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface StreamStats {
+  id: string;
+  state: StreamState;
+  lastError?: string;
+  reconnects: number;
+  framesDecoded: number;
+  framesInferred: number;
+  framesSent: number;
+  fpsIn: number;
+  fpsOut: number;
+  drops: Record<DropReason, number>;
+  /** capture -> send, ms */
+  latency: LatencySummary;
+}
+
+// ---- Configuration (validated in src/config.ts) ----
+
+/**
+ * `latest`: always infer the newest decoded frame (drops older waiting frames).
+ * `queue:N`: bounded FIFO of N frames, oldest dropped when full.
+ * `all`: never drop; decoding is paused when inference is behind.
+ */
+export type DropPolicy = { kind: 'latest' } | { kind: 'queue'; size: number } | { kind: 'all' };
+
+export interface TrackerConfig {
+  enabled: boolean;
+  /** Detections at or above this score take part in the first association. */
+  trackThresh: number;
+  /** Detections between lowThresh and trackThresh take part in the second association. */
+  lowThresh: number;
+  /** Unmatched detections at or above this score start new tracks. */
+  newTrackThresh: number;
+  /** IoU-distance (1 - IoU) above which a pair is never matched in the first association. */
+  matchThresh: number;
+  /** A lost track is kept this many seconds before removal. */
+  lostTrackSeconds: number;
+  /** Keep tracks (and continue ids) across a source reconnect. */
+  keepTracksOnReconnect: boolean;
+}
+
+export interface StreamConfig {
+  id: string;
+  url: string;
+  /** Path of the ONNX model file (relative to the config file or cwd). */
+  model: string;
+  conf: number;
+  /** Class ids to keep; empty = all. */
+  classes: number[];
+  /** Max frames per second taken from the source (0 = source rate). */
+  fps: number;
+  dropPolicy: DropPolicy;
+  /** Drop frames older than this (ms) when inference could start; 0 = off. */
+  maxStalenessMs: number;
+  /** Files: loop at the end. */
+  loop: boolean;
+  /** Files: pace at the native frame rate (live-like). */
+  realtime: boolean;
+  /** Produce JPEG frames for clients that subscribe with video. */
+  video: boolean;
+  /** Seconds without frames before the decoder is restarted. */
+  stallTimeoutSeconds: number;
+  tracker: TrackerConfig;
+}
