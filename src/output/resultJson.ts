@@ -1,0 +1,27 @@
+/** The one JSON shape of a detection in every output (files, WebSocket, HTTP). */
+import type { Detection } from '../types.js';
+
+export interface DetectionJson {
+  box: [number, number, number, number];
+  score: number;
+  class: number;
+  label: string;
+  track_id?: number;
+  mask?: { size: [number, number]; counts: number[] };
+}
+
+const round2 = (v: number): number => Math.round(v * 100) / 100;
+const round4 = (v: number): number => Math.round(v * 10000) / 10000;
+
+/** Boxes to 0.01 px and scores to 1e-4: more digits are noise and cost bytes on every frame. */
+export function detectionToJson(d: Detection): DetectionJson {
+  const out: DetectionJson = {
+    box: [round2(d.box[0]), round2(d.box[1]), round2(d.box[2]), round2(d.box[3])],
+    score: round4(d.score),
+    class: d.class,
+    label: d.label,
+  };
+  if (d.trackId !== undefined) out.track_id = d.trackId;
+  if (d.mask) out.mask = { size: d.mask.size, counts: d.mask.counts };
+  return out;
+}

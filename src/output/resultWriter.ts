@@ -1,0 +1,74 @@
+/**
+ * Result files for recorded-video analysis. Written incrementally, one whole record per write,
+ * so an interrupted run leaves only complete lines behind.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { FrameResult } from '../types.js';
+import { detectionToJson } from './resultJson.js';
+
+export type ResultFormat = 'jsonl' | 'mot';
+
+export interface ResultWriter {
+  write(result: FrameResult): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** `{"frame","pts","width","height","detections":[...]}` per decoded frame, in order. */
+export function jsonlLine(r: FrameResult): string {
+  return (
+    JSON.stringify({
+      frame: r.index,
+      pts: Math.round(r.pts * 1e6) / 1e6,
+      width: r.width,
+      height: r.height,
+      detections: r.detections.map(detectionToJson),
+    }) + '\n'
+  );
+}
+
+/** MOTChallenge results: `frame,id,x,y,w,h,score,-1,-1,-1`, 1-based frames, tracked objects only. */
+export function motLines(r: FrameResult): string {
+  let out = '';
+  for (const d of r.detections) {
+    if (d.trackId === undefined) continue;
+    const [x1, y1, x2, y2] = d.box;
+    out += `${r.index + 1},${d.trackId},${x1.toFixed(2)},${y1.toFixed(2)},${(x2 - x1).toFixed(2)},${(y2 - y1).toFixed(2)},${d.score.toFixed(4)},-1,-1,-1\n`;
+  }
+  return out;
+}
+
+class StreamResultWriter implements ResultWriter {
+  private readonly stream: WriteStream;
+  private failure: Error | undefined;
+
+  constructor(
+    path: string,
+    private readonly format: (r: FrameResult) => string,
+  ) {
+    this.stream = createWriteStream(path, { flags: 'w' });
+    this.stream.on('error', (err) => {
+      this.failure = new Error(`cannot write ${path}: ${err.message}`);
+    });
+  }
+
+  async write(result: FrameResult): Promise<void> {
+    if (this.failure) throw this.failure;
+    const text = this.format(result);
+    if (text.length > 0 && !this.stream.write(text)) {
+      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error')]);
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  async close(): Promise<void> {
+    if (this.stream.closed) return;
+    this.stream.end();
+    await Promise.race([once(this.stream, 'close'), once(this.stream, 'error')]);
+    if (this.failure) throw this.failure;
+  }
+}
+
+export function openResultWriter(path: string, format: ResultFormat): ResultWriter {
+  return new StreamResultWriter(path, format === 'mot' ? motLines : jsonlLine);
+}
