@@ -1,0 +1,154 @@
+/**
+ * Synthetic clip generator: renders the scene planned in scene.ts frame by frame, encodes it to
+ * H.264 MP4 with ffmpeg and writes `<clip>.gt.jsonl` next to it (format in groundTruth.ts).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { backgroundTexture, paintBackground } from './background.js';
+import { startH264Encoder } from './encode.js';
+import type { GtFrame, GtTarget } from './groundTruth.js';
+import { mulberry32, uniformRng } from './prng.js';
+import type { PlacedShape } from './raster.js';
+import { computeVisibility } from './raster.js';
+import { paintTarget } from './render.js';
+import { planScene, SYNTH_CLASSES, shapeAt } from './scene.js';
+
+/** Bump when the rendering or planning changes so cached clips are rebuilt. */
+export const SYNTH_VERSION = 1;
+
+export interface GenerateClipOptions {
+  /** Output .mp4 path; the ground truth goes to the same path with `.gt.jsonl` instead of `.mp4`. */
+  out: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+  seconds?: number;
+  seed?: number;
+  /** Number of targets over the whole clip (at least 3). */
+  targets?: number;
+}
+
+export interface GeneratedClip {
+  video: string;
+  groundTruth: string;
+  frames: number;
+}
+
+const DEFAULTS = { width: 640, height: 480, fps: 15, seconds: 12, seed: 1, targets: 10 };
+
+export function groundTruthPath(video: string): string {
+  return video.replace(/\.mp4$/i, '') + '.gt.jsonl';
+}
+
+function round(v: number, digits: number): number {
+  const k = 10 ** digits;
+  return Math.round(v * k) / k;
+}
+
+export async function generateClip(opts: GenerateClipOptions): Promise<GeneratedClip> {
+  const o = { ...DEFAULTS, ...withoutUndefined(opts) };
+  const { width, height, fps, seed } = o;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 64 || height < 64 || width % 2 || height % 2) {
+    throw new Error(`synth: width and height must be even integers >= 64 (got ${width}x${height})`);
+  }
+  if (!(fps > 0) || !(o.seconds > 0)) throw new Error(`synth: fps and seconds must be positive (got ${fps}, ${o.seconds})`);
+  const frames = Math.max(1, Math.round(o.seconds * fps));
+  const plan = planScene({ width, height, fps, frames, seed, targets: o.targets });
+  const byZ = plan.targets.slice().sort((a, b) => a.z - b.z);
+  const texture = backgroundTexture(uniformRng(seed ^ 0x5bd1e995), width, height);
+  const noiseSeeds = mulberry32(seed ^ 0x27d4eb2f);
+  const frame = new Uint8Array(width * height * 3);
+  const owner = new Int32Array(width * height);
+  const lines: string[] = [];
+
+  const video = opts.out;
+  const groundTruth = groundTruthPath(video);
+  await mkdir(dirname(video), { recursive: true });
+  const encoder = startH264Encoder({ out: video, width, height, fps });
+  try {
+    for (let f = 0; f < frames; f++) {
+      const t = f / fps;
+      const shapes: PlacedShape[] = plan.targets.map((p) => ({ ...shapeAt(p, t), id: p.id, z: p.z }));
+      const visibility = computeVisibility(shapes, width, height, owner);
+      paintBackground(frame, texture, noiseSeeds());
+      for (const p of byZ) {
+        const cls = SYNTH_CLASSES[p.classId]!;
+        paintTarget(frame, width, height, shapes[p.id]!, { rgb: cls.rgb, gradient: p.gradient }, noiseSeeds());
+      }
+      const targets: GtTarget[] = [];
+      for (const p of plan.targets) {
+        const v = visibility[p.id]!;
+        if (!v.box || !v.fullBox) continue;
+        const s = shapes[p.id]!;
+        targets.push({
+          id: p.id,
+          class: p.classId,
+          label: SYNTH_CLASSES[p.classId]!.label,
+          shape: p.shape,
+          box: v.box,
+          fullBox: v.fullBox,
+          visible: round(v.visible, 4),
+          crossing: plan.crossing.has(p.id),
+          z: p.z,
+          center: s.center,
+          radii: s.radii,
+        });
+      }
+      const line: GtFrame = { frame: f, pts: round(t, 6), targets };
+      lines.push(JSON.stringify(line));
+      await encoder.write(frame);
+    }
+    const partialGt = `${groundTruth}.${process.pid}.partial`;
+    await writeFile(partialGt, lines.join('\n') + '\n');
+    await rename(partialGt, groundTruth);
+    await encoder.finish();
+  } catch (err) {
+    await encoder.abort();
+    throw err;
+  }
+  return { video, groundTruth, frames };
+}
+
+function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The repository root: the nearest ancestor of this module with streamlens' package.json (works from src/ and dist/src/). */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'streamlens') return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('synth: cannot find the streamlens repository root');
+    dir = parent;
+  }
+}
+
+export type DemoClipOptions = Omit<GenerateClipOptions, 'out'> & {
+  /** Cache directory; default `<repo>/streams/media`. */
+  dir?: string;
+};
+
+const building = new Map<string, Promise<GeneratedClip>>();
+
+/** Builds the clip once into the cache directory (name derived from the options) and reuses it afterwards. */
+export function ensureDemoClip(opts: DemoClipOptions = {}): Promise<GeneratedClip> {
+  const o = { ...DEFAULTS, ...withoutUndefined(opts) };
+  const dir = opts.dir ?? join(repoRoot(), 'streams', 'media');
+  const name = `synth-v${SYNTH_VERSION}-${o.width}x${o.height}-${o.fps}fps-${o.seconds}s-seed${o.seed}-n${o.targets}`;
+  const video = join(dir, `${name}.mp4`);
+  const groundTruth = groundTruthPath(video);
+  if (existsSync(video) && existsSync(groundTruth)) {
+    const frames = readFileSync(groundTruth, 'utf8').split('\n').filter(Boolean).length;
+    return Promise.resolve({ video, groundTruth, frames });
+  }
+  let pending = building.get(video);
+  if (!pending) {
+    pending = generateClip({ ...o, out: video }).finally(() => building.delete(video));
+    building.set(video, pending);
+  }
+  return pending;
+}

@@ -1,0 +1,9 @@
+/** Public surface of the synthetic clip generator. */
+export { ensureDemoClip, generateClip, groundTruthPath, SYNTH_VERSION } from './generate.js';
+export type { DemoClipOptions, GenerateClipOptions, GeneratedClip } from './generate.js';
+export { parseGroundTruth, readGroundTruth, visibleMask } from './groundTruth.js';
+export type { GtFrame, GtTarget } from './groundTruth.js';
+export { computeVisibility, visibleMaskOf } from './raster.js';
+export type { PlacedShape, ShapeKind, ShapeParams, Visibility } from './raster.js';
+export { SYNTH_CLASSES } from './scene.js';
+export type { SynthClass } from './scene.js';
