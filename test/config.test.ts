@@ -1,0 +1,132 @@
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_SERVER, checkSourceUrl, loadConfig, parseConfig, parseDropPolicy, parseStream, type ServeConfig } from '../src/config.js';
+
+const base = mkdtempSync(join(tmpdir(), 'streamlens-config-'));
+const media = join(base, 'media');
+mkdirSync(media);
+writeFileSync(join(media, 'clip.mp4'), '');
+
+function issues(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues.map((i) => `${i.path}: ${i.message}`);
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const cfg = (streams: unknown[], extra: Record<string, unknown> = {}): ServeConfig =>
+  parseConfig({ models: { 'm.onnx': {} }, streams, ...extra }, base);
+
+describe('parseConfig', () => {
+  it('fills defaults: loopback, port 8080, latest for live sources, model from the only listed model', () => {
+    const c = cfg([{ id: 'cam1', url: 'rtsp://10.0.0.5/stream' }]);
+    expect(c.server.host).toBe('127.0.0.1');
+    expect(c.server.port).toBe(8080);
+    expect(c.server.mediaFolders).toEqual([media]);
+    expect(c.server.clientBufferBytes).toBe(DEFAULT_SERVER.clientBufferBytes);
+    const s = c.streams[0];
+    expect(s.dropPolicy).toEqual({ kind: 'latest' });
+    expect(s.model).toBe(join(base, 'm.onnx'));
+    expect(s.rtspTransport).toBe('tcp');
+    expect(s.conf).toBe(0.25);
+    expect(s.tracker.enabled).toBe(true);
+    expect(c.models[join(base, 'm.onnx')].providers).toEqual(['cpu']);
+  });
+
+  it('defaults files to realtime with latest, and non-realtime files to all', () => {
+    const c = cfg([
+      { id: 'a', url: 'media/clip.mp4' },
+      { id: 'b', url: 'media/clip.mp4', realtime: false },
+    ]);
+    expect(c.streams[0].url).toBe(join(media, 'clip.mp4'));
+    expect(c.streams[0].dropPolicy).toEqual({ kind: 'latest' });
+    expect(c.streams[1].dropPolicy).toEqual({ kind: 'all' });
+  });
+
+  it('parses drop policies', () => {
+    expect(parseDropPolicy('queue:3')).toEqual({ kind: 'queue', size: 3 });
+    expect(parseDropPolicy('queue:0')).toBeUndefined();
+    expect(parseDropPolicy('fast')).toBeUndefined();
+  });
+
+  it('names the field of every error', () => {
+    const errs = issues(() =>
+      cfg([
+        { id: 'ok', url: 'rtsp://cam/1' },
+        { id: 'cam2', url: 'rtsp://cam/2', dropPolicy: 'fast', conf: 2, classes: [1, -1], fps: 'x' },
+      ]),
+    );
+    expect(errs).toContain('streams[1].dropPolicy: expected "latest", "all" or "queue:N" (N >= 1), got "fast"');
+    expect(errs).toContain('streams[1].conf: expected a number >= 0 and <= 1, got 2');
+    expect(errs).toContain('streams[1].classes: expected an array of class ids (integers >= 0), got [1,-1]');
+    expect(errs).toContain('streams[1].fps: expected a number >= 0 and <= 240, got "x"');
+  });
+
+  it('rejects unknown fields, duplicate ids, missing fields and bad server settings', () => {
+    const errs = issues(() =>
+      cfg([{ id: 'a', url: 'rtsp://cam/1', dropPolicey: 'all' }, { id: 'a', url: 'rtsp://cam/2' }, { url: 'rtsp://cam/3' }], {
+        server: { port: 70000, host: '' },
+      }),
+    );
+    expect(errs.some((e) => e.startsWith('streams[0].dropPolicey: unknown field'))).toBe(true);
+    expect(errs).toContain('streams[1].id: duplicate id "a"');
+    expect(errs).toContain('streams[2].id: required');
+    expect(errs).toContain('server.port: expected an integer >= 0 and <= 65535, got 70000');
+    expect(errs).toContain('server.host: expected a non-empty string, got ""');
+  });
+
+  it('requires a model when several are configured', () => {
+    const errs = issues(() => parseConfig({ models: { 'a.onnx': {}, 'b.onnx': {} }, streams: [{ id: 'x', url: 'rtsp://h/s' }] }, base));
+    expect(errs).toEqual(['streams[0].model: required (the config lists 2 models)']);
+  });
+
+  it('validates model settings', () => {
+    const errs = issues(() => parseConfig({ models: { 'a.onnx': { providers: ['gpu'], maxBatch: 0 } } }, base));
+    expect(errs).toContain('models["a.onnx"].providers[0]: expected "tensorrt", "cuda" or "cpu", got "gpu"');
+    expect(errs).toContain('models["a.onnx"].maxBatch: expected an integer >= 1 and <= 64, got 0');
+  });
+
+  it('loadConfig resolves paths relative to the config file and reports bad JSON with the file name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streamlens-cfgfile-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ models: { '../models/x.onnx': {} }, streams: [{ id: 's', url: 'rtsp://h/s' }] }));
+    const c = loadConfig(file);
+    expect(c.streams[0].model).toBe(join(dir, '..', 'models', 'x.onnx'));
+    writeFileSync(file, '{ nope');
+    expect(issues(() => loadConfig(file))[0]).toMatch(/^.*c\.json: invalid JSON/);
+  });
+});
+
+describe('source URL validation', () => {
+  it('allows rtsp, rtsps, http, https', () => {
+    for (const u of ['rtsp://h/s', 'rtsps://h:322/s', 'http://h/a.m3u8', 'https://h/v.mp4']) {
+      expect(checkSourceUrl(u, base, [media])).toEqual({ url: u, isFile: false });
+    }
+  });
+
+  it('refuses other protocols and ffmpeg pseudo-protocols', () => {
+    for (const u of ['file:///etc/passwd', 'concat:/etc/passwd|/etc/hosts', 'subfile:,,start,0,end,0,,:/etc/passwd', 'udp://0.0.0.0:1234', 'data:text/plain,x']) {
+      expect(checkSourceUrl(u, base, [media])).toHaveProperty('error');
+    }
+  });
+
+  it('allows files only inside media folders, also through .. and symlinks', () => {
+    expect(checkSourceUrl('media/clip.mp4', base, [media])).toEqual({ url: join(media, 'clip.mp4'), isFile: true });
+    expect(checkSourceUrl('media/../../etc/passwd', base, [media])).toHaveProperty('error');
+    expect(checkSourceUrl('/etc/passwd', base, [media])).toHaveProperty('error');
+    symlinkSync('/etc/passwd', join(media, 'link.mp4'));
+    expect(checkSourceUrl('media/link.mp4', base, [media])).toHaveProperty('error');
+  });
+
+  it('names the field for a refused URL in an API stream', () => {
+    const ctx = { baseDir: base, mediaFolders: [media], modelPaths: ['/m.onnx'], tracker: cfg([]).tracker };
+    const errs = issues(() => parseStream({ id: 'x', url: 'file:///etc/passwd' }, ctx));
+    expect(errs[0]).toMatch(/^url: expected an rtsp:\/\/, rtsps:\/\/, http:\/\/ or https:\/\/ URL/);
+    expect(parseStream({ id: 'x', url: 'rtsp://cam/1', dropPolicy: 'queue:2' }, ctx).dropPolicy).toEqual({ kind: 'queue', size: 2 });
+  });
+});
