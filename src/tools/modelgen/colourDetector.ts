@@ -1,0 +1,246 @@
+/**
+ * Graph pieces of the synthetic-scene detectors, all plain ONNX operators:
+ *
+ * 1. colour logits: 2x2 AveragePool to stride 2, a 1x1 Conv computing two colour differences per
+ *    class, ReduceMin of the pair -> per-class logit map (> 0 means "this class's colour").
+ * 2. centres: at stride 4, repeated 3x3 MaxPool erosions of the class mask; the number of erosions a
+ *    cell survives is its distance to the background, which peaks at an object's centre. Peaks are
+ *    cells equal to a 5x5 MaxPool of that map (plus a blur and a tiny position tie-break).
+ * 3. boxes: from a start cell, mask values along a row/column are gathered and the run of ones to
+ *    each side is counted (CumSum of the zeros, then ReduceSum of "no zero yet"). A row run gives
+ *    the centre column, the column run through it the height and centre row, and the row run
+ *    through that the width: exact for ellipses and rectangles wherever the start cell lies inside.
+ */
+import { OnnxGraphBuilder, int, ints } from './onnxBuilder.js';
+import { COLOUR_TESTS, LEVELS_PER_LOGIT, MAX_TARGET_PX } from './sceneSpec.js';
+
+export const NUM_CLASSES = COLOUR_TESTS.length;
+
+/** Per-class logit map at stride 2: [B, nc, S/2, S/2]. */
+export function colourLogits(g: OnnxGraphBuilder, images: string, size: number): string {
+  const x2 = g.op('AveragePool', [images], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) });
+  const nc = NUM_CLASSES;
+  const w = new Float32Array(nc * 2 * 3);
+  const b = new Float32Array(nc * 2);
+  COLOUR_TESTS.forEach((tests, c) => {
+    tests.forEach(([plus, minus, threshold], k) => {
+      const o = c * 2 + k;
+      // Input is RGB in [0, 1]; differences are measured in 0..255 levels.
+      w[o * 3 + plus] = 255 / LEVELS_PER_LOGIT;
+      w[o * 3 + minus] = -255 / LEVELS_PER_LOGIT;
+      b[o] = -threshold / LEVELS_PER_LOGIT;
+    });
+  });
+  const feats = g.op('Conv', [x2, g.initializer('colour_w', [nc * 2, 3, 1, 1], w), g.initializer('colour_b', [nc * 2], b)]);
+  const h = size / 2;
+  const pairs = g.op('Reshape', [feats, g.int64s('pairs_shape', [-1, nc, 2, h, h])]);
+  return g.op('ReduceMin', [pairs], { axes: ints([2]), keepdims: int(0) }, { output: 'class_logits_s2' });
+}
+
+/** 1 where x > 0 else 0 (x exactly 0 gives 0). */
+export function positive(g: OnnxGraphBuilder, x: string): string {
+  return g.op('Relu', [g.op('Sign', [x])]);
+}
+
+export interface Candidates {
+  /** [B, K] float: class, row and column (stride-2 cells) of each candidate's start cell. */
+  cls: string;
+  row: string;
+  col: string;
+  /** [B, K] float: > 0 for real peaks, 0 for filler rows. */
+  strength: string;
+}
+
+/**
+ * Object-centre peaks at stride 4, the K strongest over classes x cells.
+ * Returns start cells in stride-2 coordinates.
+ */
+export function centrePeaks(g: OnnxGraphBuilder, logits2: string, size: number, k: number): Candidates {
+  const s4 = size / 4;
+  const logits4 = g.op('AveragePool', [logits2], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) });
+  const mask4 = positive(g, logits4);
+  // Distance to background by erosion: min over 3x3 = -max(-x); MaxPool ignores padding, so the
+  // frame border does not erode (objects leaving the frame keep their centre on the visible part).
+  let neg = g.op('Neg', [mask4]);
+  let sum = neg;
+  const erosions = Math.ceil(MAX_TARGET_PX / 2 / 4);
+  for (let i = 0; i < erosions; i++) {
+    neg = g.op('MaxPool', [neg], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) });
+    sum = g.op('Add', [sum, neg]);
+  }
+  const distance = g.op('Neg', [sum]);
+  // A 7x7 blur separates cells along a rectangle's ridge (it is largest mid-ridge); it stays below
+  // one so the integer distance dominates. The ramp breaks exact ties deterministically.
+  const blur = g.op('AveragePool', [mask4], { kernel_shape: ints([7, 7]), pads: ints([3, 3, 3, 3]) });
+  const ramp = new Float32Array(s4 * s4);
+  for (let i = 0; i < ramp.length; i++) ramp[i] = (1e-4 * i) / ramp.length;
+  const centreness = g.op('Add', [
+    g.op('Add', [distance, g.op('Mul', [blur, g.scalar('blur_weight', 0.5)])]),
+    g.initializer('tie_break', [1, 1, s4, s4], ramp),
+  ]);
+  const localMax = g.op('MaxPool', [centreness], { kernel_shape: ints([5, 5]), pads: ints([2, 2, 2, 2]) });
+  // 1 + Sign(c - max) is 1 exactly at the local maximum, 0 elsewhere.
+  const isPeak = g.op('Add', [g.scalar('one', 1), g.op('Sign', [g.op('Sub', [centreness, localMax])])]);
+  // Targets are at least 16 px thick: at stride 4 their centre survives at least one erosion.
+  const thick = positive(g, g.op('Sub', [distance, g.scalar('min_distance', 1.5)]));
+  const peakScore = g.op('Mul', [g.op('Mul', [isPeak, thick]), centreness]);
+  const flat = g.op('Reshape', [peakScore, g.int64s('flat_shape', [0, -1])]);
+  const [values, indices] = g.node('TopK', [flat, g.int64s('topk_k', [k])], { axis: int(1), largest: int(1), sorted: int(1) }, { outputs: 2 });
+  const cells = s4 * s4;
+  const cls = g.op('Div', [indices, g.int64('cells', [], [cells])]);
+  const rem = g.op('Sub', [indices, g.op('Mul', [cls, g.int64('cells_m', [], [cells])])]);
+  const row4 = g.op('Div', [rem, g.int64('s4_d', [], [s4])]);
+  const col4 = g.op('Sub', [rem, g.op('Mul', [row4, g.int64('s4_m', [], [s4])])]);
+  const toF = (x: string): string => g.op('Cast', [x], { to: int(1) });
+  const two = g.scalar('two', 2);
+  return {
+    cls: toF(cls),
+    row: g.op('Mul', [toF(row4), two]),
+    col: g.op('Mul', [toF(col4), two]),
+    strength: values,
+  };
+}
+
+/** A class map at stride 2 padded so that runs can be read without bounds checks, flattened per image. */
+export interface RunMap {
+  flat: string;
+  size: number;
+  pad: number;
+}
+
+/** Longest run (stride-2 cells) read to each side of a start cell: a whole target plus margin. */
+export const RUN_CELLS = MAX_TARGET_PX / 2 + 4;
+
+export function paddedFlat(g: OnnxGraphBuilder, map2: string, size: number, padValue: number, pad = RUN_CELLS): RunMap {
+  const padded = g.op('Pad', [map2, g.int64s('run_pads', [0, 0, pad, pad, 0, 0, pad, pad]), g.scalar('run_pad_value', padValue)]);
+  return { flat: g.op('Reshape', [padded, g.int64s('run_flat_shape', [0, -1])]), size: size / 2, pad };
+}
+
+/** Flat index (float) into a RunMap of cell (cls, row, col), each [B, K]. */
+function flatIndex(g: OnnxGraphBuilder, map: RunMap, cls: string, row: string, col: string): string {
+  const side = map.size + 2 * map.pad;
+  const plane = g.op('Mul', [cls, g.scalar('plane', side * side)]);
+  const r = g.op('Mul', [g.op('Add', [row, g.scalar('pad_r', map.pad)]), g.scalar('side', side)]);
+  return g.op('Add', [g.op('Add', [plane, r]), g.op('Add', [col, g.scalar('pad_c', map.pad)])]);
+}
+
+/** Gathers map values at float flat indices [B, K, n] -> [B, K, n]. */
+function gatherAt(g: OnnxGraphBuilder, map: RunMap, index: string, k: number, n: number): string {
+  const idx = g.op('Reshape', [g.op('Cast', [index], { to: int(7) }), g.int64s('gather_flat', [0, -1])]);
+  const vals = g.op('GatherElements', [map.flat, idx], { axis: int(1) });
+  return g.op('Reshape', [vals, g.int64s('gather_back', [0, k, n])]);
+}
+
+/** Value of the map at each (cls, row, col): [B, K]. */
+export function valueAt(g: OnnxGraphBuilder, map: RunMap, cls: string, row: string, col: string, k: number): string {
+  const idx = g.op('Unsqueeze', [flatIndex(g, map, cls, row, col), g.int64s('ax2', [2])]);
+  return g.op('Squeeze', [gatherAt(g, map, idx, k, 1), g.int64s('ax2s', [2])]);
+}
+
+/** Runs of ones before and after each start cell along rows or columns: [B, K] each. */
+export function runs(g: OnnxGraphBuilder, mask: RunMap, cls: string, row: string, col: string, k: number, along: 'row' | 'col'): [before: string, after: string] {
+  const n = RUN_CELLS;
+  const step = along === 'row' ? 1 : mask.size + 2 * mask.pad;
+  const offsets = new Float32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    offsets[i] = -(i + 1) * step;
+    offsets[n + i] = (i + 1) * step;
+  }
+  const base = g.op('Unsqueeze', [flatIndex(g, mask, cls, row, col), g.int64s('ax2', [2])]);
+  const index = g.op('Add', [base, g.initializer(`run_offsets_${along}`, [1, 1, 2 * n], offsets)]);
+  const values = g.op('Reshape', [gatherAt(g, mask, index, k, 2 * n), g.int64s('run_split', [0, k, 2, n])]);
+  const zeros = g.op('CumSum', [g.op('Sub', [g.scalar('one', 1), values]), g.int64('run_axis', [], [3])]);
+  const inside = g.op('Relu', [g.op('Sub', [g.scalar('one', 1), zeros])]);
+  const lengths = g.op('ReduceSum', [inside, g.int64s('run_sum_axis', [3])], { keepdims: int(0) });
+  const before = g.op('Gather', [lengths, g.int64('before_i', [], [0])], { axis: int(2) });
+  const after = g.op('Gather', [lengths, g.int64('after_i', [], [1])], { axis: int(2) });
+  return [before, after];
+}
+
+export interface MeasuredBoxes {
+  /** [B, K] float, input pixels. */
+  x1: string;
+  y1: string;
+  x2: string;
+  y2: string;
+  /** Centre cell at stride 2. */
+  cRow: string;
+  cCol: string;
+}
+
+/**
+ * Row run -> centre column; column run through it -> height, centre row; row run there -> width.
+ * Extra runs a quarter of the size off-centre on each axis recover extents that an occluder cuts
+ * on the centre lines; the box is the union of all runs.
+ */
+export function measureBoxes(g: OnnxGraphBuilder, mask: RunMap, c: Candidates, k: number): MeasuredBoxes {
+  const half = g.scalar('half', 0.5);
+  const one = g.scalar('one', 1);
+  const centre = (start: string, before: string, after: string): string =>
+    g.op('Floor', [g.op('Add', [start, g.op('Mul', [g.op('Sub', [after, before]), half])])]);
+  // Runs only count when the start cell itself is inside the mask.
+  const gated = (row: string, col: string, along: 'row' | 'col'): [string, string] => {
+    const inside = valueAt(g, mask, c.cls, row, col, k);
+    const [a, b] = runs(g, mask, c.cls, row, col, k, along);
+    return [g.op('Mul', [a, inside]), g.op('Mul', [b, inside])];
+  };
+  const [l1, r1] = gated(c.row, c.col, 'row');
+  const cCol = centre(c.col, l1, r1);
+  const [u2, d2] = gated(c.row, cCol, 'col');
+  const cRow = centre(c.row, u2, d2);
+  const [l3, r3] = gated(cRow, cCol, 'row');
+  const quarter = g.scalar('quarter', 0.25);
+  const offset = (before: string, after: string): string =>
+    g.op('Floor', [g.op('Mul', [g.op('Add', [g.op('Add', [before, after]), one]), quarter])]);
+  const dx = offset(l3, r3);
+  let top = g.op('Sub', [c.row, u2]);
+  let bottom = g.op('Add', [g.op('Add', [c.row, d2]), one]);
+  for (const sign of ['Sub', 'Add']) {
+    const col = g.op(sign, [cCol, dx]);
+    const [u, d] = gated(cRow, col, 'col');
+    top = g.op('Min', [top, g.op('Sub', [cRow, u])]);
+    bottom = g.op('Max', [bottom, g.op('Add', [g.op('Add', [cRow, d]), one])]);
+  }
+  const dy = offset(u2, d2);
+  let left = g.op('Sub', [cCol, l3]);
+  let right = g.op('Add', [g.op('Add', [cCol, r3]), one]);
+  for (const sign of ['Sub', 'Add']) {
+    const row = g.op(sign, [cRow, dy]);
+    const [l, r] = gated(row, cCol, 'row');
+    left = g.op('Min', [left, g.op('Sub', [cCol, l])]);
+    right = g.op('Max', [right, g.op('Add', [g.op('Add', [cCol, r]), one])]);
+  }
+  const two = g.scalar('two', 2);
+  const px = (cells: string): string => g.op('Mul', [cells, two]);
+  return { x1: px(left), x2: px(right), y1: px(top), y2: px(bottom), cRow, cCol };
+}
+
+/** Float 1 where a >= b. */
+export function atLeast(g: OnnxGraphBuilder, a: string, b: string): string {
+  return g.op('Cast', [g.op('GreaterOrEqual', [a, b])], { to: int(1) });
+}
+
+/**
+ * In-graph duplicate removal over a score-ranked candidate list (matrix form, no loop): a candidate
+ * is dropped when a higher-ranked valid candidate of the same class overlaps it with IoU > iou.
+ * Several start cells on one object measure the same box, so this only merges those.
+ */
+export function suppressDuplicates(g: OnnxGraphBuilder, b: MeasuredBoxes, cls: string, valid: string, k: number, iou: number): string {
+  const col = (x: string): string => g.op('Unsqueeze', [x, g.int64s('ax2', [2])]);
+  const rowv = (x: string): string => g.op('Unsqueeze', [x, g.int64s('ax1', [1])]);
+  const ix1 = g.op('Max', [col(b.x1), rowv(b.x1)]);
+  const iy1 = g.op('Max', [col(b.y1), rowv(b.y1)]);
+  const ix2 = g.op('Min', [col(b.x2), rowv(b.x2)]);
+  const iy2 = g.op('Min', [col(b.y2), rowv(b.y2)]);
+  const inter = g.op('Mul', [g.op('Relu', [g.op('Sub', [ix2, ix1])]), g.op('Relu', [g.op('Sub', [iy2, iy1])])]);
+  const area = g.op('Mul', [g.op('Sub', [b.x2, b.x1]), g.op('Sub', [b.y2, b.y1])]);
+  const union = g.op('Sub', [g.op('Add', [col(area), rowv(area)]), inter]);
+  const ratio = g.op('Div', [inter, g.op('Max', [union, g.scalar('eps', 1e-6)])]);
+  const sameClass = g.op('Cast', [g.op('Equal', [col(cls), rowv(cls)])], { to: int(1) });
+  // earlier[i, j] = 1 when j ranks above i.
+  const earlier = new Float32Array(k * k);
+  for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) earlier[i * k + j] = 1;
+  const mask = g.op('Mul', [g.op('Mul', [sameClass, g.initializer('ranks_above', [1, k, k], earlier)]), rowv(valid)]);
+  const worst = g.op('ReduceMax', [g.op('Mul', [ratio, mask])], { axes: ints([2]), keepdims: int(0) });
+  return g.op('Cast', [g.op('LessOrEqual', [worst, g.scalar('dup_iou', iou)])], { to: int(1) });
+}

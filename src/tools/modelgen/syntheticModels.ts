@@ -1,0 +1,167 @@
+/**
+ * The built-in detectors of the synthetic scene, in the output layouts streamlens supports:
+ * - synthetic-det: YOLOv10 / YOLO26 end-to-end, output0 [B,300,6] (x1,y1,x2,y2,score,class).
+ * - synthetic-seg: end-to-end segmentation, output0 [B,300,38] (+32 mask coefficients), output1
+ *   protos [B,32,S/4,S/4]. Proto c (c < 4) is class c's colour logit, the others are zero; a row's
+ *   coefficients are the one-hot of its class, so sigmoid(coef . protos) > 0.5 is the class colour.
+ * - synthetic-det-v8: YOLOv8 / YOLO11 detect, output0 [B,4+nc,N] (cx,cy,w,h, class scores) with one
+ *   column per stride-8 cell; every cell inside an object predicts it, so NMS is required.
+ * Scores are computed from the pixels (colour-logit strength at the object's centre).
+ */
+import { OnnxGraphBuilder, int, ints, type ModelOptions } from './onnxBuilder.js';
+import {
+  NUM_CLASSES,
+  atLeast,
+  centrePeaks,
+  colourLogits,
+  measureBoxes,
+  paddedFlat,
+  positive,
+  suppressDuplicates,
+  valueAt,
+  type Candidates,
+  type MeasuredBoxes,
+} from './colourDetector.js';
+import { MIN_TARGET_PX, SCENE_CLASSES, namesLiteral } from './sceneSpec.js';
+
+export const MAX_DETECTIONS = 300;
+/** Logit -> score slope: a nominal class colour (logit about 2.3) scores about 0.97. */
+const SCORE_SLOPE = 1.5;
+/** Boxes smaller than this on either side are not targets (noise specks, colour fringes). */
+const MIN_BOX_PX = Math.round(MIN_TARGET_PX * 0.75);
+const PROTOS = 32;
+
+export type SyntheticKind = 'synthetic-det' | 'synthetic-seg' | 'synthetic-det-v8';
+
+export interface BuildOptions {
+  /** Square input size, a multiple of 32. */
+  imgsz: number;
+  /** 'dynamic' for a symbolic batch axis, or a fixed batch size. */
+  batch: 'dynamic' | number;
+}
+
+export interface BuiltModel {
+  builder: OnnxGraphBuilder;
+  options: ModelOptions;
+}
+
+export function checkImgsz(imgsz: number): void {
+  if (!Number.isInteger(imgsz) || imgsz < 64 || imgsz % 32 !== 0) {
+    throw new Error(`modelgen: imgsz must be a multiple of 32 and at least 64, got ${imgsz}`);
+  }
+}
+
+export function ultralyticsMetadata(task: 'detect' | 'segment', imgsz: number, batch: 'dynamic' | number, description: string, end2end: boolean): Record<string, string> {
+  return {
+    description,
+    author: 'streamlens modelgen',
+    date: new Date().toISOString().slice(0, 10),
+    version: '1',
+    license: 'MIT',
+    stride: '32',
+    task,
+    batch: String(batch === 'dynamic' ? 1 : batch),
+    imgsz: `[${imgsz}, ${imgsz}]`,
+    names: namesLiteral(SCENE_CLASSES),
+    end2end: end2end ? 'True' : 'False',
+    dynamic: batch === 'dynamic' ? 'True' : 'False',
+  };
+}
+
+function scoreAt(g: OnnxGraphBuilder, logits2: string, imgsz: number, cls: string, row: string, col: string, k: number): string {
+  // 3x3 mean around the centre so one noisy cell does not decide the score.
+  const smooth = g.op('AveragePool', [logits2], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) });
+  const map = paddedFlat(g, smooth, imgsz, -8, 1);
+  return g.op('Sigmoid', [g.op('Mul', [valueAt(g, map, cls, row, col, k), g.scalar('score_slope', SCORE_SLOPE)])]);
+}
+
+function sizeGate(g: OnnxGraphBuilder, b: MeasuredBoxes): string {
+  const min = g.scalar('min_box', MIN_BOX_PX);
+  return g.op('Mul', [atLeast(g, g.op('Sub', [b.x2, b.x1]), min), atLeast(g, g.op('Sub', [b.y2, b.y1]), min)]);
+}
+
+/** End-to-end rows [B, 300, 6] (and the row order/class for the seg variant). */
+function endToEnd(g: OnnxGraphBuilder, images: string, imgsz: number): { rows: string; cls: string; logits2: string } {
+  const k = MAX_DETECTIONS;
+  const logits2 = colourLogits(g, images, imgsz);
+  const cand: Candidates = centrePeaks(g, logits2, imgsz, k);
+  const mask = paddedFlat(g, positive(g, logits2), imgsz, 0);
+  const boxes = measureBoxes(g, mask, cand, k);
+  const valid = g.op('Mul', [positive(g, cand.strength), sizeGate(g, boxes)]);
+  const keep = suppressDuplicates(g, boxes, cand.cls, valid, k, 0.6);
+  const score = g.op('Mul', [scoreAt(g, logits2, imgsz, cand.cls, boxes.cRow, boxes.cCol, k), g.op('Mul', [valid, keep])]);
+  const [, order] = g.node('TopK', [score, g.int64s('final_k', [k])], { axis: int(1), largest: int(1), sorted: int(1) }, { outputs: 2 });
+  const pick = (x: string): string => g.op('Unsqueeze', [g.op('GatherElements', [x, order], { axis: int(1) }), g.int64s('ax2', [2])]);
+  const cls = pick(cand.cls);
+  const rows = g.op('Concat', [pick(boxes.x1), pick(boxes.y1), pick(boxes.x2), pick(boxes.y2), pick(score), cls], { axis: int(2) });
+  return { rows, cls, logits2 };
+}
+
+export function buildSynthetic(kind: SyntheticKind, opts: BuildOptions): BuiltModel {
+  const { imgsz, batch } = opts;
+  checkImgsz(imgsz);
+  const b = batch === 'dynamic' ? 'batch' : batch;
+  const g = new OnnxGraphBuilder(kind);
+  const images = g.input('images', 'float32', [b, 3, imgsz, imgsz]);
+  let task: 'detect' | 'segment' = 'detect';
+  let description: string;
+  if (kind === 'synthetic-det') {
+    const { rows } = endToEnd(g, images, imgsz);
+    g.output(g.op('Identity', [rows], {}, { output: 'output0' }), 'float32', [b, MAX_DETECTIONS, 6]);
+    description = 'streamlens synthetic-scene detector (colour matching, erosion centres, run-length boxes), YOLOv10 end-to-end output';
+  } else if (kind === 'synthetic-seg') {
+    task = 'segment';
+    const { rows, cls, logits2 } = endToEnd(g, images, imgsz);
+    const channel = new Float32Array(PROTOS).map((_, i) => i);
+    const coef = g.op('Cast', [g.op('Equal', [cls, g.initializer('proto_ids', [1, 1, PROTOS], channel)])], { to: int(1) });
+    g.output(g.op('Concat', [rows, coef], { axis: int(2) }, { output: 'output0' }), 'float32', [b, MAX_DETECTIONS, 6 + PROTOS]);
+    const logits4 = g.op('AveragePool', [logits2], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) });
+    const select = new Float32Array(PROTOS * NUM_CLASSES);
+    for (let c = 0; c < NUM_CLASSES; c++) select[c * NUM_CLASSES + c] = 1;
+    g.output(g.op('Conv', [logits4, g.initializer('proto_w', [PROTOS, NUM_CLASSES, 1, 1], select)], {}, { output: 'output1' }), 'float32', [b, PROTOS, imgsz / 4, imgsz / 4]);
+    description = 'streamlens synthetic-scene segmenter: end-to-end rows with 32 mask coefficients, protos = class colour logits';
+  } else {
+    perCellDetect(g, images, imgsz, b);
+    description = 'streamlens synthetic-scene detector, YOLOv8/YOLO11 layout (one prediction per stride-8 cell, needs NMS)';
+  }
+  return {
+    builder: g,
+    options: { opset: 17, docString: description, metadata: ultralyticsMetadata(task, imgsz, batch, description, kind !== 'synthetic-det-v8') },
+  };
+}
+
+/** YOLOv8 layout: every stride-8 cell measures the box of the object its centre lies in. */
+function perCellDetect(g: OnnxGraphBuilder, images: string, imgsz: number, b: number | string): void {
+  const n8 = imgsz / 8;
+  const cells = n8 * n8;
+  const logits2 = colourLogits(g, images, imgsz);
+  const logits8 = g.op('AveragePool', [logits2], { kernel_shape: ints([4, 4]), strides: ints([4, 4]) });
+  const flat8 = g.op('Reshape', [logits8, g.int64s('cells_shape', [0, NUM_CLASSES, cells])]);
+  const best = g.op('Cast', [g.op('ArgMax', [flat8], { axis: int(1), keepdims: int(0) })], { to: int(1) });
+  const rowsOf = new Float32Array(cells);
+  const colsOf = new Float32Array(cells);
+  for (let i = 0; i < cells; i++) {
+    rowsOf[i] = Math.floor(i / n8) * 4 + 2;
+    colsOf[i] = (i % n8) * 4 + 2;
+  }
+  // Broadcast the fixed cell positions to [B, N] through the class tensor's shape.
+  const zero = g.op('Mul', [best, g.scalar('zero', 0)]);
+  const cand: Candidates = {
+    cls: best,
+    row: g.op('Add', [zero, g.initializer('cell_rows', [1, cells], rowsOf)]),
+    col: g.op('Add', [zero, g.initializer('cell_cols', [1, cells], colsOf)]),
+    strength: zero,
+  };
+  const mask = paddedFlat(g, positive(g, logits2), imgsz, 0);
+  const boxes = measureBoxes(g, mask, cand, cells);
+  const gate = g.op('Unsqueeze', [sizeGate(g, boxes), g.int64s('ax1', [1])]);
+  const scores = g.op('Mul', [g.op('Sigmoid', [g.op('Mul', [flat8, g.scalar('score_slope', SCORE_SLOPE)])]), gate]);
+  const half = g.scalar('half', 0.5);
+  const un = (x: string): string => g.op('Unsqueeze', [x, g.int64s('ax1', [1])]);
+  const w = g.op('Sub', [boxes.x2, boxes.x1]);
+  const h = g.op('Sub', [boxes.y2, boxes.y1]);
+  const cx = g.op('Add', [boxes.x1, g.op('Mul', [w, half])]);
+  const cy = g.op('Add', [boxes.y1, g.op('Mul', [h, half])]);
+  const out = g.op('Concat', [un(cx), un(cy), un(w), un(h), scores], { axis: int(1) }, { output: 'output0' });
+  g.output(out, 'float32', [b, 4 + NUM_CLASSES, cells]);
+}
