@@ -1,0 +1,267 @@
+/**
+ * Cross-stream dynamic batching for one model. Frames from every stream (and HTTP requests) wait
+ * in per-stream FIFO queues; a batch is formed when `maxBatch` frames wait or `maxWaitMs` after the
+ * oldest waiting frame arrived, whichever comes first, and runs while the next batch forms
+ * (one session run at a time per detector).
+ *
+ * Fairness: a batch takes one frame per waiting stream, round-robin starting after the stream
+ * served last, and takes a second frame from a stream only when fewer streams than `maxBatch` are
+ * waiting. A stalled stream never holds a batch back: nothing ever waits for a particular stream.
+ *
+ * Bounded memory: each stream queue holds at most `maxQueuePerStream` frames. Beyond that the
+ * `overflow` policy applies — 'drop-oldest' (default) rejects the oldest waiting frame of that
+ * stream, 'reject' refuses the new one — with a `BatcherDropError` whose `reason` is counted in
+ * metrics. Upstream drop policies normally keep queues far below the cap.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Letterbox } from '../types.js';
+import type { DetectFrame, DetectOptions, FrameDetections } from './detector.js';
+
+/** What the batcher needs from a detector. */
+export interface BatchRunner {
+  readonly info: { maxBatch: number; batch: number | 'dynamic' };
+  detect(frames: DetectFrame[], opts: DetectOptions): Promise<FrameDetections[]>;
+}
+
+export interface BatcherOptions {
+  /** Most frames per run; capped by the model's batch limit. Default: the model's maxBatch. */
+  maxBatch?: number;
+  /** Longest wait after the oldest queued frame before a partial batch runs. Default 5 ms. */
+  maxWaitMs?: number;
+  /** Pad dynamic-batch runs up to the next of these sizes (e.g. [1,2,4,8]); padding results are discarded. */
+  padSizes?: number[];
+  /** Per-stream queue cap. Default 4. */
+  maxQueuePerStream?: number;
+  overflow?: 'drop-oldest' | 'reject';
+}
+
+export interface BatchItem {
+  streamId: string;
+  /** Transferred to the inference worker (see Detector): do not touch it after submit(). */
+  rgb: Uint8Array;
+  letterbox: Letterbox;
+  conf: number;
+  classes?: readonly number[];
+}
+
+export interface BatchTiming {
+  /** Epoch ms (sub-ms precision). */
+  queuedTs: number;
+  inferStartTs: number;
+  inferEndTs: number;
+  /** Real frames in the run this frame was part of. */
+  batchSize: number;
+  preprocessMs: number;
+  inferenceMs: number;
+  postprocessMs: number;
+}
+
+export interface BatchResult {
+  detections: FrameDetections['detections'];
+  timing: BatchTiming;
+}
+
+export type BatcherDropReason = 'queue-full' | 'rejected' | 'closed';
+
+export class BatcherDropError extends Error {
+  constructor(readonly reason: BatcherDropReason, streamId: string) {
+    super(
+      reason === 'closed'
+        ? `batcher closed; frame of stream '${streamId}' not inferred`
+        : `stream '${streamId}' has too many frames waiting for inference (${reason})`,
+    );
+    this.name = 'BatcherDropError';
+  }
+}
+
+export interface BatcherMetrics {
+  batches: number;
+  frames: number;
+  meanBatchSize: number;
+  /** Effective (real-frame) batch size -> number of runs. */
+  batchSizeHistogram: Record<number, number>;
+  paddedFrames: number;
+  failedBatches: number;
+  queueWaitMs: { mean: number; max: number };
+  /** Frames waiting now, all streams. */
+  queued: number;
+  drops: Record<BatcherDropReason, number>;
+}
+
+interface Queued extends BatchItem {
+  queuedTs: number;
+  resolve: (r: BatchResult) => void;
+  reject: (e: Error) => void;
+}
+
+const nowMs = (): number => performance.timeOrigin + performance.now();
+
+export class Batcher {
+  private readonly queues = new Map<string, Queued[]>();
+  private queued = 0;
+  private running = false;
+  private closed = false;
+  private timer?: NodeJS.Timeout;
+  private lastServed?: string;
+  private readonly maxBatch: number;
+  private readonly maxWaitMs: number;
+  private readonly padSizes: number[];
+  private readonly cap: number;
+  private readonly overflow: 'drop-oldest' | 'reject';
+  private readonly m = {
+    batches: 0,
+    frames: 0,
+    hist: {} as Record<number, number>,
+    padded: 0,
+    failed: 0,
+    waitSum: 0,
+    waitMax: 0,
+    drops: { 'queue-full': 0, rejected: 0, closed: 0 } as Record<BatcherDropReason, number>,
+  };
+
+  constructor(private readonly runner: BatchRunner, opts: BatcherOptions = {}) {
+    const modelMax = runner.info.maxBatch;
+    this.maxBatch = Math.max(1, Math.min(opts.maxBatch ?? modelMax, modelMax));
+    this.maxWaitMs = opts.maxWaitMs ?? 5;
+    this.padSizes = runner.info.batch === 'dynamic' ? [...(opts.padSizes ?? [])].sort((a, b) => a - b) : [];
+    this.cap = opts.maxQueuePerStream ?? 4;
+    this.overflow = opts.overflow ?? 'drop-oldest';
+    if (this.cap < 1) throw new Error('batcher: maxQueuePerStream must be at least 1');
+  }
+
+  submit(item: BatchItem): Promise<BatchResult> {
+    return new Promise<BatchResult>((resolve, reject) => {
+      if (this.closed) return reject(new BatcherDropError('closed', item.streamId));
+      let q = this.queues.get(item.streamId);
+      if (!q) this.queues.set(item.streamId, (q = []));
+      if (q.length >= this.cap) {
+        if (this.overflow === 'reject') {
+          this.m.drops.rejected++;
+          return reject(new BatcherDropError('rejected', item.streamId));
+        }
+        const oldest = q.shift()!;
+        this.queued--;
+        this.m.drops['queue-full']++;
+        oldest.reject(new BatcherDropError('queue-full', item.streamId));
+      }
+      q.push({ ...item, queuedTs: nowMs(), resolve, reject });
+      this.queued++;
+      this.kick();
+    });
+  }
+
+  metrics(): BatcherMetrics {
+    const { m } = this;
+    return {
+      batches: m.batches,
+      frames: m.frames,
+      meanBatchSize: m.batches ? m.frames / m.batches : 0,
+      batchSizeHistogram: { ...m.hist },
+      paddedFrames: m.padded,
+      failedBatches: m.failed,
+      queueWaitMs: { mean: m.frames ? m.waitSum / m.frames : 0, max: m.waitMax },
+      queued: this.queued,
+      drops: { ...m.drops },
+    };
+  }
+
+  /** Rejects every waiting frame; a run in progress completes. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    for (const [id, q] of this.queues) {
+      for (const it of q) {
+        this.m.drops.closed++;
+        it.reject(new BatcherDropError('closed', id));
+      }
+    }
+    this.queues.clear();
+    this.queued = 0;
+  }
+
+  private kick(): void {
+    if (this.running || this.closed || this.queued === 0) return;
+    const now = nowMs();
+    const deadline = this.oldestQueuedTs() + this.maxWaitMs;
+    if (this.queued >= this.maxBatch || now >= deadline) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      void this.run(this.take());
+      return;
+    }
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.kick();
+      }, deadline - now);
+    }
+  }
+
+  private oldestQueuedTs(): number {
+    let t = Infinity;
+    for (const q of this.queues.values()) if (q.length && q[0].queuedTs < t) t = q[0].queuedTs;
+    return t;
+  }
+
+  /** Round-robin over waiting streams, one frame each per pass, starting after the last served. */
+  private take(): Queued[] {
+    const batch: Queued[] = [];
+    while (batch.length < this.maxBatch && this.queued > 0) {
+      const ids = [...this.queues.keys()];
+      const start = this.lastServed === undefined ? 0 : ids.indexOf(this.lastServed) + 1;
+      for (let k = 0; k < ids.length && batch.length < this.maxBatch; k++) {
+        const id = ids[(start + k) % ids.length];
+        const q = this.queues.get(id)!;
+        batch.push(q.shift()!);
+        this.queued--;
+        this.lastServed = id;
+        if (q.length === 0) this.queues.delete(id);
+      }
+    }
+    return batch;
+  }
+
+  private async run(batch: Queued[]): Promise<void> {
+    this.running = true;
+    const n = batch.length;
+    const padTo = this.padSizes.find((s) => s >= n);
+    const inferStartTs = nowMs();
+    try {
+      const results = await this.runner.detect(
+        batch.map((it) => ({ rgb: it.rgb, letterbox: it.letterbox, conf: it.conf, classes: it.classes })),
+        { conf: batch[0].conf, padTo },
+      );
+      const inferEndTs = nowMs();
+      const { m } = this;
+      m.batches++;
+      m.frames += n;
+      m.hist[n] = (m.hist[n] ?? 0) + 1;
+      if (padTo !== undefined) m.padded += padTo - n;
+      batch.forEach((it, i) => {
+        const r = results[i];
+        const wait = inferStartTs - it.queuedTs;
+        m.waitSum += wait;
+        m.waitMax = Math.max(m.waitMax, wait);
+        it.resolve({
+          detections: r.detections,
+          timing: {
+            queuedTs: it.queuedTs,
+            inferStartTs,
+            inferEndTs,
+            batchSize: n,
+            preprocessMs: r.preprocessMs,
+            inferenceMs: r.inferenceMs,
+            postprocessMs: r.postprocessMs,
+          },
+        });
+      });
+    } catch (err) {
+      this.m.failed++;
+      for (const it of batch) it.reject(err as Error);
+    } finally {
+      this.running = false;
+      this.kick();
+    }
+  }
+}

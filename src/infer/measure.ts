@@ -1,0 +1,48 @@
+/**
+ * Raw session throughput for benchmarks: the same session options as the pipeline, a fixed
+ * input tensor, no pre/post-processing, on the calling thread. Baseline for detect() overhead.
+ */
+import { performance } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import { resolveContract } from './adapters/select.js';
+import { readModelFile } from './onnx/modelFile.js';
+import { openSession, type GraphOptimizationLevel } from './session.js';
+
+export interface MeasureOptions {
+  batch: number;
+  iterations: number;
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  graphOptimizationLevel?: GraphOptimizationLevel;
+  /** Default ['cpu']; the first that loads is used. */
+  providers?: readonly string[];
+  /** Untimed runs first (allocations, lazy init). Default 2. */
+  warmup?: number;
+}
+
+export async function measureSessionFps(modelPath: string, opts: MeasureOptions): Promise<{ fps: number; msPerBatch: number }> {
+  const contract = resolveContract(readModelFile(modelPath));
+  if (contract.batch !== 'dynamic' && contract.batch !== opts.batch) {
+    throw new Error(`model ${modelPath} has a fixed batch of ${contract.batch}; cannot measure batch ${opts.batch}`);
+  }
+  const [h, w] = contract.imgsz;
+  const { session } = await openSession(modelPath, {
+    providers: opts.providers ?? ['cpu'],
+    intraOpThreads: opts.intraOpThreads,
+    interOpThreads: opts.interOpThreads,
+    graphOptimizationLevel: opts.graphOptimizationLevel,
+  });
+  try {
+    // Mid-grey with a little structure, so data-dependent models do some work.
+    const data = new Float32Array(opts.batch * 3 * h * w);
+    for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761) >>> 24) / 255;
+    const feeds = { [contract.inputName]: new ort.Tensor('float32', data, [opts.batch, 3, h, w]) };
+    for (let i = 0; i < (opts.warmup ?? 2); i++) await session.run(feeds);
+    const t0 = performance.now();
+    for (let i = 0; i < opts.iterations; i++) await session.run(feeds);
+    const msPerBatch = (performance.now() - t0) / opts.iterations;
+    return { fps: (1000 * opts.batch) / msPerBatch, msPerBatch };
+  } finally {
+    await session.release();
+  }
+}

@@ -1,0 +1,186 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Batcher, BatcherDropError, type BatchRunner } from '../src/infer/batcher.js';
+import type { DetectFrame, DetectOptions, FrameDetections } from '../src/infer/detector.js';
+import type { Letterbox } from '../src/types.js';
+
+const lb: Letterbox = { srcWidth: 4, srcHeight: 4, dstWidth: 4, dstHeight: 4, scale: 1, resizedWidth: 4, resizedHeight: 4, padX: 0, padY: 0 };
+
+/**
+ * A runner that records each run and completes it when the test says so. Each frame's first byte
+ * is echoed back as the detection's class, so results can be matched to their frames.
+ */
+class FakeRunner implements BatchRunner {
+  runs: Array<{ tags: number[]; opts: DetectOptions; done: (err?: Error) => void }> = [];
+  constructor(readonly info: { maxBatch: number; batch: number | 'dynamic' }) {}
+  detect(frames: DetectFrame[], opts: DetectOptions): Promise<FrameDetections[]> {
+    return new Promise((resolve, reject) => {
+      const tags = frames.map((f) => f.rgb[0]);
+      this.runs.push({
+        tags,
+        opts,
+        done: (err) =>
+          err
+            ? reject(err)
+            : resolve(tags.map((t) => ({ detections: [{ box: [0, 0, 1, 1], score: 1, class: t, label: String(t) }], preprocessMs: 0, inferenceMs: 1, postprocessMs: 0, batchSize: tags.length }))),
+      });
+    });
+  }
+}
+
+const frame = (streamId: string, tag: number) => ({ streamId, rgb: Uint8Array.of(tag), letterbox: lb, conf: 0.25 });
+/** Submits without awaiting; a rejection at close() is expected and ignored. */
+const fire = (b: Batcher, f: ReturnType<typeof frame>): void => void b.submit(f).catch(() => undefined);
+const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+let batchers: Batcher[] = [];
+afterEach(() => {
+  batchers.forEach((b) => b.close());
+  batchers = [];
+});
+function make(runner: BatchRunner, opts: ConstructorParameters<typeof Batcher>[1]): Batcher {
+  const b = new Batcher(runner, opts);
+  batchers.push(b);
+  return b;
+}
+
+describe('Batcher', () => {
+  it('runs a full batch at once, one frame per stream, and returns each result to its caller', async () => {
+    const r = new FakeRunner({ maxBatch: 8, batch: 'dynamic' });
+    const b = make(r, { maxBatch: 3, maxWaitMs: 1000 });
+    const a1 = b.submit(frame('a', 1));
+    const a2 = b.submit(frame('a', 2));
+    const b1 = b.submit(frame('b', 11));
+    await tick();
+    expect(r.runs).toHaveLength(1); // 3 queued = maxBatch: no waiting for the timer
+    expect(r.runs[0].tags).toEqual([1, 11, 2]); // round-robin a, b, then a again (only 2 streams waiting)
+    r.runs[0].done();
+    expect((await a1).detections[0].class).toBe(1);
+    expect((await a2).detections[0].class).toBe(2);
+    const rb = await b1;
+    expect(rb.detections[0].class).toBe(11);
+    expect(rb.timing.batchSize).toBe(3);
+    expect(rb.timing.inferEndTs).toBeGreaterThanOrEqual(rb.timing.inferStartTs);
+    expect(rb.timing.inferStartTs).toBeGreaterThanOrEqual(rb.timing.queuedTs);
+  });
+
+  it('runs a partial batch after maxWaitMs, and forms the next batch while one runs', async () => {
+    const r = new FakeRunner({ maxBatch: 8, batch: 'dynamic' });
+    const b = make(r, { maxBatch: 4, maxWaitMs: 30 });
+    const t0 = performance.now();
+    const p = b.submit(frame('a', 1));
+    await tick(5);
+    expect(r.runs).toHaveLength(0);
+    while (r.runs.length === 0) await tick(2);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
+    // While run 1 is in progress, four frames arrive: they wait, then go as one batch.
+    for (const [s, t] of [['a', 2], ['b', 3], ['c', 4], ['d', 5]] as const) fire(b, frame(s, t));
+    await tick(40);
+    expect(r.runs).toHaveLength(1);
+    r.runs[0].done();
+    await p;
+    await tick();
+    expect(r.runs).toHaveLength(2);
+    expect(r.runs[1].tags.sort()).toEqual([2, 3, 4, 5]);
+    r.runs[1].done();
+  });
+
+  it('is fair: a busy stream does not crowd out the others', async () => {
+    const r = new FakeRunner({ maxBatch: 8, batch: 'dynamic' });
+    const b = make(r, { maxBatch: 2, maxWaitMs: 1, maxQueuePerStream: 100 });
+    const busy = Array.from({ length: 6 }, (_, i) => b.submit(frame('busy', i)));
+    const quiet = [b.submit(frame('q1', 100)), b.submit(frame('q2', 200))];
+    await tick(5);
+    // The first batch formed from 'busy' alone (2 frames = maxBatch) before the others arrived.
+    expect(r.runs[0].tags).toEqual([0, 1]);
+    r.runs[0].done();
+    await tick();
+    // 'busy' was served last: the quiet streams go first, though 'busy' has 4 frames waiting.
+    expect(r.runs[1].tags).toEqual([100, 200]);
+    r.runs[1].done();
+    await Promise.all(quiet);
+    for (const expected of [[2, 3], [4, 5]]) {
+      await tick();
+      expect(r.runs.at(-1)!.tags).toEqual(expected);
+      r.runs.at(-1)!.done();
+    }
+    await Promise.all(busy);
+  });
+
+  it('bounds each stream queue: drop-oldest rejects the oldest with a counted reason', async () => {
+    const r = new FakeRunner({ maxBatch: 1, batch: 1 });
+    const b = make(r, { maxWaitMs: 0, maxQueuePerStream: 2 });
+    const first = b.submit(frame('a', 1)); // runs at once
+    await tick();
+    const queued = [b.submit(frame('a', 2)), b.submit(frame('a', 3))];
+    const newest = b.submit(frame('a', 4)); // cap 2 exceeded: frame 2 is dropped
+    await expect(queued[0]).rejects.toMatchObject({ name: 'BatcherDropError', reason: 'queue-full' });
+    expect(b.metrics().drops['queue-full']).toBe(1);
+    expect(b.metrics().queued).toBe(2);
+    for (let i = 0; i < 3; i++) {
+      r.runs[i].done();
+      await tick();
+    }
+    expect(r.runs.map((x) => x.tags)).toEqual([[1], [3], [4]]);
+    await Promise.all([first, queued[1], newest]);
+  });
+
+  it('bounds each stream queue: reject refuses the new frame', async () => {
+    const r = new FakeRunner({ maxBatch: 1, batch: 1 });
+    const b = make(r, { maxWaitMs: 0, maxQueuePerStream: 1, overflow: 'reject' });
+    fire(b, frame('a', 1));
+    await tick();
+    const kept = b.submit(frame('a', 2));
+    await expect(b.submit(frame('a', 3))).rejects.toBeInstanceOf(BatcherDropError);
+    expect(b.metrics().drops.rejected).toBe(1);
+    r.runs[0].done();
+    await tick();
+    r.runs[1].done();
+    expect((await kept).detections[0].class).toBe(2);
+  });
+
+  it('caps batches at the model batch size and pads dynamic batches to the configured sizes', async () => {
+    const fixed = new FakeRunner({ maxBatch: 1, batch: 1 });
+    const bf = make(fixed, { maxBatch: 8, maxWaitMs: 0, padSizes: [1, 2, 4] });
+    fire(bf, frame('a', 1));
+    fire(bf, frame('b', 2));
+    await tick();
+    expect(fixed.runs[0].tags).toEqual([1]);
+    expect(fixed.runs[0].opts.padTo).toBeUndefined(); // fixed-shape models pad in the worker
+
+    const dyn = new FakeRunner({ maxBatch: 16, batch: 'dynamic' });
+    const bd = make(dyn, { maxBatch: 8, maxWaitMs: 5, padSizes: [4, 1, 2] });
+    const ps = ['a', 'b', 'c'].map((s, i) => bd.submit(frame(s, i)));
+    while (dyn.runs.length === 0) await tick(2);
+    expect(dyn.runs[0].tags).toHaveLength(3);
+    expect(dyn.runs[0].opts.padTo).toBe(4);
+    dyn.runs[0].done();
+    await Promise.all(ps);
+    const m = bd.metrics();
+    expect(m).toMatchObject({ batches: 1, frames: 3, meanBatchSize: 3, batchSizeHistogram: { 3: 1 }, paddedFrames: 1 });
+    expect(m.queueWaitMs.max).toBeGreaterThanOrEqual(m.queueWaitMs.mean);
+  });
+
+  it('a failed run rejects only its frames; later batches run', async () => {
+    const r = new FakeRunner({ maxBatch: 1, batch: 1 });
+    const b = make(r, { maxWaitMs: 0 });
+    const bad = b.submit(frame('a', 1));
+    const good = b.submit(frame('b', 2));
+    await tick();
+    r.runs[0].done(new Error('boom'));
+    await expect(bad).rejects.toThrow('boom');
+    await tick();
+    r.runs[1].done();
+    expect((await good).detections[0].class).toBe(2);
+    expect(b.metrics().failedBatches).toBe(1);
+  });
+
+  it('close() rejects waiting frames', async () => {
+    const r = new FakeRunner({ maxBatch: 1, batch: 1 });
+    const b = make(r, { maxWaitMs: 0 });
+    fire(b, frame('a', 1));
+    const waiting = b.submit(frame('a', 2));
+    b.close();
+    await expect(waiting).rejects.toMatchObject({ reason: 'closed' });
+    await expect(b.submit(frame('a', 3))).rejects.toMatchObject({ reason: 'closed' });
+  });
+});
