@@ -1,0 +1,116 @@
+/**
+ * One tracked object: its Kalman state and its place in the life cycle.
+ *
+ *   tentative --(matched on its next frame)--> tracked <--(matched)--> lost --(lostTrackSeconds)--> removed
+ *   tentative --(missed)--> removed
+ *
+ * A track gets its id when it is confirmed (first promoted to tracked), so ids that reach users are
+ * dense; ids are never reused.
+ */
+import type { Detection } from '../types.js';
+import {
+  COVARIANCE_SIZE,
+  STATE_SIZE,
+  boxToXyah,
+  kalmanInitiate,
+  kalmanPredict,
+  kalmanUpdate,
+  xyahToBox,
+  type KalmanNoise,
+} from './kalman.js';
+
+export type TrackState = 'tentative' | 'tracked' | 'lost' | 'removed';
+
+const scratchXyah = new Float64Array(4);
+const scratchVirtual = new Float64Array(4);
+
+export class Track {
+  state: TrackState = 'tentative';
+  /** 0 until confirmed. */
+  id = 0;
+  readonly mean = new Float64Array(STATE_SIZE);
+  readonly cov = new Float64Array(COVARIANCE_SIZE);
+  /** Box of the current prediction (or of the filtered state after an update), [x1, y1, x2, y2]. */
+  readonly box = new Float64Array(4);
+  /** The last detection matched to this track and its measurement. */
+  detection: Detection;
+  readonly lastObservation = new Float64Array(4);
+  /** Filter state right after the last observation, to re-run the filter over an occlusion gap. */
+  private readonly observedMean = new Float64Array(STATE_SIZE);
+  private readonly observedCov = new Float64Array(COVARIANCE_SIZE);
+  readonly startTime: number;
+  /** Time of the last observation (tracker clock, seconds). */
+  lastSeenTime: number;
+  /** Number of the tracker update that last matched (or created) this track. */
+  lastUpdate = 0;
+
+  constructor(detection: Detection, time: number, noise: KalmanNoise) {
+    this.detection = detection;
+    this.startTime = time;
+    this.lastSeenTime = time;
+    const [x1, y1, x2, y2] = detection.box;
+    kalmanInitiate(boxToXyah(x1, y1, x2, y2, scratchXyah), this.mean, this.cov, noise);
+    this.remember();
+  }
+
+  get confirmed(): boolean {
+    return this.id !== 0;
+  }
+
+  predict(dt: number, noise: KalmanNoise): void {
+    // As ByteTrack: a track that is not being observed stops changing size.
+    if (this.state !== 'tracked') this.mean[7] = 0;
+    kalmanPredict(this.mean, this.cov, dt, noise);
+    xyahToBox(this.mean, this.box);
+  }
+
+  /**
+   * Takes `detection` as this track's observation at `time`. When the track was unobserved for longer
+   * than one step (`stepSeconds`), the filter is first re-run from its last observation over the gap
+   * along straight-line virtual observations (OC-SORT's observation-centric re-update), which undoes
+   * the velocity drift accumulated while predicting blind.
+   */
+  observe(detection: Detection, time: number, stepSeconds: number, noise: KalmanNoise, reupdateGaps: boolean): void {
+    const [x1, y1, x2, y2] = detection.box;
+    const z = boxToXyah(x1, y1, x2, y2, scratchXyah);
+    const gap = time - this.lastSeenTime;
+    if (reupdateGaps && stepSeconds > 0 && gap > 1.5 * stepSeconds) this.reupdateOverGap(z, gap, stepSeconds, noise);
+    kalmanUpdate(this.mean, this.cov, z, noise);
+    xyahToBox(this.mean, this.box);
+    this.detection = detection;
+    this.lastSeenTime = time;
+    this.state = 'tracked';
+    this.remember();
+  }
+
+  private reupdateOverGap(z: Float64Array, gap: number, stepSeconds: number, noise: KalmanNoise): void {
+    const steps = Math.max(1, Math.round(gap / stepSeconds));
+    const dt = gap / steps;
+    const last = this.lastObservation;
+    const start = boxToXyah(last[0]!, last[1]!, last[2]!, last[3]!, scratchVirtual);
+    const sx = start[0]!, sy = start[1]!, sa = start[2]!, sh = start[3]!;
+    this.mean.set(this.observedMean);
+    this.cov.set(this.observedCov);
+    for (let s = 1; s < steps; s++) {
+      const f = s / steps;
+      kalmanPredict(this.mean, this.cov, dt, noise);
+      scratchVirtual[0] = sx + (z[0]! - sx) * f;
+      scratchVirtual[1] = sy + (z[1]! - sy) * f;
+      scratchVirtual[2] = sa + (z[2]! - sa) * f;
+      scratchVirtual[3] = sh + (z[3]! - sh) * f;
+      kalmanUpdate(this.mean, this.cov, scratchVirtual, noise);
+    }
+    kalmanPredict(this.mean, this.cov, dt, noise);
+  }
+
+  private remember(): void {
+    this.observedMean.set(this.mean);
+    this.observedCov.set(this.cov);
+    const b = this.detection.box;
+    this.lastObservation[0] = b[0];
+    this.lastObservation[1] = b[1];
+    this.lastObservation[2] = b[2];
+    this.lastObservation[3] = b[3];
+    xyahToBox(this.mean, this.box);
+  }
+}
