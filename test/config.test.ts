@@ -130,3 +130,11 @@ describe('source URL validation', () => {
     expect(parseStream({ id: 'x', url: 'rtsp://cam/1', dropPolicy: 'queue:2' }, ctx).dropPolicy).toEqual({ kind: 'queue', size: 2 });
   });
 });
+
+describe('example configs in streams/', () => {
+  it.each(['demo.json', 'rtsp-camera.json', 'file.json', 'cameras-shared-model.json'])('%s is valid', (name) => {
+    const c = loadConfig(join('streams', name));
+    expect(c.streams.length).toBeGreaterThan(0);
+    for (const s of c.streams) expect(Object.keys(c.models)).toContain(s.model);
+  });
+});
