@@ -1,9 +1,9 @@
 /**
  * Graph pieces of the synthetic-scene detectors, all plain ONNX operators:
  *
- * 1. colour logits: 2x2 AveragePool to stride 2, a 1x1 Conv computing two colour differences per
- *    class, ReduceMin of the pair -> per-class logit map (> 0 means "this class's colour").
- * 2. centres: at stride 4, repeated 3x3 MaxPool erosions of the class mask; the number of erosions a
+ * 1. colour logits: AveragePool to the mask grid (stride 2 at 640), a 1x1 Conv computing two colour
+ *    differences per class, ReduceMin of the pair -> per-class logit map (> 0: "this class's colour").
+ * 2. centres: on a grid twice as coarse, repeated 3x3 MaxPool erosions of the class mask; the number of erosions a
  *    cell survives is its distance to the background, which peaks at an object's centre. Peaks are
  *    cells equal to a 5x5 MaxPool of that map (plus a blur and a tiny position tie-break).
  * 3. boxes: from a start cell, mask values along a row/column are gathered and the run of ones to
@@ -12,13 +12,53 @@
  *    through that the width: exact for ellipses and rectangles wherever the start cell lies inside.
  */
 import { OnnxGraphBuilder, int, ints } from './onnxBuilder.js';
-import { COLOUR_TESTS, LEVELS_PER_LOGIT, MAX_TARGET_PX } from './sceneSpec.js';
+import { COLOUR_TESTS, LEVELS_PER_LOGIT, MAX_TARGET_PX, MIN_TARGET_PX } from './sceneSpec.js';
 
 export const NUM_CLASSES = COLOUR_TESTS.length;
 
-/** Per-class logit map at stride 2: [B, nc, S/2, S/2]. */
-export function colourLogits(g: OnnxGraphBuilder, images: string, size: number): string {
-  const x2 = g.op('AveragePool', [images], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) });
+/**
+ * Grid sizes of a detector for one input size. The scene is made at 640x480, so a model input of
+ * S pixels sees targets scaled by S/640; the mask grid stride follows (1 px at 320, 2 px at 640),
+ * which keeps every threshold below the same in grid cells at any input size.
+ */
+export interface Geometry {
+  imgsz: number;
+  /** Stride of the colour mask grid in input pixels (a power of two, at most 4). */
+  cell: number;
+  /** Mask grid cells per side. */
+  cells: number;
+  /** Peak grid: stride 2 * cell, cells per side. */
+  peakCells: number;
+  /** Longest run read to each side of a start cell: a whole target plus margin. */
+  runCells: number;
+  /** 3x3 erosions for the centre map (enough for the largest target's half size). */
+  erosions: number;
+  /** Boxes smaller than this (input px) on either side are not targets. */
+  minBoxPx: number;
+}
+
+export function geometry(imgsz: number): Geometry {
+  const scale = imgsz / 640;
+  const cell = Math.min(4, 2 ** Math.max(0, Math.round(Math.log2(imgsz / 320))));
+  return {
+    imgsz,
+    cell,
+    cells: imgsz / cell,
+    peakCells: imgsz / (2 * cell),
+    runCells: Math.ceil((MAX_TARGET_PX * scale) / cell) + 4,
+    erosions: Math.ceil((MAX_TARGET_PX * scale) / 2 / (2 * cell)),
+    minBoxPx: 0.75 * MIN_TARGET_PX * scale,
+  };
+}
+
+/** Average pooling by an integer factor (identity for 1). */
+export function pool(g: OnnxGraphBuilder, x: string, factor: number): string {
+  return factor === 1 ? x : g.op('AveragePool', [x], { kernel_shape: ints([factor, factor]), strides: ints([factor, factor]) });
+}
+
+/** Per-class logit map on the mask grid: [B, nc, cells, cells]. */
+export function colourLogits(g: OnnxGraphBuilder, images: string, geo: Geometry): string {
+  const x2 = pool(g, images, geo.cell);
   const nc = NUM_CLASSES;
   const w = new Float32Array(nc * 2 * 3);
   const b = new Float32Array(nc * 2);
@@ -32,9 +72,9 @@ export function colourLogits(g: OnnxGraphBuilder, images: string, size: number):
     });
   });
   const feats = g.op('Conv', [x2, g.initializer('colour_w', [nc * 2, 3, 1, 1], w), g.initializer('colour_b', [nc * 2], b)]);
-  const h = size / 2;
+  const h = geo.cells;
   const pairs = g.op('Reshape', [feats, g.int64s('pairs_shape', [-1, nc, 2, h, h])]);
-  return g.op('ReduceMin', [pairs], { axes: ints([2]), keepdims: int(0) }, { output: 'class_logits_s2' });
+  return g.op('ReduceMin', [pairs], { axes: ints([2]), keepdims: int(0) }, { output: 'class_logits' });
 }
 
 /** 1 where x > 0 else 0 (x exactly 0 gives 0). */
@@ -43,7 +83,7 @@ export function positive(g: OnnxGraphBuilder, x: string): string {
 }
 
 export interface Candidates {
-  /** [B, K] float: class, row and column (stride-2 cells) of each candidate's start cell. */
+  /** [B, K] float: class, row and column (mask grid cells) of each candidate's start cell. */
   cls: string;
   row: string;
   col: string;
@@ -52,19 +92,18 @@ export interface Candidates {
 }
 
 /**
- * Object-centre peaks at stride 4, the K strongest over classes x cells.
- * Returns start cells in stride-2 coordinates.
+ * Object-centre peaks on the peak grid (twice the mask stride), the K strongest over classes x cells.
+ * Returns start cells in mask grid coordinates.
  */
-export function centrePeaks(g: OnnxGraphBuilder, logits2: string, size: number, k: number): Candidates {
-  const s4 = size / 4;
-  const logits4 = g.op('AveragePool', [logits2], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) });
+export function centrePeaks(g: OnnxGraphBuilder, logits: string, geo: Geometry, k: number): Candidates {
+  const s4 = geo.peakCells;
+  const logits4 = pool(g, logits, 2);
   const mask4 = positive(g, logits4);
   // Distance to background by erosion: min over 3x3 = -max(-x); MaxPool ignores padding, so the
   // frame border does not erode (objects leaving the frame keep their centre on the visible part).
   let neg = g.op('Neg', [mask4]);
   let sum = neg;
-  const erosions = Math.ceil(MAX_TARGET_PX / 2 / 4);
-  for (let i = 0; i < erosions; i++) {
+  for (let i = 0; i < geo.erosions; i++) {
     neg = g.op('MaxPool', [neg], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) });
     sum = g.op('Add', [sum, neg]);
   }
@@ -81,7 +120,7 @@ export function centrePeaks(g: OnnxGraphBuilder, logits2: string, size: number, 
   const localMax = g.op('MaxPool', [centreness], { kernel_shape: ints([5, 5]), pads: ints([2, 2, 2, 2]) });
   // 1 + Sign(c - max) is 1 exactly at the local maximum, 0 elsewhere.
   const isPeak = g.op('Add', [g.scalar('one', 1), g.op('Sign', [g.op('Sub', [centreness, localMax])])]);
-  // Targets are at least 16 px thick: at stride 4 their centre survives at least one erosion.
+  // Targets are at least 16 px thick (at 640): on the peak grid their centre survives an erosion.
   const thick = positive(g, g.op('Sub', [distance, g.scalar('min_distance', 1.5)]));
   const peakScore = g.op('Mul', [g.op('Mul', [isPeak, thick]), centreness]);
   const flat = g.op('Reshape', [peakScore, g.int64s('flat_shape', [0, -1])]);
@@ -101,19 +140,21 @@ export function centrePeaks(g: OnnxGraphBuilder, logits2: string, size: number, 
   };
 }
 
-/** A class map at stride 2 padded so that runs can be read without bounds checks, flattened per image. */
+/** A mask-grid map padded so that runs can be read without bounds checks, flattened per image. */
 export interface RunMap {
   flat: string;
+  /** Cells per side before padding. */
   size: number;
   pad: number;
+  /** Run length read to each side. */
+  run: number;
+  /** Mask grid stride in input pixels. */
+  cell: number;
 }
 
-/** Longest run (stride-2 cells) read to each side of a start cell: a whole target plus margin. */
-export const RUN_CELLS = MAX_TARGET_PX / 2 + 4;
-
-export function paddedFlat(g: OnnxGraphBuilder, map2: string, size: number, padValue: number, pad = RUN_CELLS): RunMap {
-  const padded = g.op('Pad', [map2, g.int64s('run_pads', [0, 0, pad, pad, 0, 0, pad, pad]), g.scalar('run_pad_value', padValue)]);
-  return { flat: g.op('Reshape', [padded, g.int64s('run_flat_shape', [0, -1])]), size: size / 2, pad };
+export function paddedFlat(g: OnnxGraphBuilder, map: string, geo: Geometry, padValue: number, pad = geo.runCells): RunMap {
+  const padded = g.op('Pad', [map, g.int64s('run_pads', [0, 0, pad, pad, 0, 0, pad, pad]), g.scalar('run_pad_value', padValue)]);
+  return { flat: g.op('Reshape', [padded, g.int64s('run_flat_shape', [0, -1])]), size: geo.cells, pad, run: geo.runCells, cell: geo.cell };
 }
 
 /** Flat index (float) into a RunMap of cell (cls, row, col), each [B, K]. */
@@ -139,7 +180,7 @@ export function valueAt(g: OnnxGraphBuilder, map: RunMap, cls: string, row: stri
 
 /** Runs of ones before and after each start cell along rows or columns: [B, K] each. */
 export function runs(g: OnnxGraphBuilder, mask: RunMap, cls: string, row: string, col: string, k: number, along: 'row' | 'col'): [before: string, after: string] {
-  const n = RUN_CELLS;
+  const n = mask.run;
   const step = along === 'row' ? 1 : mask.size + 2 * mask.pad;
   const offsets = new Float32Array(2 * n);
   for (let i = 0; i < n; i++) {
@@ -163,7 +204,7 @@ export interface MeasuredBoxes {
   y1: string;
   x2: string;
   y2: string;
-  /** Centre cell at stride 2. */
+  /** Centre cell on the mask grid. */
   cRow: string;
   cCol: string;
 }
@@ -210,8 +251,8 @@ export function measureBoxes(g: OnnxGraphBuilder, mask: RunMap, c: Candidates, k
     left = g.op('Min', [left, g.op('Sub', [cCol, l])]);
     right = g.op('Max', [right, g.op('Add', [g.op('Add', [cCol, r]), one])]);
   }
-  const two = g.scalar('two', 2);
-  const px = (cells: string): string => g.op('Mul', [cells, two]);
+  const cell = g.scalar('cell_px', mask.cell);
+  const px = (cells: string): string => g.op('Mul', [cells, cell]);
   return { x1: px(left), x2: px(right), y1: px(top), y2: px(bottom), cRow, cCol };
 }
 

@@ -5,8 +5,11 @@
  *   protos [B,32,S/4,S/4]. Proto c (c < 4) is class c's colour logit, the others are zero; a row's
  *   coefficients are the one-hot of its class, so sigmoid(coef . protos) > 0.5 is the class colour.
  * - synthetic-det-v8: YOLOv8 / YOLO11 detect, output0 [B,4+nc,N] (cx,cy,w,h, class scores) with one
- *   column per stride-8 cell; every cell inside an object predicts it, so NMS is required.
+ *   column per cell (stride 8 at 640, 4 at 320: N = 6400); every cell inside an object predicts it,
+ *   so NMS is required.
  * Scores are computed from the pixels (colour-logit strength at the object's centre).
+ * Geometry is tuned for the scene as generated (640x480) letterboxed to the model input: at 320 the
+ * targets are 8-48 px and the model works on a grid twice as fine (see `geometry`).
  */
 import { OnnxGraphBuilder, int, ints, type ModelOptions } from './onnxBuilder.js';
 import {
@@ -14,21 +17,22 @@ import {
   atLeast,
   centrePeaks,
   colourLogits,
+  geometry,
+  pool,
   measureBoxes,
   paddedFlat,
   positive,
   suppressDuplicates,
   valueAt,
   type Candidates,
+  type Geometry,
   type MeasuredBoxes,
 } from './colourDetector.js';
-import { MIN_TARGET_PX, SCENE_CLASSES, namesLiteral } from './sceneSpec.js';
+import { SCENE_CLASSES, namesLiteral } from './sceneSpec.js';
 
 export const MAX_DETECTIONS = 300;
 /** Logit -> score slope: a nominal class colour (logit about 2.3) scores about 0.97. */
 const SCORE_SLOPE = 1.5;
-/** Boxes smaller than this on either side are not targets (noise specks, colour fringes). */
-const MIN_BOX_PX = Math.round(MIN_TARGET_PX * 0.75);
 const PROTOS = 32;
 
 export type SyntheticKind = 'synthetic-det' | 'synthetic-seg' | 'synthetic-det-v8';
@@ -68,61 +72,65 @@ export function ultralyticsMetadata(task: 'detect' | 'segment', imgsz: number, b
   };
 }
 
-function scoreAt(g: OnnxGraphBuilder, logits2: string, imgsz: number, cls: string, row: string, col: string, k: number): string {
+function scoreAt(g: OnnxGraphBuilder, logits: string, geo: Geometry, cls: string, row: string, col: string, k: number): string {
   // 3x3 mean around the centre so one noisy cell does not decide the score.
-  const smooth = g.op('AveragePool', [logits2], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) });
-  const map = paddedFlat(g, smooth, imgsz, -8, 1);
+  const smooth = g.op('AveragePool', [logits], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) });
+  const map = paddedFlat(g, smooth, geo, -8, 1);
   return g.op('Sigmoid', [g.op('Mul', [valueAt(g, map, cls, row, col, k), g.scalar('score_slope', SCORE_SLOPE)])]);
 }
 
-function sizeGate(g: OnnxGraphBuilder, b: MeasuredBoxes): string {
-  const min = g.scalar('min_box', MIN_BOX_PX);
+function sizeGate(g: OnnxGraphBuilder, b: MeasuredBoxes, geo: Geometry): string {
+  const min = g.scalar('min_box', geo.minBoxPx);
   return g.op('Mul', [atLeast(g, g.op('Sub', [b.x2, b.x1]), min), atLeast(g, g.op('Sub', [b.y2, b.y1]), min)]);
 }
 
 /** End-to-end rows [B, 300, 6] (and the row order/class for the seg variant). */
-function endToEnd(g: OnnxGraphBuilder, images: string, imgsz: number): { rows: string; cls: string; logits2: string } {
+function endToEnd(g: OnnxGraphBuilder, images: string, geo: Geometry): { rows: string; cls: string; logits: string } {
   const k = MAX_DETECTIONS;
-  const logits2 = colourLogits(g, images, imgsz);
-  const cand: Candidates = centrePeaks(g, logits2, imgsz, k);
-  const mask = paddedFlat(g, positive(g, logits2), imgsz, 0);
+  const logits = colourLogits(g, images, geo);
+  const cand: Candidates = centrePeaks(g, logits, geo, k);
+  const mask = paddedFlat(g, positive(g, logits), geo, 0);
   const boxes = measureBoxes(g, mask, cand, k);
-  const valid = g.op('Mul', [positive(g, cand.strength), sizeGate(g, boxes)]);
+  const valid = g.op('Mul', [positive(g, cand.strength), sizeGate(g, boxes, geo)]);
   const keep = suppressDuplicates(g, boxes, cand.cls, valid, k, 0.6);
-  const score = g.op('Mul', [scoreAt(g, logits2, imgsz, cand.cls, boxes.cRow, boxes.cCol, k), g.op('Mul', [valid, keep])]);
+  const score = g.op('Mul', [scoreAt(g, logits, geo, cand.cls, boxes.cRow, boxes.cCol, k), g.op('Mul', [valid, keep])]);
   const [, order] = g.node('TopK', [score, g.int64s('final_k', [k])], { axis: int(1), largest: int(1), sorted: int(1) }, { outputs: 2 });
   const pick = (x: string): string => g.op('Unsqueeze', [g.op('GatherElements', [x, order], { axis: int(1) }), g.int64s('ax2', [2])]);
   const cls = pick(cand.cls);
   const rows = g.op('Concat', [pick(boxes.x1), pick(boxes.y1), pick(boxes.x2), pick(boxes.y2), pick(score), cls], { axis: int(2) });
-  return { rows, cls, logits2 };
+  return { rows, cls, logits };
 }
 
 export function buildSynthetic(kind: SyntheticKind, opts: BuildOptions): BuiltModel {
   const { imgsz, batch } = opts;
   checkImgsz(imgsz);
+  const geo = geometry(imgsz);
   const b = batch === 'dynamic' ? 'batch' : batch;
   const g = new OnnxGraphBuilder(kind);
   const images = g.input('images', 'float32', [b, 3, imgsz, imgsz]);
   let task: 'detect' | 'segment' = 'detect';
   let description: string;
   if (kind === 'synthetic-det') {
-    const { rows } = endToEnd(g, images, imgsz);
+    const { rows } = endToEnd(g, images, geo);
     g.output(g.op('Identity', [rows], {}, { output: 'output0' }), 'float32', [b, MAX_DETECTIONS, 6]);
     description = 'streamlens synthetic-scene detector (colour matching, erosion centres, run-length boxes), YOLOv10 end-to-end output';
   } else if (kind === 'synthetic-seg') {
     task = 'segment';
-    const { rows, cls, logits2 } = endToEnd(g, images, imgsz);
+    const { rows, cls, logits } = endToEnd(g, images, geo);
     const channel = new Float32Array(PROTOS).map((_, i) => i);
     const coef = g.op('Cast', [g.op('Equal', [cls, g.initializer('proto_ids', [1, 1, PROTOS], channel)])], { to: int(1) });
     g.output(g.op('Concat', [rows, coef], { axis: int(2) }, { output: 'output0' }), 'float32', [b, MAX_DETECTIONS, 6 + PROTOS]);
-    const logits4 = g.op('AveragePool', [logits2], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) });
+    // Clipping to [-1, 1] before averaging makes a pooled cell's logit cross zero where half of it is
+    // the class colour, so the bilinearly upsampled mask edge lands on the colour edge.
+    const clipped = g.op('Clip', [logits, g.scalar('clip_lo', -1), g.scalar('clip_hi', 1)]);
+    const logits4 = pool(g, clipped, 4 / geo.cell);
     const select = new Float32Array(PROTOS * NUM_CLASSES);
     for (let c = 0; c < NUM_CLASSES; c++) select[c * NUM_CLASSES + c] = 1;
     g.output(g.op('Conv', [logits4, g.initializer('proto_w', [PROTOS, NUM_CLASSES, 1, 1], select)], {}, { output: 'output1' }), 'float32', [b, PROTOS, imgsz / 4, imgsz / 4]);
     description = 'streamlens synthetic-scene segmenter: end-to-end rows with 32 mask coefficients, protos = class colour logits';
   } else {
-    perCellDetect(g, images, imgsz, b);
-    description = 'streamlens synthetic-scene detector, YOLOv8/YOLO11 layout (one prediction per stride-8 cell, needs NMS)';
+    perCellDetect(g, images, geo, b);
+    description = `streamlens synthetic-scene detector, YOLOv8/YOLO11 layout (one prediction per stride-${4 * geo.cell} cell, needs NMS)`;
   }
   return {
     builder: g,
@@ -130,19 +138,20 @@ export function buildSynthetic(kind: SyntheticKind, opts: BuildOptions): BuiltMo
   };
 }
 
-/** YOLOv8 layout: every stride-8 cell measures the box of the object its centre lies in. */
-function perCellDetect(g: OnnxGraphBuilder, images: string, imgsz: number, b: number | string): void {
-  const n8 = imgsz / 8;
+/** YOLOv8 layout: every cell (stride 4 x the mask stride) measures the box of the object its centre lies in. */
+function perCellDetect(g: OnnxGraphBuilder, images: string, geo: Geometry, b: number | string): void {
+  const per = 4;
+  const n8 = geo.cells / per;
   const cells = n8 * n8;
-  const logits2 = colourLogits(g, images, imgsz);
-  const logits8 = g.op('AveragePool', [logits2], { kernel_shape: ints([4, 4]), strides: ints([4, 4]) });
+  const logits = colourLogits(g, images, geo);
+  const logits8 = pool(g, logits, per);
   const flat8 = g.op('Reshape', [logits8, g.int64s('cells_shape', [0, NUM_CLASSES, cells])]);
   const best = g.op('Cast', [g.op('ArgMax', [flat8], { axis: int(1), keepdims: int(0) })], { to: int(1) });
   const rowsOf = new Float32Array(cells);
   const colsOf = new Float32Array(cells);
   for (let i = 0; i < cells; i++) {
-    rowsOf[i] = Math.floor(i / n8) * 4 + 2;
-    colsOf[i] = (i % n8) * 4 + 2;
+    rowsOf[i] = Math.floor(i / n8) * per + per / 2;
+    colsOf[i] = (i % n8) * per + per / 2;
   }
   // Broadcast the fixed cell positions to [B, N] through the class tensor's shape.
   const zero = g.op('Mul', [best, g.scalar('zero', 0)]);
@@ -152,9 +161,9 @@ function perCellDetect(g: OnnxGraphBuilder, images: string, imgsz: number, b: nu
     col: g.op('Add', [zero, g.initializer('cell_cols', [1, cells], colsOf)]),
     strength: zero,
   };
-  const mask = paddedFlat(g, positive(g, logits2), imgsz, 0);
+  const mask = paddedFlat(g, positive(g, logits), geo, 0);
   const boxes = measureBoxes(g, mask, cand, cells);
-  const gate = g.op('Unsqueeze', [sizeGate(g, boxes), g.int64s('ax1', [1])]);
+  const gate = g.op('Unsqueeze', [sizeGate(g, boxes, geo), g.int64s('ax1', [1])]);
   const scores = g.op('Mul', [g.op('Sigmoid', [g.op('Mul', [flat8, g.scalar('score_slope', SCORE_SLOPE)])]), gate]);
   const half = g.scalar('half', 0.5);
   const un = (x: string): string => g.op('Unsqueeze', [x, g.int64s('ax1', [1])]);
