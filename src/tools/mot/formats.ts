@@ -103,13 +103,3 @@ export function formatMotResults(rows: MotRow[]): string {
   const f2 = (v: number): string => v.toFixed(2);
   return sorted.map((r) => `${r.frame},${r.id},${f2(r.x)},${f2(r.y)},${f2(r.w)},${f2(r.h)},${f2(r.score)},-1,-1,-1\n`).join('');
 }
-
-/** Groups rows by frame: index f - 1 holds frame f's rows, for frames 1..seqLength. */
-export function rowsByFrame(rows: MotRow[], seqLength: number, file = 'input'): MotRow[][] {
-  const frames: MotRow[][] = Array.from({ length: seqLength }, () => []);
-  for (const row of rows) {
-    if (row.frame > seqLength) throw new Error(`${file}: frame ${row.frame} is beyond seqLength ${seqLength}`);
-    frames[row.frame - 1]!.push(row);
-  }
-  return frames;
-}

@@ -1,0 +1,155 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { command } from '../src/cli/mot.js';
+import { DEFAULT_TRACKER_CONFIG } from '../src/track/byteTracker.js';
+import { evaluateFolders, evaluateSequences, type MotMetrics } from '../src/tools/mot/evaluate.js';
+import { parseMotRows, parseSeqInfo, readMotRows, readSeqInfo } from '../src/tools/mot/formats.js';
+import { detectionsByFrame, trackSequence } from '../src/tools/mot/trackSequence.js';
+
+// ../shared beside the repository (CI clones the repo with shared/ next to it).
+const MOT = fileURLToPath(new URL('../../shared/data/mot/', import.meta.url));
+const GT_ROOT = join(MOT, 'MOT15-train');
+const SEQUENCES = ['ADL-Rundle-6', 'ETH-Bahnhof', 'PETS09-S2L1'];
+const REFERENCES = ['SORT', 'ByteTrack_demo_t0.5_m0.8', 'ByteTrack_trackpy_t0.6_m0.9'];
+
+/** TrackEval's per-sequence and COMBINED rows (fractions) from trackeval_detailed.csv. */
+function readTrackEvalCsv(path: string): Map<string, Record<string, number>> {
+  const [header, ...lines] = readFileSync(path, 'utf8').trim().split('\n').map((l) => l.split(','));
+  const rows = new Map<string, Record<string, number>>();
+  for (const cells of lines) rows.set(cells[0]!, Object.fromEntries(header!.slice(1).map((name, k) => [name, Number(cells[k + 1])])));
+  return rows;
+}
+
+const RATIOS: [keyof MotMetrics, string][] = [
+  ['HOTA', 'HOTA___AUC'], ['DetA', 'DetA___AUC'], ['AssA', 'AssA___AUC'], ['LocA', 'LocA___AUC'],
+  ['DetRe', 'DetRe___AUC'], ['DetPr', 'DetPr___AUC'], ['AssRe', 'AssRe___AUC'], ['AssPr', 'AssPr___AUC'],
+  ['MOTA', 'MOTA'], ['MOTP', 'MOTP'], ['IDF1', 'IDF1'], ['IDP', 'IDP'], ['IDR', 'IDR'],
+];
+const COUNTS: [keyof MotMetrics, string][] = [
+  ['IDSW', 'IDSW'], ['CLR_FP', 'CLR_FP'], ['CLR_FN', 'CLR_FN'], ['CLR_TP', 'CLR_TP'], ['Frag', 'Frag'],
+  ['MT', 'MT'], ['PT', 'PT'], ['ML', 'ML'], ['IDTP', 'IDTP'], ['IDFN', 'IDFN'], ['IDFP', 'IDFP'],
+];
+
+describe('MOT evaluator reproduces TrackEval', () => {
+  for (const tracker of REFERENCES) {
+    it(`${tracker}: every sequence and combined within 0.05 points`, () => {
+      const report = evaluateFolders(GT_ROOT, join(MOT, 'reference', tracker));
+      const expected = readTrackEvalCsv(join(MOT, 'reference', tracker, 'trackeval_detailed.csv'));
+      expect(report.sequences.map((s) => s.name)).toEqual(SEQUENCES);
+      for (const [name, metrics] of [...report.sequences.map((s) => [s.name, s.metrics] as const), ['COMBINED', report.combined] as const]) {
+        const ref = expected.get(name)!;
+        for (const [ours, theirs] of RATIOS) {
+          expect(Math.abs(metrics[ours] - ref[theirs]!), `${name} ${ours}`).toBeLessThanOrEqual(0.0005);
+        }
+        for (const [ours, theirs] of COUNTS) expect(metrics[ours], `${name} ${ours}`).toBe(ref[theirs]);
+      }
+      // The summary file (percent, 3 decimals) agrees too.
+      const [names, values] = readFileSync(join(MOT, 'reference', tracker, 'trackeval_summary.txt'), 'utf8').trim().split('\n').map((l) => l.trim().split(/\s+/));
+      const summary = (key: string): number => Number(values![names!.indexOf(key)]);
+      expect(Math.abs(100 * report.combined.HOTA - summary('HOTA'))).toBeLessThanOrEqual(0.05);
+      expect(Math.abs(100 * report.combined.IDF1 - summary('IDF1'))).toBeLessThanOrEqual(0.05);
+      expect(Math.abs(100 * report.combined.MOTA - summary('MOTA'))).toBeLessThanOrEqual(0.05);
+    });
+  }
+
+  it('scores a tiny hand-made sequence as computed by hand', () => {
+    // Two gt objects over 3 frames; the tracker follows A (id 7) throughout, B only in frame 1 (id 8)
+    // and then swaps B to a new id 9 in frame 3 (frame 2: B missed), plus one false positive.
+    const gt = parseMotRows(['1,1,0,0,10,10,1', '2,1,0,0,10,10,1', '3,1,0,0,10,10,1', '1,2,50,0,10,10,1', '2,2,50,0,10,10,1', '3,2,50,0,10,10,1'].join('\n'));
+    const res = parseMotRows(['1,7,0,0,10,10,1', '2,7,0,0,10,10,1', '3,7,0,0,10,10,1', '1,8,50,0,10,10,1', '3,9,50,0,10,10,1', '2,5,100,100,10,10,1'].join('\n'));
+    const { combined: m } = evaluateSequences([{ name: 'tiny', gt, results: res, numFrames: 3 }]);
+    expect([m.CLR_TP, m.CLR_FN, m.CLR_FP, m.IDSW, m.Frag, m.MT, m.PT, m.ML]).toEqual([5, 1, 1, 1, 1, 1, 1, 0]);
+    expect(m.MOTA).toBeCloseTo((5 - 1 - 1) / 6, 12);
+    // IDs: 1<->7 (3 frames), 2<->8 or 2<->9 (1 frame): IDTP 4 of 6 gt and 6 tracker boxes.
+    expect([m.IDTP, m.IDFN, m.IDFP]).toEqual([4, 2, 2]);
+    expect(m.IDF1).toBeCloseTo(4 / 6, 12);
+    // All IoUs are exactly 1 or 0, so every alpha sees TP 5, FN 1, FP 1: DetA = 5/7.
+    // AssA = (3 * 3/3 + 1 * 1/3 + 1 * 1/3) / 5 (A: 7 matches 3 of 3; B: 8 and 9 each 1 of (3 + 1 - 1)).
+    expect(m.DetA).toBeCloseTo(5 / 7, 12);
+    expect(m.AssA).toBeCloseTo((3 + 2 / 3) / 5, 12);
+    expect(m.HOTA).toBeCloseTo(Math.sqrt((5 / 7) * ((3 + 2 / 3) / 5)), 12);
+    expect(m.LocA).toBeCloseTo(1, 12);
+  });
+});
+
+describe('MOT formats', () => {
+  it('names the file and line of a malformed row', () => {
+    expect(() => parseMotRows('1,-1,1,2,3,4,0.9\n2,-1,1,x,3,4,0.9\n', 'det.txt')).toThrow('det.txt:2: column 4 is not a number');
+    expect(() => parseMotRows('1,-1,1,2,3,4,0.9\n\n3,-1,1,2\n', 'det.txt')).toThrow('det.txt:3: expected at least 7');
+    expect(() => parseMotRows('0,-1,1,2,3,4,0.9\n', 'det.txt')).toThrow('det.txt:1: frame must be an integer >= 1');
+  });
+
+  it('reads seqinfo.ini', () => {
+    expect(readSeqInfo(join(GT_ROOT, 'PETS09-S2L1', 'seqinfo.ini'))).toEqual({ name: 'PETS09-S2L1', frameRate: 7, seqLength: 795, imWidth: 768, imHeight: 576 });
+    expect(() => parseSeqInfo('[Sequence]\nseqLength=10\n', 'x.ini')).toThrow("x.ini: 'frameRate' must be a positive number");
+  });
+});
+
+describe('tracker quality on MOT15 (acceptance)', () => {
+  it('reaches official ByteTrack best combined HOTA 38.51 and IDF1 50.67 with the default config', () => {
+    const sequences = SEQUENCES.map((name) => {
+      const info = readSeqInfo(join(GT_ROOT, name, 'seqinfo.ini'));
+      const frames = detectionsByFrame(readMotRows(join(GT_ROOT, name, 'det', 'det.txt')), info.seqLength);
+      return { name, numFrames: info.seqLength, gt: readMotRows(join(GT_ROOT, name, 'gt', 'gt.txt')), results: trackSequence(frames, info, { config: DEFAULT_TRACKER_CONFIG }) };
+    });
+    const { combined } = evaluateSequences(sequences);
+    expect(combined.HOTA).toBeGreaterThanOrEqual(0.3851);
+    expect(combined.IDF1).toBeGreaterThanOrEqual(0.5067);
+  });
+});
+
+describe('streamlens mot CLI', () => {
+  async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const write = { out: process.stdout.write, err: process.stderr.write };
+    process.stdout.write = ((s: string) => (out.push(s), true)) as typeof process.stdout.write;
+    process.stderr.write = ((s: string) => (err.push(s), true)) as typeof process.stderr.write;
+    try {
+      const code = await command.run(argv);
+      return { code, stdout: out.join(''), stderr: err.join('') };
+    } finally {
+      process.stdout.write = write.out;
+      process.stderr.write = write.err;
+    }
+  }
+
+  it('tracks a sequence and evaluates the results', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mot-'));
+    const seq = join(GT_ROOT, 'PETS09-S2L1');
+    const tracked = await run(['track', '--det', join(seq, 'det', 'det.txt'), '--seqinfo', join(seq, 'seqinfo.ini'), '--out', join(dir, 'res', 'PETS09-S2L1.txt')]);
+    expect(tracked.code).toBe(0);
+    const rows = readMotRows(join(dir, 'res', 'PETS09-S2L1.txt'));
+    expect(rows.length).toBeGreaterThan(3000);
+    expect(rows.every((r) => r.frame >= 1 && r.frame <= 795 && r.id > 0)).toBe(true);
+    // Evaluate against a gt folder holding only this sequence.
+    const gtDir = join(dir, 'gt');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(gtDir, 'PETS09-S2L1', 'gt'), { recursive: true });
+    writeFileSync(join(gtDir, 'PETS09-S2L1', 'gt', 'gt.txt'), readFileSync(join(seq, 'gt', 'gt.txt')));
+    writeFileSync(join(gtDir, 'PETS09-S2L1', 'seqinfo.ini'), readFileSync(join(seq, 'seqinfo.ini')));
+    const evaluated = await run(['eval', '--gt', gtDir, '--results', join(dir, 'res'), '--json', join(dir, 'out.json')]);
+    expect(evaluated.code).toBe(0);
+    expect(evaluated.stdout).toMatch(/^Sequence +HOTA/);
+    expect(evaluated.stdout).toMatch(/\nPETS09-S2L1 +\d+\.\d{3}/);
+    const json = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as { combined: MotMetrics };
+    expect(json.combined.HOTA).toBeGreaterThan(0.3);
+  });
+
+  it('fails with a one-line error on bad input', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mot-'));
+    const missing = await run(['track', '--det', join(dir, 'nope.txt'), '--seqinfo', join(GT_ROOT, 'PETS09-S2L1', 'seqinfo.ini'), '--out', join(dir, 'o.txt')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(`streamlens mot track: ${join(dir, 'nope.txt')}: file not found\n`);
+    writeFileSync(join(dir, 'det.txt'), '1,-1,1,2,3,4,0.9\n1,-1,1,2,3\n');
+    const malformed = await run(['track', '--det', join(dir, 'det.txt'), '--seqinfo', join(GT_ROOT, 'PETS09-S2L1', 'seqinfo.ini'), '--out', join(dir, 'o.txt')]);
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toContain('det.txt:2: expected at least 7');
+    expect((await run(['track', '--det', 'x'])).code).toBe(2);
+    expect((await run(['track', '--det', 'x', '--seqinfo', 'y', '--out', 'z', '--match-thresh', '2'])).stderr).toContain('--match-thresh must be a number in [0, 1]');
+    expect((await run(['frobnicate'])).code).toBe(2);
+  });
+});

@@ -1,0 +1,231 @@
+import { describe, expect, it } from 'vitest';
+import { AssignmentSolver, solveAssignment } from '../src/track/assignment.js';
+import { ByteTracker, DEFAULT_TRACKER_CONFIG } from '../src/track/byteTracker.js';
+import { boxIou, iouMatrix } from '../src/track/iou.js';
+import { kalmanInitiate, kalmanPredict, kalmanUpdate, type KalmanNoise } from '../src/track/kalman.js';
+import type { Box, Detection, TrackerConfig } from '../src/types.js';
+
+describe('iou', () => {
+  it('computes exact overlaps', () => {
+    const a = [0, 0, 10, 10, 0, 0, 2, 2];
+    const b = [5, 0, 15, 10, 20, 20, 30, 30, 0, 0, 10, 10];
+    const m = iouMatrix(a, 2, b, 3);
+    // 50 / (100 + 100 - 50); disjoint; identical; 2x2 inside 10x10 = 4 / 100; 5..15 misses 0..2.
+    expect(Array.from(m)).toEqual([50 / 150, 0, 1, 0, 0, 4 / 100]);
+    expect(boxIou([0, 0, 4, 2], 0, [2, 1, 6, 5], 0)).toBe(2 / (8 + 16 - 2));
+    expect(boxIou([0, 0, 10, 10], 0, [10, 0, 20, 10], 0)).toBe(0); // touching edges
+    expect(boxIou([5, 5, 5, 9], 0, [0, 0, 10, 10], 0)).toBe(0); // zero-width box
+  });
+});
+
+describe('kalman', () => {
+  // Round numbers: with h = 10 every std below is 1 (variance 1), except the initial velocity (2).
+  const noise: KalmanNoise = {
+    measurementPosition: 0.1,
+    measurementAspect: 0.1,
+    processPosition: 0.1,
+    processVelocity: 0.1,
+    processAspect: 0.1,
+    processAspectVelocity: 0.1,
+    initialPosition: 0.1,
+    initialAspect: 0.1,
+    initialVelocity: 0.2,
+    initialAspectVelocity: 0.1,
+  };
+
+  it('initiates, predicts over dt and updates as computed by hand', () => {
+    const mean = new Float64Array(8);
+    const cov = new Float64Array(12);
+    kalmanInitiate([100, 50, 0.5, 10], mean, cov, noise);
+    expect(Array.from(mean)).toEqual([100, 50, 0.5, 10, 0, 0, 0, 0]);
+    expect(Array.from(cov.subarray(0, 3))).toEqual([1, 0, 4]);
+    expect(cov[9]).toBeCloseTo(1, 12); // height variance (0.1 * 10)^2
+    expect(cov[11]).toBeCloseTo(4, 12);
+
+    mean[4] = 2; // moving right at 2 px/s
+    kalmanPredict(mean, cov, 1, noise);
+    expect(mean[0]).toBe(102);
+    // pp = 1 + 2*1*0 + 1*4 + qp*1 + qv/3 = 19/3; pv = 0 + 4 + qv/2 = 4.5; vv = 4 + qv = 5
+    expect(cov[0]).toBeCloseTo(19 / 3, 12);
+    expect(cov[1]).toBeCloseTo(4.5, 12);
+    expect(cov[2]).toBeCloseTo(5, 12);
+
+    kalmanUpdate(mean, cov, [113, 50, 0.5, 10], noise);
+    // S = 19/3 + 1 = 22/3; gains 19/22 and 27/44; innovation 11.
+    expect(mean[0]).toBeCloseTo(102 + (19 / 22) * 11, 12);
+    expect(mean[4]).toBeCloseTo(2 + (27 / 44) * 11, 12);
+    expect(cov[0]).toBeCloseTo(19 / 22, 12);
+    expect(cov[1]).toBeCloseTo(13.5 / 22, 12);
+    expect(cov[2]).toBeCloseTo(5 - (27 / 44) * 4.5, 12);
+  });
+
+  it('predicting once over dt equals predicting n times over dt / n', () => {
+    const once = { mean: new Float64Array(8), cov: new Float64Array(12) };
+    const steps = { mean: new Float64Array(8), cov: new Float64Array(12) };
+    for (const s of [once, steps]) {
+      kalmanInitiate([300, 200, 0.4, 120], s.mean, s.cov);
+      s.mean[4] = 60;
+      s.mean[5] = -20;
+    }
+    kalmanPredict(once.mean, once.cov, 0.6);
+    for (let k = 0; k < 6; k++) kalmanPredict(steps.mean, steps.cov, 0.1);
+    for (let k = 0; k < 8; k++) expect(steps.mean[k]).toBeCloseTo(once.mean[k]!, 9);
+    for (let k = 0; k < 12; k++) expect(steps.cov[k]! / once.cov[k]!).toBeCloseTo(1, 9);
+  });
+});
+
+/** Deterministic uniform [0, 1) (Park-Miller). */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => (state = (state * 16807) % 2147483647) / 2147483647;
+}
+
+/** Minimum over all matchings of sum(cost - limit) (only pairs below the limit); plain assignment when limit is Infinity. */
+function bruteForce(cost: number[], rows: number, cols: number, limit: number): number {
+  let best = Infinity;
+  const used = new Array<boolean>(cols).fill(false);
+  const full = limit === Infinity;
+  const visit = (r: number, matched: number, total: number): void => {
+    if (r === rows) {
+      if (!full || matched === Math.min(rows, cols)) best = Math.min(best, total);
+      return;
+    }
+    visit(r + 1, matched, total);
+    for (let c = 0; c < cols; c++) {
+      const v = cost[r * cols + c]!;
+      if (used[c] || !(v < limit)) continue;
+      used[c] = true;
+      visit(r + 1, matched + 1, total + (full ? v : v - limit));
+      used[c] = false;
+    }
+  };
+  visit(0, 0, 0);
+  return best;
+}
+
+describe('assignment', () => {
+  it('matches brute force on random matrices, with and without a cost limit', () => {
+    const random = seeded(42);
+    const solver = new AssignmentSolver();
+    for (let trial = 0; trial < 600; trial++) {
+      const rows = 1 + Math.floor(random() * 5);
+      const cols = 1 + Math.floor(random() * 5);
+      const limit = trial % 2 === 0 ? Infinity : 0.2 + random() * 0.7;
+      // Some exact ties, some forbidden pairs.
+      const cost = Array.from({ length: rows * cols }, () => {
+        const v = random();
+        return limit !== Infinity && v > 0.9 ? Infinity : Math.round(v * 20) / 20;
+      });
+      const rowToCol = new Int32Array(rows);
+      const assigned = solver.solve(cost, rows, cols, rowToCol, limit);
+      const seen = new Set<number>();
+      let total = 0;
+      for (let r = 0; r < rows; r++) {
+        const c = rowToCol[r]!;
+        if (c < 0) continue;
+        expect(seen.has(c)).toBe(false);
+        seen.add(c);
+        const v = cost[r * cols + c]!;
+        expect(v).toBeLessThan(limit); // never at or above the limit
+        total += limit === Infinity ? v : v - limit;
+      }
+      expect(seen.size).toBe(assigned);
+      if (limit === Infinity) expect(assigned).toBe(Math.min(rows, cols));
+      expect(total).toBeCloseTo(bruteForce(cost, rows, cols, limit), 9);
+    }
+  });
+
+  it('leaves pairs at or above the limit unassigned', () => {
+    // Greedy would pair (0,0) = 0.1 and leave row 1 with 0.95; the optimum pairs 0->1, 1->0.
+    expect(Array.from(solveAssignment([0.1, 0.2, 0.3, 0.95], 2, 2))).toEqual([1, 0]);
+    // With limit 0.5, 0->1 and 1->0 (0.2 + 0.3 - 2 x 0.5 = -0.5) still beat (0,0) alone (-0.4)...
+    expect(Array.from(solveAssignment([0.1, 0.2, 0.3, 0.95], 2, 2, 0.5))).toEqual([1, 0]);
+    // ...but not when those pairs barely pass the limit (-0.1 in total): then (0,0) alone is best.
+    expect(Array.from(solveAssignment([0.1, 0.45, 0.45, 0.95], 2, 2))).toEqual([1, 0]);
+    expect(Array.from(solveAssignment([0.1, 0.45, 0.45, 0.95], 2, 2, 0.5))).toEqual([0, -1]);
+    expect(Array.from(solveAssignment([0.6, 0.7], 1, 2, 0.5))).toEqual([-1]);
+    expect(Array.from(solveAssignment([0.5], 1, 1, 0.5))).toEqual([-1]);
+  });
+});
+
+function det(box: Box, score = 0.9): Detection {
+  return { box, score, class: 0, label: 'person' };
+}
+
+/** Box of a 40x100 object whose left edge is at x. */
+function at(x: number, y = 100): Box {
+  return [x, y, x + 40, y + 100];
+}
+
+describe('ByteTracker life cycle', () => {
+  const config: TrackerConfig = { ...DEFAULT_TRACKER_CONFIG, lostTrackSeconds: 1 };
+
+  it('confirms first-frame objects at once and later objects on their second frame', () => {
+    const tracker = new ByteTracker(config);
+    expect(tracker.update([det(at(0))], 0).map((d) => d.trackId)).toEqual([1]);
+    expect(tracker.update([det(at(0)), det(at(500))], 0.1).map((d) => d.trackId)).toEqual([1]);
+    const third = tracker.update([det(at(0)), det(at(500))], 0.2);
+    expect(third.map((d) => d.trackId).sort()).toEqual([1, 2]);
+    // A detection seen once (not on the first frame) never becomes a track.
+    tracker.update([det(at(0)), det(at(500)), det(at(900))], 0.3);
+    expect(tracker.update([det(at(0)), det(at(500))], 0.4).map((d) => d.trackId).sort()).toEqual([1, 2]);
+  });
+
+  it('keeps the id across a gap shorter than lostTrackSeconds, gives a new one after a longer gap, never reuses ids', () => {
+    const tracker = new ByteTracker(config);
+    let t = 0;
+    const step = (boxes: Box[]): number[] => {
+      const out = tracker.update(boxes.map((b) => det(b)), t);
+      t = Math.round((t + 0.1) * 10) / 10;
+      return out.map((d) => d.trackId!);
+    };
+    for (let k = 0; k < 5; k++) expect(step([at(100)])).toEqual([1]);
+    for (let k = 0; k < 8; k++) expect(step([])).toEqual([]); // 0.8 s away
+    expect(step([at(100)])).toEqual([1]);
+    for (let k = 0; k < 15; k++) step([]); // 1.5 s away: removed
+    expect(step([at(100)])).toEqual([]); // tentative again
+    expect(step([at(100)])).toEqual([2]);
+    tracker.reset();
+    expect(step([at(100)])).toEqual([3]); // ids keep counting after a reset
+  });
+
+  it('follows a moving object through a gap at 10 and at 30 fps alike (time, not frames)', () => {
+    for (const fps of [10, 30]) {
+      const tracker = new ByteTracker(config);
+      const speed = 200; // px/s: after the 0.5 s gap the object is 100 px (2.5 widths) further
+      let lastId: number | undefined;
+      for (let k = 0; k <= 2 * fps; k++) {
+        const t = k / fps;
+        const visible = t < 1.5 || t >= 2;
+        const out = tracker.update(visible ? [det(at(100 + speed * t))] : [], t);
+        if (!visible) continue;
+        expect(out).toHaveLength(1);
+        if (lastId !== undefined) expect(out[0]!.trackId).toBe(lastId);
+        lastId = out[0]!.trackId;
+      }
+      expect(lastId).toBe(1);
+    }
+  });
+
+  it('predicts the same position for the same motion at different frame rates', () => {
+    const predictedX = (fps: number): number => {
+      const tracker = new ByteTracker(config);
+      for (let k = 0; k <= 3 * fps; k++) tracker.update([det(at(100 + 60 * (k / fps)))], k / fps);
+      // 0.2 s later, in the same frame, a detection halfway between the stale and the predicted box
+      // gets the filtered (predicted and corrected) box back: equal at both rates within a pixel.
+      const out = tracker.update([det(at(100 + 60 * 3.2))], 3.2);
+      return out[0]!.box[0];
+    };
+    const at10 = predictedX(10);
+    const at30 = predictedX(30);
+    expect(Math.abs(at10 - (100 + 60 * 3.2))).toBeLessThan(1);
+    expect(Math.abs(at10 - at30)).toBeLessThan(0.5);
+  });
+
+  it('does not match across classes', () => {
+    const tracker = new ByteTracker(config);
+    tracker.update([det(at(0))], 0);
+    const car: Detection = { ...det(at(0)), class: 2, label: 'car' };
+    expect(tracker.update([car], 0.1)).toEqual([]);
+  });
+});
