@@ -1,0 +1,123 @@
+/**
+ * Starts test/fixtures/rtsp_server.py (GStreamer RTSP server, Debian packages in
+ * test/fixtures/README.md) serving an H.264 MP4 looped in real time at rtsp://127.0.0.1:PORT/PATH.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { ensureDemoClip } from '../../src/tools/synth/generate.js';
+
+const SCRIPT = fileURLToPath(new URL('../fixtures/rtsp_server.py', import.meta.url));
+/** Debian's python3 has the GObject bindings; a pyenv `python3` on PATH may not. */
+const PYTHON = process.env.RTSP_SERVER_PYTHON || '/usr/bin/python3';
+
+export interface RtspServerOptions {
+  /** TCP port; default 0 = a free port chosen by the server (read back from its ready line). */
+  port?: number;
+  /** H.264 MP4 to serve; default the cached synthetic demo clip. */
+  file?: string;
+  /** Mount path without the leading slash; default `stream`. */
+  path?: string;
+  /** Milliseconds to wait for readiness; default 15000. */
+  timeoutMs?: number;
+}
+
+export interface RtspServer {
+  url: string;
+  port: number;
+  /** SIGTERM, then waits for the process to exit (SIGKILL after 5 s). */
+  stop(): Promise<void>;
+  /** SIGKILL at once, without waiting: a server that dies mid-stream. */
+  kill(): void;
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** Resolves once an RTSP OPTIONS request on the port gets a 200 answer. */
+function rtspAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let reply = '';
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write(`OPTIONS rtsp://127.0.0.1:${port}/ RTSP/1.0\r\nCSeq: 1\r\n\r\n`));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n\r\n')) done(/^RTSP\/1\.0 200/.test(reply));
+    });
+  });
+}
+
+export async function startRtspServer(opts: RtspServerOptions = {}): Promise<RtspServer> {
+  const file = opts.file ?? (await ensureDemoClip()).video;
+  const path = opts.path ?? 'stream';
+  const child = spawn(PYTHON, [SCRIPT, '--file', file, '--port', String(opts.port ?? 0), '--path', path], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => running.delete(child));
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2000);
+  });
+
+  const timeoutMs = opts.timeoutMs ?? 15000;
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const onError = (err: Error): void => fail(err.message);
+    const onExit = (code: number | null, signal: string | null): void => fail(`exited (${signal ?? code}) before it was ready`);
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString();
+      const m = /READY rtsp:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+      if (!m) return;
+      settle();
+      resolve(Number(m[1]));
+    };
+    const settle = (): void => {
+      clearTimeout(timer);
+      child.off('error', onError);
+      child.off('exit', onExit);
+      child.stdout.off('data', onData);
+    };
+    const fail = (why: string): void => {
+      settle();
+      child.kill('SIGKILL');
+      reject(new Error(`rtsp_server: ${why}${stderr ? `: ${stderr.trim()}` : ''}`));
+    };
+    const timer = setTimeout(() => fail(`not ready after ${timeoutMs} ms`), timeoutMs);
+    child.on('error', onError);
+    child.on('exit', onExit);
+    child.stdout.on('data', onData);
+  });
+  child.stdout.resume();
+
+  if (!(await rtspAnswers(port))) {
+    child.kill('SIGKILL');
+    await exited;
+    throw new Error(`rtsp_server: port ${port} does not answer RTSP OPTIONS`);
+  }
+
+  return {
+    url: `rtsp://127.0.0.1:${port}/${path}`,
+    port,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+    kill() {
+      child.kill('SIGKILL');
+    },
+  };
+}

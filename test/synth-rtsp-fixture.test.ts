@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ffmpegPath } from '../src/tools/synth/encode.js';
+import type { RtspServer } from './helpers/rtspServer.js';
+import { startRtspServer } from './helpers/rtspServer.js';
+
+const run = promisify(execFile);
+
+async function readFrames(url: string, frames: number): Promise<number> {
+  const { stdout } = await run(
+    ffmpegPath(),
+    ['-v', 'error', '-rtsp_transport', 'tcp', '-i', url, '-frames:v', String(frames), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, timeout: 20_000 },
+  );
+  return stdout.length / (640 * 480 * 3);
+}
+
+function connectError(port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('connect', () => {
+      socket.destroy();
+      resolve(null);
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+describe('RTSP test server fixture', () => {
+  const servers: RtspServer[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+
+  it('serves the clip, stops, and restarts on the same port', async () => {
+    const first = await startRtspServer();
+    servers.push(first);
+    expect(first.url).toBe(`rtsp://127.0.0.1:${first.port}/stream`);
+    expect(await readFrames(first.url, 10)).toBe(10);
+    await first.stop();
+    expect(await connectError(first.port)).toBe('ECONNREFUSED');
+
+    const second = await startRtspServer({ port: first.port, path: 'cam' });
+    servers.push(second);
+    expect(second.url).toBe(`rtsp://127.0.0.1:${first.port}/cam`);
+    expect(await readFrames(second.url, 5)).toBe(5);
+    second.kill();
+    await expect.poll(() => connectError(second.port), { timeout: 5000 }).toBe('ECONNREFUSED');
+  });
+
+  it('refuses a file that is not an H.264 MP4, with the reason', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rtsp-'));
+    try {
+      const bogus = join(dir, 'not-video.mp4');
+      await writeFile(bogus, 'hello\n');
+      await expect(startRtspServer({ file: bogus })).rejects.toThrow(/cannot read .*not-video\.mp4/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
