@@ -25,6 +25,8 @@ export interface DetectorOptions {
   intraOpThreads?: number;
   interOpThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /** GPU index for cuda/tensorrt. Default 0. */
+  deviceId?: number;
   /** Output format; chosen from output shapes and metadata when omitted. */
   format?: ModelFormat;
   /** Most frames per session run for dynamic-batch models. Default 16. */

@@ -26,6 +26,8 @@ export interface SessionConfig {
   intraOpThreads?: number;
   interOpThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /** GPU index for cuda/tensorrt (the only provider option onnxruntime-node passes on). Default 0. */
+  deviceId?: number;
 }
 
 export interface OpenedSession {
@@ -37,7 +39,7 @@ export interface OpenedSession {
 
 export function sessionOptions(cfg: SessionConfig, provider: ExecutionProvider): ort.InferenceSession.SessionOptions {
   const opts: ort.InferenceSession.SessionOptions = {
-    executionProviders: [provider],
+    executionProviders: [provider === 'cpu' || cfg.deviceId === undefined ? provider : { name: provider, deviceId: cfg.deviceId }],
     graphOptimizationLevel: cfg.graphOptimizationLevel ?? 'all',
   };
   if (cfg.intraOpThreads !== undefined) opts.intraOpNumThreads = cfg.intraOpThreads;
