@@ -14,7 +14,7 @@ export const BUILTIN_MODELS = ['synthetic-det', 'synthetic-seg', 'synthetic-det-
 export type BuiltinModel = (typeof BUILTIN_MODELS)[number];
 
 /** Bump when any builder's output changes, so cached files are rebuilt. */
-export const MODELGEN_VERSION = '1';
+export const MODELGEN_VERSION = '2';
 
 export interface EnsureOptions {
   /** Square input size, multiple of 32. Default 640. */
