@@ -217,11 +217,28 @@ describe('batch equivalence', () => {
         // Padding a run to a larger batch does not change results either.
         const padded = await d.detect(frames().slice(0, 3), { conf: 0.25, padTo: 8 });
         padded.forEach((r, i) => expectSame(r.detections, alone[i].detections));
+        // A smaller run after larger ones uses a prefix of the reused tensor.
+        expectSame((await d.detect([frames()[2]], { conf: 0.25 }))[0].detections, alone[2].detections);
       } finally {
         await d.close();
       }
     });
   }
+});
+
+describe('fixed batch size', () => {
+  it('a batch-1 model runs one frame per session run', async () => {
+    const fixed = await ensureModel('synthetic-det', { imgsz: S, batch: 1 });
+    const d = await Detector.open({ modelPath: fixed, providers: ['cpu'], intraOpThreads: 1, maxBatch: 8 });
+    try {
+      expect(d.info).toMatchObject({ batch: 1, maxBatch: 1 });
+      const r = await d.detect(scenes.slice(0, 3).map((s) => ({ rgb: canvas(s), letterbox: lb })), { conf: 0.25 });
+      expect(r.map((x) => x.batchSize)).toEqual([1, 1, 1]);
+      expect(r.map((x) => x.detections.length)).toEqual([2, 1, 3]);
+    } finally {
+      await d.close();
+    }
+  });
 });
 
 describe('responsiveness and batching', () => {
