@@ -69,7 +69,7 @@ export async function openSession(modelPath: string, cfg: SessionConfig): Promis
       warnings.push(
         `execution provider '${p}' is not available on this host (${reason})` + (next ? `; falling back to '${next}'` : ''),
       );
-      // A model error is not a provider problem: do not mask it behind the next provider.
+      // The CPU provider always exists: its failure is a model problem that other providers won't fix.
       if (p === 'cpu') break;
     }
   }
