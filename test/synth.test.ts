@@ -13,7 +13,7 @@ import { readGroundTruth, visibleMask } from '../src/tools/synth/groundTruth.js'
 import { uniformRng } from '../src/tools/synth/prng.js';
 import type { PlacedShape } from '../src/tools/synth/raster.js';
 import { computeVisibility } from '../src/tools/synth/raster.js';
-import { SYNTH_CLASSES } from '../src/tools/synth/scene.js';
+import { planScene, SYNTH_CLASSES } from '../src/tools/synth/scene.js';
 
 const run = promisify(execFile);
 
@@ -74,6 +74,17 @@ describe('visibility (pure)', () => {
     expect(mask[15 * 35 + 19]).toBe(1);
     expect(mask[15 * 35 + 20]).toBe(0);
     expect(visibleMask(line, 7, 35, 40).every((v) => v === 0)).toBe(true);
+  });
+
+  it('plans crossing and never-crossing targets for every seed and size', () => {
+    for (const [width, height] of [[640, 480], [1920, 1080]] as const) {
+      for (let seed = 1; seed <= 10; seed++) {
+        const plan = planScene({ width, height, fps: 15, frames: 180, seed, targets: 10 });
+        expect(plan.targets).toHaveLength(10);
+        expect(plan.crossing.size).toBeGreaterThanOrEqual(2);
+        expect(plan.crossing.size).toBeLessThan(10);
+      }
+    }
   });
 
   it('keeps the background low-saturation and within 50-200', () => {

@@ -16,7 +16,7 @@ import { paintTarget } from './render.js';
 import { planScene, SYNTH_CLASSES, shapeAt } from './scene.js';
 
 /** Bump when the rendering or planning changes so cached clips are rebuilt. */
-export const SYNTH_VERSION = 1;
+export const SYNTH_VERSION = 2;
 
 export interface GenerateClipOptions {
   /** Output .mp4 path; the ground truth goes to the same path with `.gt.jsonl` instead of `.mp4`. */
@@ -66,6 +66,7 @@ export async function generateClip(opts: GenerateClipOptions): Promise<Generated
   const video = opts.out;
   const groundTruth = groundTruthPath(video);
   await mkdir(dirname(video), { recursive: true });
+  const partialGt = `${groundTruth}.${process.pid}.partial`;
   const encoder = startH264Encoder({ out: video, width, height, fps });
   try {
     for (let f = 0; f < frames; f++) {
@@ -89,7 +90,7 @@ export async function generateClip(opts: GenerateClipOptions): Promise<Generated
           shape: p.shape,
           box: v.box,
           fullBox: v.fullBox,
-          visible: round(v.visible, 4),
+          visible: round(v.visible, 6),
           crossing: plan.crossing.has(p.id),
           z: p.z,
           center: s.center,
@@ -100,12 +101,14 @@ export async function generateClip(opts: GenerateClipOptions): Promise<Generated
       lines.push(JSON.stringify(line));
       await encoder.write(frame);
     }
-    const partialGt = `${groundTruth}.${process.pid}.partial`;
+    // The ground truth lands first: a finished video always has its ground truth next to it.
     await writeFile(partialGt, lines.join('\n') + '\n');
     await rename(partialGt, groundTruth);
     await encoder.finish();
   } catch (err) {
     await encoder.abort();
+    await rm(partialGt, { force: true });
+    await rm(groundTruth, { force: true });
     throw err;
   }
   return { video, groundTruth, frames };

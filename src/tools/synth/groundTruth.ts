@@ -20,7 +20,7 @@ export interface GtTarget {
   box: Box;
   /** Extent of the whole target, unclipped and unoccluded. */
   fullBox: Box;
-  /** Fraction of the target's own pixels that are in-frame and not occluded, rounded to 1e-4. */
+  /** Fraction of the target's own pixels that are in-frame and not occluded, rounded to 1e-6. */
   visible: number;
   /** True when the target overlaps another target inside the frame at some point in the clip. */
   crossing: boolean;
