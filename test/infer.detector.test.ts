@@ -152,7 +152,7 @@ describe('Detector (worker thread)', () => {
     expect(d.activeProvider).toBe('cpu');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^execution provider 'tensorrt' is not available on this host \(.+\); falling back to 'cpu'$/);
-    expect(d.info).toMatchObject({ format: 'yolov10', task: 'detect', batch: 'dynamic', imgsz: [S, S], inputName: 'images', names: { 0: 'red' } });
+    expect(d.info).toMatchObject({ format: 'yolov10', task: 'detect', batch: 'dynamic', imgsz: [S, S], inputName: 'images', names: { 0: 'red' }, nc: 4 });
   });
 
   it('detects in source pixels, transferring whole buffers and copying views', async () => {

@@ -28,6 +28,7 @@ export interface ModelInfo {
   /** Most frames one session run takes (the fixed batch size, or the configured cap). */
   maxBatch: number;
   names: Record<number, string>;
+  /** Number of classes: from the output shape, else from metadata names; 0 when unknown. */
   nc: number;
   stride?: number;
   metadata: Record<string, string>;

@@ -20,7 +20,7 @@ export interface ModelContract {
   /** Whether height/width are symbolic (the input size then comes from metadata `imgsz`). */
   dynamicSize: boolean;
   task: 'detect' | 'segment';
-  /** Number of classes implied by the output shape (0 when the shape does not fix it). */
+  /** Number of classes: implied by the output shape, else the metadata names (0 when neither tells). */
   nc: number;
   names: Record<number, string>;
   stride?: number;
@@ -103,7 +103,7 @@ function detectFormat(model: ModelFile): ModelFormat {
   throw mismatch(out0, `${EXPECTED.yolov10} or ${EXPECTED.yolov8}`);
 }
 
-/** Validates the outputs against `format`; returns the class count the shape implies (0 if open). */
+/** Validates the outputs against `format`; returns the class count (shape, else metadata, else 0). */
 function checkOutputs(model: ModelFile, format: ModelFormat): number {
   const [out0, out1] = model.outputs;
   const d0 = out0.dims;
@@ -128,10 +128,10 @@ function checkOutputs(model: ModelFile, format: ModelFormat): number {
   switch (format) {
     case 'yolov10':
       if (num(d0[2]) !== 6) throw mismatch(out0, expected);
-      return 0;
+      return ncMeta ?? 0;
     case 'yolo26-seg':
       if (num(d0[2]) !== 6 + nm) throw mismatch(out0, expected);
-      return 0;
+      return ncMeta ?? 0;
     case 'yolov8':
     case 'yolov8-seg': {
       const channels = num(d0[1]);
