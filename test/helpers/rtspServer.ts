@@ -56,12 +56,17 @@ function rtspAnswers(port: number): Promise<boolean> {
   });
 }
 
-export async function startRtspServer(opts: RtspServerOptions = {}): Promise<RtspServer> {
-  const file = opts.file ?? (await ensureDemoClip()).video;
-  const path = opts.path ?? 'stream';
-  const child = spawn(PYTHON, [SCRIPT, '--file', file, '--port', String(opts.port ?? 0), '--path', path], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** The server could not bind its port (exit code 3), e.g. a killed predecessor still holds it. */
+class PortBusyError extends Error {}
+
+interface Launched {
+  child: ChildProcess;
+  exited: Promise<void>;
+  port: number;
+}
+
+async function launch(args: string[], timeoutMs: number): Promise<Launched> {
+  const child = spawn(PYTHON, [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => running.delete(child));
@@ -70,11 +75,13 @@ export async function startRtspServer(opts: RtspServerOptions = {}): Promise<Rts
     stderr = (stderr + chunk.toString()).slice(-2000);
   });
 
-  const timeoutMs = opts.timeoutMs ?? 15000;
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    const onError = (err: Error): void => fail(err.message);
-    const onExit = (code: number | null, signal: string | null): void => fail(`exited (${signal ?? code}) before it was ready`);
+    const onError = (err: Error): void => fail(new Error(`rtsp_server: ${err.message}`));
+    const onExit = (code: number | null, signal: string | null): void => {
+      const why = `rtsp_server: exited (${signal ?? code}) before it was ready${stderr ? `: ${stderr.trim()}` : ''}`;
+      fail(code === 3 ? new PortBusyError(why) : new Error(why));
+    };
     const onData = (chunk: Buffer): void => {
       out += chunk.toString();
       const m = /READY rtsp:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
@@ -88,12 +95,12 @@ export async function startRtspServer(opts: RtspServerOptions = {}): Promise<Rts
       child.off('exit', onExit);
       child.stdout.off('data', onData);
     };
-    const fail = (why: string): void => {
+    const fail = (err: Error): void => {
       settle();
       child.kill('SIGKILL');
-      reject(new Error(`rtsp_server: ${why}${stderr ? `: ${stderr.trim()}` : ''}`));
+      reject(err);
     };
-    const timer = setTimeout(() => fail(`not ready after ${timeoutMs} ms`), timeoutMs);
+    const timer = setTimeout(() => fail(new Error(`rtsp_server: not ready after ${timeoutMs} ms${stderr ? `: ${stderr.trim()}` : ''}`)), timeoutMs);
     child.on('error', onError);
     child.on('exit', onExit);
     child.stdout.on('data', onData);
@@ -105,6 +112,27 @@ export async function startRtspServer(opts: RtspServerOptions = {}): Promise<Rts
     await exited;
     throw new Error(`rtsp_server: port ${port} does not answer RTSP OPTIONS`);
   }
+  return { child, exited, port };
+}
+
+export async function startRtspServer(opts: RtspServerOptions = {}): Promise<RtspServer> {
+  const file = opts.file ?? (await ensureDemoClip()).video;
+  const path = opts.path ?? 'stream';
+  const args = ['--file', file, '--port', String(opts.port ?? 0), '--path', path];
+  const timeoutMs = opts.timeoutMs ?? 15000;
+  const deadline = Date.now() + timeoutMs;
+  let launched: Launched;
+  for (;;) {
+    try {
+      launched = await launch(args, Math.max(1000, deadline - Date.now()));
+      break;
+    } catch (err) {
+      // Restarting right after kill(): the old process may not have released the port yet.
+      if (!(err instanceof PortBusyError) || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  const { child, exited, port } = launched;
 
   return {
     url: `rtsp://127.0.0.1:${port}/${path}`,
