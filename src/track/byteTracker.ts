@@ -131,6 +131,22 @@ export class ByteTracker {
     return this.output();
   }
 
+  /**
+   * Tracks the frame like `update`, but returns every input detection unchanged, with `trackId` on
+   * those taken by a confirmed track: results keep every detection the model made, and ids where known.
+   */
+  annotate(detections: Detection[], t: number): Detection[] {
+    this.update(detections, t);
+    const ids = new Map<Detection, number>();
+    for (const track of this.tracks) {
+      if (track.confirmed && this.matchedNow(track)) ids.set(track.detection, track.id);
+    }
+    return detections.map((d) => {
+      const id = ids.get(d);
+      return id === undefined ? d : { ...d, trackId: id };
+    });
+  }
+
   /** Drops every track. Ids keep counting, so an id is never given to two objects. */
   reset(): void {
     this.tracks = [];
