@@ -249,7 +249,7 @@ function attemptPlan(rng: Rng, o: SceneOptions): ScenePlan | null {
     else add(residentPath(rng, width, height, duration, Math.max(...radii) + 2, scale), 'resident', radii);
   }
   // Isolated targets are placed last and only where they keep clear of every other target, checked
-  // on frames sampled every 0.1 s with a margin for the motion in between. Later tries move less.
+  // on frames sampled about every 0.1 s with a margin for the motion in between. Later tries move less.
   const sampled: number[] = [];
   for (let f = 0; f < frames; f += Math.max(1, Math.round(fps / 10))) sampled.push(f / fps);
   for (let i = 0; i < isolated; i++) {
