@@ -178,7 +178,7 @@ export function valueAt(g: OnnxGraphBuilder, map: RunMap, cls: string, row: stri
   return g.op('Squeeze', [gatherAt(g, map, idx, k, 1), g.int64s('ax2s', [2])]);
 }
 
-/** Runs of ones before and after each start cell along rows or columns: [B, K] each. */
+/** Runs of ones before and after each start cell along rows or columns: [B, K] each, in cells. */
 export function runs(g: OnnxGraphBuilder, mask: RunMap, cls: string, row: string, col: string, k: number, along: 'row' | 'col'): [before: string, after: string] {
   const n = mask.run;
   const step = along === 'row' ? 1 : mask.size + 2 * mask.pad;
@@ -233,7 +233,8 @@ export function measureBoxes(g: OnnxGraphBuilder, mask: RunMap, c: Candidates, k
   const quarter = g.scalar('quarter', 0.25);
   const offset = (before: string, after: string): string =>
     g.op('Floor', [g.op('Mul', [g.op('Add', [g.op('Add', [before, after]), one]), quarter])]);
-  const dx = offset(l3, r3);
+  // Width from the wider of the two row runs: the centre row may cross an occluder.
+  const dx = g.op('Max', [offset(l1, r1), offset(l3, r3)]);
   let top = g.op('Sub', [c.row, u2]);
   let bottom = g.op('Add', [g.op('Add', [c.row, d2]), one]);
   for (const sign of ['Sub', 'Add']) {
@@ -243,8 +244,8 @@ export function measureBoxes(g: OnnxGraphBuilder, mask: RunMap, c: Candidates, k
     bottom = g.op('Max', [bottom, g.op('Add', [g.op('Add', [cRow, d]), one])]);
   }
   const dy = offset(u2, d2);
-  let left = g.op('Sub', [cCol, l3]);
-  let right = g.op('Add', [g.op('Add', [cCol, r3]), one]);
+  let left = g.op('Min', [g.op('Sub', [cCol, l3]), g.op('Sub', [c.col, l1])]);
+  let right = g.op('Max', [g.op('Add', [g.op('Add', [cCol, r3]), one]), g.op('Add', [g.op('Add', [c.col, r1]), one])]);
   for (const sign of ['Sub', 'Add']) {
     const row = g.op(sign, [cRow, dy]);
     const [l, r] = gated(row, cCol, 'row');

@@ -1,6 +1,7 @@
 /**
- * The models the project builds itself, cached under <repo>/models/ and rebuilt when missing or
- * produced by an older builder (the `modelgen` metadata key carries the builder version).
+ * The models the project builds itself, cached under <repo>/models/. Building a graph takes
+ * milliseconds, so the cache check builds it and compares bytes with the file: a file from an older
+ * builder (or a damaged one) is replaced, an identical one is left untouched.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,8 +14,8 @@ import { buildYolov10nBench } from './yolov10n.js';
 export const BUILTIN_MODELS = ['synthetic-det', 'synthetic-seg', 'synthetic-det-v8', 'yolov10n-bench'] as const;
 export type BuiltinModel = (typeof BUILTIN_MODELS)[number];
 
-/** Bump when any builder's output changes, so cached files are rebuilt. */
-export const MODELGEN_VERSION = '2';
+/** Builder generation, written to the `modelgen` metadata key (informational). */
+export const MODELGEN_VERSION = '3';
 
 export interface EnsureOptions {
   /** Square input size, multiple of 32. Default 640. */
@@ -77,13 +78,9 @@ export function readMetadata(bytes: Uint8Array): Record<string, string> {
   return meta;
 }
 
-function isCurrent(path: string): boolean {
-  if (!existsSync(path) || statSync(path).size === 0) return false;
-  try {
-    return readMetadata(readFileSync(path)).modelgen === MODELGEN_VERSION;
-  } catch {
-    return false;
-  }
+function sameBytes(path: string, bytes: Uint8Array): boolean {
+  if (!existsSync(path) || statSync(path).size !== bytes.length) return false;
+  return Buffer.compare(readFileSync(path), bytes) === 0;
 }
 
 /** Path of the built model, building it first when it is not cached. */
@@ -94,8 +91,8 @@ export async function ensureModel(name: BuiltinModel, opts: EnsureOptions = {}):
   const imgsz = opts.imgsz ?? 640;
   const batch = opts.batch ?? 'dynamic';
   const path = join(opts.dir ?? modelsDir(), modelFileName(name, imgsz, batch));
-  if (isCurrent(path)) return path;
   const { builder, options } = buildModel(name, imgsz, batch);
-  writeModelFile(path, builder.toBytes(options));
+  const bytes = builder.toBytes(options);
+  if (!sameBytes(path, bytes)) writeModelFile(path, bytes);
   return path;
 }

@@ -59,7 +59,6 @@ export function ultralyticsMetadata(task: 'detect' | 'segment', imgsz: number, b
   return {
     description,
     author: 'streamlens modelgen',
-    date: new Date().toISOString().slice(0, 10),
     version: '1',
     license: 'MIT',
     stride: '32',
@@ -89,11 +88,11 @@ function endToEnd(g: OnnxGraphBuilder, images: string, geo: Geometry): { rows: s
   const k = MAX_DETECTIONS;
   const logits = colourLogits(g, images, geo);
   const cand: Candidates = centrePeaks(g, logits, geo, k);
-  const mask = paddedFlat(g, positive(g, logits), geo, 0);
-  const boxes = measureBoxes(g, mask, cand, k);
+  const boxes = measureBoxes(g, paddedFlat(g, positive(g, logits), geo, 0), cand, k);
   const valid = g.op('Mul', [positive(g, cand.strength), sizeGate(g, boxes, geo)]);
   const keep = suppressDuplicates(g, boxes, cand.cls, valid, k, 0.6);
-  const score = g.op('Mul', [scoreAt(g, logits, geo, cand.cls, boxes.cRow, boxes.cCol, k), g.op('Mul', [valid, keep])]);
+  // The peak is the centre of the target's largest visible piece: the box centre may lie under an occluder.
+  const score = g.op('Mul', [scoreAt(g, logits, geo, cand.cls, cand.row, cand.col, k), g.op('Mul', [valid, keep])]);
   const [, order] = g.node('TopK', [score, g.int64s('final_k', [k])], { axis: int(1), largest: int(1), sorted: int(1) }, { outputs: 2 });
   const pick = (x: string): string => g.op('Unsqueeze', [g.op('GatherElements', [x, order], { axis: int(1) }), g.int64s('ax2', [2])]);
   const cls = pick(cand.cls);
@@ -161,8 +160,7 @@ function perCellDetect(g: OnnxGraphBuilder, images: string, geo: Geometry, b: nu
     col: g.op('Add', [zero, g.initializer('cell_cols', [1, cells], colsOf)]),
     strength: zero,
   };
-  const mask = paddedFlat(g, positive(g, logits), geo, 0);
-  const boxes = measureBoxes(g, mask, cand, cells);
+  const boxes = measureBoxes(g, paddedFlat(g, positive(g, logits), geo, 0), cand, cells);
   const gate = g.op('Unsqueeze', [sizeGate(g, boxes, geo), g.int64s('ax1', [1])]);
   const scores = g.op('Mul', [g.op('Sigmoid', [g.op('Mul', [flat8, g.scalar('score_slope', SCORE_SLOPE)])]), gate]);
   const half = g.scalar('half', 0.5);

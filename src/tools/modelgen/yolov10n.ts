@@ -208,8 +208,7 @@ export function buildYolov10nBench(opts: YoloBenchOptions): { builder: OnnxGraph
       metadata: {
         description,
         author: 'streamlens modelgen',
-        date: new Date().toISOString().slice(0, 10),
-        version: '1',
+            version: '1',
         license: 'MIT',
         stride: '32',
         task: 'detect',
