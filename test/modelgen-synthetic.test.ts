@@ -209,6 +209,20 @@ describe('synthetic-det behaviour', () => {
     expect(d2[0][0].score).toBeLessThan(dets[1][0].score - 0.05);
   });
 
+  it('reports a target cut in two by an occluder of another class as one box', async () => {
+    const s = await session('synthetic-det', 320);
+    const scene = renderScene(8, 320, 240, 0);
+    // A green 40x44 rectangle (80x88 in the 640 scene) with a blue band across its middle.
+    for (let y = 80; y < 124; y++) for (let x = 100; x < 140; x++) scene.rgb.set([40, 190, 70], (y * 320 + x) * 3);
+    for (let y = 95; y < 109; y++) for (let x = 90; x < 170; x++) scene.rgb.set([40, 80, 220], (y * 320 + x) * 3);
+    const t = toTensor([scene], 320);
+    const dets = e2eDets((await s.run({ images: new ort.Tensor('float32', t.data, [1, 3, 320, 320]) })).output0, [scene], t.padX, t.padY)[0];
+    const green = dets.filter((d) => d.cls === 1);
+    expect(green).toHaveLength(1);
+    green[0].box.forEach((v, i) => expect(Math.abs(v - [100, 80, 140, 124][i])).toBeLessThanOrEqual(1));
+    expect(dets.filter((d) => d.cls === 2)).toHaveLength(1);
+  });
+
   it('gives the same rows for a frame alone and inside a batch', async () => {
     const s = await session('synthetic-det', 320);
     const scenes = [renderScene(21, 320, 240, 6), renderScene(22, 320, 240, 6)];

@@ -1,8 +1,9 @@
 /**
  * Graph pieces of the synthetic-scene detectors, all plain ONNX operators:
  *
- * 1. colour logits: AveragePool to the mask grid (stride 2 at 640), a 1x1 Conv computing two colour
- *    differences per class, ReduceMin of the pair -> per-class logit map (> 0: "this class's colour").
+ * 1. colour logits: a Conv with a cell-sized kernel and stride (the mask grid: stride 2 at 640)
+ *    computing the cell's mean of two colour differences per class, ReduceMin of the pair -> per-class
+ *    logit map (> 0: "this class's colour").
  * 2. centres: on a grid twice as coarse, repeated 3x3 MaxPool erosions of the class mask; the number of erosions a
  *    cell survives is its distance to the background, which peaks at an object's centre. Peaks are
  *    cells equal to a 5x5 MaxPool of that map (plus a blur and a tiny position tie-break).
@@ -35,6 +36,8 @@ export interface Geometry {
   erosions: number;
   /** Boxes smaller than this (input px) on either side are not targets. */
   minBoxPx: number;
+  /** No target is larger than this (input px) on either side, allowing for the grid. */
+  maxBoxPx: number;
 }
 
 export function geometry(imgsz: number): Geometry {
@@ -48,6 +51,7 @@ export function geometry(imgsz: number): Geometry {
     runCells: Math.ceil((MAX_TARGET_PX * scale) / cell) + 4,
     erosions: Math.ceil((MAX_TARGET_PX * scale) / 2 / (2 * cell)),
     minBoxPx: 0.75 * MIN_TARGET_PX * scale,
+    maxBoxPx: MAX_TARGET_PX * scale + 2 * cell,
   };
 }
 
@@ -58,20 +62,25 @@ export function pool(g: OnnxGraphBuilder, x: string, factor: number): string {
 
 /** Per-class logit map on the mask grid: [B, nc, cells, cells]. */
 export function colourLogits(g: OnnxGraphBuilder, images: string, geo: Geometry): string {
-  const x2 = pool(g, images, geo.cell);
   const nc = NUM_CLASSES;
-  const w = new Float32Array(nc * 2 * 3);
+  const k = geo.cell;
+  // One conv with a cell x cell kernel and stride both averages the cell and takes the colour
+  // differences (linear, so the order does not matter).
+  const w = new Float32Array(nc * 2 * 3 * k * k);
   const b = new Float32Array(nc * 2);
   COLOUR_TESTS.forEach((tests, c) => {
-    tests.forEach(([plus, minus, threshold], k) => {
-      const o = c * 2 + k;
+    tests.forEach(([plus, minus, threshold], t) => {
+      const o = c * 2 + t;
       // Input is RGB in [0, 1]; differences are measured in 0..255 levels.
-      w[o * 3 + plus] = 255 / LEVELS_PER_LOGIT;
-      w[o * 3 + minus] = -255 / LEVELS_PER_LOGIT;
+      for (let i = 0; i < k * k; i++) {
+        w[(o * 3 + plus) * k * k + i] = 255 / LEVELS_PER_LOGIT / (k * k);
+        w[(o * 3 + minus) * k * k + i] = -255 / LEVELS_PER_LOGIT / (k * k);
+      }
       b[o] = -threshold / LEVELS_PER_LOGIT;
     });
   });
-  const feats = g.op('Conv', [x2, g.initializer('colour_w', [nc * 2, 3, 1, 1], w), g.initializer('colour_b', [nc * 2], b)]);
+  const weights = g.initializer('colour_w', [nc * 2, 3, k, k], w);
+  const feats = g.op('Conv', [images, weights, g.initializer('colour_b', [nc * 2], b)], { kernel_shape: ints([k, k]), strides: ints([k, k]) });
   const h = geo.cells;
   const pairs = g.op('Reshape', [feats, g.int64s('pairs_shape', [-1, nc, 2, h, h])]);
   return g.op('ReduceMin', [pairs], { axes: ints([2]), keepdims: int(0) }, { output: 'class_logits' });
@@ -89,6 +98,8 @@ export interface Candidates {
   col: string;
   /** [B, K] float: > 0 for real peaks, 0 for filler rows. */
   strength: string;
+  /** [B, K] float: the class logit averaged over the peak cell (the colour-match strength). */
+  logit: string;
 }
 
 /**
@@ -137,6 +148,7 @@ export function centrePeaks(g: OnnxGraphBuilder, logits: string, geo: Geometry, 
     row: g.op('Mul', [toF(row4), two]),
     col: g.op('Mul', [toF(col4), two]),
     strength: values,
+    logit: g.op('GatherElements', [g.op('Reshape', [logits4, g.int64s('flat_shape', [0, -1])]), indices], { axis: int(1) }),
   };
 }
 
@@ -260,6 +272,31 @@ export function measureBoxes(g: OnnxGraphBuilder, mask: RunMap, c: Candidates, k
 /** Float 1 where a >= b. */
 export function atLeast(g: OnnxGraphBuilder, a: string, b: string): string {
   return g.op('Cast', [g.op('GreaterOrEqual', [a, b])], { to: int(1) });
+}
+
+/**
+ * Reassembles a target that an occluder of another class cuts in two: two same-class boxes whose
+ * left and right edges agree (pieces above and below a band) or whose top and bottom edges agree
+ * (pieces left and right of a band), and whose union is no larger than a target can be, are both
+ * replaced by their union. Matrix form over the candidate list; duplicates are removed afterwards.
+ */
+export function mergeSplitPieces(g: OnnxGraphBuilder, b: MeasuredBoxes, cls: string, valid: string, tolerancePx: number, maxPx: number): MeasuredBoxes {
+  const col = (x: string): string => g.op('Unsqueeze', [x, g.int64s('ax2', [2])]);
+  const rowv = (x: string): string => g.op('Unsqueeze', [x, g.int64s('ax1', [1])]);
+  const tol = g.scalar('piece_tolerance', tolerancePx);
+  const max = g.scalar('piece_max', maxPx);
+  const agree = (e: string): string => g.op('Cast', [g.op('LessOrEqual', [g.op('Abs', [g.op('Sub', [col(e), rowv(e)])]), tol])], { to: int(1) });
+  const span = (lo: string, hi: string): string => g.op('Sub', [g.op('Max', [col(hi), rowv(hi)]), g.op('Min', [col(lo), rowv(lo)])]);
+  const fits = (lo: string, hi: string): string => g.op('Cast', [g.op('LessOrEqual', [span(lo, hi), max])], { to: int(1) });
+  const stacked = g.op('Mul', [g.op('Mul', [agree(b.x1), agree(b.x2)]), fits(b.y1, b.y2)]);
+  const sideBySide = g.op('Mul', [g.op('Mul', [agree(b.y1), agree(b.y2)]), fits(b.x1, b.x2)]);
+  const sameClass = g.op('Cast', [g.op('Equal', [col(cls), rowv(cls)])], { to: int(1) });
+  const pair = g.op('Mul', [g.op('Mul', [g.op('Max', [stacked, sideBySide]), sameClass]), rowv(valid)]);
+  // Values of partners only; non-partners are pushed out of the Min/Max by a large offset.
+  const far = g.op('Mul', [g.op('Sub', [g.scalar('one', 1), pair]), g.scalar('far', 1e6)]);
+  const low = (e: string): string => g.op('Min', [e, g.op('ReduceMin', [g.op('Add', [rowv(e), far])], { axes: ints([2]), keepdims: int(0) })]);
+  const high = (e: string): string => g.op('Max', [e, g.op('ReduceMax', [g.op('Sub', [rowv(e), far])], { axes: ints([2]), keepdims: int(0) })]);
+  return { ...b, x1: low(b.x1), y1: low(b.y1), x2: high(b.x2), y2: high(b.y2) };
 }
 
 /**

@@ -20,10 +20,10 @@ import {
   geometry,
   pool,
   measureBoxes,
+  mergeSplitPieces,
   paddedFlat,
   positive,
   suppressDuplicates,
-  valueAt,
   type Candidates,
   type Geometry,
   type MeasuredBoxes,
@@ -71,13 +71,6 @@ export function ultralyticsMetadata(task: 'detect' | 'segment', imgsz: number, b
   };
 }
 
-function scoreAt(g: OnnxGraphBuilder, logits: string, geo: Geometry, cls: string, row: string, col: string, k: number): string {
-  // 3x3 mean around the centre so one noisy cell does not decide the score.
-  const smooth = g.op('AveragePool', [logits], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) });
-  const map = paddedFlat(g, smooth, geo, -8, 1);
-  return g.op('Sigmoid', [g.op('Mul', [valueAt(g, map, cls, row, col, k), g.scalar('score_slope', SCORE_SLOPE)])]);
-}
-
 function sizeGate(g: OnnxGraphBuilder, b: MeasuredBoxes, geo: Geometry): string {
   const min = g.scalar('min_box', geo.minBoxPx);
   return g.op('Mul', [atLeast(g, g.op('Sub', [b.x2, b.x1]), min), atLeast(g, g.op('Sub', [b.y2, b.y1]), min)]);
@@ -88,11 +81,14 @@ function endToEnd(g: OnnxGraphBuilder, images: string, geo: Geometry): { rows: s
   const k = MAX_DETECTIONS;
   const logits = colourLogits(g, images, geo);
   const cand: Candidates = centrePeaks(g, logits, geo, k);
-  const boxes = measureBoxes(g, paddedFlat(g, positive(g, logits), geo, 0), cand, k);
-  const valid = g.op('Mul', [positive(g, cand.strength), sizeGate(g, boxes, geo)]);
+  const pieces = measureBoxes(g, paddedFlat(g, positive(g, logits), geo, 0), cand, k);
+  const valid = g.op('Mul', [positive(g, cand.strength), sizeGate(g, pieces, geo)]);
+  const boxes = mergeSplitPieces(g, pieces, cand.cls, valid, 2 * geo.cell, geo.maxBoxPx);
   const keep = suppressDuplicates(g, boxes, cand.cls, valid, k, 0.6);
-  // The peak is the centre of the target's largest visible piece: the box centre may lie under an occluder.
-  const score = g.op('Mul', [scoreAt(g, logits, geo, cand.cls, cand.row, cand.col, k), g.op('Mul', [valid, keep])]);
+  // Scored at the peak, the centre of the target's largest visible piece (the box centre may lie
+  // under an occluder).
+  const colourMatch = g.op('Sigmoid', [g.op('Mul', [cand.logit, g.scalar('score_slope', SCORE_SLOPE)])]);
+  const score = g.op('Mul', [colourMatch, g.op('Mul', [valid, keep])]);
   const [, order] = g.node('TopK', [score, g.int64s('final_k', [k])], { axis: int(1), largest: int(1), sorted: int(1) }, { outputs: 2 });
   const pick = (x: string): string => g.op('Unsqueeze', [g.op('GatherElements', [x, order], { axis: int(1) }), g.int64s('ax2', [2])]);
   const cls = pick(cand.cls);
@@ -159,6 +155,7 @@ function perCellDetect(g: OnnxGraphBuilder, images: string, geo: Geometry, b: nu
     row: g.op('Add', [zero, g.initializer('cell_rows', [1, cells], rowsOf)]),
     col: g.op('Add', [zero, g.initializer('cell_cols', [1, cells], colsOf)]),
     strength: zero,
+    logit: zero,
   };
   const boxes = measureBoxes(g, paddedFlat(g, positive(g, logits), geo, 0), cand, cells);
   const gate = g.op('Unsqueeze', [sizeGate(g, boxes, geo), g.int64s('ax1', [1])]);
