@@ -1,0 +1,68 @@
+/**
+ * The dashboard's WebSocket: reconnects by itself with backoff when the server goes away and tells
+ * the page what it is doing. JSON messages and binary video messages go to separate handlers;
+ * subscribing is the page's job, on every `open`.
+ */
+import { backoffDelay } from './backoff.js';
+import type { ServerMessage } from './wire.js';
+
+export type ConnectionStatus =
+  | { kind: 'connecting' }
+  | { kind: 'open' }
+  | { kind: 'reconnecting'; attempt: number; retryAt: number; reason: string };
+
+export interface ConnectionHandlers {
+  onStatus(status: ConnectionStatus): void;
+  onMessage(msg: ServerMessage): void;
+  onVideo(buf: ArrayBuffer): void;
+}
+
+export class LiveConnection {
+  private ws: WebSocket | undefined;
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly handlers: ConnectionHandlers,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.ws?.close(1000);
+  }
+
+  send(msg: unknown): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  private connect(): void {
+    if (this.attempt === 0) this.handlers.onStatus({ kind: 'connecting' });
+    const ws = new WebSocket(this.url);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onopen = () => {
+      this.attempt = 0;
+      this.handlers.onStatus({ kind: 'open' });
+    };
+    ws.onmessage = (ev: MessageEvent<string | ArrayBuffer>) => {
+      if (typeof ev.data === 'string') this.handlers.onMessage(JSON.parse(ev.data) as ServerMessage);
+      else this.handlers.onVideo(ev.data);
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws || this.stopped) return;
+      this.attempt++;
+      const delay = backoffDelay(this.attempt);
+      const reason = ev.reason || (ev.code === 1001 ? 'server shutting down' : `connection closed (${ev.code})`);
+      this.handlers.onStatus({ kind: 'reconnecting', attempt: this.attempt, retryAt: Date.now() + delay, reason });
+      this.timer = setTimeout(() => this.connect(), delay);
+    };
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The camera dashboard: one tile per configured stream, fed by the WebSocket (detections, video,
+ * state, stats), drawn by a single requestAnimationFrame loop that only paints tiles whose content
+ * changed. `?token=` is passed on to the API and the WebSocket.
+ */
+import type { ObjectFilter } from './filters.js';
+import { LiveConnection, type ConnectionStatus } from './liveConnection.js';
+import { StreamTile } from './streamTile.js';
+import { decodeVideoMessage, type ServerMessage, type StreamView } from './wire.js';
+
+/** How often the stream list is re-read, to pick up streams added or removed over the API. */
+const STREAM_LIST_REFRESH_MS = 5000;
+
+const params = new URLSearchParams(location.search);
+const token = params.get('token') ?? undefined;
+
+const grid = document.getElementById('grid')!;
+const banner = document.getElementById('banner')!;
+const emptyNote = document.getElementById('empty')!;
+const classBox = document.getElementById('classes')!;
+const scoreInput = document.getElementById('min-score') as HTMLInputElement;
+const scoreValue = document.getElementById('min-score-value')!;
+const clientDrops = document.getElementById('client-drops')!;
+
+const tiles = new Map<string, StreamTile>();
+const hiddenLabels = new Set<string>();
+const labelsSeen = new Set<string>();
+const filter: ObjectFilter = { minScore: Number(scoreInput.value), hiddenLabels };
+
+function withToken(path: string): string {
+  return token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path;
+}
+
+function showBanner(text: string, kind: 'warn' | 'error'): void {
+  banner.textContent = text;
+  banner.className = `banner ${kind}`;
+  banner.hidden = false;
+}
+
+// ---- tiles ----
+
+function openStream(id: string): void {
+  location.hash = decodeURIComponent(location.hash.slice(1)) === id ? '' : encodeURIComponent(id);
+}
+
+function applyExpanded(): void {
+  const id = decodeURIComponent(location.hash.slice(1));
+  const open = tiles.has(id) ? id : '';
+  grid.classList.toggle('single', open !== '');
+  for (const [tid, tile] of tiles) {
+    tile.element.classList.toggle('expanded', tid === open);
+    tile.invalidate();
+  }
+}
+
+function ensureTiles(ids: readonly string[]): string[] {
+  const added: string[] = [];
+  for (const id of ids) {
+    if (tiles.has(id)) continue;
+    const tile = new StreamTile(id, openStream);
+    tiles.set(id, tile);
+    grid.append(tile.element);
+    added.push(id);
+  }
+  emptyNote.hidden = tiles.size > 0;
+  if (added.length) applyExpanded();
+  return added;
+}
+
+function removeTilesExcept(ids: ReadonlySet<string>): void {
+  for (const [id, tile] of tiles) {
+    if (ids.has(id)) continue;
+    tile.dispose();
+    tiles.delete(id);
+  }
+  emptyNote.hidden = tiles.size > 0;
+}
+
+// ---- filter ----
+
+function noteLabels(labels: Iterable<string>): void {
+  let added = false;
+  for (const label of labels) {
+    if (labelsSeen.has(label)) continue;
+    labelsSeen.add(label);
+    added = true;
+  }
+  if (!added) return;
+  classBox.replaceChildren(
+    ...[...labelsSeen].sort().map((label) => {
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.value = label;
+      box.checked = !hiddenLabels.has(label);
+      box.addEventListener('change', () => {
+        if (box.checked) hiddenLabels.delete(label);
+        else hiddenLabels.add(label);
+        redrawAll();
+      });
+      const wrap = document.createElement('label');
+      wrap.className = 'class-option';
+      wrap.append(box, ` ${label}`);
+      return wrap;
+    }),
+  );
+}
+
+function redrawAll(): void {
+  for (const tile of tiles.values()) tile.invalidate();
+}
+
+scoreInput.addEventListener('input', () => {
+  filter.minScore = Number(scoreInput.value);
+  scoreValue.textContent = filter.minScore.toFixed(2);
+  redrawAll();
+});
+scoreValue.textContent = filter.minScore.toFixed(2);
+
+// ---- server ----
+
+async function readStreams(): Promise<StreamView[] | undefined> {
+  try {
+    const res = await fetch('/api/streams', { headers: token ? { authorization: `Bearer ${token}` } : {}, cache: 'no-store' });
+    if (res.status === 401) {
+      showBanner(token ? 'The token in the address (?token=…) is not accepted by the server.' : 'This server needs a token: open the page as /?token=<token>.', 'error');
+      return undefined;
+    }
+    if (!res.ok) return undefined;
+    return ((await res.json()) as { streams: StreamView[] }).streams;
+  } catch {
+    return undefined; // the WebSocket's reconnect loop reports the outage
+  }
+}
+
+function subscribe(ids: readonly string[]): void {
+  if (ids.length) connection.send({ type: 'subscribe', streams: ids, video: true });
+}
+
+async function syncStreams(): Promise<void> {
+  const views = await readStreams();
+  if (!views) return;
+  subscribe(ensureTiles(views.map((v) => v.id)));
+  removeTilesExcept(new Set(views.map((v) => v.id)));
+  for (const v of views) {
+    const tile = tiles.get(v.id)!;
+    tile.video = v.config.video !== false;
+    tile.setStats(v);
+  }
+}
+
+function onMessage(msg: ServerMessage): void {
+  switch (msg.type) {
+    case 'hello':
+      // Every stream the server has, new or known: a reconnect needs the subscriptions again.
+      ensureTiles(msg.streams);
+      subscribe(msg.streams);
+      void syncStreams();
+      return;
+    case 'detections': {
+      const tile = tiles.get(msg.stream);
+      if (!tile) return;
+      noteLabels(msg.objects.map((o) => o.label));
+      tile.onDetections(msg);
+      return;
+    }
+    case 'state':
+      tiles.get(msg.stream)?.setState(msg.state, msg.error);
+      return;
+    case 'stats':
+      for (const s of msg.streams) tiles.get(s.id)?.setStats(s);
+      clientDrops.textContent = `this view missed: ${msg.client.drops.detections} detections, ${msg.client.drops.video} frames`;
+      return;
+    case 'error':
+      if (msg.code !== 'unknown_stream') console.warn(`server: ${msg.code}: ${msg.message}`);
+      return;
+    default:
+      return;
+  }
+}
+
+function onVideo(buf: ArrayBuffer): void {
+  const { header, jpeg } = decodeVideoMessage(buf);
+  tiles.get(header.stream)?.onFrame(header, jpeg);
+}
+
+let countdown: ReturnType<typeof setInterval> | undefined;
+
+function onStatus(status: ConnectionStatus): void {
+  clearInterval(countdown);
+  if (status.kind === 'open') {
+    document.body.dataset.connection = 'open';
+    banner.hidden = true;
+    return;
+  }
+  document.body.dataset.connection = status.kind;
+  if (status.kind === 'connecting') {
+    showBanner('Connecting…', 'warn');
+    return;
+  }
+  for (const tile of tiles.values()) tile.disconnected();
+  const show = (): void => {
+    const s = Math.max(0, (status.retryAt - Date.now()) / 1000);
+    showBanner(`Reconnecting… ${status.reason}; attempt ${status.attempt}, next try in ${s.toFixed(1)} s`, 'warn');
+  };
+  show();
+  countdown = setInterval(show, 250);
+}
+
+const wsUrl = withToken(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+const connection = new LiveConnection(wsUrl, { onStatus, onMessage, onVideo });
+
+// ---- start ----
+
+window.addEventListener('hashchange', applyExpanded);
+window.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && location.hash) location.hash = '';
+});
+window.addEventListener('resize', redrawAll);
+
+requestAnimationFrame(function frame() {
+  for (const tile of tiles.values()) tile.draw(filter);
+  requestAnimationFrame(frame);
+});
+setInterval(() => {
+  if (document.body.dataset.connection === 'open') void syncStreams();
+}, STREAM_LIST_REFRESH_MS);
+
+connection.start();
