@@ -332,3 +332,55 @@ describe('synthetic-det-v8 (YOLOv8 layout, needs NMS)', () => {
     expect(tp / (tp + fn)).toBeGreaterThanOrEqual(0.95);
   });
 });
+
+describe('synthetic-seg-v8 (YOLOv8-seg layout)', () => {
+  it('carries one-hot mask coefficients per cell; masks after NMS match the targets', async () => {
+    const S = 640, P = S / 4, N = 80 * 80, C = 4 + 4 + 32;
+    const s = await session('synthetic-seg-v8', S);
+    const scenes = Array.from({ length: 2 }, (_, i) => renderScene(5000 + i, 640, 480, 12));
+    const { data, padX, padY } = toTensor(scenes, S);
+    const out = await s.run({ images: new ort.Tensor('float32', data, [scenes.length, 3, S, S]) });
+    expect(out.output0.dims).toEqual([scenes.length, C, N]);
+    expect(out.output1.dims).toEqual([scenes.length, 32, P, P]);
+    const d = out.output0.data as Float32Array, protos = out.output1.data as Float32Array;
+    const ious: number[] = [];
+    let tp = 0, fp = 0;
+    scenes.forEach((sc, n) => {
+      const at = (ch: number, i: number): number => d[(n * C + ch) * N + i];
+      const cand: Array<Det & { i: number }> = [];
+      for (let i = 0; i < N; i++) {
+        let best = 0, cls = 0;
+        for (let c = 0; c < 4; c++) if (at(4 + c, i) > best) { best = at(4 + c, i); cls = c; }
+        if (best < 0.25) continue;
+        const [cx, cy, w, h] = [at(0, i) - padX[n], at(1, i) - padY[n], at(2, i), at(3, i)];
+        cand.push({ box: [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], score: best, cls, i });
+      }
+      cand.sort((a, b) => b.score - a.score);
+      const kept: typeof cand = [];
+      for (const c of cand) if (!kept.some((k) => k.cls === c.cls && iou(k.box, c.box) > 0.7)) kept.push(c);
+      for (const det of kept) {
+        // The coefficients select the detection's class channel.
+        for (let k = 0; k < 32; k++) expect(at(8 + k, det.i)).toBe(k === det.cls ? 1 : 0);
+        const id = sc.targets.findIndex((t) => t.cls === det.cls && iou(det.box, t.box) >= 0.5);
+        if (id < 0) { fp++; continue; }
+        if (sc.targets[id].visible < 0.5) continue;
+        tp++;
+        const plane = protos.subarray((n * 32 + det.cls) * P * P, (n * 32 + det.cls + 1) * P * P);
+        let inter = 0, union = 0;
+        for (let y = 0; y < sc.height; y++)
+          for (let x = 0; x < sc.width; x++) {
+            const m = x >= det.box[0] && x < det.box[2] && y >= det.box[1] && y < det.box[3] && sample(plane, P, P, x + padX[n], y + padY[n], 4) > 0;
+            const g = sc.owner[y * sc.width + x] === id;
+            if (m && g) inter++;
+            if (m || g) union++;
+          }
+        ious.push(inter / union);
+      }
+    });
+    const mean = ious.reduce((a, b) => a + b, 0) / ious.length;
+    console.log(`synthetic-seg-v8 640: tp ${tp} fp ${fp}, mean mask IoU ${mean.toFixed(3)}`);
+    expect(fp).toBe(0);
+    expect(tp).toBeGreaterThan(12);
+    expect(mean).toBeGreaterThanOrEqual(0.9);
+  });
+});

@@ -4,6 +4,7 @@
  * - synthetic-seg: end-to-end segmentation, output0 [B,300,38] (+32 mask coefficients), output1
  *   protos [B,32,S/4,S/4]. Proto c (c < 4) is class c's colour logit, the others are zero; a row's
  *   coefficients are the one-hot of its class, so sigmoid(coef . protos) > 0.5 is the class colour.
+ * - synthetic-seg-v8: YOLOv8-seg layout, output0 [B,4+nc+32,N] (+ one-hot coefficients) and protos.
  * - synthetic-det-v8: YOLOv8 / YOLO11 detect, output0 [B,4+nc,N] (cx,cy,w,h, class scores) with one
  *   column per cell (stride 8 at 640, 4 at 320: N = 6400); every cell inside an object predicts it,
  *   so NMS is required.
@@ -35,7 +36,7 @@ export const MAX_DETECTIONS = 300;
 const SCORE_SLOPE = 1.5;
 const PROTOS = 32;
 
-export type SyntheticKind = 'synthetic-det' | 'synthetic-seg' | 'synthetic-det-v8';
+export type SyntheticKind = 'synthetic-det' | 'synthetic-seg' | 'synthetic-det-v8' | 'synthetic-seg-v8';
 
 export interface BuildOptions {
   /** Square input size, a multiple of 32. */
@@ -115,26 +116,43 @@ export function buildSynthetic(kind: SyntheticKind, opts: BuildOptions): BuiltMo
     const channel = new Float32Array(PROTOS).map((_, i) => i);
     const coef = g.op('Cast', [g.op('Equal', [cls, g.initializer('proto_ids', [1, 1, PROTOS], channel)])], { to: int(1) });
     g.output(g.op('Concat', [rows, coef], { axis: int(2) }, { output: 'output0' }), 'float32', [b, MAX_DETECTIONS, 6 + PROTOS]);
-    // Clipping to [-1, 1] before averaging makes a pooled cell's logit cross zero where half of it is
-    // the class colour, so the bilinearly upsampled mask edge lands on the colour edge.
-    const clipped = g.op('Clip', [logits, g.scalar('clip_lo', -1), g.scalar('clip_hi', 1)]);
-    const logits4 = pool(g, clipped, 4 / geo.cell);
-    const select = new Float32Array(PROTOS * NUM_CLASSES);
-    for (let c = 0; c < NUM_CLASSES; c++) select[c * NUM_CLASSES + c] = 1;
-    g.output(g.op('Conv', [logits4, g.initializer('proto_w', [PROTOS, NUM_CLASSES, 1, 1], select)], {}, { output: 'output1' }), 'float32', [b, PROTOS, imgsz / 4, imgsz / 4]);
+    g.output(protos(g, logits, geo), 'float32', [b, PROTOS, imgsz / 4, imgsz / 4]);
     description = 'streamlens synthetic-scene segmenter: end-to-end rows with 32 mask coefficients, protos = class colour logits';
-  } else {
-    perCellDetect(g, images, geo, b);
+  } else if (kind === 'synthetic-det-v8') {
+    const { columns } = perCellDetect(g, images, geo);
+    g.output(g.op('Identity', [columns], {}, { output: 'output0' }), 'float32', [b, 4 + NUM_CLASSES, (geo.cells / 4) ** 2]);
     description = `streamlens synthetic-scene detector, YOLOv8/YOLO11 layout (one prediction per stride-${4 * geo.cell} cell, needs NMS)`;
+  } else {
+    task = 'segment';
+    const { columns, cls, logits } = perCellDetect(g, images, geo);
+    const channel = new Float32Array(PROTOS).map((_, i) => i);
+    const coef = g.op('Cast', [g.op('Equal', [g.op('Unsqueeze', [cls, g.int64s('ax1', [1])]), g.initializer('proto_ids', [1, PROTOS, 1], channel)])], { to: int(1) });
+    const cells = (geo.cells / 4) ** 2;
+    g.output(g.op('Concat', [columns, coef], { axis: int(1) }, { output: 'output0' }), 'float32', [b, 4 + NUM_CLASSES + PROTOS, cells]);
+    g.output(protos(g, logits, geo), 'float32', [b, PROTOS, imgsz / 4, imgsz / 4]);
+    description = `streamlens synthetic-scene segmenter, YOLOv8-seg layout (one prediction per stride-${4 * geo.cell} cell + 32 mask coefficients, needs NMS)`;
   }
   return {
     builder: g,
-    options: { opset: 17, docString: description, metadata: ultralyticsMetadata(task, imgsz, batch, description, kind !== 'synthetic-det-v8') },
+    options: { opset: 17, docString: description, metadata: ultralyticsMetadata(task, imgsz, batch, description, !kind.endsWith('-v8')) },
   };
 }
 
+/**
+ * Protos [B, 32, S/4, S/4]: channel c < 4 is class c's colour logit, the rest zero. Clipping to
+ * [-1, 1] before averaging makes a pooled cell's logit cross zero where half of it is the class
+ * colour, so the bilinearly upsampled mask edge lands on the colour edge.
+ */
+function protos(g: OnnxGraphBuilder, logits: string, geo: Geometry): string {
+  const clipped = g.op('Clip', [logits, g.scalar('clip_lo', -1), g.scalar('clip_hi', 1)]);
+  const logits4 = pool(g, clipped, 4 / geo.cell);
+  const select = new Float32Array(PROTOS * NUM_CLASSES);
+  for (let c = 0; c < NUM_CLASSES; c++) select[c * NUM_CLASSES + c] = 1;
+  return g.op('Conv', [logits4, g.initializer('proto_w', [PROTOS, NUM_CLASSES, 1, 1], select)], {}, { output: 'output1' });
+}
+
 /** YOLOv8 layout: every cell (stride 4 x the mask stride) measures the box of the object its centre lies in. */
-function perCellDetect(g: OnnxGraphBuilder, images: string, geo: Geometry, b: number | string): void {
+function perCellDetect(g: OnnxGraphBuilder, images: string, geo: Geometry): { columns: string; cls: string; logits: string } {
   const per = 4;
   const n8 = geo.cells / per;
   const cells = n8 * n8;
@@ -166,6 +184,6 @@ function perCellDetect(g: OnnxGraphBuilder, images: string, geo: Geometry, b: nu
   const h = g.op('Sub', [boxes.y2, boxes.y1]);
   const cx = g.op('Add', [boxes.x1, g.op('Mul', [w, half])]);
   const cy = g.op('Add', [boxes.y1, g.op('Mul', [h, half])]);
-  const out = g.op('Concat', [un(cx), un(cy), un(w), un(h), scores], { axis: int(1) }, { output: 'output0' });
-  g.output(out, 'float32', [b, 4 + NUM_CLASSES, cells]);
+  const columns = g.op('Concat', [un(cx), un(cy), un(w), un(h), scores], { axis: int(1) });
+  return { columns, cls: best, logits };
 }
