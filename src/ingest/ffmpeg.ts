@@ -1,0 +1,323 @@
+/**
+ * The one place that knows ffmpeg: where the binaries are, how their arguments are built, and how
+ * a child is owned (stopped with SIGTERM then SIGKILL, counted while alive, killed when this
+ * process exits, its last stderr lines kept for error messages).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type { Readable } from 'node:stream';
+import type { Letterbox } from '../types.js';
+
+const require = createRequire(import.meta.url);
+
+/** ffmpeg binary: `FFMPEG_PATH`, else the static build from @ffmpeg-installer/ffmpeg. */
+export function ffmpegPath(): string {
+  return process.env.FFMPEG_PATH || (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+}
+
+/** ffprobe binary: `FFPROBE_PATH`, else the static build from @ffprobe-installer/ffprobe. */
+export function ffprobePath(): string {
+  return process.env.FFPROBE_PATH || (require('@ffprobe-installer/ffprobe') as { path: string }).path;
+}
+
+// ---- Sources ----
+
+const NETWORK_PROTOCOLS = 'rtsp,rtsps,rtp,udp,tcp,tls,crypto,http,https';
+const FILE_PROTOCOLS = 'file,pipe';
+
+/** True for URLs with a scheme other than file: (rtsp://, http://, udp://...). */
+export function isNetworkSource(url: string): boolean {
+  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
+  return m !== null && m[1].toLowerCase() !== 'file';
+}
+
+/** True for rtsp:// and rtsps:// URLs. */
+export function isRtsp(url: string): boolean {
+  return /^rtsps?:\/\//i.test(url);
+}
+
+/** Hides the password in user:password@host so URLs can go into logs and error messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1:***@');
+}
+
+export interface InputOptions {
+  /** Read files at their native frame rate (-re), like a live source. */
+  realtime?: boolean;
+  /** Loop files forever (-stream_loop -1). */
+  loop?: boolean;
+  /** RTSP transport; TCP by default (no losses behind NAT, firewalls and lossy links). */
+  rtspTransport?: 'tcp' | 'udp';
+  /** Socket I/O timeout for network sources, so a dead server ends ffmpeg instead of hanging it. */
+  socketTimeoutMs?: number;
+  /** Low-latency demuxing for live sources (-fflags nobuffer -flags low_delay). */
+  lowDelay?: boolean;
+}
+
+export const DEFAULT_SOCKET_TIMEOUT_MS = 5000;
+
+/**
+ * Input options followed by `-i <url>`, for ffmpeg or ffprobe at `binary`. Files are opened
+ * through the file: protocol so a path with a colon is never taken for a URL scheme, and each
+ * source kind gets only the protocols it needs.
+ */
+export function inputArgs(url: string, binary: string, opts: InputOptions = {}): string[] {
+  if (!isNetworkSource(url)) {
+    const args = ['-protocol_whitelist', FILE_PROTOCOLS];
+    if (opts.realtime) args.push('-re');
+    if (opts.loop) args.push('-stream_loop', '-1');
+    const input = url === '-' || url.startsWith('pipe:') || url.startsWith('file:') ? url : `file:${url}`;
+    return [...args, '-i', input];
+  }
+  const args = ['-protocol_whitelist', NETWORK_PROTOCOLS];
+  const timeoutUs = String(Math.round((opts.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS) * 1000));
+  if (isRtsp(url)) {
+    args.push('-rtsp_transport', opts.rtspTransport ?? 'tcp');
+    // libavformat 58 (ffmpeg 4.x) calls the RTSP socket timeout -stimeout; there -timeout means
+    // "listen as a server". From 59 on, -timeout is the socket timeout and -stimeout is gone.
+    args.push(libavformatMajor(binary) >= 59 ? '-timeout' : '-stimeout', timeoutUs);
+  } else {
+    args.push('-rw_timeout', timeoutUs);
+  }
+  if (opts.lowDelay) args.push('-fflags', 'nobuffer', '-flags', 'low_delay');
+  return [...args, '-i', url];
+}
+
+const lavfMajorByBinary = new Map<string, number>();
+
+/** libavformat major version of a binary (58 = ffmpeg 4.x), read once from `-version`. */
+export function libavformatMajor(binary: string): number {
+  let major = lavfMajorByBinary.get(binary);
+  if (major === undefined) {
+    let out = '';
+    try {
+      out = execFileSync(binary, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 10_000 });
+    } catch {
+      // Unknown binary: assume a current ffmpeg; spawning it will report the real problem.
+    }
+    major = Number(/libavformat\s+(\d+)\./.exec(out)?.[1] ?? 60);
+    lavfMajorByBinary.set(binary, major);
+  }
+  return major;
+}
+
+// ---- Decode command ----
+
+export interface DecodeSpec {
+  url: string;
+  letterbox: Letterbox;
+  input?: InputOptions;
+  /** Cap the frame rate with the fps filter; 0 or undefined = every frame. */
+  fps?: number;
+  /** Second output: MJPEG of the source frame on fd 3. */
+  jpeg?: { quality: number; maxWidth?: number };
+}
+
+/** Pad colour 114 (Ultralytics LetterBox) as an ffmpeg colour. */
+const PAD_COLOR = '0x727272';
+/** Bilinear like cv2.INTER_LINEAR, with exact rounding and full-resolution chroma. */
+const SCALE_FLAGS = 'bilinear+accurate_rnd+full_chroma_int';
+/** The fd the JPEG output is written to (stdio index). */
+export const JPEG_FD = 3;
+
+/**
+ * Full ffmpeg argument list for a decode: letterboxed rgb24 raw frames on stdout and, when asked,
+ * MJPEG frames of the same decode on fd 3. A tiny `crop=2:2,showinfo` branch reports every output
+ * frame's pts on stderr at `info` level (cheap: showinfo checksums only the 2x2 crop), which is
+ * why the log level is `level+info`: the `[level]` tags let us tell those lines from errors.
+ */
+export function decodeArgs(spec: DecodeSpec, binary: string): string[] {
+  const lb = spec.letterbox;
+  const branches = spec.jpeg ? 3 : 2;
+  const rate = spec.fps && spec.fps > 0 ? `fps=${spec.fps},` : '';
+  const graph = [
+    `[0:v]${rate}split=${branches}[main][tap]${spec.jpeg ? '[jsrc]' : ''}`,
+    '[tap]crop=2:2:0:0,showinfo,nullsink',
+    `[main]scale=${lb.resizedWidth}:${lb.resizedHeight}:flags=${SCALE_FLAGS},format=rgb24,` +
+      `pad=${lb.dstWidth}:${lb.dstHeight}:${lb.padX}:${lb.padY}:color=${PAD_COLOR}[rgb]`,
+  ];
+  if (spec.jpeg) {
+    const maxW = spec.jpeg.maxWidth;
+    const shrink = maxW && maxW < lb.srcWidth ? `scale=${maxW}:-2:flags=${SCALE_FLAGS},` : '';
+    graph.push(`[jsrc]${shrink}format=yuvj420p[jpg]`);
+  }
+  const args = [
+    '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info',
+    ...inputArgs(spec.url, binary, spec.input),
+    '-filter_complex', graph.join(';'),
+    // One output frame per filtered frame: no duplicates or drops to match a nominal rate.
+    '-vsync', 'passthrough',
+    // Each frame leaves ffmpeg's 32 KiB output buffer at once: no added latency, and a JPEG never
+    // waits for the next frame (which a paused stdout could hold back: deadlock).
+    '-map', '[rgb]', '-c:v', 'rawvideo', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1',
+  ];
+  if (spec.jpeg) {
+    args.push('-map', '[jpg]', '-c:v', 'mjpeg', '-q:v', String(mjpegQscale(spec.jpeg.quality)), '-flush_packets', '1', '-f', 'mjpeg', `pipe:${JPEG_FD}`);
+  }
+  return args;
+}
+
+/** JPEG quality 1..100 (higher is better) to the mjpeg encoder's qscale 31..2 (lower is better). */
+export function mjpegQscale(quality: number): number {
+  const q = Math.min(Math.max(quality, 1), 100);
+  return Math.round(2 + ((100 - q) * 29) / 99);
+}
+
+/** `n: 12 pts: 1200 pts_time:1.2 ...` from showinfo; NaN when the frame has no pts. */
+export function parseShowinfo(text: string): { n: number; ptsTime: number } | undefined {
+  const m = /^n:\s*(\d+)\s+pts:\s*\S+\s+pts_time:(\S+)/.exec(text);
+  return m ? { n: Number(m[1]), ptsTime: Number(m[2]) } : undefined;
+}
+
+// ---- Owned child processes ----
+
+export interface LogLine {
+  /** ffmpeg log level when the line carries a `[level]` tag (loglevel `level+...`). */
+  level?: string;
+  /** Filter or demuxer instance, e.g. `Parsed_showinfo_1 @ 0x1234`. */
+  context?: string;
+  text: string;
+}
+
+const LOG_LINE = /^(?:\[([^\]]+ @ 0x[0-9a-f]+)\] )?\[(trace|debug|verbose|info|warning|error|fatal|panic)\] (.*)$/;
+
+export function parseLogLine(line: string): LogLine {
+  const m = LOG_LINE.exec(line);
+  if (!m) return { text: line };
+  return { level: m[2], context: m[1], text: m[3] };
+}
+
+const QUIET_LEVELS = new Set(['trace', 'debug', 'verbose', 'info']);
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the binary could not be started at all. */
+  spawnError?: Error;
+}
+
+export interface SpawnOptions {
+  binary?: 'ffmpeg' | 'ffprobe';
+  /** Extra output pipes after stderr: 1 opens fd 3. */
+  extraPipes?: number;
+  /** Every stderr line, parsed; return true to keep it out of the tail (it was ours, not news). */
+  onLogLine?: (line: LogLine) => boolean | void;
+  /** How many warning/error lines to keep for messages. */
+  tailLines?: number;
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Number of ffmpeg/ffprobe children alive right now. */
+export function liveFfmpegChildren(): number {
+  return live.size;
+}
+
+/** Kills every live child (server shutdown). */
+export function killAllFfmpeg(signal: NodeJS.Signals = 'SIGKILL'): void {
+  for (const child of live) child.kill(signal);
+}
+
+/** A running ffmpeg or ffprobe that this process owns. */
+export class FfmpegProcess {
+  readonly pid: number | undefined;
+  readonly stdout: Readable;
+  /** Resolves once the child has exited (never rejects). */
+  readonly exited: Promise<ExitStatus>;
+  private readonly child: ChildProcess;
+  private readonly tail: string[] = [];
+  private status: ExitStatus | undefined;
+
+  constructor(binaryPath: string, args: string[], opts: SpawnOptions = {}) {
+    const extra = Array.from({ length: opts.extraPipes ?? 0 }, () => 'pipe' as const);
+    this.child = spawn(binaryPath, args, { stdio: ['ignore', 'pipe', 'pipe', ...extra], windowsHide: true });
+    this.pid = this.child.pid;
+    this.stdout = this.child.stdout as Readable;
+    const tailLines = opts.tailLines ?? 20;
+    this.exited = new Promise<ExitStatus>((resolve) => {
+      const done = (status: ExitStatus): void => {
+        live.delete(this.child);
+        this.status ??= status;
+        resolve(this.status);
+      };
+      this.child.once('error', (err) => done({ code: null, signal: null, spawnError: err }));
+      this.child.once('exit', (code, signal) => done({ code, signal }));
+    });
+    if (this.pid !== undefined) {
+      live.add(this.child);
+      installExitHook();
+    }
+    let partial = '';
+    const stderr = this.child.stderr as Readable;
+    stderr.setEncoding('utf8');
+    const onLine = (raw: string): void => {
+      const line = parseLogLine(raw.replace(/\r$/, ''));
+      if (opts.onLogLine?.(line) === true) return;
+      if (line.level !== undefined && QUIET_LEVELS.has(line.level)) return;
+      if (line.text.trim() === '') return;
+      this.tail.push(line.context ? `[${line.context.replace(/ @ 0x[0-9a-f]+$/, '')}] ${line.text}` : line.text);
+      if (this.tail.length > tailLines) this.tail.shift();
+    };
+    stderr.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) onLine(l);
+    });
+    stderr.on('end', () => {
+      if (partial) onLine(partial);
+      partial = '';
+    });
+  }
+
+  /** Output pipe at stdio index `fd` (3 for the first extra pipe). */
+  output(fd: number): Readable {
+    const s = this.child.stdio[fd];
+    if (!s) throw new Error(`ffmpeg child has no pipe on fd ${fd}`);
+    return s as Readable;
+  }
+
+  get running(): boolean {
+    return this.status === undefined && this.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The last warning/error lines ffmpeg printed, oldest first. */
+  stderrTail(): string[] {
+    return [...this.tail];
+  }
+
+  /**
+   * Ends the child: closes our ends of its output pipes (a write blocked on a full pipe then fails
+   * instead of waiting), sends SIGTERM, and SIGKILL after `graceMs`.
+   */
+  async stop(graceMs = 2000): Promise<ExitStatus> {
+    if (!this.running) return this.exited;
+    for (const s of this.child.stdio.slice(1)) (s as Readable | null)?.destroy();
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+export function spawnFfmpeg(args: string[], opts: SpawnOptions = {}): FfmpegProcess {
+  return new FfmpegProcess(opts.binary === 'ffprobe' ? ffprobePath() : ffmpegPath(), args, opts);
+}
+
+/** A one-line reason from a child's exit and stderr tail. */
+export function describeExit(status: ExitStatus, tail: string[]): string {
+  if (status.spawnError) return `cannot start ffmpeg: ${status.spawnError.message}`;
+  const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
+  return tail.length ? `${how}: ${tail.join(' | ')}` : how;
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'exit' handlers run synchronously; kill() is synchronous, so no child outlives a normal exit.
+  // Signal-driven shutdown is the server's job: it calls killAllFfmpeg or stops its decoders.
+  process.once('exit', () => killAllFfmpeg('SIGKILL'));
+}

@@ -1,0 +1,161 @@
+/**
+ * Source probing with ffprobe: size, frame rate, frame count, codec. Fails fast with one clear
+ * line (SourceError) when the input is missing, not a video, has no video stream, or cannot be
+ * reached in time.
+ */
+import { stat } from 'node:fs/promises';
+import type { SourceInfo } from '../types.js';
+import { describeExit, ffprobePath, inputArgs, isNetworkSource, redactUrl, spawnFfmpeg } from './ffmpeg.js';
+
+export type SourceErrorCode = 'ENOENT' | 'NOT_VIDEO' | 'TRUNCATED' | 'NO_VIDEO_STREAM' | 'UNREACHABLE' | 'TIMEOUT' | 'PROBE_FAILED';
+
+export class SourceError extends Error {
+  override readonly name = 'SourceError';
+  constructor(
+    readonly code: SourceErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ProbeOptions {
+  /** Whole probe deadline; ffprobe is killed after it. Default 10 s. */
+  timeoutMs?: number;
+  rtspTransport?: 'tcp' | 'udp';
+}
+
+export interface ProbedSource extends SourceInfo {
+  /** False when frameCount was estimated from duration x fps (no frame count in the container). */
+  frameCountExact: boolean;
+}
+
+interface ProbeJson {
+  streams?: {
+    codec_type?: string;
+    codec_name?: string;
+    width?: number;
+    height?: number;
+    avg_frame_rate?: string;
+    r_frame_rate?: string;
+    nb_frames?: string;
+    duration?: string;
+  }[];
+  format?: { format_name?: string; duration?: string };
+}
+
+export async function probeSource(url: string, opts: ProbeOptions = {}): Promise<ProbedSource> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const isFile = !isNetworkSource(url);
+  const shown = redactUrl(url);
+  if (isFile) await assertReadableFile(url);
+
+  const binary = ffprobePath();
+  const socketTimeoutMs = Math.max(100, timeoutMs * 0.8);
+  const args = [
+    '-hide_banner', '-loglevel', 'error',
+    '-print_format', 'json', '-show_streams', '-show_format', '-select_streams', 'v:0',
+    // The socket timeout stays inside the probe deadline so ffprobe ends itself on a dead server.
+    ...inputArgs(url, binary, { rtspTransport: opts.rtspTransport, socketTimeoutMs }),
+  ];
+  const started = performance.now();
+  const child = spawnFfmpeg(args, { binary: 'ffprobe', tailLines: 5 });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (s: string) => (out += s));
+  const stdoutDone = new Promise<void>((resolve) => child.stdout.once('close', resolve));
+
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void child.stop(500);
+  }, timeoutMs);
+  const status = await child.exited;
+  clearTimeout(timer);
+  await stdoutDone;
+
+  if (timedOut) throw new SourceError('TIMEOUT', `timed out after ${timeoutMs} ms probing ${shown}`);
+  const tail = child.stderrTail();
+  // ffprobe's last line is its verdict, prefixed with the input name, which our messages give.
+  const input = args[args.length - 1];
+  const last = tail.at(-1) ?? '';
+  const reason = last.startsWith(`${input}: `) ? last.slice(input.length + 2) : last;
+  if (status.spawnError) throw new SourceError('PROBE_FAILED', `cannot run ffprobe (${binary}): ${status.spawnError.message}`);
+  if (status.code !== 0) {
+    if (isFile) {
+      if (tail.some((l) => /moov atom not found/i.test(l))) {
+        throw new SourceError('TRUNCATED', `not a video: ${shown} (truncated or unfinished MP4: moov atom not found)`);
+      }
+      if (/no such file/i.test(reason)) throw new SourceError('ENOENT', `input not found: ${shown}`);
+      throw new SourceError('NOT_VIDEO', `not a video: ${shown} (ffprobe: ${reason || describeExit(status, tail)})`);
+    }
+    // A silent server makes ffprobe give up at its socket timeout with a vague "Invalid data".
+    if (/timed out/i.test(reason) || performance.now() - started >= socketTimeoutMs) {
+      throw new SourceError('TIMEOUT', `no answer from ${shown} within ${Math.round(socketTimeoutMs)} ms (ffprobe: ${reason})`);
+    }
+    throw new SourceError('UNREACHABLE', `cannot open ${shown} (ffprobe: ${reason || describeExit(status, tail)})`);
+  }
+
+  let json: ProbeJson;
+  try {
+    json = JSON.parse(out) as ProbeJson;
+  } catch {
+    throw new SourceError('PROBE_FAILED', `ffprobe gave unreadable output for ${shown}`);
+  }
+  return sourceInfoFrom(json, url, isFile);
+}
+
+/** SourceInfo from ffprobe's JSON (exported for tests of the arithmetic). */
+export function sourceInfoFrom(json: ProbeJson, url: string, isFile: boolean): ProbedSource {
+  const shown = redactUrl(url);
+  const v = json.streams?.find((s) => s.codec_type === 'video');
+  if (!v) {
+    throw new SourceError('NO_VIDEO_STREAM', `no video stream in ${shown}${json.format?.format_name ? ` (format ${json.format.format_name})` : ''}`);
+  }
+  // ffprobe reads any text file as the 'tty' (ANSI art) format; that is not a video.
+  if (v.codec_name === 'ansi' || json.format?.format_name === 'tty') {
+    throw new SourceError('NOT_VIDEO', `not a video: ${shown} (ffprobe: text, read as ANSI art)`);
+  }
+  const width = v.width ?? 0;
+  const height = v.height ?? 0;
+  if (width <= 0 || height <= 0) throw new SourceError('NOT_VIDEO', `not a video: ${shown} (video stream without a frame size)`);
+
+  const fps = frameRate(v.avg_frame_rate) || frameRate(v.r_frame_rate);
+  const duration = positive(Number(v.duration)) ?? positive(Number(json.format?.duration));
+  const nbFrames = Number(v.nb_frames);
+  let frameCount: number | undefined;
+  let frameCountExact = false;
+  if (isFile && Number.isInteger(nbFrames) && nbFrames > 0) {
+    frameCount = nbFrames;
+    frameCountExact = true;
+  } else if (isFile && duration !== undefined && fps > 0) {
+    frameCount = Math.round(duration * fps);
+  }
+  return { url, width, height, fps, frameCount, frameCountExact, duration, codec: v.codec_name ?? 'unknown', isFile };
+}
+
+/** "30000/1001" -> 29.97; 0 for "0/0", missing, or implausible (> 1000 fps: a timebase, not a rate). */
+export function frameRate(s: string | undefined): number {
+  if (!s) return 0;
+  const [n, d = '1'] = s.split('/');
+  const r = Number(n) / Number(d);
+  return Number.isFinite(r) && r > 0 && r <= 1000 ? r : 0;
+}
+
+function positive(v: number): number | undefined {
+  return Number.isFinite(v) && v > 0 ? v : undefined;
+}
+
+async function assertReadableFile(path: string): Promise<void> {
+  const p = path.startsWith('file:') ? path.slice(5) : path;
+  if (p === '-' || p.startsWith('pipe:')) return;
+  try {
+    const s = await stat(p);
+    if (!s.isFile()) throw new SourceError('NOT_VIDEO', `not a video: ${path} (not a regular file)`);
+  } catch (err) {
+    if (err instanceof SourceError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new SourceError('ENOENT', `input not found: ${path}`);
+    throw new SourceError('PROBE_FAILED', `cannot read ${path}: ${(err as Error).message}`);
+  }
+}

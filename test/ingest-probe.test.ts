@@ -1,0 +1,142 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ffmpegPath, liveFfmpegChildren } from '../src/ingest/ffmpeg.js';
+import { frameRate, probeSource, SourceError, sourceInfoFrom } from '../src/ingest/probe.js';
+
+const VTEST = fileURLToPath(new URL('../../shared/data/vtest.avi', import.meta.url));
+let dir: string;
+
+function ffmpeg(...args: string[]): void {
+  execFileSync(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args]);
+}
+
+async function probeError(url: string, timeoutMs = 10_000): Promise<SourceError> {
+  const err = await probeSource(url, { timeoutMs }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(SourceError);
+  return err as SourceError;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'streamlens-probe-'));
+  ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', join(dir, 'clip.mp4'));
+  const mp4 = readFileSync(join(dir, 'clip.mp4'));
+  writeFileSync(join(dir, 'truncated.mp4'), mp4.subarray(0, mp4.length >> 1));
+  ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', join(dir, 'tone.wav'));
+  writeFileSync(join(dir, 'notes.txt'), 'this is not a video\n'.repeat(20));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('probeSource', () => {
+  it('reads size, fps, exact frame count and codec of vtest.avi', async () => {
+    const info = await probeSource(VTEST);
+    expect(info).toMatchObject({ url: VTEST, width: 768, height: 576, fps: 10, frameCount: 795, frameCountExact: true, duration: 79.5, codec: 'msmpeg4v3', isFile: true });
+  });
+
+  it('reads a generated H.264 MP4', async () => {
+    const info = await probeSource(join(dir, 'clip.mp4'));
+    expect(info).toMatchObject({ width: 320, height: 240, fps: 25, frameCount: 50, codec: 'h264', isFile: true });
+  });
+
+  it('missing file: ENOENT, "input not found: <path>"', async () => {
+    const path = join(dir, 'nope.mp4');
+    const err = await probeError(path);
+    expect(err.code).toBe('ENOENT');
+    expect(err.message).toBe(`input not found: ${path}`);
+  });
+
+  it('text file: NOT_VIDEO with ffprobe\'s reason', async () => {
+    const path = join(dir, 'notes.txt');
+    const err = await probeError(path);
+    expect(err.code).toBe('NOT_VIDEO');
+    expect(err.message).toBe(`not a video: ${path} (ffprobe: Invalid data found when processing input)`);
+  });
+
+  it('directory: NOT_VIDEO', async () => {
+    expect((await probeError(dir)).code).toBe('NOT_VIDEO');
+  });
+
+  it('truncated MP4 (moov atom missing): TRUNCATED, says so', async () => {
+    const path = join(dir, 'truncated.mp4');
+    const err = await probeError(path);
+    expect(err.code).toBe('TRUNCATED');
+    expect(err.message).toBe(`not a video: ${path} (truncated or unfinished MP4: moov atom not found)`);
+  });
+
+  it('audio-only file: NO_VIDEO_STREAM', async () => {
+    const path = join(dir, 'tone.wav');
+    const err = await probeError(path);
+    expect(err.code).toBe('NO_VIDEO_STREAM');
+    expect(err.message).toBe(`no video stream in ${path} (format wav)`);
+  });
+
+  it('nothing listening: UNREACHABLE, fast, password hidden', async () => {
+    const port = await freePort();
+    const t0 = Date.now();
+    const err = await probeError(`rtsp://admin:secret@127.0.0.1:${port}/cam`);
+    expect(err.code).toBe('UNREACHABLE');
+    expect(err.message).toMatch(new RegExp(`^cannot open rtsp://admin:\\*\\*\\*@127\\.0\\.0\\.1:${port}/cam \\(ffprobe: .*refused`, 'i'));
+    expect(err.message).not.toContain('secret');
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('server that accepts and never answers: TIMEOUT within the deadline, no ffprobe left', async () => {
+    const sockets: Socket[] = [];
+    const server = createServer((s) => sockets.push(s));
+    const port = await listen(server);
+    try {
+      const t0 = Date.now();
+      const err = await probeError(`rtsp://127.0.0.1:${port}/cam`, 1500);
+      expect(err.code).toBe('TIMEOUT');
+      expect(Date.now() - t0).toBeLessThan(4000);
+      expect(liveFfmpegChildren()).toBe(0);
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      server.close();
+    }
+  });
+});
+
+describe('sourceInfoFrom', () => {
+  it('estimates the frame count from duration x fps when the container has none', () => {
+    const info = sourceInfoFrom(
+      { streams: [{ codec_type: 'video', codec_name: 'h264', width: 1280, height: 720, avg_frame_rate: '30000/1001', duration: '10.010' }] },
+      'x.mkv',
+      true,
+    );
+    expect(info.fps).toBeCloseTo(29.97, 2);
+    expect(info).toMatchObject({ frameCount: 300, frameCountExact: false, duration: 10.01 });
+  });
+
+  it('live sources have no frame count; fps falls back to r_frame_rate', () => {
+    const info = sourceInfoFrom(
+      { streams: [{ codec_type: 'video', codec_name: 'h264', width: 640, height: 480, avg_frame_rate: '0/0', r_frame_rate: '15/1' }] },
+      'rtsp://cam/x',
+      false,
+    );
+    expect(info).toMatchObject({ fps: 15, frameCount: undefined, isFile: false });
+  });
+
+  it('frameRate ignores 0/0 and timebase-like rates', () => {
+    expect([frameRate('0/0'), frameRate(undefined), frameRate('90000/1'), frameRate('25')]).toEqual([0, 0, 0, 25]);
+  });
+});
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  const port = await listen(server);
+  await new Promise((r) => server.close(r));
+  return port;
+}
