@@ -1,0 +1,301 @@
+/**
+ * FrameDecoder: one ffmpeg child decoding a source into letterboxed RGB frames, pulled one at a
+ * time. ffmpeg does the colour conversion, scaling and padding; this file only assembles pipe
+ * chunks into frames and pairs each with its pts (and JPEG, when asked).
+ *
+ * Backpressure: stdout is paused as soon as a complete frame waits for the consumer, so ffmpeg
+ * blocks on its pipe; about one frame plus the pipe buffers are held, and nothing is dropped.
+ *
+ * pts: taken from ffmpeg's own timestamps (a showinfo tap on stderr, see decodeArgs). When a frame
+ * has none, files fall back to index / fps and live sources to wall-clock seconds since the first
+ * frame.
+ */
+import type { Frame, Letterbox, SourceInfo } from '../types.js';
+import {
+  decodeArgs,
+  describeExit,
+  ffmpegPath,
+  JPEG_FD,
+  parseShowinfo,
+  redactUrl,
+  spawnFfmpeg,
+  type ExitStatus,
+  type FfmpegProcess,
+} from './ffmpeg.js';
+import { JpegSplitter } from './jpegStream.js';
+import { computeLetterbox } from './letterbox.js';
+
+export interface FrameDecoderOptions {
+  streamId: string;
+  url: string;
+  info: SourceInfo;
+  dstWidth: number;
+  dstHeight: number;
+  /** Files: pace at the native frame rate (-re). */
+  realtime?: boolean;
+  /** Files: start over at the end (-stream_loop -1). */
+  loop?: boolean;
+  /** Cap the frame rate with ffmpeg's fps filter; 0 or undefined = every decoded frame. */
+  fps?: number;
+  /** Also emit a JPEG of each source frame from the same decode (quality 1..100). */
+  jpeg?: { quality: number; maxWidth?: number };
+  rtspTransport?: 'tcp' | 'udp';
+  /** seq of the first frame (continues a stream's numbering across reconnects). */
+  startSeq?: number;
+  /** Socket I/O timeout for network sources, ms. */
+  socketTimeoutMs?: number;
+  /** Grace between SIGTERM and SIGKILL on stop, ms. */
+  stopGraceMs?: number;
+}
+
+/** ffmpeg failed while decoding; the message carries its last stderr lines. */
+export class DecodeError extends Error {
+  override readonly name = 'DecodeError';
+  constructor(
+    message: string,
+    readonly exit: ExitStatus | undefined,
+    readonly stderr: string[],
+  ) {
+    super(message);
+  }
+}
+
+interface RawFrame {
+  rgb: Buffer;
+  captureTs: number;
+}
+
+export class FrameDecoder {
+  readonly letterbox: Letterbox;
+  private readonly frameBytes: number;
+  private proc: FfmpegProcess | undefined;
+  private started = false;
+  private stopped = false;
+
+  private current: Buffer | undefined;
+  private filled = 0;
+  private readonly rawFrames: RawFrame[] = [];
+  private readonly jpegs: Buffer[] = [];
+  private readonly ptsByIndex = new Map<number, number>();
+  private nextIndex = 0;
+  private firstCaptureTs: number | undefined;
+  private stdoutDone = false;
+  private jpegDone = true;
+  private stderrDone = false;
+  private exit: ExitStatus | undefined;
+  /** Why the run failed on our side (the child's exit status then only says we killed it). */
+  private failure: string | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly opts: FrameDecoderOptions) {
+    this.letterbox = computeLetterbox(opts.info.width, opts.info.height, opts.dstWidth, opts.dstHeight);
+    this.frameBytes = opts.dstWidth * opts.dstHeight * 3;
+  }
+
+  /** The frames, in decode order. Single use: the decoder runs one ffmpeg for one iteration. */
+  frames(): AsyncIterableIterator<Frame> {
+    if (this.started) throw new Error('FrameDecoder.frames() can be called once');
+    this.started = true;
+    return this.run();
+  }
+
+  /** Kills ffmpeg and ends the iteration (a pending next() resolves done). Idempotent. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.notify();
+    await this.proc?.stop(this.opts.stopGraceMs);
+  }
+
+  /** Bytes decoded but not yet handed out: finished frames, the partial one, JPEGs waiting. */
+  get bufferedBytes(): number {
+    return this.rawFrames.length * this.frameBytes + this.filled + this.jpegs.reduce((n, j) => n + j.length, 0);
+  }
+
+  /** pid of the ffmpeg child while it runs. */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  private async *run(): AsyncGenerator<Frame> {
+    if (this.stopped) return;
+    this.spawn();
+    try {
+      for (;;) {
+        await this.until(() => this.stopped || this.frameReady() || this.finished());
+        if (this.stopped) return;
+        if (this.frameReady()) {
+          yield this.takeFrame();
+          continue;
+        }
+        this.throwIfFailed();
+        return;
+      }
+    } finally {
+      await this.stop();
+    }
+  }
+
+  private spawn(): void {
+    const o = this.opts;
+    const binary = ffmpegPath();
+    const args = decodeArgs(
+      {
+        url: o.url,
+        letterbox: this.letterbox,
+        fps: o.fps,
+        jpeg: o.jpeg,
+        input: {
+          realtime: o.realtime && o.info.isFile,
+          loop: o.loop && o.info.isFile,
+          rtspTransport: o.rtspTransport,
+          socketTimeoutMs: o.socketTimeoutMs,
+          lowDelay: !o.info.isFile,
+        },
+      },
+      binary,
+    );
+    const proc = spawnFfmpeg(args, {
+      extraPipes: o.jpeg ? 1 : 0,
+      onLogLine: (line) => {
+        if (line.context?.startsWith('Parsed_showinfo')) {
+          const info = line.level === 'info' ? parseShowinfo(line.text) : undefined;
+          if (info && info.n >= this.nextIndex) {
+            this.ptsByIndex.set(info.n, info.ptsTime);
+            this.notify();
+          }
+          return true; // the pts tap's own chatter (e.g. unknown side data) says nothing about the source
+        }
+        // yuvj420p for the JPEG output is what the mjpeg encoder wants; swscale's nag is noise.
+        return line.context?.startsWith('swscaler') && /deprecated pixel format/.test(line.text);
+      },
+    });
+    this.proc = proc;
+    proc.stdout.on('data', (chunk: Buffer) => this.onRgb(chunk));
+    proc.stdout.once('close', () => {
+      this.stdoutDone = true;
+      this.notify();
+    });
+    proc.output(2).once('close', () => {
+      this.stderrDone = true;
+      this.notify();
+    });
+    if (o.jpeg) {
+      this.jpegDone = false;
+      const splitter = new JpegSplitter();
+      const jpegOut = proc.output(JPEG_FD);
+      jpegOut.on('data', (chunk: Buffer) => {
+        try {
+          this.jpegs.push(...splitter.push(chunk));
+        } catch (err) {
+          // A broken MJPEG stream cannot be paired with frames any more: end this run with the reason.
+          this.failure ??= (err as Error).message;
+          void this.proc?.stop(this.opts.stopGraceMs);
+        }
+        this.notify();
+      });
+      jpegOut.once('close', () => {
+        this.jpegDone = true;
+        this.notify();
+      });
+    }
+    void proc.exited.then((status) => {
+      this.exit ??= status;
+      this.notify();
+    });
+  }
+
+  /** Copies pipe chunks into per-frame buffers; each frame owns its ArrayBuffer (transferable). */
+  private onRgb(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      this.current ??= Buffer.allocUnsafeSlow(this.frameBytes);
+      const n = chunk.copy(this.current, this.filled, off);
+      off += n;
+      this.filled += n;
+      if (this.filled === this.frameBytes) {
+        this.rawFrames.push({ rgb: this.current, captureTs: performance.timeOrigin + performance.now() });
+        this.current = undefined;
+        this.filled = 0;
+      }
+    }
+    this.notify();
+  }
+
+  /** The next frame has its pixels, its JPEG (when asked) and its pts (or none will come). */
+  private frameReady(): boolean {
+    if (this.rawFrames.length === 0) return false;
+    if (this.opts.jpeg && this.jpegs.length === 0 && !this.jpegDone) return false;
+    return this.ptsByIndex.has(this.nextIndex) || this.stderrDone;
+  }
+
+  private finished(): boolean {
+    return this.rawFrames.length === 0 && this.stdoutDone && this.exit !== undefined;
+  }
+
+  private takeFrame(): Frame {
+    const raw = this.rawFrames.shift() as RawFrame;
+    const index = this.nextIndex++;
+    this.firstCaptureTs ??= raw.captureTs;
+    const pts = this.ptsByIndex.get(index);
+    this.ptsByIndex.delete(index);
+    const frame: Frame = {
+      streamId: this.opts.streamId,
+      seq: (this.opts.startSeq ?? 0) + index,
+      index,
+      pts: pts !== undefined && Number.isFinite(pts) ? pts : this.fallbackPts(index, raw.captureTs),
+      captureTs: raw.captureTs,
+      letterbox: this.letterbox,
+      rgb: new Uint8Array(raw.rgb.buffer, raw.rgb.byteOffset, raw.rgb.length),
+    };
+    const jpeg = this.opts.jpeg ? this.jpegs.shift() : undefined;
+    if (jpeg) frame.jpeg = new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.length);
+    this.updateFlow();
+    return frame;
+  }
+
+  private fallbackPts(index: number, captureTs: number): number {
+    const fps = this.opts.fps && this.opts.fps > 0 ? Math.min(this.opts.fps, this.opts.info.fps || Infinity) : this.opts.info.fps;
+    if (this.opts.info.isFile && fps > 0) return index / fps;
+    return (captureTs - (this.firstCaptureTs ?? captureTs)) / 1000;
+  }
+
+  private throwIfFailed(): void {
+    const exit = this.exit as ExitStatus;
+    const tail = this.proc?.stderrTail() ?? [];
+    const where = `decoding ${redactUrl(this.opts.url)}`;
+    if (this.failure) throw new DecodeError(`${this.failure} (${where})`, exit, tail);
+    if (exit.spawnError) throw new DecodeError(`${where}: ${exit.spawnError.message}`, exit, tail);
+    if (exit.code !== 0) throw new DecodeError(`ffmpeg ${describeExit(exit, tail)} (${where})`, exit, tail);
+    if (this.filled > 0) {
+      throw new DecodeError(`ffmpeg ended mid-frame (${this.filled} of ${this.frameBytes} bytes) ${where}`, exit, tail);
+    }
+  }
+
+  private until(cond: () => boolean): Promise<void> {
+    if (cond()) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.wake = () => {
+        if (!cond()) return;
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** Called whenever the decoder's state changes: applies backpressure, wakes the consumer. */
+  private notify(): void {
+    this.updateFlow();
+    this.wake?.();
+  }
+
+  /**
+   * Reads stdout only while the next frame is incomplete. ffmpeg writes all pending rgb frames
+   * before their JPEGs, so pausing on a finished rgb frame whose JPEG is still due would deadlock.
+   */
+  private updateFlow(): void {
+    const stdout = this.proc?.stdout;
+    if (!stdout || this.stopped) return;
+    if (this.frameReady()) stdout.pause();
+    else stdout.resume();
+  }
+}
