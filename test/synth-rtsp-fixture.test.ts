@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ffmpegPath } from '../src/tools/synth/encode.js';
+import { ffmpegPath } from '../src/ingest/ffmpeg.js';
 import type { RtspServer } from './helpers/rtspServer.js';
 import { startRtspServer } from './helpers/rtspServer.js';
 

@@ -3,10 +3,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import ffprobeInstaller from '@ffprobe-installer/ffprobe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backgroundTexture, paintBackground } from '../src/tools/synth/background.js';
-import { ffmpegPath } from '../src/tools/synth/encode.js';
+import { ffmpegPath, ffprobePath } from '../src/ingest/ffmpeg.js';
 import { ensureDemoClip, generateClip } from '../src/tools/synth/generate.js';
 import type { GtFrame } from '../src/tools/synth/groundTruth.js';
 import { readGroundTruth, visibleMask } from '../src/tools/synth/groundTruth.js';
@@ -18,7 +17,7 @@ import { planScene, SYNTH_CLASSES } from '../src/tools/synth/scene.js';
 const run = promisify(execFile);
 
 async function probe(file: string): Promise<{ width: number; height: number; frames: number; codec: string }> {
-  const { stdout } = await run(ffprobeInstaller.path, [
+  const { stdout } = await run(ffprobePath(), [
     '-v', 'error', '-count_frames', '-select_streams', 'v:0',
     '-show_entries', 'stream=width,height,nb_read_frames,codec_name', '-of', 'json', file,
   ]);

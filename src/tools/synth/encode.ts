@@ -1,12 +1,10 @@
-/** Pipes raw RGB frames into ffmpeg's H.264 encoder; the output appears only once ffmpeg succeeded. */
+/**
+ * Pipes raw RGB frames into ffmpeg's H.264 encoder; the output appears only once ffmpeg succeeded.
+ * Spawns directly because ingest's FfmpegProcess has no stdin pipe.
+ */
 import { spawn } from 'node:child_process';
 import { rename, rm } from 'node:fs/promises';
-import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
-
-// TODO(lead): unify with src/ingest/ffmpeg.ts once it exports ffmpegPath().
-export function ffmpegPath(): string {
-  return process.env.FFMPEG_PATH || ffmpegInstaller.path;
-}
+import { ffmpegPath } from '../../ingest/ffmpeg.js';
 
 export interface H264EncoderOptions {
   out: string;
