@@ -71,6 +71,8 @@ export class OnnxGraphBuilder {
   private readonly outputs: ValueInfo[] = [];
   private readonly used = new Set<string>();
   private readonly nodeNames = new Set<string>();
+  /** Small constants by name and value, so repeated `scalar('one', 1)` calls share one initializer. */
+  private readonly constants = new Map<string, string>();
   private counter = 0;
 
   constructor(readonly name: string) {}
@@ -117,14 +119,23 @@ export class OnnxGraphBuilder {
     return n;
   }
 
-  /** A 1-D int64 constant, the common case for shapes and axes. */
+  /** A 1-D int64 constant, the common case for shapes and axes (shared when repeated). */
   int64s(name: string, values: number[]): string {
-    return this.int64(name, [values.length], values);
+    return this.shared(`i64:${name}:${values.join(',')}`, () => this.int64(name, [values.length], values));
   }
 
-  /** A float32 scalar constant (rank 0), for broadcasting arithmetic. */
+  /** A float32 scalar constant (rank 0), for broadcasting arithmetic (shared when repeated). */
   scalar(name: string, value: number): string {
-    return this.initializer(name, [], [value]);
+    return this.shared(`f32:${name}:${value}`, () => this.initializer(name, [], [value]));
+  }
+
+  private shared(key: string, make: () => string): string {
+    let name = this.constants.get(key);
+    if (!name) {
+      name = make();
+      this.constants.set(key, name);
+    }
+    return name;
   }
 
   /** Adds a node and returns its output names. An empty string input means "optional, absent". */
