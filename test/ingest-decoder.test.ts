@@ -1,0 +1,238 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecodeError, FrameDecoder, type FrameDecoderOptions } from '../src/ingest/decoder.js';
+import { ffmpegPath, liveFfmpegChildren } from '../src/ingest/ffmpeg.js';
+import { probeSource } from '../src/ingest/probe.js';
+import type { Frame } from '../src/types.js';
+
+const VTEST = fileURLToPath(new URL('../../shared/data/vtest.avi', import.meta.url));
+const SCALE_FLAGS = 'bilinear+accurate_rnd+full_chroma_int';
+let dir: string;
+
+function ffmpeg(...args: string[]): Buffer {
+  return execFileSync(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args], { maxBuffer: 1 << 30 });
+}
+
+/** A lossless clip from a lavfi source (FFV1 keeps odd sizes and exact pixels). */
+function clip(name: string, source: string, seconds: number): string {
+  const path = join(dir, name);
+  ffmpeg('-f', 'lavfi', '-i', source, '-t', String(seconds), '-c:v', 'ffv1', path);
+  return path;
+}
+
+async function decoder(url: string, opts: Partial<FrameDecoderOptions> = {}): Promise<FrameDecoder> {
+  const info = await probeSource(url);
+  return new FrameDecoder({ streamId: 'test', url, info, dstWidth: 640, dstHeight: 640, ...opts });
+}
+
+async function collect(d: FrameDecoder): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  for await (const f of d.frames()) frames.push(f);
+  return frames;
+}
+
+function pixel(f: Frame, x: number, y: number): number[] {
+  const o = (y * f.letterbox.dstWidth + x) * 3;
+  return [f.rgb[o], f.rgb[o + 1], f.rgb[o + 2]];
+}
+
+function rowIsPad(f: Frame, y: number): boolean {
+  const w = f.letterbox.dstWidth;
+  return f.rgb.subarray(y * w * 3, (y + 1) * w * 3).every((v) => v === 114);
+}
+
+function columnIsPad(f: Frame, x: number): boolean {
+  for (let y = 0; y < f.letterbox.dstHeight; y++) if (pixel(f, x, y).some((v) => v !== 114)) return false;
+  return true;
+}
+
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'streamlens-decode-'));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('FrameDecoder', () => {
+  it('decodes all 795 frames of vtest.avi in order, letterboxed 768x576 -> 640x640', async () => {
+    const d = await decoder(VTEST, { startSeq: 1000 });
+    const t0 = performance.now();
+    let n = 0;
+    for await (const f of d.frames()) {
+      expect(f.index).toBe(n);
+      expect(f.seq).toBe(1000 + n);
+      expect(f.pts).toBeCloseTo(n / 10, 9);
+      expect(f.rgb.length).toBe(640 * 640 * 3);
+      // Each frame owns its memory, so it can be transferred to a worker without a copy.
+      expect(f.rgb.byteOffset).toBe(0);
+      expect(f.rgb.buffer.byteLength).toBe(f.rgb.length);
+      if (n === 0) {
+        expect(f.streamId).toBe('test');
+        expect(f.letterbox.scale).toBeCloseTo(0.833333, 6);
+        expect(f.letterbox).toMatchObject({ srcWidth: 768, srcHeight: 576, resizedWidth: 640, resizedHeight: 480, padX: 0, padY: 80 });
+        expect(rowIsPad(f, 79) && rowIsPad(f, 560)).toBe(true);
+        expect(rowIsPad(f, 80) || rowIsPad(f, 559)).toBe(false);
+      }
+      n++;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    console.log(`vtest.avi -> 640x640 rgb24: ${n} frames in ${seconds.toFixed(2)} s = ${(n / seconds).toFixed(0)} fps`);
+    expect(n).toBe(795);
+    expect(liveFfmpegChildren()).toBe(0);
+  });
+
+  it('backpressure: a slow consumer gets every frame, ffmpeg waits on the pipe, memory stays flat', async () => {
+    const d = await decoder(VTEST);
+    const frameBytes = 640 * 640 * 3;
+    let n = 0;
+    let maxBuffered = 0;
+    let rssAt10 = 0;
+    let pid = 0;
+    let written = 0;
+    for await (const f of d.frames()) {
+      expect(f.index).toBe(n);
+      pid = d.pid as number;
+      await new Promise((r) => setTimeout(r, 20));
+      maxBuffered = Math.max(maxBuffered, d.bufferedBytes);
+      n++;
+      if (n === 10) rssAt10 = process.memoryUsage().rss;
+      if (n === 50) {
+        // Bytes ffmpeg has written so far (stdout + stderr): only a few frames beyond what we took.
+        written = Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
+        break;
+      }
+    }
+    const rssGrowthMb = (process.memoryUsage().rss - rssAt10) / 2 ** 20;
+    expect(n).toBe(50);
+    expect(maxBuffered).toBeLessThanOrEqual(2 * frameBytes);
+    expect(written).toBeGreaterThanOrEqual(50 * frameBytes);
+    expect(written).toBeLessThan(54 * frameBytes);
+    expect(rssGrowthMb).toBeLessThan(40); // 40 frames pass through in this window: 47 MiB if kept
+    expect(processGone(pid)).toBe(true);
+  });
+
+  it('landscape: pad rows are exactly 114 and the content matches a direct ffmpeg scale', async () => {
+    const path = clip('land.mkv', 'testsrc2=size=1280x720:rate=10', 0.5);
+    const frames = await collect(await decoder(path));
+    expect(frames.length).toBe(5);
+    const f = frames[2];
+    expect(f.letterbox).toMatchObject({ resizedWidth: 640, resizedHeight: 360, padX: 0, padY: 140 });
+    for (let y = 0; y < 140; y++) expect(rowIsPad(f, y)).toBe(true);
+    for (let y = 500; y < 640; y++) expect(rowIsPad(f, y)).toBe(true);
+    const direct = ffmpeg('-i', path, '-vf', `scale=640:360:flags=${SCALE_FLAGS},format=rgb24`, '-f', 'rawvideo', 'pipe:1');
+    const ref = direct.subarray(2 * 640 * 360 * 3, 3 * 640 * 360 * 3);
+    let maxDiff = 0;
+    let sumDiff = 0;
+    for (let i = 0; i < ref.length; i++) {
+      const d = Math.abs(ref[i] - f.rgb[140 * 640 * 3 + i]);
+      maxDiff = Math.max(maxDiff, d);
+      sumDiff += d;
+    }
+    expect(maxDiff).toBeLessThanOrEqual(2);
+    expect(sumDiff / ref.length).toBeLessThan(0.5);
+  });
+
+  it('portrait 360x640: 140 pad columns left and right, no scaling', async () => {
+    const path = clip('portrait.mkv', 'testsrc2=size=360x640:rate=10', 0.2);
+    const [f] = await collect(await decoder(path));
+    expect(f.letterbox).toMatchObject({ scale: 1, resizedWidth: 360, resizedHeight: 640, padX: 140, padY: 0 });
+    expect(columnIsPad(f, 0) && columnIsPad(f, 139) && columnIsPad(f, 500) && columnIsPad(f, 639)).toBe(true);
+    expect(columnIsPad(f, 140) || columnIsPad(f, 499)).toBe(false);
+  });
+
+  it('odd leftover 768x577: 79 pad rows on top, 80 at the bottom', async () => {
+    const path = clip('odd.mkv', 'testsrc=size=768x577:rate=10', 0.2) // testsrc (RGB) keeps an odd height;
+    const [f] = await collect(await decoder(path));
+    expect(f.letterbox).toMatchObject({ resizedHeight: 481, padY: 79 });
+    expect(rowIsPad(f, 78) && rowIsPad(f, 560)).toBe(true);
+    expect(rowIsPad(f, 79) || rowIsPad(f, 559)).toBe(false);
+  });
+
+  it('square 500x500 fills a 640x640 canvas (upscale, no pad)', async () => {
+    const path = clip('square.mkv', 'testsrc2=size=500x500:rate=10', 0.2);
+    const [f] = await collect(await decoder(path));
+    expect(f.letterbox).toMatchObject({ scale: 1.28, resizedWidth: 640, resizedHeight: 640, padX: 0, padY: 0 });
+    expect(rowIsPad(f, 0) || rowIsPad(f, 639) || columnIsPad(f, 0)).toBe(false);
+  });
+
+  it('fps cap keeps true pts from the stream (25 fps clip capped to 10)', async () => {
+    const path = clip('rate.mkv', 'testsrc2=size=320x240:rate=25', 2);
+    const frames = await collect(await decoder(path, { fps: 10 }));
+    expect(frames.length).toBe(20);
+    frames.forEach((f, i) => {
+      expect(f.index).toBe(i);
+      expect(f.pts).toBeCloseTo(i / 10, 6);
+    });
+  });
+
+  it('JPEG output pairs 1:1 with frames, decodes, and shows the same frame', async () => {
+    // Brightness rises by 8 each frame, so a JPEG paired with the wrong frame is obvious.
+    const path = clip('ramp.mkv', "color=c=black:s=1280x720:r=10,format=gray,geq=lum='16+N*8'", 2.5);
+    const frames = await collect(await decoder(path, { jpeg: { quality: 80, maxWidth: 640 } }));
+    expect(frames.length).toBe(25);
+    for (const f of frames) {
+      const jpeg = f.jpeg as Uint8Array;
+      expect([jpeg[0], jpeg[1], jpeg.at(-2), jpeg.at(-1)]).toEqual([0xff, 0xd8, 0xff, 0xd9]);
+      const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+      expect([info.width, info.height]).toEqual([640, 360]);
+      const jpegCentre = data[(180 * 640 + 320) * info.channels];
+      const rgbCentre = pixel(f, 320, 320)[0];
+      expect(Math.abs(jpegCentre - rgbCentre)).toBeLessThanOrEqual(3);
+      expect(Math.abs(rgbCentre - (16 + f.index * 8))).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it('stop() kills ffmpeg and ends the iteration', async () => {
+    const d = await decoder(VTEST, { realtime: true, loop: true });
+    const it = d.frames();
+    const first = await it.next();
+    expect(first.done).toBe(false);
+    const pid = d.pid as number;
+    expect(liveFfmpegChildren()).toBe(1);
+    const pending = it.next();
+    await d.stop();
+    expect((await pending).done).toBe(true);
+    expect(liveFfmpegChildren()).toBe(0);
+    expect(processGone(pid)).toBe(true);
+  });
+
+  it('breaking out of for-await stops ffmpeg too', async () => {
+    const d = await decoder(VTEST);
+    let pid = 0;
+    for await (const f of d.frames()) {
+      pid = d.pid as number;
+      if (f.index === 2) break;
+    }
+    expect(liveFfmpegChildren()).toBe(0);
+    expect(processGone(pid)).toBe(true);
+  });
+
+  it('ffmpeg failing ends the iteration with a DecodeError carrying its stderr', async () => {
+    const good = clip('good.mkv', 'testsrc2=size=320x240:rate=10', 0.5);
+    const info = await probeSource(good);
+    const broken = join(dir, 'broken.mp4');
+    writeFileSync(broken, readFileSync(good).subarray(0, 2000));
+    const d = new FrameDecoder({ streamId: 'test', url: broken, info, dstWidth: 640, dstHeight: 640 });
+    const err = await collect(d).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DecodeError);
+    expect((err as DecodeError).message).toMatch(/^ffmpeg exited with code 1: .+ \(decoding .*broken\.mp4\)$/);
+    expect((err as DecodeError).stderr.length).toBeGreaterThan(0);
+    expect(liveFfmpegChildren()).toBe(0);
+  });
+});

@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FrameDecoder, DecodeError } from '../src/ingest/decoder.js';
+import {
+  decodeArgs,
+  ffmpegPath,
+  inputArgs,
+  liveFfmpegChildren,
+  mjpegQscale,
+  parseLogLine,
+  parseShowinfo,
+  redactUrl,
+  spawnFfmpeg,
+} from '../src/ingest/ffmpeg.js';
+import { JpegSplitter, jpegEnd } from '../src/ingest/jpegStream.js';
+import { computeLetterbox } from '../src/ingest/letterbox.js';
+
+const FFMPEG4 = ffmpegPath(); // the bundled static build: libavformat 58
+
+describe('argument builders', () => {
+  it('files: file: protocol only, optional -re and -stream_loop', () => {
+    expect(inputArgs('/v/a:b.mp4', FFMPEG4)).toEqual(['-protocol_whitelist', 'file,pipe', '-i', 'file:/v/a:b.mp4']);
+    expect(inputArgs('clip.mp4', FFMPEG4, { realtime: true, loop: true })).toEqual([
+      '-protocol_whitelist', 'file,pipe', '-re', '-stream_loop', '-1', '-i', 'file:clip.mp4',
+    ]);
+  });
+
+  it('rtsp: TCP by default, ffmpeg 4.x socket timeout (-stimeout, µs), low delay for live', () => {
+    expect(inputArgs('rtsp://cam/1', FFMPEG4, { lowDelay: true, socketTimeoutMs: 3000 })).toEqual([
+      '-protocol_whitelist', 'rtsp,rtsps,rtp,udp,tcp,tls,crypto,http,https',
+      '-rtsp_transport', 'tcp', '-stimeout', '3000000', '-fflags', 'nobuffer', '-flags', 'low_delay', '-i', 'rtsp://cam/1',
+    ]);
+    expect(inputArgs('rtsp://cam/1', FFMPEG4, { rtspTransport: 'udp' })).toContain('udp');
+  });
+
+  it('http: -rw_timeout', () => {
+    const args = inputArgs('https://example.com/live.m3u8', FFMPEG4);
+    expect(args.slice(2, 4)).toEqual(['-rw_timeout', '5000000']);
+  });
+
+  it('decode graph: fps cap, split, pts tap, scale+pad with the letterbox numbers, MJPEG of the source', () => {
+    const args = decodeArgs(
+      { url: 'a.mp4', letterbox: computeLetterbox(1920, 1080, 640, 640), fps: 5, jpeg: { quality: 75, maxWidth: 960 } },
+      FFMPEG4,
+    );
+    expect(args.slice(0, 5)).toEqual(['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info']);
+    expect(args[args.indexOf('-filter_complex') + 1]).toBe(
+      '[0:v]fps=5,split=3[main][tap][jsrc];[tap]crop=2:2:0:0,showinfo,nullsink;' +
+        '[main]scale=640:360:flags=bilinear+accurate_rnd+full_chroma_int,format=rgb24,pad=640:640:0:140:color=0x727272[rgb];' +
+        '[jsrc]scale=960:-2:flags=bilinear+accurate_rnd+full_chroma_int,format=yuvj420p[jpg]',
+    );
+    expect(args.slice(-7)).toEqual(['-q:v', '9', '-flush_packets', '1', '-f', 'mjpeg', 'pipe:3']);
+  });
+
+  it('JPEG quality 1..100 maps onto mjpeg qscale 31..2', () => {
+    expect([mjpegQscale(100), mjpegQscale(75), mjpegQscale(1), mjpegQscale(500)]).toEqual([2, 9, 31, 2]);
+  });
+
+  it('redacts passwords in URLs', () => {
+    expect(redactUrl('rtsp://admin:hunter2@10.0.0.5:554/s1')).toBe('rtsp://admin:***@10.0.0.5:554/s1');
+    expect(redactUrl('rtsp://10.0.0.5/s1')).toBe('rtsp://10.0.0.5/s1');
+  });
+
+  it('parses tagged log lines and showinfo', () => {
+    expect(parseLogLine('[error] x.mp4: No such file or directory')).toEqual({ level: 'error', context: undefined, text: 'x.mp4: No such file or directory' });
+    const line = parseLogLine('[Parsed_showinfo_2 @ 0x6f93b00] [info] n:  12 pts:   1200 pts_time:1.2     pos: 4116 fmt:yuv420p');
+    expect(line).toMatchObject({ level: 'info', context: 'Parsed_showinfo_2 @ 0x6f93b00' });
+    expect(parseShowinfo(line.text)).toEqual({ n: 12, ptsTime: 1.2 });
+    expect(parseShowinfo('n:   3 pts:NOPTS pts_time:NOPTS pos: -1')?.ptsTime).toBeNaN();
+  });
+});
+
+describe('child ownership', () => {
+  const saved = process.env.FFMPEG_PATH;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.FFMPEG_PATH;
+    else process.env.FFMPEG_PATH = saved;
+  });
+
+  it('stop() ends an endless ffmpeg and the live count returns to 0', async () => {
+    const child = spawnFfmpeg(['-nostdin', '-f', 'lavfi', '-i', 'testsrc2', '-f', 'null', '-']);
+    expect(liveFfmpegChildren()).toBe(1);
+    const status = await child.stop(1000);
+    expect(status.code !== 0 || status.signal !== null).toBe(true);
+    expect(liveFfmpegChildren()).toBe(0);
+  });
+
+  it('FFMPEG_PATH overrides the bundled binary; a missing binary is a DecodeError, not a crash', async () => {
+    process.env.FFMPEG_PATH = '/nonexistent/ffmpeg';
+    expect(ffmpegPath()).toBe('/nonexistent/ffmpeg');
+    const info = { url: 'a.mp4', width: 320, height: 240, fps: 10, codec: 'h264', isFile: true };
+    const d = new FrameDecoder({ streamId: 's', url: 'a.mp4', info, dstWidth: 64, dstHeight: 64 });
+    await expect(d.frames().next()).rejects.toThrow(DecodeError);
+    expect(liveFfmpegChildren()).toBe(0);
+  });
+});
+
+describe('MJPEG splitting', () => {
+  // SOI, a DQT segment whose table bytes contain FF D9, SOS, entropy data with stuffing and RST, EOI.
+  const jpeg = Buffer.from([
+    0xff, 0xd8,
+    0xff, 0xdb, 0x00, 0x06, 0x00, 0xff, 0xd9, 0x01,
+    0xff, 0xda, 0x00, 0x04, 0x01, 0x02,
+    0x12, 0xff, 0x00, 0x34, 0xff, 0xd0, 0x56,
+    0xff, 0xd9,
+  ]);
+
+  it('finds the EOI after the scan, not the FF D9 inside a table', () => {
+    expect(jpegEnd(jpeg)).toBe(jpeg.length);
+    expect(jpegEnd(jpeg.subarray(0, jpeg.length - 1))).toBe(-1);
+    expect(() => jpegEnd(Buffer.from([0x00, 0x01]))).toThrow(/SOI/);
+  });
+
+  it('reassembles JPEGs fed one byte at a time', () => {
+    const stream = Buffer.concat([jpeg, jpeg, jpeg]);
+    const s = new JpegSplitter();
+    const out: Buffer[] = [];
+    for (let i = 0; i < stream.length; i++) out.push(...s.push(stream.subarray(i, i + 1)));
+    expect(out.length).toBe(3);
+    out.forEach((j) => expect(j.equals(jpeg)).toBe(true));
+    expect(s.pendingBytes).toBe(0);
+  });
+});
