@@ -1,0 +1,118 @@
+/** `streamlens analyze`: every frame of a recording through the model (and tracker) into a results file. */
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import type { Command } from './main.js';
+import { analyzeRecording } from '../pipeline/analyzeRecording.js';
+import { ProgressBar, summaryLine } from '../output/progress.js';
+import { resolveModelArg } from './modelArg.js';
+import { DEFAULT_TRACKER_CONFIG } from '../track/byteTracker.js';
+import type { ResultFormat } from '../output/resultWriter.js';
+
+const help = `Usage: streamlens analyze <input> --model <model> --out <file> [options]
+
+Runs every decoded frame of a recorded video (file or URL ffmpeg can read) through the model
+and writes results incrementally: one JSON line per frame (jsonl) or MOTChallenge rows (mot).
+
+Options:
+  --model <model>       ONNX file, or a built-in model name (synthetic-det, synthetic-seg, ...)
+  --out <file>          results file (written incrementally; complete lines only)
+  --format <fmt>        jsonl | mot (default: mot when --out ends in .txt, else jsonl)
+  --conf <x>            confidence threshold (default 0.25)
+  --classes <ids>       comma-separated class ids to keep (default: all)
+  --batch <n>           frames per inference call (default 4; 1 for fixed-batch models)
+  --no-track            do not run the tracker (no track_id in the output)
+  --providers <list>    execution providers in order of preference (default tensorrt,cuda,cpu)
+  --threads <n>         ONNX Runtime intra-op threads (default: ONNX Runtime's choice)
+  -h, --help            this help
+
+Exit status: 0 done, 1 failed (reason on stderr), 2 bad usage, 130 interrupted.`;
+
+function fail(message: string, code = 1): number {
+  process.stderr.write(`streamlens analyze: ${message}\n`);
+  return code;
+}
+
+function parseNumber(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}], got "${raw}"`);
+  return v;
+}
+
+class UsageError extends Error {}
+
+async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        model: { type: 'string' },
+        out: { type: 'string' },
+        format: { type: 'string' },
+        conf: { type: 'string' },
+        classes: { type: 'string' },
+        batch: { type: 'string' },
+        'no-track': { type: 'boolean' },
+        providers: { type: 'string' },
+        threads: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    return fail((err as Error).message, 2);
+  }
+  const { values, positionals } = parsed;
+  try {
+    if (positionals.length !== 1) throw new UsageError('expected exactly one input (a video file or URL); see --help');
+    if (!values.model) throw new UsageError('--model is required (an .onnx file or a built-in model name)');
+    if (!values.out) throw new UsageError('--out is required');
+    const format = (values.format ?? (values.out.endsWith('.txt') ? 'mot' : 'jsonl')) as ResultFormat;
+    if (format !== 'jsonl' && format !== 'mot') throw new UsageError(`--format must be jsonl or mot, got "${values.format}"`);
+    const conf = parseNumber('conf', values.conf, 0.25, 0, 1);
+    const batch = parseNumber('batch', values.batch, 4, 1, 64);
+    const threads = values.threads === undefined ? undefined : parseNumber('threads', values.threads, 0, 1, 256);
+    const classes = values.classes?.split(',').map((s) => {
+      const v = Number(s.trim());
+      if (!Number.isInteger(v) || v < 0) throw new UsageError(`--classes must be comma-separated class ids, got "${values.classes}"`);
+      return v;
+    });
+    const input = positionals[0];
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !existsSync(input)) return fail(`input not found: ${input}`);
+    const modelPath = await resolveModelArg(values.model);
+    const providers = values.providers?.split(',').map((s) => s.trim()).filter(Boolean);
+
+    const progress = new ProgressBar(process.stderr);
+    const started = performance.now();
+    const abort = new AbortController();
+    const onSignal = (): void => abort.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const summary = await analyzeRecording({
+        input,
+        out: values.out,
+        format,
+        detector: { modelPath, providers, intraOpThreads: threads },
+        conf,
+        classes,
+        batch,
+        tracker: values['no-track'] ? undefined : DEFAULT_TRACKER_CONFIG,
+        signal: abort.signal,
+        onProgress: (done, total) =>
+          progress.update({ done, total, elapsedSeconds: (performance.now() - started) / 1000 }),
+      });
+      progress.finish();
+      process.stderr.write(summaryLine(summary.frames, summary.seconds) + (summary.interrupted ? ' (interrupted)' : '') + '\n');
+      return summary.interrupted ? 130 : 0;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) return fail(err.message, 2);
+    return fail(err instanceof Error ? err.message : String(err));
+  }
+}
+
+export const command: Command = { summary: 'analyze a recorded video into a results file', help, run };

@@ -1,0 +1,135 @@
+/**
+ * Recorded-video analysis: every decoded frame, in order, as fast as the model allows.
+ * Decoding is pulled (policy `all`): while one batch infers, the next is read, so at most two
+ * batches of frames are in memory and ffmpeg waits on its pipe when inference is behind.
+ */
+import { probeSource } from '../ingest/probe.js';
+import { FrameDecoder } from '../ingest/decoder.js';
+import { Detector, type DetectorOptions } from '../infer/detector.js';
+import { ByteTracker } from '../track/byteTracker.js';
+import { openResultWriter, type ResultFormat } from '../output/resultWriter.js';
+import type { Detection, Frame, FrameResult, TrackerConfig } from '../types.js';
+
+export interface AnalyzeOptions {
+  input: string;
+  out: string;
+  format: ResultFormat;
+  detector: DetectorOptions;
+  conf: number;
+  classes?: number[];
+  /** Frames per inference call (clamped to what the model accepts). */
+  batch: number;
+  /** Tracker settings; undefined disables tracking. */
+  tracker?: TrackerConfig;
+  signal?: AbortSignal;
+  onProgress?(done: number, total: number | undefined): void;
+}
+
+export interface AnalyzeSummary {
+  frames: number;
+  seconds: number;
+  fps: number;
+  interrupted: boolean;
+}
+
+interface FrameMeta {
+  index: number;
+  seq: number;
+  pts: number;
+  width: number;
+  height: number;
+  captureTs: number;
+}
+
+function metaOf(f: Frame): FrameMeta {
+  return {
+    index: f.index,
+    seq: f.seq,
+    pts: f.pts,
+    width: f.letterbox.srcWidth,
+    height: f.letterbox.srcHeight,
+    captureTs: f.captureTs,
+  };
+}
+
+async function takeBatch(frames: AsyncIterator<Frame>, n: number): Promise<Frame[]> {
+  const batch: Frame[] = [];
+  while (batch.length < n) {
+    const next = await frames.next();
+    if (next.done) break;
+    batch.push(next.value);
+  }
+  return batch;
+}
+
+export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSummary> {
+  const info = await probeSource(opts.input, { timeoutMs: 15_000 });
+  const detector = await Detector.open(opts.detector);
+  const started = performance.now();
+  let frames = 0;
+  let interrupted = false;
+  const writer = openResultWriter(opts.out, opts.format);
+  const decoder = new FrameDecoder({
+    streamId: 'analyze',
+    url: opts.input,
+    info,
+    dstWidth: detector.info.inputWidth,
+    dstHeight: detector.info.inputHeight,
+  });
+  const onAbort = (): void => {
+    interrupted = true;
+    void decoder.stop();
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const tracker = opts.tracker ? new ByteTracker(opts.tracker) : undefined;
+  const batchSize = Math.max(1, Math.min(opts.batch, detector.info.maxBatch));
+
+  const infer = async (batch: Frame[]): Promise<{ metas: FrameMeta[]; detections: Detection[][] }> => {
+    const metas = batch.map(metaOf);
+    const results = await detector.detect(batch, { conf: opts.conf, classes: opts.classes });
+    return { metas, detections: results.map((r) => r.detections) };
+  };
+
+  const emit = async (done: { metas: FrameMeta[]; detections: Detection[][] }): Promise<void> => {
+    for (let i = 0; i < done.metas.length; i++) {
+      const m = done.metas[i];
+      // MOT rows are track results (filtered boxes, confirmed tracks); jsonl keeps every detection.
+      const dets = done.detections[i];
+      const detections = !tracker ? dets : opts.format === 'mot' ? tracker.update(dets, m.pts) : tracker.annotate(dets, m.pts);
+      const result: FrameResult = {
+        streamId: 'analyze',
+        seq: m.seq,
+        index: m.index,
+        pts: m.pts,
+        width: m.width,
+        height: m.height,
+        detections,
+        timing: { captureTs: m.captureTs },
+      };
+      await writer.write(result);
+      frames++;
+    }
+    opts.onProgress?.(frames, info.frameCount);
+  };
+
+  try {
+    const source = decoder.frames();
+    let pending: Promise<{ metas: FrameMeta[]; detections: Detection[][] }> | undefined;
+    for (;;) {
+      const batch = interrupted ? [] : await takeBatch(source, batchSize);
+      const next = batch.length > 0 ? infer(batch) : undefined;
+      // Keep a rejected promise from going unhandled while the previous batch is written.
+      next?.catch(() => undefined);
+      if (pending) await emit(await pending);
+      if (!next) break;
+      pending = next;
+    }
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await decoder.stop();
+    await detector.close();
+    await writer.close();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { frames, seconds, fps: seconds > 0 ? frames / seconds : 0, interrupted };
+}
