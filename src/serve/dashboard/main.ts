@@ -118,13 +118,18 @@ scoreValue.textContent = filter.minScore.toFixed(2);
 
 // ---- server ----
 
+/** Set while the server refuses the token; shown instead of the reconnect countdown. */
+let authProblem: string | undefined;
+
 async function readStreams(): Promise<StreamView[] | undefined> {
   try {
     const res = await fetch('/api/streams', { headers: token ? { authorization: `Bearer ${token}` } : {}, cache: 'no-store' });
     if (res.status === 401) {
-      showBanner(token ? 'The token in the address (?token=…) is not accepted by the server.' : 'This server needs a token: open the page as /?token=<token>.', 'error');
+      authProblem = token ? 'The token in the address (?token=…) is not accepted by the server.' : 'This server needs a token: open the page as /?token=<token>.';
+      showBanner(authProblem, 'error');
       return undefined;
     }
+    authProblem = undefined;
     if (!res.ok) return undefined;
     return ((await res.json()) as { streams: StreamView[] }).streams;
   } catch {
@@ -200,10 +205,13 @@ function onStatus(status: ConnectionStatus): void {
   for (const tile of tiles.values()) tile.disconnected();
   const show = (): void => {
     const s = Math.max(0, (status.retryAt - Date.now()) / 1000);
-    showBanner(`Reconnecting… ${status.reason}; attempt ${status.attempt}, next try in ${s.toFixed(1)} s`, 'warn');
+    if (authProblem) showBanner(authProblem, 'error');
+    else showBanner(`Reconnecting… ${status.reason}; attempt ${status.attempt}, next try in ${s.toFixed(1)} s`, 'warn');
   };
   show();
   countdown = setInterval(show, 250);
+  // A refused WebSocket upgrade looks like any other failure to the page: the API says whether it is the token.
+  void readStreams();
 }
 
 const wsUrl = withToken(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
@@ -225,4 +233,5 @@ setInterval(() => {
   if (document.body.dataset.connection === 'open') void syncStreams();
 }, STREAM_LIST_REFRESH_MS);
 
+void syncStreams();
 connection.start();

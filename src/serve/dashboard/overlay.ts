@@ -91,9 +91,10 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, input: OverlayInput):
     const tw = ctx.measureText(tag).width + 6 * pr;
     const th = fontPx + 4 * pr;
     const ty = y1 - th >= 0 ? y1 - th : y1;
+    const tx = Math.max(0, Math.min(x1, ctx.canvas.width - tw)); // keep the tag on the canvas
     ctx.fillStyle = css(colour, 0.85);
-    ctx.fillRect(x1, ty, tw, th);
+    ctx.fillRect(tx, ty, tw, th);
     ctx.fillStyle = '#000';
-    ctx.fillText(tag, x1 + 3 * pr, ty + 2 * pr);
+    ctx.fillText(tag, tx + 3 * pr, ty + 2 * pr);
   }
 }

@@ -38,6 +38,8 @@ export class StreamTile {
   private readonly masks = new MaskLayer();
   private shown: PairedFrame<ImageBitmap> | undefined;
   private decoding = false;
+  /** Bumped on disconnect, so a decode that finishes afterwards is not taken for a frame of the new connection. */
+  private generation = 0;
   private waiting: { detections: DetectionsMessage; jpeg: Uint8Array } | undefined;
   private redraw = false;
   private framesDrawn = 0;
@@ -113,6 +115,7 @@ export class StreamTile {
   /** The connection to the server is gone: what is shown is no longer live. */
   disconnected(): void {
     this.setState('disconnected');
+    this.generation++;
     this.mailbox.clear();
     this.waiting = undefined;
     this.trails.clear();
@@ -171,9 +174,10 @@ export class StreamTile {
 
   private decode(detections: DetectionsMessage, jpeg: Uint8Array): void {
     this.decoding = true;
+    const generation = this.generation;
     createImageBitmap(new Blob([jpeg as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }))
       .then(
-        (bitmap) => this.mailbox.offer(detections, bitmap),
+        (bitmap) => (generation === this.generation ? this.mailbox.offer(detections, bitmap) : bitmap.close()),
         () => undefined, // a corrupt JPEG costs one frame, nothing else
       )
       .finally(() => {

@@ -1,0 +1,246 @@
+/**
+ * The camera dashboard in a real browser (Debian's chromium via playwright-core) against the real
+ * server (`streamlens serve`, the built CLI, in its own process) running the built-in demo: static
+ * files, live frames with boxes, stats, client-side filter, the large view, recovery after a
+ * server restart on the same port, and `?token=`. Screenshots go to test/artifacts/.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDashboard } from '../src/serve/dashboard/build.mjs';
+import { ensureModel } from '../src/tools/modelgen/index.js';
+import { ensureDemoClip } from '../src/tools/synth/index.js';
+
+const cli = join(process.cwd(), 'dist/src/cli/main.js');
+const artifacts = join(process.cwd(), 'test/artifacts');
+const TILE = 'article.tile[data-stream="demo"]';
+
+interface ServeProcess {
+  child: ChildProcess;
+  url: string;
+  port: number;
+}
+
+let tmp: string;
+let server: ServeProcess | undefined;
+let browser: BrowserContext;
+let page: Page;
+
+/** `streamlens serve` as users run it (the built CLI), in its own process; resolves once it listens. */
+function startServe(args: string[]): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [cli, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STREAMLENS_LOG_LEVEL: 'warn' } });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not start within 60 s:\n${err}`));
+    }, 60_000);
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /on (http:\/\/127\.0\.0\.1:(\d+))/.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      resolve({ child, url: m[1], port: Number(m[2]) });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code} before listening:\n${err}`));
+    });
+  });
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM (SIGKILL after 15 s); then no process the server started may be left. */
+async function stopServe(p: ServeProcess): Promise<void> {
+  const pid = p.child.pid!;
+  const children = childPids(pid);
+  if (p.child.exitCode === null && p.child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => p.child.once('exit', () => resolve()));
+    p.child.kill('SIGTERM');
+    const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  for (let i = 0; i < 50 && children.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+  for (const c of children.filter(alive)) process.kill(c, 'SIGKILL');
+  expect(children.filter(alive)).toEqual([]);
+}
+
+async function tileNumber(p: Page, attr: 'frames' | 'objects'): Promise<number> {
+  return Number(await p.getAttribute(TILE, `data-${attr}`));
+}
+
+/** GET with the path sent exactly as written (fetch would normalise `..`). */
+function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'GET', timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+beforeAll(async () => {
+  await buildDashboard();
+  const [clip, model] = await Promise.all([ensureDemoClip().then((c) => c.video), ensureModel('synthetic-det')]);
+  mkdirSync(artifacts, { recursive: true });
+  tmp = mkdtempSync(join(tmpdir(), 'streamlens-dashboard-'));
+  // The demo as a config file, plus a token, for the ?token= case.
+  writeFileSync(
+    join(tmp, 'token.json'),
+    JSON.stringify({
+      server: { authToken: 'sekret', mediaFolders: [dirname(clip)] },
+      models: { [model]: { maxBatch: 4, maxWaitMs: 5, intraOpThreads: 1 } },
+      streams: [{ id: 'demo', url: clip, loop: true, realtime: true, video: true }],
+    }),
+  );
+  server = await startServe(['--port', '0']);
+  browser = await chromium.launchPersistentContext(join(tmp, 'chromium-profile'), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 800 },
+  });
+  page = await browser.newPage();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (server) await stopServe(server);
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('dashboard', () => {
+  it('serves index.html and hashed assets with content types and cache headers, and nothing outside its folder', async () => {
+    const index = await fetch(`${server!.url}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    const html = await index.text();
+    const assets = [...html.matchAll(/"(\/dashboard\/[^"]+)"/g)].map((m) => m[1]);
+    expect(assets).toHaveLength(2);
+    for (const path of assets) {
+      const res = await fetch(server!.url + path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type')).toBe(path.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8');
+      expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      const again = await fetch(server!.url + path, { headers: { 'if-none-match': res.headers.get('etag')! } });
+      expect(again.status).toBe(304);
+    }
+    for (const path of ['/dashboard/../package.json', '/dashboard/..%2F..%2Fpackage.json', '/dashboard/%2e%2e/%2e%2e/package.json', '/dashboard/.gitignore', '/dashboard/nope.js']) {
+      const res = await rawGet(server!.port, path);
+      expect(res.status, path).toBe(404);
+      expect(res.body).not.toContain('devDependencies');
+    }
+    expect((await fetch(`${server!.url}/`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('draws live frames with boxes, updates stats, filters client-side and opens a stream large', async () => {
+    await page.goto(`${server!.url}/`);
+    await page.waitForFunction(
+      (sel) => {
+        const t = document.querySelector<HTMLElement>(sel);
+        return !!t && Number(t.dataset.frames) >= 1 && Number(t.dataset.objects) >= 1;
+      },
+      TILE,
+      { timeout: 30_000, polling: 100 },
+    );
+    expect(await page.getAttribute('body', 'data-connection')).toBe('open');
+    expect(await page.getAttribute(TILE, 'data-state')).toBe('streaming');
+
+    // Frames keep coming and the server's stats reach the tile.
+    const frames0 = await tileNumber(page, 'frames');
+    await page.waitForFunction(
+      ([sel, f0]) => {
+        const t = document.querySelector<HTMLElement>(sel as string)!;
+        return Number(t.dataset.frames) >= (f0 as number) + 15 && /fps in \d+\.\d · out \d+\.\d/.test(t.textContent ?? '') && /p50 \d+ ms/.test(t.textContent ?? '');
+      },
+      [TILE, frames0] as const,
+      { timeout: 20_000, polling: 100 },
+    );
+    await page.screenshot({ path: join(artifacts, 'dashboard.png') });
+
+    // Class filter: switching every class off leaves no box; the slider at 1.0 does too.
+    const boxes = page.locator('#classes input[type=checkbox]');
+    expect(await boxes.count()).toBeGreaterThanOrEqual(1);
+    for (const b of await boxes.all()) await b.uncheck();
+    await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.objects === '0', TILE, { timeout: 5000, polling: 50 });
+    for (const b of await boxes.all()) await b.check();
+    await page.waitForFunction((sel) => Number(document.querySelector<HTMLElement>(sel)!.dataset.objects) >= 1, TILE, { timeout: 5000, polling: 50 });
+    await page.locator('#min-score').fill('1');
+    await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.objects === '0', TILE, { timeout: 5000, polling: 50 });
+    await page.locator('#min-score').fill('0');
+
+    // Large view and back.
+    await page.click(TILE);
+    expect(await page.getAttribute(TILE, 'class')).toContain('expanded');
+    await page.screenshot({ path: join(artifacts, 'dashboard-large.png') });
+    await page.keyboard.press('Escape');
+    await page.waitForFunction((sel) => !document.querySelector(sel)!.classList.contains('expanded'), TILE, { timeout: 5000 });
+  });
+
+  it('shows that it reconnects while the server is down and recovers when it is back on the same port', async () => {
+    const port = server!.port;
+    await stopServe(server!);
+    server = undefined;
+    await page.waitForFunction(() => document.body.dataset.connection === 'reconnecting', undefined, { timeout: 10_000, polling: 50 });
+    expect(await page.locator('#banner').isVisible()).toBe(true);
+    expect(await page.locator('#banner').textContent()).toMatch(/Reconnecting…/);
+    expect(await page.getAttribute(TILE, 'data-state')).toBe('disconnected');
+    await page.screenshot({ path: join(artifacts, 'dashboard-reconnecting.png') });
+    const framesDown = await tileNumber(page, 'frames');
+
+    server = await startServe(['--port', String(port)]);
+    await page.waitForFunction(
+      ([sel, f]) => {
+        const t = document.querySelector<HTMLElement>(sel as string)!;
+        return document.body.dataset.connection === 'open' && Number(t.dataset.frames) >= (f as number) + 5 && Number(t.dataset.objects) >= 1;
+      },
+      [TILE, framesDown] as const,
+      { timeout: 30_000, polling: 100 },
+    );
+    expect(await page.locator('#banner').isVisible()).toBe(false);
+    expect(await page.getAttribute(TILE, 'data-state')).toBe('streaming');
+  });
+
+  it('passes ?token= to the API and the WebSocket, and says so when the token is missing', async () => {
+    await stopServe(server!);
+    server = undefined;
+    server = await startServe(['--config', join(tmp, 'token.json'), '--port', '0']);
+    const withToken = await browser.newPage();
+    await withToken.goto(`${server.url}/?token=sekret`);
+    await withToken.waitForFunction((sel) => Number(document.querySelector<HTMLElement>(sel)?.dataset.objects) >= 1, TILE, { timeout: 30_000, polling: 100 });
+    await withToken.close();
+
+    const without = await browser.newPage();
+    await without.goto(`${server.url}/`);
+    await without.waitForFunction(() => /needs a token/.test(document.getElementById('banner')?.textContent ?? ''), undefined, { timeout: 10_000, polling: 100 });
+    await without.close();
+  });
+});
