@@ -1,0 +1,84 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecodeError, FrameDecoder } from '../src/ingest/decoder.js';
+import { ffmpegPath, liveFfmpegChildren } from '../src/ingest/ffmpeg.js';
+import { probeSource } from '../src/ingest/probe.js';
+import { startRtspServer, type RtspServer } from './helpers/rtspServer.js';
+
+let dir: string;
+let server: RtspServer;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'streamlens-rtsp-'));
+  const file = join(dir, 'cam.mp4');
+  execFileSync(ffmpegPath(), [
+    '-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-t', '4',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-bf', '0', '-pix_fmt', 'yuv420p', file,
+  ]);
+  server = await startRtspServer({ file });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('RTSP ingest (GStreamer RTSP server)', () => {
+  it('probes as a live source, decodes letterboxed frames with JPEGs and rising pts, ends when the server dies', async () => {
+    const info = await probeSource(server.url, { timeoutMs: 10_000 });
+    expect(info).toMatchObject({ width: 640, height: 360, isFile: false, codec: 'h264', frameCount: undefined });
+    const d = new FrameDecoder({
+      streamId: 'cam', url: server.url, info, dstWidth: 320, dstHeight: 320, jpeg: { quality: 70 }, startSeq: 7, socketTimeoutMs: 2000,
+    });
+    const it = d.frames();
+    let lastPts = -Infinity;
+    for (let i = 0; i < 10; i++) {
+      const { value: f, done } = await it.next();
+      expect(done).toBe(false);
+      expect([f.index, f.seq]).toEqual([i, 7 + i]);
+      expect(f.letterbox).toMatchObject({ resizedWidth: 320, resizedHeight: 180, padY: 70 });
+      expect(f.pts).toBeGreaterThan(lastPts);
+      expect(f.jpeg?.[0]).toBe(0xff);
+      lastPts = f.pts;
+    }
+    const pid = d.pid as number;
+    server.kill();
+    const t0 = Date.now();
+    // Drain what was in flight; the run must then end (cleanly or with a DecodeError), not hang.
+    const end = await (async () => {
+      try {
+        for (;;) if ((await it.next()).done) return 'ended';
+      } catch (err) {
+        return err instanceof DecodeError ? 'DecodeError' : String(err);
+      }
+    })();
+    expect(['ended', 'DecodeError']).toContain(end);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(liveFfmpegChildren()).toBe(0);
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it('a server that accepts and never answers: ffmpeg gives up at the socket timeout (-stimeout), no hang', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `rtsp://127.0.0.1:${(silent.address() as AddressInfo).port}/cam`;
+    const info = { url, width: 640, height: 360, fps: 25, codec: 'h264', isFile: false };
+    const d = new FrameDecoder({ streamId: 'cam', url, info, dstWidth: 320, dstHeight: 320, socketTimeoutMs: 1000 });
+    const t0 = Date.now();
+    try {
+      const err = await d.frames().next().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(DecodeError);
+      expect((err as Error).message).toMatch(/^ffmpeg exited with code 1: .+ \(decoding rtsp:\/\/127\.0\.0\.1:\d+\/cam\)$/);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(liveFfmpegChildren()).toBe(0);
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      silent.close();
+    }
+  });
+});
