@@ -1,0 +1,18 @@
+/** The tracking stage: an optional ByteTracker per stream gives detections their track ids. */
+import { map, type OperatorFunction } from 'rxjs';
+import { ByteTracker } from '../track/byteTracker.js';
+import type { FrameResult, TrackerConfig } from '../types.js';
+import { nowMs } from './clock.js';
+
+export function createTracker(config: TrackerConfig): ByteTracker | undefined {
+  return config.enabled ? new ByteTracker(config) : undefined;
+}
+
+/** Passes results through unchanged when there is no tracker. Results must arrive in frame order. */
+export function trackDetections(tracker: ByteTracker | undefined): OperatorFunction<FrameResult, FrameResult> {
+  return map((result) => {
+    if (!tracker) return result;
+    const detections = tracker.update(result.detections, result.pts);
+    return { ...result, detections, timing: { ...result.timing, trackEndTs: nowMs() } };
+  });
+}
