@@ -1,0 +1,174 @@
+/**
+ * The HTTP API (node:http, no framework). Every response is JSON except the snapshot; errors are
+ * `{"error": "...", ...details}` with a fitting status.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ConfigError, formatDropPolicy, parseStream, streamContext, type ServeConfig, type StreamSettings } from '../config.js';
+import { DuplicateStreamError, type StreamHub } from '../pipeline/streamHub.js';
+import type { Logger } from '../log.js';
+import { HttpError, readJsonBody } from './body.js';
+import { renderSnapshot } from './snapshot.js';
+
+export interface ApiContext {
+  config: ServeConfig;
+  hub: StreamHub;
+  log: Logger;
+  version: string;
+  startedAt: number;
+  clientCount(): number;
+}
+
+type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void>;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: Handler;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/** Hides the password of URLs like rtsp://user:pass@camera/stream. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** A stream's settings as the API shows them: the config file's shape, secrets hidden. */
+export function publicSettings(s: StreamSettings): Record<string, unknown> {
+  return { ...s, url: redactUrl(s.url), dropPolicy: formatDropPolicy(s.dropPolicy) };
+}
+
+function streamView(ctx: ApiContext, id: string): Record<string, unknown> | undefined {
+  const stats = ctx.hub.stats(id);
+  const settings = ctx.hub.settings(id);
+  return stats && settings ? { ...stats, config: publicSettings(settings) } : undefined;
+}
+
+const routes: Route[] = [
+  {
+    method: 'GET',
+    pattern: /^\/healthz$/,
+    handler: async (ctx, _req, res) => json(res, 200, { status: 'ok', streams: ctx.hub.ids().length }),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/info$/,
+    handler: async (ctx, _req, res) =>
+      json(res, 200, {
+        name: 'streamlens',
+        version: ctx.version,
+        uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
+        models: await ctx.hub.modelInfo(),
+        streams: ctx.hub.ids().length,
+        clients: ctx.clientCount(),
+      }),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/streams$/,
+    handler: async (ctx, _req, res) => json(res, 200, { streams: ctx.hub.ids().flatMap((id) => streamView(ctx, id) ?? []) }),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/streams$/,
+    handler: async (ctx, req, res) => {
+      const body = await readJsonBody(req, ctx.config.server.maxBodyBytes);
+      let settings: StreamSettings;
+      try {
+        settings = parseStream(body, streamContext(ctx.config));
+      } catch (err) {
+        if (err instanceof ConfigError) throw new HttpError(400, err.message, { issues: err.issues });
+        throw err;
+      }
+      try {
+        await ctx.hub.add(settings);
+      } catch (err) {
+        if (err instanceof DuplicateStreamError) throw new HttpError(409, err.message);
+        throw err;
+      }
+      ctx.log.info({ stream: settings.id, url: redactUrl(settings.url) }, 'stream added');
+      json(res, 201, streamView(ctx, settings.id));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/streams\/([^/]+)$/,
+    handler: async (ctx, _req, res, [id]) => {
+      const view = streamView(ctx, id);
+      if (!view) throw new HttpError(404, `no stream "${id}"`);
+      json(res, 200, view);
+    },
+  },
+  {
+    method: 'DELETE',
+    pattern: /^\/api\/streams\/([^/]+)$/,
+    handler: async (ctx, _req, res, [id]) => {
+      if (!(await ctx.hub.remove(id))) throw new HttpError(404, `no stream "${id}"`);
+      ctx.log.info({ stream: id }, 'stream removed');
+      res.writeHead(204).end();
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/streams\/([^/]+)\/snapshot\.jpg$/,
+    handler: async (ctx, _req, res, [id]) => {
+      const settings = ctx.hub.settings(id);
+      if (!settings) throw new HttpError(404, `no stream "${id}"`);
+      if (!settings.video) throw new HttpError(404, `stream "${id}" does not produce video (set "video": true)`);
+      const result = ctx.hub.latestResult(id);
+      if (!result?.jpeg) throw new HttpError(503, `stream "${id}" has no frame yet`);
+      const jpeg = await renderSnapshot({ ...result, jpeg: result.jpeg });
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length, 'cache-control': 'no-store', 'x-frame-seq': String(result.seq) });
+      res.end(jpeg);
+    },
+  },
+];
+
+function decodeParam(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    throw new HttpError(400, 'malformed percent-encoding in path');
+  }
+}
+
+/** Routes one request; unknown paths get 404, known paths with another method 405. */
+export async function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  try {
+    let pathMatched = false;
+    for (const route of routes) {
+      const m = route.pattern.exec(url.pathname);
+      if (!m) continue;
+      pathMatched = true;
+      if (route.method !== req.method) continue;
+      const params = m.slice(1).map(decodeParam);
+      await route.handler(ctx, req, res, params);
+      return;
+    }
+    throw pathMatched ? new HttpError(405, `method ${req.method} not allowed`) : new HttpError(404, `no route for ${url.pathname}`);
+  } catch (err) {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (err instanceof HttpError) {
+      // The rest of an oversized body is not read: the connection cannot be reused.
+      if (err.status === 413) res.setHeader('connection', 'close');
+      json(res, err.status, { error: err.message, ...err.details });
+      return;
+    }
+    ctx.log.error({ err, path: url.pathname }, 'request failed');
+    json(res, 500, { error: 'internal error' });
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The WebSocket protocol (docs/protocol.md): parsing client messages and encoding server
+ * messages. Encoders run once per frame; the same string/buffer goes to every client.
+ */
+import type { FrameResult, StreamStats } from '../types.js';
+import type { StreamStateEvent } from '../pipeline/streamHub.js';
+
+/** Close codes the server uses besides the standard ones. */
+export const CLOSE_TOO_SLOW = 4008;
+export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_TOO_MANY_CLIENTS = 1013;
+
+export type ClientMessage =
+  | { type: 'subscribe'; streams: string[]; video: boolean }
+  | { type: 'unsubscribe'; streams: string[] };
+
+export type ErrorCode = 'bad_json' | 'bad_message' | 'unknown_type' | 'unknown_stream' | 'binary_not_supported';
+
+export interface ProtocolError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Parses one client text message; returns the message or the error to send back. */
+export function parseClientMessage(text: string): ClientMessage | ProtocolError {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return { code: 'bad_json', message: 'message is not valid JSON' };
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { code: 'bad_message', message: 'message must be a JSON object' };
+  const o = v as Record<string, unknown>;
+  if (o.type !== 'subscribe' && o.type !== 'unsubscribe') {
+    return { code: 'unknown_type', message: `unknown message type ${JSON.stringify(o.type ?? null)}; expected "subscribe" or "unsubscribe"` };
+  }
+  const streams = o.streams;
+  if (!Array.isArray(streams) || streams.length === 0 || streams.length > 1000 || !streams.every((s) => typeof s === 'string' && s.length > 0 && s.length <= 64)) {
+    return { code: 'bad_message', message: 'streams: expected a non-empty array of stream ids' };
+  }
+  if (o.type === 'unsubscribe') return { type: 'unsubscribe', streams: [...new Set(streams as string[])] };
+  if (o.video !== undefined && typeof o.video !== 'boolean') return { code: 'bad_message', message: 'video: expected true or false' };
+  return { type: 'subscribe', streams: [...new Set(streams as string[])], video: o.video === true };
+}
+
+export function isProtocolError(m: ClientMessage | ProtocolError): m is ProtocolError {
+  return 'code' in m;
+}
+
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const span = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined ? r1(b - a) : null);
+
+/** `detections` message for one frame. */
+export function encodeDetections(r: FrameResult): string {
+  const t = r.timing;
+  return JSON.stringify({
+    type: 'detections',
+    stream: r.streamId,
+    seq: r.seq,
+    frame: r.index,
+    pts: r3(r.pts),
+    ts: r1(t.captureTs),
+    width: r.width,
+    height: r.height,
+    objects: r.detections.map((d) => ({
+      box: d.box.map(r1),
+      score: r3(d.score),
+      class: d.class,
+      label: d.label,
+      track_id: d.trackId ?? null,
+    })),
+    latency: {
+      wait_ms: span(t.captureTs, t.inferStartTs ?? t.queuedTs),
+      inference_ms: span(t.inferStartTs, t.inferEndTs),
+      track_ms: span(t.inferEndTs, t.trackEndTs),
+      total_ms: span(t.captureTs, t.sendTs),
+      batch: t.batchSize ?? null,
+    },
+  });
+}
+
+/**
+ * Binary video message: [uint32 big-endian header length N][N bytes UTF-8 JSON header][JPEG].
+ * The header is {"type":"frame","stream","seq","frame","pts","ts","width","height"}: the same
+ * stream/seq as the frame's `detections` message.
+ */
+export function encodeVideoFrame(r: FrameResult, jpeg: Uint8Array): Buffer {
+  const header = Buffer.from(
+    JSON.stringify({ type: 'frame', stream: r.streamId, seq: r.seq, frame: r.index, pts: r3(r.pts), ts: r1(r.timing.captureTs), width: r.width, height: r.height }),
+    'utf8',
+  );
+  const out = Buffer.allocUnsafe(4 + header.length + jpeg.byteLength);
+  out.writeUInt32BE(header.length, 0);
+  header.copy(out, 4);
+  out.set(jpeg, 4 + header.length);
+  return out;
+}
+
+/** Splits a binary video message (for clients and tests). */
+export function decodeVideoFrame(buf: Uint8Array): { header: { stream: string; seq: number; frame: number; pts: number; ts: number; width: number; height: number }; jpeg: Uint8Array } {
+  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n = view.readUInt32BE(0);
+  return { header: JSON.parse(view.subarray(4, 4 + n).toString('utf8')), jpeg: view.subarray(4 + n) };
+}
+
+export function encodeState(e: StreamStateEvent): string {
+  return JSON.stringify({ type: 'state', ...e });
+}
+
+export interface ClientDrops {
+  video: number;
+  detections: number;
+}
+
+export function encodeStats(streams: StreamStats[], client: { drops: ClientDrops; bufferedAmount: number }): string {
+  return JSON.stringify({ type: 'stats', ts: Date.now(), streams, client });
+}
+
+export function encodeError(e: ProtocolError): string {
+  return JSON.stringify({ type: 'error', ...e });
+}

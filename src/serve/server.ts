@@ -1,0 +1,101 @@
+/**
+ * The live server: HTTP API + `/ws` on one node:http server, over a StreamHub. `close()` is the
+ * graceful shutdown: stop accepting, close WebSockets with 1001, stop every stream (ending its
+ * ffmpeg), close the models.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ServeConfig } from '../config.js';
+import { StreamHub } from '../pipeline/streamHub.js';
+import { modelSettings } from '../config.js';
+import type { Logger } from '../log.js';
+import { log as defaultLog } from '../log.js';
+import { isAuthorised } from './auth.js';
+import { handleApiRequest, type ApiContext } from './httpApi.js';
+import { isDashboardPath, serveDashboard } from './staticFiles.js';
+import { WsGateway, type ClientInfo } from './wsGateway.js';
+
+export interface RunningServer {
+  /** http://host:port */
+  url: string;
+  port: number;
+  hub: StreamHub;
+  clients(): ClientInfo[];
+  close(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  config: ServeConfig;
+  version: string;
+  log?: Logger;
+}
+
+function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === '::1' || host === 'localhost';
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Starts the configured streams and listens. Streams keep (re)connecting in the background. */
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const { config } = options;
+  const settings = config.server;
+  const log = options.log ?? defaultLog;
+  if (!settings.authToken && !isLoopback(settings.host)) {
+    log.warn({ host: settings.host }, 'listening beyond loopback without server.authToken: anyone who can reach this port can use the API');
+  }
+  const hub = new StreamHub({ modelSettings: (path) => modelSettings(config, path), log });
+  const gateway = new WsGateway(hub, settings, log);
+  const ctx: ApiContext = { config, hub, log, version: options.version, startedAt: Date.now(), clientCount: () => gateway.clientCount };
+
+  const server = createServer({ requestTimeout: settings.requestTimeoutMs, headersTimeout: Math.min(settings.requestTimeoutMs, 60_000) }, (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    // The dashboard's static files hold no data: served without the token (see staticFiles.ts).
+    if (isDashboardPath(url.pathname)) return void serveDashboard(req, res, url);
+    if (url.pathname !== '/healthz' && !isAuthorised(req, url, settings.authToken)) {
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }).end(JSON.stringify({ error: 'missing or wrong bearer token' }));
+      return;
+    }
+    void handleApiRequest(ctx, req, res, url);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (!isAuthorised(req, url, settings.authToken)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    gateway.handleUpgrade(req, socket, head);
+  });
+
+  // Streams start in the background: a camera that is down must not keep the server from listening.
+  for (const s of config.streams) {
+    hub.add(s).catch((err: unknown) => log.error({ stream: s.id, err }, 'stream could not start'));
+  }
+  const port = await listen(server, settings.host, settings.port);
+  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      gateway.close();
+      server.closeIdleConnections();
+      await hub.close();
+      server.closeAllConnections();
+      await stopped;
+    })());
+
+  return { url: `http://${host}:${port}`, port, hub, clients: () => gateway.clients(), close };
+}

@@ -1,0 +1,172 @@
+/**
+ * The `/ws` endpoint: accepts WebSocket upgrades, keeps a ClientSession per connection, and fans
+ * every result out to the clients subscribed to its stream. Each frame is encoded once (one JSON
+ * string, one binary video message) and the same bytes go to every client.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Subscription } from 'rxjs';
+import type { StreamHub } from '../pipeline/streamHub.js';
+import type { FrameResult } from '../types.js';
+import type { ServerSettings } from '../config.js';
+import type { Logger } from '../log.js';
+import { ClientSession } from './clientSession.js';
+import {
+  type ClientDrops,
+  CLOSE_GOING_AWAY,
+  CLOSE_TOO_MANY_CLIENTS,
+  encodeDetections,
+  encodeError,
+  encodeState,
+  encodeStats,
+  encodeVideoFrame,
+  isProtocolError,
+  parseClientMessage,
+} from './protocol.js';
+
+export interface ClientInfo {
+  streams: string[];
+  video: string[];
+  drops: ClientDrops;
+  bufferedAmount: number;
+  /** Being closed for being too slow (4008). */
+  closing: boolean;
+}
+
+export class WsGateway {
+  private readonly wss: WebSocketServer;
+  private readonly sessions = new Set<ClientSession>();
+  private readonly subscriptions: Subscription[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly hub: StreamHub,
+    private readonly settings: ServerSettings,
+    private readonly log: Logger,
+  ) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPayloadBytes, clientTracking: false });
+    this.subscriptions.push(
+      hub.results$.subscribe((result) => this.guard('broadcast', () => this.broadcast(result))),
+      hub.states$.subscribe((event) =>
+        this.guard('state', () => {
+          const text = encodeState(event);
+          for (const s of this.sessions) if (s.subscriptions.has(event.stream)) s.sendControl(text);
+        }),
+      ),
+    );
+    this.timers.push(
+      setInterval(() => this.sendStats(), settings.statsIntervalMs),
+      // Pending detections go out as soon as a congested client's buffer drains.
+      setInterval(() => {
+        const now = Date.now();
+        for (const s of this.sessions) s.flush(now);
+      }, 50),
+    );
+    for (const t of this.timers) t.unref();
+  }
+
+  get clientCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Per-client view for diagnostics: subscriptions, drops and the current send buffer. */
+  clients(): ClientInfo[] {
+    return [...this.sessions].map((s) => ({ streams: [...s.subscriptions], video: [...s.videoStreams], drops: { ...s.drops }, bufferedAmount: s.bufferedAmount, closing: s.closing }));
+  }
+
+  /** Completes an HTTP upgrade request already authorised by the caller. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  }
+
+  /** Closes every client with 1001 and stops fan-out. */
+  close(): void {
+    for (const t of this.timers) clearInterval(t);
+    for (const sub of this.subscriptions) sub.unsubscribe();
+    for (const s of this.sessions) {
+      s.ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+      setTimeout(() => s.ws.terminate(), 1000).unref();
+    }
+    this.sessions.clear();
+    this.wss.close();
+  }
+
+  /** One frame to every subscriber: encoded once, the same bytes for all. */
+  private broadcast(result: FrameResult): void {
+    if (this.sessions.size === 0) return;
+    const detections = encodeDetections(result);
+    let video: Buffer | undefined;
+    const now = Date.now();
+    for (const s of this.sessions) {
+      if (!s.subscriptions.has(result.streamId)) continue;
+      if (result.jpeg && !video && s.wantsVideo(result.streamId)) video = encodeVideoFrame(result, result.jpeg);
+      s.deliver(result.streamId, detections, video, now);
+    }
+  }
+
+  /** A failure while serving one event must not take the pipeline (or the process) down. */
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err, what }, 'websocket fan-out failed');
+    }
+  }
+
+  private accept(ws: WebSocket): void {
+    if (this.sessions.size >= this.settings.maxClients) {
+      ws.close(CLOSE_TOO_MANY_CLIENTS, 'too many clients');
+      return;
+    }
+    const session = new ClientSession(ws, {
+      bufferBytes: this.settings.clientBufferBytes,
+      stuckTimeoutMs: this.settings.stuckClientTimeoutMs,
+      onDrop: (stream) => this.hub.countClientDrops(stream, 1),
+    });
+    this.sessions.add(session);
+    ws.on('message', (data, isBinary) => this.onMessage(session, data, isBinary));
+    ws.on('close', (code) => {
+      this.sessions.delete(session);
+      this.log.debug({ code, drops: session.drops }, 'client closed');
+    });
+    ws.on('error', (err) => this.log.debug({ err }, 'client error'));
+    session.sendControl(JSON.stringify({ type: 'hello', streams: this.hub.ids() }));
+  }
+
+  private onMessage(session: ClientSession, data: WebSocket.RawData, isBinary: boolean): void {
+    if (isBinary) {
+      session.sendControl(encodeError({ code: 'binary_not_supported', message: 'send JSON text messages' }));
+      return;
+    }
+    const msg = parseClientMessage(data.toString());
+    if (isProtocolError(msg)) {
+      session.sendControl(encodeError(msg));
+      return;
+    }
+    const known = msg.streams.filter((id) => this.hub.has(id));
+    const unknown = msg.streams.filter((id) => !this.hub.has(id));
+    if (unknown.length) {
+      session.sendControl(encodeError({ code: 'unknown_stream', message: `unknown stream(s): ${unknown.join(', ')}` }));
+    }
+    if (msg.type === 'subscribe') {
+      session.subscribe(known, msg.video);
+      session.sendControl(JSON.stringify({ type: 'subscribed', streams: known, video: msg.video }));
+      for (const id of known) {
+        const stats = this.hub.stats(id);
+        if (stats) session.sendControl(encodeState({ stream: id, state: stats.state, reconnects: stats.reconnects, ...(stats.lastError ? { error: stats.lastError } : {}) }));
+      }
+    } else {
+      session.unsubscribe(msg.streams);
+      session.sendControl(JSON.stringify({ type: 'unsubscribed', streams: msg.streams }));
+    }
+  }
+
+  private sendStats(): void {
+    for (const s of this.sessions) {
+      if (s.subscriptions.size === 0) continue;
+      const streams = [...s.subscriptions].flatMap((id) => this.hub.stats(id) ?? []);
+      s.sendControl(encodeStats(streams, { drops: { ...s.drops }, bufferedAmount: s.bufferedAmount }));
+    }
+  }
+}
