@@ -1,0 +1,135 @@
+/** Test harness for the live server: a real server on 127.0.0.1:0, real ws clients, real HTTP. */
+import { execFileSync } from 'node:child_process';
+import WebSocket from 'ws';
+import { parseConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { startServer, type RunningServer } from '../../src/serve/server.js';
+import { decodeVideoFrame } from '../../src/serve/protocol.js';
+
+export type Json = Record<string, any>;
+
+export async function startTestServer(config: Json, baseDir: string): Promise<RunningServer> {
+  const parsed = parseConfig({ ...config, server: { ...(config.server ?? {}), host: '127.0.0.1', port: 0 } }, baseDir);
+  return startServer({ config: parsed, version: 'test', log: createLogger({ test: true }, (process.env.STREAMLENS_LOG_LEVEL as 'info') ?? 'error') });
+}
+
+export async function api(server: RunningServer, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Json; bytes: Buffer; headers: Headers }> {
+  const res = await fetch(server.url + path, {
+    method,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  let json: Json = {};
+  if ((res.headers.get('content-type') ?? '').includes('json') && bytes.length) json = JSON.parse(bytes.toString('utf8'));
+  return { status: res.status, json, bytes, headers: res.headers };
+}
+
+export interface VideoMessage {
+  header: { stream: string; seq: number; frame: number };
+  bytes: number;
+}
+
+/** A WebSocket client that records everything it receives. */
+export class TestClient {
+  readonly detections: Json[] = [];
+  readonly states: Json[] = [];
+  readonly stats: Json[] = [];
+  readonly errors: Json[] = [];
+  readonly control: Json[] = [];
+  readonly videos: VideoMessage[] = [];
+  closeCode: number | undefined;
+  closeReason = '';
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        const { header, jpeg } = decodeVideoFrame(data as Buffer);
+        this.videos.push({ header, bytes: jpeg.length });
+        return;
+      }
+      const msg = JSON.parse(data.toString()) as Json;
+      if (msg.type === 'detections') this.detections.push(msg);
+      else if (msg.type === 'state') this.states.push(msg);
+      else if (msg.type === 'stats') this.stats.push(msg);
+      else if (msg.type === 'error') this.errors.push(msg);
+      else this.control.push(msg);
+    });
+    ws.on('close', (code, reason) => {
+      this.closeCode = code;
+      this.closeReason = reason.toString();
+    });
+  }
+
+  static async connect(server: RunningServer, query = ''): Promise<TestClient> {
+    const ws = new WebSocket(server.url.replace(/^http/, 'ws') + '/ws' + query);
+    const client = new TestClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    await client.waitFor(() => client.control.some((m) => m.type === 'hello'), 5000, 'hello');
+    return client;
+  }
+
+  send(msg: unknown): void {
+    this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
+  }
+
+  async subscribe(streams: string[], video = false): Promise<void> {
+    const before = this.control.filter((m) => m.type === 'subscribed').length;
+    this.send({ type: 'subscribe', streams, video });
+    await this.waitFor(() => this.control.filter((m) => m.type === 'subscribed').length > before, 5000, 'subscribed');
+  }
+
+  async waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await sleep(25);
+    }
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function until(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** ffmpeg processes that are children of this test process (pgrep, independent of our bookkeeping). */
+export function ffmpegChildPids(): number[] {
+  try {
+    const out = execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' });
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return /ffmpeg|ffprobe/.test(execFileSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8' }));
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return [];
+  }
+}
+
+/** Percentile (nearest rank) of a list of numbers. */
+export function percentile(values: number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : NaN;
+}
