@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import * as esbuild from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboard } from '../src/serve/dashboard/build.mjs';
@@ -26,6 +27,7 @@ interface ServeProcess {
 }
 
 let tmp: string;
+let clip: string;
 let server: ServeProcess | undefined;
 let browser: BrowserContext;
 let page: Page;
@@ -108,7 +110,8 @@ function rawGet(port: number, path: string): Promise<{ status: number; body: str
 
 beforeAll(async () => {
   await buildDashboard();
-  const [clip, model] = await Promise.all([ensureDemoClip().then((c) => c.video), ensureModel('synthetic-det')]);
+  let model: string;
+  [clip, model] = await Promise.all([ensureDemoClip().then((c) => c.video), ensureModel('synthetic-det')]);
   mkdirSync(artifacts, { recursive: true });
   tmp = mkdtempSync(join(tmpdir(), 'streamlens-dashboard-'));
   // The demo as a config file, plus a token, for the ?token= case.
@@ -205,6 +208,29 @@ describe('dashboard', () => {
     await page.waitForFunction((sel) => !document.querySelector(sel)!.classList.contains('expanded'), TILE, { timeout: 5000 });
   });
 
+  it('adds a tile for a stream added over the API (without video: detections on a blank frame) and drops it when removed', async () => {
+    const extra = 'second';
+    const post = await fetch(`${server!.url}/api/streams`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: extra, url: clip, loop: true, realtime: true, video: false, fps: 5 }),
+    });
+    expect(post.status).toBe(201);
+    const sel = `article.tile[data-stream="${extra}"]`;
+    await page.waitForFunction(
+      (s) => {
+        const t = document.querySelector<HTMLElement>(s);
+        return !!t && Number(t.dataset.frames) >= 2 && Number(t.dataset.objects) >= 1 && t.dataset.state === 'streaming';
+      },
+      sel,
+      { timeout: 20_000, polling: 100 },
+    );
+    await page.screenshot({ path: join(artifacts, 'dashboard-two-streams.png') });
+    expect((await fetch(`${server!.url}/api/streams/${extra}`, { method: 'DELETE' })).status).toBe(204);
+    await page.waitForFunction((s) => document.querySelector(s) === null, sel, { timeout: 15_000, polling: 100 });
+    expect(Number(await page.getAttribute(TILE, 'data-frames'))).toBeGreaterThan(0);
+  });
+
   it('shows that it reconnects while the server is down and recovers when it is back on the same port', async () => {
     const port = server!.port;
     await stopServe(server!);
@@ -242,5 +268,40 @@ describe('dashboard', () => {
     await without.goto(`${server.url}/`);
     await without.waitForFunction(() => /needs a token/.test(document.getElementById('banner')?.textContent ?? ''), undefined, { timeout: 10_000, polling: 100 });
     await without.close();
+  });
+
+  it('paints masks as translucent class-coloured fills scaled to the canvas (overlay code in the browser)', async () => {
+    // The server does not send masks yet: the overlay module itself runs in chromium on a known mask.
+    const bundle = await esbuild.build({
+      stdin: {
+        contents: "import { drawOverlay, MaskLayer } from './overlay.ts'; import { TrackTrails } from './trails.ts'; Object.assign(window, { overlay: { drawOverlay, MaskLayer, TrackTrails } });",
+        resolveDir: join(process.cwd(), 'src/serve/dashboard'),
+        loader: 'ts',
+      },
+      bundle: true,
+      write: false,
+      format: 'iife',
+    });
+    const p = await browser.newPage();
+    await p.setContent('<canvas id="c" width="100" height="50"></canvas>');
+    await p.addScriptTag({ content: bundle.outputFiles[0].text });
+    const pixels = await p.evaluate(() => {
+      const { drawOverlay, MaskLayer, TrackTrails } = (window as any).overlay;
+      const ctx = (document.getElementById('c') as HTMLCanvasElement).getContext('2d')!;
+      ctx.fillStyle = 'rgb(128,128,128)';
+      ctx.fillRect(0, 0, 100, 50);
+      // 200x100 source: the mask is the right half (column-major: 100 columns of zeros, then 100 of ones).
+      const object = { box: [150, 80, 190, 95], score: 0.9, class: 0, label: 'x', track_id: null, mask: { size: [100, 200], counts: [10_000, 10_000] } };
+      drawOverlay(ctx, { objects: [object], sourceWidth: 200, sourceHeight: 100, trails: new TrackTrails(), masks: new MaskLayer(), pixelRatio: 1 });
+      return { inside: Array.from(ctx.getImageData(60, 10, 1, 1).data), outside: Array.from(ctx.getImageData(20, 10, 1, 1).data) };
+    });
+    await p.close();
+    // Class 0 is rgb(255,56,56) at alpha 0.45 over grey 128.
+    expect(pixels.outside).toEqual([128, 128, 128, 255]);
+    expect(pixels.inside[0]).toBeGreaterThanOrEqual(180);
+    expect(pixels.inside[0]).toBeLessThanOrEqual(190);
+    expect(pixels.inside[1]).toBeGreaterThanOrEqual(91);
+    expect(pixels.inside[1]).toBeLessThanOrEqual(101);
+    expect(pixels.inside[2]).toBe(pixels.inside[1]);
   });
 });
