@@ -58,6 +58,7 @@ describe('argument builders', () => {
   it('redacts passwords in URLs', () => {
     expect(redactUrl('rtsp://admin:hunter2@10.0.0.5:554/s1')).toBe('rtsp://admin:***@10.0.0.5:554/s1');
     expect(redactUrl('rtsp://10.0.0.5/s1')).toBe('rtsp://10.0.0.5/s1');
+    expect(redactUrl('[tcp @ 0x1] Connection to rtsp://u:p@h:554/x failed')).toBe('[tcp @ 0x1] Connection to rtsp://u:***@h:554/x failed');
   });
 
   it('parses tagged log lines and showinfo', () => {

@@ -12,6 +12,7 @@
  */
 import type { Frame, Letterbox, SourceInfo } from '../types.js';
 import {
+  DEFAULT_SOCKET_TIMEOUT_MS,
   decodeArgs,
   describeExit,
   ffmpegPath,
@@ -21,6 +22,7 @@ import {
   spawnFfmpeg,
   type ExitStatus,
   type FfmpegProcess,
+  withoutInputName,
 } from './ffmpeg.js';
 import { JpegSplitter } from './jpegStream.js';
 import { computeLetterbox } from './letterbox.js';
@@ -86,6 +88,7 @@ export class FrameDecoder {
   /** Why the run failed on our side (the child's exit status then only says we killed it). */
   private failure: string | undefined;
   private wake: (() => void) | undefined;
+  private spawnedAt = 0;
 
   constructor(private readonly opts: FrameDecoderOptions) {
     this.letterbox = computeLetterbox(opts.info.width, opts.info.height, opts.dstWidth, opts.dstHeight);
@@ -170,6 +173,7 @@ export class FrameDecoder {
       },
     });
     this.proc = proc;
+    this.spawnedAt = performance.now();
     proc.stdout.on('data', (chunk: Buffer) => this.onRgb(chunk));
     proc.stdout.once('close', () => {
       this.stdoutDone = true;
@@ -261,11 +265,18 @@ export class FrameDecoder {
 
   private throwIfFailed(): void {
     const exit = this.exit as ExitStatus;
-    const tail = this.proc?.stderrTail() ?? [];
+    const tail = (this.proc?.stderrTail() ?? []).map((l) => redactUrl(withoutInputName(l, this.opts.url)));
     const where = `decoding ${redactUrl(this.opts.url)}`;
     if (this.failure) throw new DecodeError(`${this.failure} (${where})`, exit, tail);
     if (exit.spawnError) throw new DecodeError(`${where}: ${exit.spawnError.message}`, exit, tail);
-    if (exit.code !== 0) throw new DecodeError(`ffmpeg ${describeExit(exit, tail)} (${where})`, exit, tail);
+    if (exit.code !== 0) {
+      // A live source that never sent a frame before the socket timeout: say that, not ffmpeg's vague verdict.
+      const socketTimeoutMs = this.opts.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS;
+      if (!this.opts.info.isFile && this.nextIndex === 0 && performance.now() - this.spawnedAt >= socketTimeoutMs) {
+        throw new DecodeError(`no video from ${redactUrl(this.opts.url)} within ${socketTimeoutMs} ms (ffmpeg ${describeExit(exit, tail)})`, exit, tail);
+      }
+      throw new DecodeError(`ffmpeg ${describeExit(exit, tail)} (${where})`, exit, tail);
+    }
     if (this.filled > 0) {
       throw new DecodeError(`ffmpeg ended mid-frame (${this.filled} of ${this.frameBytes} bytes) ${where}`, exit, tail);
     }

@@ -36,9 +36,9 @@ export function isRtsp(url: string): boolean {
   return /^rtsps?:\/\//i.test(url);
 }
 
-/** Hides the password in user:password@host so URLs can go into logs and error messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1:***@');
+/** Hides passwords (scheme://user:password@host) in a URL or in text quoting URLs, for logs and errors. */
+export function redactUrl(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s/@:]*):[^\s/@]*@/gi, '$1:***@');
 }
 
 export interface InputOptions {
@@ -66,8 +66,7 @@ export function inputArgs(url: string, binary: string, opts: InputOptions = {}):
     const args = ['-protocol_whitelist', FILE_PROTOCOLS];
     if (opts.realtime) args.push('-re');
     if (opts.loop) args.push('-stream_loop', '-1');
-    const input = url === '-' || url.startsWith('pipe:') || url.startsWith('file:') ? url : `file:${url}`;
-    return [...args, '-i', input];
+    return [...args, '-i', inputName(url)];
   }
   const args = ['-protocol_whitelist', NETWORK_PROTOCOLS];
   const timeoutUs = String(Math.round((opts.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS) * 1000));
@@ -81,6 +80,18 @@ export function inputArgs(url: string, binary: string, opts: InputOptions = {}):
   }
   if (opts.lowDelay) args.push('-fflags', 'nobuffer', '-flags', 'low_delay');
   return [...args, '-i', url];
+}
+
+/** What ffmpeg is given after -i for `url` (and how it names the input in its messages). */
+export function inputName(url: string): string {
+  if (isNetworkSource(url) || url === '-' || url.startsWith('pipe:') || url.startsWith('file:')) return url;
+  return `file:${url}`;
+}
+
+/** ffmpeg prefixes an input's errors with its name ("file:x.txt: Invalid data..."); our messages name it already. */
+export function withoutInputName(line: string, url: string): string {
+  const prefix = `${inputName(url)}: `;
+  return line.startsWith(prefix) ? line.slice(prefix.length) : line;
 }
 
 const lavfMajorByBinary = new Map<string, number>();

@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { SourceInfo } from '../types.js';
-import { describeExit, ffprobePath, inputArgs, isNetworkSource, redactUrl, spawnFfmpeg } from './ffmpeg.js';
+import { describeExit, ffprobePath, inputArgs, isNetworkSource, redactUrl, spawnFfmpeg, withoutInputName } from './ffmpeg.js';
 
 export type SourceErrorCode = 'ENOENT' | 'NOT_VIDEO' | 'TRUNCATED' | 'NO_VIDEO_STREAM' | 'UNREACHABLE' | 'TIMEOUT' | 'PROBE_FAILED';
 
@@ -76,10 +76,8 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
 
   if (timedOut) throw new SourceError('TIMEOUT', `timed out after ${timeoutMs} ms probing ${shown}`);
   const tail = child.stderrTail();
-  // ffprobe's last line is its verdict, prefixed with the input name, which our messages give.
-  const input = args[args.length - 1];
-  const last = tail.at(-1) ?? '';
-  const reason = last.startsWith(`${input}: `) ? last.slice(input.length + 2) : last;
+  // ffprobe's last line is its verdict.
+  const reason = redactUrl(withoutInputName(tail.at(-1) ?? '', url));
   if (status.spawnError) throw new SourceError('PROBE_FAILED', `cannot run ffprobe (${binary}): ${status.spawnError.message}`);
   if (status.code !== 0) {
     if (isFile) {
