@@ -93,9 +93,8 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
   const emit = async (done: { metas: FrameMeta[]; detections: Detection[][] }): Promise<void> => {
     for (let i = 0; i < done.metas.length; i++) {
       const m = done.metas[i];
-      // MOT rows are track results (filtered boxes, confirmed tracks); jsonl keeps every detection.
-      const dets = done.detections[i];
-      const detections = !tracker ? dets : opts.format === 'mot' ? tracker.update(dets, m.pts) : tracker.annotate(dets, m.pts);
+      // Every detection stays, with the detector's box; MOT rows are those with a track id.
+      const detections = tracker ? tracker.annotate(done.detections[i], m.pts) : done.detections[i];
       const result: FrameResult = {
         streamId: 'analyze',
         seq: m.seq,
