@@ -157,7 +157,8 @@ export function decodeArgs(spec: DecodeSpec, binary: string): string[] {
     ...inputArgs(spec.url, binary, spec.input),
     '-filter_complex', graph.join(';'),
     // One output frame per filtered frame: no duplicates or drops to match a nominal rate.
-    '-vsync', 'passthrough',
+    // (-vsync became -fps_mode in ffmpeg 5.1; libavformat 60 is ffmpeg 6.)
+    libavformatMajor(binary) >= 60 ? '-fps_mode' : '-vsync', 'passthrough',
     // Each frame leaves ffmpeg's 32 KiB output buffer at once: no added latency, and a JPEG never
     // waits for the next frame (which a paused stdout could hold back: deadlock).
     '-map', '[rgb]', '-c:v', 'rawvideo', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1',
