@@ -114,7 +114,7 @@ export class StreamRunner {
     this.setState('failed');
   }
 
-  /** Ends the pipeline and waits until every ffmpeg it started has exited. */
+  /** Ends the pipeline and waits until every ffmpeg it started has exited and inference in flight is done. */
   async stop(): Promise<void> {
     this.subscription?.unsubscribe();
     this.subscription = undefined;
@@ -206,7 +206,10 @@ export class StreamRunner {
             ended = true;
             return EMPTY;
           }
-          return from(infer(frame));
+          const inferred = infer(frame);
+          // stop() waits for inference in flight, so a model is never closed under a running batch.
+          this.track(inferred.then(() => undefined, () => undefined));
+          return from(inferred);
         }),
         tap(() => this.counters.inferred()),
         repeat({ delay: () => (ended ? EMPTY : of(0)) }),
