@@ -178,6 +178,21 @@ describe('FrameDecoder', () => {
     });
   });
 
+  it('loop + realtime: paced at the native rate, pts keeps rising across the loop point', async () => {
+    const path = clip('loop.mkv', 'testsrc2=size=320x240:rate=10', 0.5);
+    const d = await decoder(path, { loop: true, realtime: true });
+    const pts: number[] = [];
+    const t0 = performance.now();
+    for await (const f of d.frames()) {
+      pts.push(f.pts);
+      if (f.index === 11) break;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    pts.forEach((p, i) => expect(p).toBeCloseTo(i / 10, 6));
+    expect(seconds).toBeGreaterThan(0.9); // 12 frames at 10 fps: the last one is due at 1.1 s
+    expect(liveFfmpegChildren()).toBe(0);
+  });
+
   it('JPEG output pairs 1:1 with frames, decodes, and shows the same frame', async () => {
     // Brightness rises by 8 each frame, so a JPEG paired with the wrong frame is obvious.
     const path = clip('ramp.mkv', "color=c=black:s=1280x720:r=10,format=gray,geq=lum='16+N*8'", 2.5);
