@@ -1,0 +1,95 @@
+/**
+ * Issue 3 acceptance, overload: a 30 fps source into a model slower than the source.
+ * `latest`: capture -> send latency stays bounded (late window no worse than the early one) and
+ * the skipped frames are counted as policy drops. `all` on a file: every frame comes out, in order.
+ */
+import { dirname } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDemoClip } from '../src/tools/synth/index.js';
+import { ensureModel } from '../src/tools/modelgen/index.js';
+import type { RunningServer } from '../src/serve/server.js';
+import type { FrameResult } from '../src/types.js';
+import { TestClient, api, percentile, sleep, startTestServer, until } from './helpers/serveHarness.js';
+
+let server: RunningServer;
+let clip30: string;
+let clip15: { video: string; frames: number };
+let heavyModel: string;
+let lightModel: string;
+
+beforeAll(async () => {
+  const [c30, c15, heavy, light] = await Promise.all([
+    ensureDemoClip({ fps: 30, seconds: 6 }),
+    ensureDemoClip(),
+    ensureModel('yolov10n-bench'),
+    ensureModel('synthetic-det'),
+  ]);
+  clip30 = c30.video;
+  clip15 = c15;
+  heavyModel = heavy;
+  lightModel = light;
+  server = await startTestServer(
+    {
+      models: { [heavy]: { intraOpThreads: 1, maxBatch: 1 }, [light]: { intraOpThreads: 1 } },
+      server: { mediaFolders: [dirname(clip30)] },
+      streams: [],
+    },
+    process.cwd(),
+  );
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('serve: overload', () => {
+  it('latest: latency does not drift when inference is slower than the 30 fps source', async () => {
+    const model = heavyModel;
+    const added = await api(server, 'POST', '/api/streams', { id: 'fast', url: clip30, model, loop: true, realtime: true, video: false, dropPolicy: 'latest', tracker: false });
+    expect(added.status).toBe(201);
+    const client = await TestClient.connect(server);
+    await client.subscribe(['fast']);
+    await client.waitFor(() => client.detections.length >= 3, 30_000, 'first detections');
+    const t0 = Date.now();
+    await sleep(12_000);
+    const stats = (await api(server, 'GET', '/api/streams/fast')).json;
+    client.close();
+    await api(server, 'DELETE', '/api/streams/fast');
+
+    const rows = client.detections.map((d) => ({ at: d.ts as number, total: d.latency.total_ms as number, inference: d.latency.inference_ms as number }));
+    const early = rows.filter((r) => r.at >= t0 && r.at < t0 + 4000).map((r) => r.total);
+    const late = rows.filter((r) => r.at >= t0 + 8000).map((r) => r.total);
+    const inference = percentile(rows.map((r) => r.inference), 0.5);
+    const seconds = (rows.at(-1)!.at - rows[0].at) / 1000;
+    console.log(
+      `overload latest: ${rows.length} results in ${seconds.toFixed(1)} s (${(rows.length / seconds).toFixed(1)} fps out, ${stats.fpsIn} fps in), inference p50 ${inference} ms; ` +
+        `capture->send early p50/p95 ${percentile(early, 0.5)}/${percentile(early, 0.95)} ms, late p50/p95 ${percentile(late, 0.5)}/${percentile(late, 0.95)} ms; ` +
+        `server p50/p95/max ${stats.latency.p50}/${stats.latency.p95}/${stats.latency.max} ms; drops ${JSON.stringify(stats.drops)}`,
+    );
+    expect(inference).toBeGreaterThan(1000 / 30); // the model really is slower than the source
+    expect(stats.drops.policy).toBeGreaterThan(0);
+    expect(stats.framesDecoded).toBeGreaterThan(stats.framesInferred);
+    expect(early.length).toBeGreaterThan(3);
+    expect(late.length).toBeGreaterThan(3);
+    // No drift: a queue would grow by ~(1 - out/in) s per second; latest keeps it ~one inference.
+    expect(percentile(late, 0.5)).toBeLessThan(percentile(early, 0.5) * 1.5 + 50);
+    expect(percentile(late, 0.95)).toBeLessThan(4 * inference + 100);
+  });
+
+  it('all: every frame of a file comes out, in order, none dropped', async () => {
+    const model = lightModel;
+    const results: FrameResult[] = [];
+    const sub = server.hub.results$.subscribe((r) => r.streamId === 'file' && results.push(r));
+    const added = await api(server, 'POST', '/api/streams', { id: 'file', url: clip15.video, model, realtime: false, video: false });
+    expect(added.status).toBe(201);
+    expect(added.json.config.dropPolicy).toBe('all');
+    await until(async () => (await api(server, 'GET', '/api/streams/file')).json.state === 'ended', 60_000, 'the file to end');
+    sub.unsubscribe();
+    const stats = (await api(server, 'GET', '/api/streams/file')).json;
+    console.log(`all: ${results.length} frames of ${clip15.frames}, fps out ${stats.fpsOut}, drops ${JSON.stringify(stats.drops)}`);
+    expect(results.map((r) => r.seq)).toEqual(Array.from({ length: clip15.frames }, (_, i) => i));
+    expect(stats.drops).toEqual({ policy: 0, staleness: 0, client: 0 });
+    expect(stats.framesSent).toBe(clip15.frames);
+    await api(server, 'DELETE', '/api/streams/file');
+  });
+});
