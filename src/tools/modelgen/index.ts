@@ -29,8 +29,8 @@ export interface EnsureOptions {
 export const MODEL_DESCRIPTIONS: Record<BuiltinModel, string> = {
   'synthetic-det': 'synthetic-scene detector, YOLOv10 end-to-end output0 [B,300,6]',
   'synthetic-seg': 'synthetic-scene segmenter, output0 [B,300,38] + protos output1 [B,32,S/4,S/4]',
-  'synthetic-det-v8': 'synthetic-scene detector, YOLOv8/YOLO11 layout output0 [B,8,N], N = (S/8)^2 at 640, (S/4)^2 at 320 (needs NMS)',
-  'synthetic-seg-v8': 'synthetic-scene segmenter, YOLOv8-seg layout output0 [B,40,N] + protos output1 [B,32,S/4,S/4] (needs NMS)',
+  'synthetic-det-v8': 'synthetic-scene detector, YOLOv8/YOLO11 layout output0 [B,8,6400] (one column per cell; needs NMS)',
+  'synthetic-seg-v8': 'synthetic-scene segmenter, YOLOv8-seg layout output0 [B,40,6400] + protos output1 [B,32,S/4,S/4] (needs NMS)',
   'yolov10n-bench': 'YOLOv10n architecture with seeded random weights (benchmarking only), output0 [B,300,6]',
 };
 

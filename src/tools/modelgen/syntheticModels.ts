@@ -6,9 +6,9 @@
  *   coefficients are the one-hot of its class, so sigmoid(coef . protos) > 0.5 is the class colour.
  * - synthetic-seg-v8: YOLOv8-seg layout, output0 [B,4+nc+32,N] (+ one-hot coefficients) and protos.
  * - synthetic-det-v8: YOLOv8 / YOLO11 detect, output0 [B,4+nc,N] (cx,cy,w,h, class scores) with one
- *   column per cell (stride 8 at 640, 4 at 320: N = 6400); every cell inside an object predicts it,
- *   so NMS is required.
- * Scores are computed from the pixels (colour-logit strength at the object's centre).
+ *   column per cell (stride 8 at 640, 4 at 320: N = 6400); every cell inside a detected object
+ *   predicts its box, scored by the cell's own colour, so NMS is required.
+ * Scores are computed from the pixels (colour-logit strength at the object's peak, or the cell's own).
  * Geometry is tuned for the scene as generated (640x480) letterboxed to the model input: at 320 the
  * targets are 8-48 px and the model works on a grid twice as fine (see `geometry`).
  */
@@ -151,39 +151,51 @@ function protos(g: OnnxGraphBuilder, logits: string, geo: Geometry): string {
   return g.op('Conv', [logits4, g.initializer('proto_w', [PROTOS, NUM_CLASSES, 1, 1], select)], {}, { output: 'output1' });
 }
 
-/** YOLOv8 layout: every cell (stride 4 x the mask stride) measures the box of the object its centre lies in. */
+/** Objects one cell can be assigned to: the top rows of the end-to-end list (far more than a scene holds). */
+const CELL_CANDIDATES = 100;
+
+/**
+ * YOLOv8 layout, one column per cell (stride 4 x the mask stride): every cell whose centre lies in
+ * a detected object's box predicts that box, with the class score the cell's own colour gives that
+ * class. So all cells of an object carry the same box at different scores, and NMS picks one.
+ */
 function perCellDetect(g: OnnxGraphBuilder, images: string, geo: Geometry): { columns: string; cls: string; logits: string } {
   const per = 4;
   const n8 = geo.cells / per;
   const cells = n8 * n8;
-  const logits = colourLogits(g, images, geo);
-  const logits8 = pool(g, logits, per);
-  const flat8 = g.op('Reshape', [logits8, g.int64s('cells_shape', [0, NUM_CLASSES, cells])]);
-  const best = g.op('Cast', [g.op('ArgMax', [flat8], { axis: int(1), keepdims: int(0) })], { to: int(1) });
-  const rowsOf = new Float32Array(cells);
-  const colsOf = new Float32Array(cells);
+  const { rows, logits } = endToEnd(g, images, geo);
+  const top = g.op('Slice', [rows, g.int64s('top_start', [0]), g.int64s('top_end', [CELL_CANDIDATES]), g.int64s('ax1', [1])]);
+  const field = (i: number): string => g.op('Unsqueeze', [g.op('Gather', [top, g.int64(`field${i}`, [], [i])], { axis: int(2) }), g.int64s('ax1', [1])]);
+  const [x1, y1, x2, y2, score, cls] = [0, 1, 2, 3, 4, 5].map(field); // each [B, 1, K]
+  const centreY = new Float32Array(cells);
+  const centreX = new Float32Array(cells);
+  const stride = per * geo.cell;
   for (let i = 0; i < cells; i++) {
-    rowsOf[i] = Math.floor(i / n8) * per + per / 2;
-    colsOf[i] = (i % n8) * per + per / 2;
+    centreY[i] = (Math.floor(i / n8) + 0.5) * stride;
+    centreX[i] = ((i % n8) + 0.5) * stride;
   }
-  // Broadcast the fixed cell positions to [B, N] through the class tensor's shape.
-  const zero = g.op('Mul', [best, g.scalar('zero', 0)]);
-  const cand: Candidates = {
-    cls: best,
-    row: g.op('Add', [zero, g.initializer('cell_rows', [1, cells], rowsOf)]),
-    col: g.op('Add', [zero, g.initializer('cell_cols', [1, cells], colsOf)]),
-    strength: zero,
-    logit: zero,
-  };
-  const boxes = measureBoxes(g, paddedFlat(g, positive(g, logits), geo, 0), cand, cells);
-  const gate = g.op('Unsqueeze', [sizeGate(g, boxes, geo), g.int64s('ax1', [1])]);
-  const scores = g.op('Mul', [g.op('Sigmoid', [g.op('Mul', [flat8, g.scalar('score_slope', SCORE_SLOPE)])]), gate]);
-  const half = g.scalar('half', 0.5);
+  const cy = g.initializer('cell_cy', [1, cells, 1], centreY);
+  const cx = g.initializer('cell_cx', [1, cells, 1], centreX);
+  const le = (a: string, b: string): string => g.op('Cast', [g.op('LessOrEqual', [a, b])], { to: int(1) });
+  const lt = (a: string, b: string): string => g.op('Cast', [g.op('Less', [a, b])], { to: int(1) });
+  // inside[b, n, k]: cell n's centre is in object k's box; weighted by k's score to pick the best.
+  const inside = g.op('Mul', [g.op('Mul', [le(x1, cx), lt(cx, x2)]), g.op('Mul', [le(y1, cy), lt(cy, y2)])]);
+  const weighted = g.op('Mul', [inside, score]);
+  const owner = g.op('ArgMax', [weighted], { axis: int(2), keepdims: int(1) }); // [B, N, 1]
+  const owned = positive(g, g.op('ReduceMax', [weighted], { axes: ints([2]), keepdims: int(0) })); // [B, N]
+  const take = (f: string): string => g.op('Squeeze', [g.op('GatherElements', [g.op('Expand', [f, g.int64s('cells_k', [1, cells, 1])]), owner], { axis: int(2) }), g.int64s('ax2', [2])]);
+  const [bx1, by1, bx2, by2, best] = [x1, y1, x2, y2, cls].map(take); // [B, N]
+  const logits8 = g.op('Reshape', [pool(g, logits, per), g.int64s('cells_shape', [0, NUM_CLASSES, cells])]);
+  const classIds = g.initializer('class_ids', [1, NUM_CLASSES, 1], Float32Array.from({ length: NUM_CLASSES }, (_, c) => c));
   const un = (x: string): string => g.op('Unsqueeze', [x, g.int64s('ax1', [1])]);
-  const w = g.op('Sub', [boxes.x2, boxes.x1]);
-  const h = g.op('Sub', [boxes.y2, boxes.y1]);
-  const cx = g.op('Add', [boxes.x1, g.op('Mul', [w, half])]);
-  const cy = g.op('Add', [boxes.y1, g.op('Mul', [h, half])]);
-  const columns = g.op('Concat', [un(cx), un(cy), un(w), un(h), scores], { axis: int(1) });
+  const isClass = g.op('Cast', [g.op('Equal', [un(best), classIds])], { to: int(1) });
+  const colour = g.op('Sigmoid', [g.op('Mul', [logits8, g.scalar('score_slope', SCORE_SLOPE)])]);
+  const scores = g.op('Mul', [g.op('Mul', [colour, isClass]), un(owned)]);
+  const half = g.scalar('half', 0.5);
+  const w = g.op('Sub', [bx2, bx1]);
+  const h = g.op('Sub', [by2, by1]);
+  const ccx = g.op('Add', [bx1, g.op('Mul', [w, half])]);
+  const ccy = g.op('Add', [by1, g.op('Mul', [h, half])]);
+  const columns = g.op('Concat', [un(ccx), un(ccy), un(w), un(h), scores], { axis: int(1) });
   return { columns, cls: best, logits };
 }
