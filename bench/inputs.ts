@@ -1,0 +1,76 @@
+/**
+ * Reproducible benchmark inputs, built on demand and cached: the YOLOv10n-shaped benchmark model at
+ * each input size, a seeded 1080p H.264 synthetic clip, the synthetic demo clip, and
+ * ../shared/data/vtest.avi (trimmed to its first frames in quick mode).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureModel, repoRoot } from '../src/tools/modelgen/index.js';
+import { ensureDemoClip, generateClip } from '../src/tools/synth/index.js';
+import { ffmpegPath } from '../src/ingest/ffmpeg.js';
+
+export const BENCH_MODEL = 'yolov10n-bench';
+
+export interface Clip {
+  name: string;
+  path: string;
+}
+
+export function benchModel(imgsz: number): Promise<string> {
+  return ensureModel(BENCH_MODEL, { imgsz, batch: 'dynamic' });
+}
+
+/** Cache folder for generated media (git-ignored with the rest of bench/results). */
+export function mediaDir(outDir: string): string {
+  const dir = join(outDir, 'media');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** A seeded 1920x1080 30 fps H.264 clip of the synthetic scene. */
+export async function clip1080(outDir: string, seconds: number): Promise<Clip> {
+  const path = join(mediaDir(outDir), `synth-1920x1080-30fps-${seconds}s-seed7.mp4`);
+  if (!existsSync(path)) await generateClip({ out: path, width: 1920, height: 1080, fps: 30, seconds, seed: 7, targets: 16 });
+  return { name: `synthetic 1080p (${seconds} s)`, path };
+}
+
+/** The demo clip the server shows by default (640x480, 15 fps, loops). */
+export async function demoClip(): Promise<Clip> {
+  const c = await ensureDemoClip();
+  return { name: 'demo 640x480', path: c.video };
+}
+
+export function sharedDataDir(): string {
+  return join(repoRoot(), '..', 'shared', 'data');
+}
+
+/** vtest.avi (768x576, 10 fps, 795 frames); the first `frames` only, stream-copied, when given. */
+export async function vtest(outDir: string, frames?: number): Promise<Clip | undefined> {
+  const src = join(sharedDataDir(), 'vtest.avi');
+  if (!existsSync(src)) return undefined;
+  if (!frames) return { name: 'vtest.avi', path: src };
+  const path = join(mediaDir(outDir), `vtest-first${frames}.avi`);
+  if (!existsSync(path)) {
+    const partial = path + '.partial.avi';
+    await runFfmpeg(['-v', 'error', '-y', '-i', src, '-frames:v', String(frames), '-c', 'copy', partial]);
+    renameSync(partial, path);
+  }
+  return { name: `vtest.avi (first ${frames})`, path };
+}
+
+/** One JPEG of a clip's first frame (request body for the HTTP benchmark). */
+export async function firstFrameJpeg(clip: string, out: string): Promise<string> {
+  if (!existsSync(out)) await runFfmpeg(['-v', 'error', '-y', '-i', clip, '-frames:v', '1', '-c:v', 'mjpeg', '-q:v', '3', '-f', 'image2', out]);
+  return out;
+}
+
+export function runFfmpeg(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg ${args.join(' ')} failed (${code}): ${stderr.trim()}`))));
+  });
+}

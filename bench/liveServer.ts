@@ -1,0 +1,109 @@
+/**
+ * The real live server (StreamHub + HTTP + /ws) started in this process on 127.0.0.1:0 for the
+ * live, capacity, fan-out and HTTP sections, plus a recorder of the results it publishes.
+ */
+import { dirname } from 'node:path';
+import type { Subscription } from 'rxjs';
+import { parseConfig, parseStream, streamContext, type ServeConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { startServer, type RunningServer } from '../src/serve/server.js';
+import type { FrameResult } from '../src/types.js';
+import { computeLetterbox } from '../src/ingest/letterbox.js';
+import type { ModelPool } from '../src/pipeline/modelPool.js';
+
+export interface LiveServerOptions {
+  modelPath: string;
+  /** Folder holding the clips the streams read (the server only reads files under media folders). */
+  mediaFolder: string;
+  maxBatch?: number;
+  maxWaitMs?: number;
+  maxClients?: number;
+  stuckClientTimeoutMs?: number;
+  maxBodyBytes?: number;
+}
+
+export interface BenchServer {
+  server: RunningServer;
+  config: ServeConfig;
+  addStream(fields: Record<string, unknown>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startBenchServer(o: LiveServerOptions): Promise<BenchServer> {
+  const config = parseConfig(
+    {
+      server: {
+        host: '127.0.0.1',
+        port: 0,
+        mediaFolders: [o.mediaFolder],
+        maxClients: o.maxClients ?? 256,
+        stuckClientTimeoutMs: o.stuckClientTimeoutMs ?? 10_000,
+        maxBodyBytes: o.maxBodyBytes ?? 64 * 1024,
+      },
+      models: { [o.modelPath]: { providers: ['cpu'], maxBatch: o.maxBatch ?? 4, maxWaitMs: o.maxWaitMs ?? 5 } },
+      streams: [],
+    },
+    dirname(o.modelPath),
+  );
+  const server = await startServer({ config, version: 'bench', log: createLogger({ bench: true }, 'error') });
+  return {
+    server,
+    config,
+    async addStream(fields) {
+      await server.hub.add(parseStream(fields, streamContext(config)));
+    },
+    close: async () => {
+      await drainInference(server, o.modelPath);
+      await server.close();
+    },
+  };
+}
+
+/**
+ * Stops the streams and waits until no session run is in flight. Workaround: Detector.close()
+ * while its worker is inside session.run aborts the whole process (a Napi::Error thrown during the
+ * worker's teardown), and server.close() closes the models without waiting for running batches.
+ * The model is held by an extra user while the streams go, then probe frames go through the
+ * batcher until one comes back with nothing left queued behind it.
+ */
+async function drainInference(server: RunningServer, modelPath: string): Promise<void> {
+  const pool = (server.hub as unknown as { models: ModelPool }).models;
+  const hold = 'bench-drain';
+  const model = await pool.acquire(modelPath, hold).catch(() => undefined);
+  await Promise.all(server.hub.ids().map((id) => server.hub.remove(id)));
+  if (!model) return;
+  const { inputWidth: w, inputHeight: h } = model.detector.info;
+  for (let i = 0; i < 20; i++) {
+    await model.batcher.submit({ streamId: hold, rgb: new Uint8Array(w * h * 3), letterbox: computeLetterbox(w, h, w, h), conf: 1 }).catch(() => undefined);
+    if (model.batcher.metrics().queued === 0) break;
+  }
+  await pool.release(modelPath, hold);
+}
+
+/** Records every published result, with the time spent serialising it the way the gateway does. */
+export class ResultRecorder {
+  readonly results: FrameResult[] = [];
+  private sub: Subscription | undefined;
+  private recording = false;
+
+  constructor(server: RunningServer) {
+    this.sub = server.hub.results$.subscribe((r) => {
+      if (this.recording) this.results.push(r);
+    });
+  }
+
+  start(): void {
+    this.results.length = 0;
+    this.recording = true;
+  }
+
+  stop(): FrameResult[] {
+    this.recording = false;
+    return [...this.results];
+  }
+
+  close(): void {
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+  }
+}

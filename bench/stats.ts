@@ -1,0 +1,64 @@
+/** Pure helpers for benchmark numbers: percentiles, summaries, histograms, rates over time. */
+
+export interface Summary {
+  n: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentileSorted(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+export function summarize(values: readonly number[]): Summary {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return { n: 0, mean: NaN, p50: NaN, p95: NaN, p99: NaN, max: NaN };
+  const mean = s.reduce((a, b) => a + b, 0) / s.length;
+  return { n: s.length, mean: r3(mean), p50: r3(percentileSorted(s, 0.5)), p95: r3(percentileSorted(s, 0.95)), p99: r3(percentileSorted(s, 0.99)), max: r3(s[s.length - 1]) };
+}
+
+export interface Histogram {
+  /** Lower edge of each bin; bins are `width` wide. */
+  edges: number[];
+  width: number;
+  counts: number[];
+}
+
+/** Equal-width bins from 0 (or the minimum) to the 99.9th percentile; the last bin takes the tail. */
+export function histogram(values: readonly number[], bins = 30): Histogram {
+  if (values.length === 0) return { edges: [], width: 0, counts: [] };
+  const s = [...values].sort((a, b) => a - b);
+  const lo = Math.min(0, s[0]);
+  const hi = Math.max(percentileSorted(s, 0.999), lo + 1e-6);
+  const width = (hi - lo) / bins;
+  const counts = new Array<number>(bins).fill(0);
+  for (const v of s) counts[Math.min(bins - 1, Math.max(0, Math.floor((v - lo) / width)))]++;
+  return { edges: counts.map((_, i) => r3(lo + i * width)), width: r3(width), counts };
+}
+
+/** Events per second in consecutive buckets of `bucketMs`, from the first timestamp (epoch or perf ms). */
+export function rateSeries(timestampsMs: readonly number[], bucketMs = 1000, startMs = timestampsMs[0]): { t: number; fps: number }[] {
+  if (timestampsMs.length === 0 || startMs === undefined) return [];
+  const last = Math.max(...timestampsMs);
+  const buckets = Math.max(1, Math.ceil((last - startMs) / bucketMs));
+  const counts = new Array<number>(buckets).fill(0);
+  for (const t of timestampsMs) counts[Math.min(buckets - 1, Math.max(0, Math.floor((t - startMs) / bucketMs)))]++;
+  return counts.map((c, i) => ({ t: r3(((i + 1) * bucketMs) / 1000), fps: r3((c * 1000) / bucketMs) }));
+}
+
+export function r3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
+export function ratio(a: number, b: number): number {
+  return b > 0 && Number.isFinite(a) ? r3(a / b) : NaN;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
