@@ -1,0 +1,122 @@
+/**
+ * WebSocket client load for the fan-out benchmark, run as a child process so the clients' CPU is
+ * not counted as the server's. Usage: node wsLoad.js '<json LoadSpec>'. Connects the clients to a
+ * 127.0.0.1 server, prints {"ready":true} once all are subscribed, waits for a "go" line on stdin,
+ * records for `seconds`, then prints one JSON LoadReport line and exits.
+ */
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+
+export interface LoadSpec {
+  url: string;
+  stream: string;
+  clients: number;
+  video: boolean;
+  /** Also connect one client that subscribes to video and never reads (its socket is paused). */
+  stuck: boolean;
+  seconds: number;
+}
+
+export interface LoadReport {
+  clients: number;
+  /** Delivery latency (receive - server sendTs) of detections messages, ms, pooled over healthy clients. */
+  delivery: number[];
+  /** Per healthy client: detections and video messages received in the window. */
+  received: { detections: number; videos: number }[];
+  /** Lowest and highest frame seq any client received detections for in the window. */
+  seqRange: [number, number];
+  seconds: number;
+}
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+interface Client {
+  ws: WebSocket;
+  detections: number;
+  videos: number;
+}
+
+interface State {
+  recording: boolean;
+  delivery: number[];
+  minSeq: number;
+  maxSeq: number;
+}
+
+function connect(spec: LoadSpec, state: State, video: boolean): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(spec.url.replace(/^http/, 'ws') + '/ws');
+    const client: Client = { ws, detections: 0, videos: 0 };
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        if (state.recording) client.videos++;
+        return;
+      }
+      const t = now();
+      const m = JSON.parse(data.toString()) as { type: string; seq?: number; ts?: number; latency?: { total_ms: number | null } };
+      if (m.type === 'subscribed') resolve(client);
+      else if (m.type === 'detections' && state.recording) {
+        client.detections++;
+        if (m.seq !== undefined) {
+          state.minSeq = Math.min(state.minSeq, m.seq);
+          state.maxSeq = Math.max(state.maxSeq, m.seq);
+        }
+        if (m.ts !== undefined && m.latency?.total_ms != null) state.delivery.push(t - (m.ts + m.latency.total_ms));
+      }
+    });
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe', streams: [spec.stream], video })));
+    ws.once('error', reject);
+  });
+}
+
+async function main(spec: LoadSpec): Promise<LoadReport> {
+  const state: State = { recording: false, delivery: [], minSeq: Infinity, maxSeq: -Infinity };
+  const clients: Client[] = [];
+  // Connect in small groups: hundreds of simultaneous handshakes would measure the accept path.
+  for (let i = 0; i < spec.clients; i += 25) {
+    const group = Array.from({ length: Math.min(25, spec.clients - i) }, () => connect(spec, state, spec.video));
+    clients.push(...(await Promise.all(group)));
+  }
+  let stuck: Client | undefined;
+  if (spec.stuck) {
+    stuck = await connect(spec, { recording: false, delivery: [], minSeq: Infinity, maxSeq: -Infinity }, true);
+    (stuck.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  }
+  process.stdout.write(JSON.stringify({ ready: true }) + '\n');
+  await goSignal();
+  state.recording = true;
+  const t0 = now();
+  await new Promise((r) => setTimeout(r, spec.seconds * 1000));
+  state.recording = false;
+  const seconds = (now() - t0) / 1000;
+  for (const c of clients) c.ws.terminate();
+  stuck?.ws.terminate();
+  return { clients: clients.length, delivery: state.delivery, received: clients.map((c) => ({ detections: c.detections, videos: c.videos })), seqRange: [state.minSeq, state.maxSeq], seconds };
+}
+
+function goSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    let text = '';
+    const onData = (d: Buffer): void => {
+      text += d.toString();
+      if (!text.includes('go')) return;
+      process.stdin.off('data', onData);
+      process.stdin.pause();
+      resolve();
+    };
+    process.stdin.on('data', onData);
+  });
+}
+
+const arg = process.argv[2];
+if (arg) {
+  main(JSON.parse(arg) as LoadSpec).then(
+    (report) => {
+      process.stdout.write(JSON.stringify(report) + '\n', () => process.exit(0));
+    },
+    (err: unknown) => {
+      process.stderr.write(`wsLoad: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
