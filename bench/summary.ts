@@ -1,0 +1,79 @@
+/** The printed summary: one row per measured number, with its baseline or target where one applies. */
+import type { BenchResult } from './run.js';
+
+export interface SummaryRow {
+  section: string;
+  metric: string;
+  value: string;
+  /** Target or baseline, and whether it is met. */
+  against: string;
+}
+
+const f = (v: number | undefined, digits = 1): string => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits));
+const mark = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+
+export function summaryRows(r: BenchResult): SummaryRow[] {
+  const rows: SummaryRow[] = [];
+  const add = (section: string, metric: string, value: string, against = ''): void => {
+    rows.push({ section, metric, value, against });
+  };
+  if (r.micro) {
+    const m = r.micro;
+    add('micro', 'preprocess 640x640 (p50 / p95)', `${f(m.preprocess640.p50, 2)} / ${f(m.preprocess640.p95, 2)} ms`, `target <= ${m.targets.preprocessMs} ms: ${mark(m.preprocess640.p50 <= m.targets.preprocessMs)}`);
+    add('micro', 'post + track, 100 objects (p50 / p95)', `${f(m.postTrack100.p50, 3)} / ${f(m.postTrack100.p95, 3)} ms`, `target <= ${m.targets.postTrackMs} ms: ${mark(m.postTrack100.p50 <= m.targets.postTrackMs)}`);
+    add('micro', '  of which postprocess / tracking (p50)', `${f(m.postprocess100.p50, 3)} / ${f(m.tracking100.p50, 3)} ms`);
+  }
+  if (r.limits) {
+    for (const s of r.limits.session) add('limits', `session alone ${s.imgsz}, batch ${s.batch}`, `${f(s.fps)} fps`, `${f(s.msPerBatch)} ms/run`);
+    for (const d of r.limits.decode) add('limits', `ffmpeg decode+letterbox ${d.clip} -> ${d.imgsz}`, `${f(d.fps)} fps`, `${d.frames} frames, ${d.source}`);
+  }
+  if (r.analysis) {
+    for (const x of r.analysis.ratios) {
+      add('analysis', `${x.clip} @ ${x.imgsz}`, `${f(x.pipelineFps)} fps`, `${f(x.ratio, 2)} x session (${f(x.sessionFps)}); target >= ${x.target}: ${mark(x.ratio >= x.target)}`);
+    }
+  }
+  if (r.peer) {
+    const p = r.peer.runs[0];
+    add('peer', `Node peer (ffmpeg JPEG + sharp + ort) ${p.clip} @ ${p.imgsz}`, `${f(p.fps)} fps`, `ours ${f(r.peer.ours.fps)} fps = ${f(r.peer.oursOverPeer, 2)} x peer; target >= ${r.peer.target}: ${mark(r.peer.oursOverPeer >= r.peer.target)}`);
+  }
+  if (r.live) {
+    for (const l of r.live.runs) {
+      const c = l.stages.captureToSend;
+      const fps = l.perStream.map((s) => s.deliveredFps);
+      const drops = l.perStream.reduce((a, s) => a + s.drops.policy + s.drops.staleness, 0);
+      add('live', `${l.streams} stream(s) capture->send p50/p95/p99`, `${f(c?.p50)} / ${f(c?.p95)} / ${f(c?.p99)} ms`, `fps/stream ${f(Math.min(...fps))}-${f(Math.max(...fps))}, drops ${drops}, drift p50 ${f(l.drift.firstThirdP50)} -> ${f(l.drift.lastThirdP50)} ms`);
+    }
+    const o = r.live.oneStream;
+    if (o) add('live', '1 stream p99 vs 1.5 x inference + 20 ms', `${f(o.p99CaptureToSend)} ms`, `target <= ${f(o.targetMs)} ms (inference p50 ${f(o.inferenceP50)}): ${mark(o.meets)}`);
+  }
+  if (r.capacity) {
+    const c = r.capacity;
+    add('capacity', `1080p streams at ${c.targetFps} fps, p95 <= ${c.targetP95Ms} ms`, `${c.capacity}${c.capped ? '+' : ''}`, c.curve.map((p) => `${p.streams}:${f(p.p95, 0)}ms/${f(p.minFps)}fps`).join(' '));
+  }
+  if (r.fanout) {
+    for (const x of r.fanout.runs) {
+      add('fanout', `${x.clients} clients${x.video ? ' +video' : ''}${x.stuck ? ' +1 stuck' : ''}`, `p99 ${f(x.delivery.p99)} ms`, `delivered ${f(100 * x.deliveredRatio)}% (min ${f(100 * x.minDeliveredRatio)}%), process CPU ${f(x.serverCpuPercent)}% (no clients ${f(r.fanout.idleCpuPercent)}%), main thread ${f(100 * x.mainThreadUtilisation)}% (no clients ${f(100 * r.fanout.idleMainThreadUtilisation)}%)`);
+    }
+    const s = r.fanout.stuckComparison;
+    const stuck = r.fanout.runs.find((x) => x.stuck)?.stuckClient;
+    const backed = stuck?.congestedAfterSeconds == null ? 'stuck client never backed up on the server in the wait' : `stuck client backed up after ${f(stuck.congestedAfterSeconds)} s, ${stuck.drops.video + stuck.drops.detections} drops`;
+    add('fanout', `stuck client, ${s.clients} others' p99`, `${f(s.p99Without)} -> ${f(s.p99With)} ms`, `${f(100 * s.change)}% change; target <= 10%: ${mark(s.withinTenPercent)} (${backed})`);
+  }
+  if (r.http) {
+    if (!r.http.available) add('http', 'POST /api/detect', 'not available', r.http.reason);
+    else for (const h of r.http.runs) add('http', `batching ${h.batching}, ${h.connections} connections`, `${f(h.requestsPerSecond)} req/s`, `latency p50/p90/p99 ${h.latencyMs.p50}/${h.latencyMs.p90}/${h.latencyMs.p99} ms, errors ${h.errors + h.non2xx}`);
+  }
+  if (r.tracker) {
+    const t = r.tracker;
+    add('tracker', `ByteTracker on MOT15 (${t.frames} frames)`, `${f(t.medianUpdateMs * 1000, 0)} us/frame p50`, `p95 ${f(t.p95UpdateMs * 1000, 0)} us; HOTA ${f(100 * t.hota)} IDF1 ${f(100 * t.idf1)} MOTA ${f(100 * t.mota)}`);
+  }
+  for (const e of r.errors) add(e.section, 'FAILED', e.message.split('\n')[0].slice(0, 120));
+  return rows;
+}
+
+export function formatSummary(r: BenchResult): string {
+  const rows = summaryRows(r);
+  const w = [8, 0, 0].map((min, i) => Math.max(min, ...rows.map((row) => [row.section, row.metric, row.value][i].length)));
+  const lines = rows.map((row) => `${row.section.padEnd(w[0])}  ${row.metric.padEnd(w[1])}  ${row.value.padEnd(w[2])}  ${row.against}`.trimEnd());
+  return [`streamlens bench${r.meta.quick ? ' --quick' : ''}: ${r.meta.sections.join(', ')} in ${r.meta.seconds.toFixed(0)} s (${r.meta.host.cpus} CPUs, ${r.meta.host.cpuModel})`, ...lines, r.meta.note].join('\n');
+}
