@@ -1,0 +1,61 @@
+/** Pure parts of the benchmark harness: statistics, rate series and the SVG charts. */
+import { describe, expect, it } from 'vitest';
+import { progressSeries } from '../bench/analysis.js';
+import { stageSamples } from '../bench/stages.js';
+import { histogram, percentileSorted, rateSeries, summarize } from '../bench/stats.js';
+import { histogramChart, lineChart } from '../bench/svg.js';
+import type { FrameResult } from '../src/types.js';
+
+describe('bench statistics', () => {
+  it('nearest-rank percentiles', () => {
+    const v = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentileSorted(v, 0.5)).toBe(50);
+    expect(percentileSorted(v, 0.99)).toBe(99);
+    expect(percentileSorted(v, 1)).toBe(100);
+    expect(summarize([3, 1, 2])).toEqual({ n: 3, mean: 2, p50: 2, p95: 3, p99: 3, max: 3 });
+    expect(summarize([]).n).toBe(0);
+  });
+
+  it('histogram counts every value once', () => {
+    const h = histogram([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 5);
+    expect(h.counts.reduce((a, b) => a + b, 0)).toBe(10);
+    expect(h.counts).toHaveLength(5);
+  });
+
+  it('rate series: events per second per bucket', () => {
+    expect(rateSeries([0, 100, 200, 1100, 1900], 1000, 0)).toEqual([{ t: 1, fps: 3 }, { t: 2, fps: 2 }]);
+  });
+
+  it('progress series from cumulative counts, the last bucket scaled to its length', () => {
+    expect(progressSeries([{ t: 500, done: 4 }, { t: 1000, done: 10 }, { t: 1500, done: 14 }])).toEqual([{ t: 1, fps: 10 }, { t: 1.5, fps: 8 }]);
+  });
+
+  it('stage latencies from FrameTiming', () => {
+    const r = { timing: { captureTs: 100, queuedTs: 110, inferStartTs: 115, inferEndTs: 165, trackEndTs: 166, sendTs: 167, preprocessMs: 2, inferenceMs: 45, postprocessMs: 0.5 } } as FrameResult;
+    const s = stageSamples([r]);
+    expect(s.mailboxWait).toEqual([10]);
+    expect(s.batchWait).toEqual([5]);
+    expect(s.workerRoundTrip).toEqual([50]);
+    expect(s.tracking).toEqual([1]);
+    expect(s.publish).toEqual([1]);
+    expect(s.captureToSend).toEqual([67]);
+    expect(stageSamples([{ timing: { captureTs: 1 } } as FrameResult]).inference).toEqual([]);
+  });
+});
+
+describe('bench SVG charts', () => {
+  it('draws lines, a reference line and escapes labels', () => {
+    const svg = lineChart('fps <over> time', [{ name: 'a&b', points: [{ x: 0, y: 1 }, { x: 1, y: 2 }] }], 's', 'fps', { y: 1.5, label: 'target' });
+    expect(svg).toMatch(/^<svg /);
+    expect(svg).toContain('<path d="M');
+    expect(svg).toContain('fps &lt;over&gt; time');
+    expect(svg).toContain('a&amp;b');
+    expect(svg).toContain('stroke-dasharray');
+    expect(lineChart('empty', [], 'x', 'y')).toBe('');
+  });
+
+  it('draws one bar per histogram bin', () => {
+    const svg = histogramChart('latency', histogram([1, 2, 3, 4], 4), 'ms');
+    expect(svg.match(/<rect x=/g)).toHaveLength(4);
+  });
+});
