@@ -21,6 +21,8 @@ export interface ServerSettings {
   maxPayloadBytes: number;
   /** Largest HTTP request body, bytes. */
   maxBodyBytes: number;
+  /** Largest image posted to /api/detect, bytes. */
+  maxUploadBytes: number;
   /** Time allowed for a whole HTTP request (headers and body), ms. */
   requestTimeoutMs: number;
   /** Per-client bound on the server-side send buffer (ws bufferedAmount), bytes. */
@@ -103,6 +105,7 @@ export const DEFAULT_SERVER = {
   mediaFolders: ['media'],
   maxPayloadBytes: 64 * 1024,
   maxBodyBytes: 64 * 1024,
+  maxUploadBytes: 20 * 1024 * 1024,
   requestTimeoutMs: 10_000,
   clientBufferBytes: 4 * 1024 * 1024,
   stuckClientTimeoutMs: 10_000,
@@ -110,8 +113,9 @@ export const DEFAULT_SERVER = {
   maxClients: 256,
 } as const;
 
+/** GPU providers first: a host without them falls back to the CPU with one warning line per provider. */
 export const DEFAULT_MODEL = {
-  providers: ['cpu'] as ExecutionProvider[],
+  providers: ['tensorrt', 'cuda', 'cpu'] as ExecutionProvider[],
   intraOpThreads: 0,
   graphOptimizationLevel: 'all' as GraphOptimizationLevel,
   maxBatch: 4,
@@ -394,6 +398,7 @@ function readServer(r: Reader, v: unknown, baseDir: string): ServerSettings {
     mediaFolders: r.stringArray(o, 'mediaFolders', 'server', [...d.mediaFolders]).map((f) => resolve(baseDir, f)),
     maxPayloadBytes: r.number(o, 'maxPayloadBytes', 'server', d.maxPayloadBytes, { min: 256, max: 16 * 1024 * 1024, int: true }),
     maxBodyBytes: r.number(o, 'maxBodyBytes', 'server', d.maxBodyBytes, { min: 256, max: 16 * 1024 * 1024, int: true }),
+    maxUploadBytes: r.number(o, 'maxUploadBytes', 'server', d.maxUploadBytes, { min: 1024, max: 512 * 1024 * 1024, int: true }),
     requestTimeoutMs: r.number(o, 'requestTimeoutMs', 'server', d.requestTimeoutMs, { min: 100, max: 600_000 }),
     clientBufferBytes: r.number(o, 'clientBufferBytes', 'server', d.clientBufferBytes, { min: 16 * 1024, max: 1024 * 1024 * 1024, int: true }),
     stuckClientTimeoutMs: r.number(o, 'stuckClientTimeoutMs', 'server', d.stuckClientTimeoutMs, { min: 100, max: 3_600_000 }),

@@ -35,7 +35,8 @@ describe('parseConfig', () => {
     expect(s.rtspTransport).toBe('tcp');
     expect(s.conf).toBe(0.25);
     expect(s.tracker.enabled).toBe(true);
-    expect(c.models[join(base, 'm.onnx')].providers).toEqual(['cpu']);
+    expect(c.models[join(base, 'm.onnx')].providers).toEqual(['tensorrt', 'cuda', 'cpu']);
+    expect(c.server.maxUploadBytes).toBe(20 * 1024 * 1024);
   });
 
   it('defaults files to realtime with latest, and non-realtime files to all', () => {
