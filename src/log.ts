@@ -1,8 +1,10 @@
 /**
- * Minimal structured logger: one JSON line per event on stderr, level from STREAMLENS_LOG_LEVEL
- * (debug, info, warn, error, silent; default info). The interface mirrors pino's
- * `logger.info(fields, msg)` so it can be swapped for pino without touching call sites.
+ * Structured logs with pino: one JSON line per event on stderr (`{"level":"info","time":...,
+ * "stream":"cam1",...,"msg":"..."}`), level from STREAMLENS_LOG_LEVEL (debug, info, warn, error,
+ * silent; default info). Call sites use the small `Logger` interface below (pino's
+ * `logger.info(fields, msg)` shape), so they do not depend on pino itself.
  */
+import { pino, stdSerializers, type DestinationStream } from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -16,31 +18,50 @@ export interface Logger {
   child(bindings: LogFields): Logger;
 }
 
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 
-function levelFromEnv(): LogLevel {
-  const v = (process.env.STREAMLENS_LOG_LEVEL ?? 'info').toLowerCase();
-  return v in RANK ? (v as LogLevel) : 'info';
+/** STREAMLENS_LOG_LEVEL, or `fallback` when unset or not a known level. */
+export function levelFromEnv(fallback: LogLevel = 'info'): LogLevel {
+  const v = (process.env.STREAMLENS_LOG_LEVEL ?? '').toLowerCase();
+  return (LEVELS as readonly string[]).includes(v) ? (v as LogLevel) : fallback;
 }
 
-function errorFields(fields: LogFields): LogFields {
-  const err = fields.err;
-  if (err instanceof Error) return { ...fields, err: { name: err.name, message: err.message } };
-  return fields;
+/** Errors as `{type, message}` (plus the stack at debug level); anything else as it is. */
+function serializeError(err: unknown, withStack: boolean): unknown {
+  if (!(err instanceof Error)) return err;
+  const s = stdSerializers.err(err) as unknown as Record<string, unknown>;
+  if (!withStack) delete s.stack;
+  return s;
 }
 
-export function createLogger(bindings: LogFields = {}, level: LogLevel = levelFromEnv(), write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
-  const emit = (lvl: Exclude<LogLevel, 'silent'>, fields: LogFields, msg: string): void => {
-    if (RANK[lvl] < RANK[level]) return;
-    write(JSON.stringify({ time: Date.now(), level: lvl, ...bindings, ...errorFields(fields), msg }) + '\n');
-  };
+function wrap(p: pino.Logger): Logger {
   return {
-    debug: (f, m) => emit('debug', f, m),
-    info: (f, m) => emit('info', f, m),
-    warn: (f, m) => emit('warn', f, m),
-    error: (f, m) => emit('error', f, m),
-    child: (b) => createLogger({ ...bindings, ...b }, level, write),
+    debug: (f, m) => p.debug(f, m),
+    info: (f, m) => p.info(f, m),
+    warn: (f, m) => p.warn(f, m),
+    error: (f, m) => p.error(f, m),
+    child: (b) => wrap(p.child(b)),
   };
+}
+
+/**
+ * A logger with `bindings` on every line. `write` receives each line (newline included); by
+ * default lines go synchronously to stderr, so nothing is lost when the process exits.
+ */
+export function createLogger(bindings: LogFields = {}, level: LogLevel = levelFromEnv(), write?: (line: string) => void): Logger {
+  const withStack = level === 'debug';
+  const destination: DestinationStream = write ? { write } : pino.destination({ fd: 2, sync: true });
+  const p = pino(
+    {
+      level,
+      base: { ...bindings },
+      timestamp: pino.stdTimeFunctions.epochTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: (e: unknown) => serializeError(e, withStack) },
+    },
+    destination,
+  );
+  return wrap(p);
 }
 
 export const log: Logger = createLogger();
