@@ -32,6 +32,10 @@ export interface ServerSettings {
   /** Period of `stats` messages to WebSocket clients, ms. */
   statsIntervalMs: number;
   maxClients: number;
+  /** Serve GET /metrics without the bearer token (for a scraper on a trusted network). */
+  metricsPublic: boolean;
+  /** Log level; STREAMLENS_LOG_LEVEL overrides it. */
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
 export type { ExecutionProvider, GraphOptimizationLevel };
@@ -111,6 +115,8 @@ export const DEFAULT_SERVER = {
   stuckClientTimeoutMs: 10_000,
   statsIntervalMs: 1000,
   maxClients: 256,
+  metricsPublic: false,
+  logLevel: 'info',
 } as const;
 
 /** GPU providers first: a host without them falls back to the CPU with one warning line per provider. */
@@ -404,6 +410,8 @@ function readServer(r: Reader, v: unknown, baseDir: string): ServerSettings {
     stuckClientTimeoutMs: r.number(o, 'stuckClientTimeoutMs', 'server', d.stuckClientTimeoutMs, { min: 100, max: 3_600_000 }),
     statsIntervalMs: r.number(o, 'statsIntervalMs', 'server', d.statsIntervalMs, { min: 50, max: 3_600_000 }),
     maxClients: r.number(o, 'maxClients', 'server', d.maxClients, { min: 1, max: 100_000, int: true }),
+    metricsPublic: r.boolean(o, 'metricsPublic', 'server', d.metricsPublic),
+    logLevel: r.oneOf(o, 'logLevel', 'server', ['debug', 'info', 'warn', 'error', 'silent'] as const, d.logLevel),
   };
 }
 
