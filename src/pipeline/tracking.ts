@@ -8,11 +8,15 @@ export function createTracker(config: TrackerConfig): ByteTracker | undefined {
   return config.enabled ? new ByteTracker(config) : undefined;
 }
 
-/** Passes results through unchanged when there is no tracker. Results must arrive in frame order. */
+/**
+ * Adds `trackId` to the detections taken by confirmed tracks; every detection the model made is
+ * kept, with its detector box (as `analyze` reports them). Passes results through unchanged when
+ * there is no tracker. Results must arrive in frame order.
+ */
 export function trackDetections(tracker: ByteTracker | undefined): OperatorFunction<FrameResult, FrameResult> {
   return map((result) => {
     if (!tracker) return result;
-    const detections = tracker.update(result.detections, result.pts);
+    const detections = tracker.annotate(result.detections, result.pts);
     return { ...result, detections, timing: { ...result.timing, trackEndTs: nowMs() } };
   });
 }
