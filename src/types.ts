@@ -127,6 +127,8 @@ export interface StreamStats {
   drops: Record<DropReason, number>;
   /** capture -> send, ms */
   latency: LatencySummary;
+  /** Execution provider running the stream's model (once it is loaded). */
+  provider?: string;
 }
 
 // ---- Configuration (validated in src/config.ts) ----

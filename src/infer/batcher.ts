@@ -78,6 +78,8 @@ export interface BatcherMetrics {
   batches: number;
   frames: number;
   meanBatchSize: number;
+  /** Real frames in the most recent run (0 before the first). */
+  lastBatchSize: number;
   /** Effective (real-frame) batch size -> number of runs. */
   batchSizeHistogram: Record<number, number>;
   paddedFrames: number;
@@ -112,6 +114,7 @@ export class Batcher {
     batches: 0,
     frames: 0,
     hist: {} as Record<number, number>,
+    last: 0,
     padded: 0,
     failed: 0,
     waitSum: 0,
@@ -156,6 +159,7 @@ export class Batcher {
       batches: m.batches,
       frames: m.frames,
       meanBatchSize: m.batches ? m.frames / m.batches : 0,
+      lastBatchSize: m.last,
       batchSizeHistogram: { ...m.hist },
       paddedFrames: m.padded,
       failedBatches: m.failed,
@@ -237,6 +241,7 @@ export class Batcher {
       m.batches++;
       m.frames += n;
       m.hist[n] = (m.hist[n] ?? 0) + 1;
+      m.last = n;
       if (padTo !== undefined) m.padded += padTo - n;
       batch.forEach((it, i) => {
         const r = results[i];

@@ -15,6 +15,8 @@ export interface LoadedModel {
 
 interface Entry {
   loading: Promise<LoadedModel>;
+  /** Set once loading succeeded (synchronous access for stats). */
+  model?: LoadedModel;
   users: Set<string>;
 }
 
@@ -34,6 +36,7 @@ export class ModelPool {
       entry = { loading, users: new Set() };
       const created = entry;
       this.entries.set(path, entry);
+      loading.then((m) => (created.model = m), () => undefined);
       // A model that fails to load is forgotten, so a later stream retries it.
       loading.catch(() => {
         if (this.entries.get(path) === created) this.entries.delete(path);
@@ -48,6 +51,16 @@ export class ModelPool {
     if (!entry || !entry.users.delete(user) || entry.users.size > 0) return;
     this.entries.delete(path);
     await closeModel(entry.loading);
+  }
+
+  /** The model for `path` if it has finished loading, without waiting. */
+  get(path: string): LoadedModel | undefined {
+    return this.entries.get(path)?.model;
+  }
+
+  /** Whether `path` is loaded or loading. */
+  has(path: string): boolean {
+    return this.entries.has(path);
   }
 
   /** Models that finished loading. */

@@ -6,6 +6,7 @@
 import { Subject, type Observable } from 'rxjs';
 import type { FrameResult, StreamState, StreamStats } from '../types.js';
 import type { ModelSettings, StreamSettings } from '../config.js';
+import type { BatcherMetrics } from '../infer/batcher.js';
 import { log as defaultLog, type Logger } from '../log.js';
 import { ModelPool, type LoadedModel } from './modelPool.js';
 import { StreamRunner } from './streamRunner.js';
@@ -18,15 +19,37 @@ export interface StreamStateEvent {
   error?: string;
 }
 
+/** A model's batcher metrics as the API reports them (means rounded). */
+export type BatchingStats = BatcherMetrics;
+
 export interface ModelInfo {
   path: string;
   inputWidth: number;
   inputHeight: number;
   classes: string[];
   format: string;
+  task: string;
   activeProvider: string;
   maxBatch: number;
+  maxWaitMs: number;
   streams: string[];
+  batching: BatchingStats;
+}
+
+/** Per-model part of the WebSocket `stats` message. */
+export interface ModelStats {
+  path: string;
+  activeProvider: string;
+  batching: BatchingStats;
+}
+
+/** The pool user that holds models used by POST /api/detect (until shutdown). */
+const API_USER = '@api';
+
+function batchingStats(m: LoadedModel): BatchingStats {
+  const b = m.batcher.metrics();
+  const r2 = (x: number): number => Math.round(x * 100) / 100;
+  return { ...b, meanBatchSize: r2(b.meanBatchSize), queueWaitMs: { mean: r2(b.queueWaitMs.mean), max: r2(b.queueWaitMs.max) } };
 }
 
 export interface StreamHubOptions {
@@ -126,6 +149,28 @@ export class StreamHub {
     return true;
   }
 
+  /** Model paths the streams use (loaded or not). */
+  streamModels(): string[] {
+    return [...new Set([...this.runners.values()].map((r) => r.settings.model))];
+  }
+
+  /**
+   * A model for POST /api/detect: the same Detector and Batcher the streams of that model use
+   * (loaded on first use and then kept until shutdown). Rejects when it cannot be loaded.
+   */
+  apiModel(path: string): Promise<LoadedModel> {
+    if (this.closed) return Promise.reject(new Error('server is shutting down'));
+    return this.models.acquire(path, API_USER);
+  }
+
+  /** Provider and batcher metrics of the loaded models among `paths`, without waiting. */
+  modelStats(paths: Iterable<string>): ModelStats[] {
+    return [...new Set(paths)].flatMap((path) => {
+      const m = this.models.get(path);
+      return m ? [{ path, activeProvider: m.detector.activeProvider, batching: batchingStats(m) }] : [];
+    });
+  }
+
   async modelInfo(): Promise<ModelInfo[]> {
     const users = new Map<string, string[]>();
     for (const r of this.runners.values()) users.set(r.settings.model, [...(users.get(r.settings.model) ?? []), r.id]);
@@ -135,9 +180,12 @@ export class StreamHub {
       inputHeight: m.detector.info.inputHeight,
       classes: Array.from({ length: m.detector.info.nc }, (_, i) => m.detector.info.names[i] ?? String(i)),
       format: m.detector.info.format,
+      task: m.detector.info.task,
       activeProvider: m.detector.activeProvider,
-      maxBatch: m.settings.maxBatch,
+      maxBatch: Math.min(m.settings.maxBatch, m.detector.info.maxBatch),
+      maxWaitMs: m.settings.maxWaitMs,
       streams: users.get(m.settings.path) ?? [],
+      batching: batchingStats(m),
     }));
   }
 

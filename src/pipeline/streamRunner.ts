@@ -73,6 +73,7 @@ export class StreamRunner {
   private nextSeq = 0;
   private subscription: Subscription | undefined;
   private tracker: ByteTracker | undefined;
+  private provider: string | undefined;
   private readonly stopping = new Set<Promise<void>>();
   private readonly isFile: boolean;
 
@@ -94,12 +95,14 @@ export class StreamRunner {
   }
 
   stats(now = nowMs()): StreamStats {
-    return this.counters.snapshot(this.id, this.state, this.reconnects, this.lastError, now);
+    const stats = this.counters.snapshot(this.id, this.state, this.reconnects, this.lastError, now);
+    return this.provider ? { ...stats, provider: this.provider } : stats;
   }
 
   /** Starts pulling frames through `model`. */
   start(model: LoadedModel): void {
     if (this.subscription || this.isOver()) return;
+    this.provider = model.detector.activeProvider;
     this.subscription = this.run$(model).subscribe({
       next: (result) => this.options.onResult(result),
       error: (err: unknown) => this.fail(err),

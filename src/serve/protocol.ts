@@ -2,8 +2,9 @@
  * The WebSocket protocol (docs/protocol.md): parsing client messages and encoding server
  * messages. Encoders run once per frame; the same string/buffer goes to every client.
  */
-import type { FrameResult, StreamStats } from '../types.js';
-import type { StreamStateEvent } from '../pipeline/streamHub.js';
+import type { Detection, FrameResult, StreamStats } from '../types.js';
+import type { ModelStats, StreamStateEvent } from '../pipeline/streamHub.js';
+import { detectionToJson, type DetectionJson } from '../output/resultJson.js';
 
 /** Close codes the server uses besides the standard ones. */
 export const CLOSE_TOO_SLOW = 4008;
@@ -51,6 +52,13 @@ const r1 = (x: number): number => Math.round(x * 10) / 10;
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 const span = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined ? r1(b - a) : null);
 
+/** A detection on the wire (WebSocket and /api/detect): the shared file schema, `track_id` null when untracked. */
+export type WireObject = Omit<DetectionJson, 'track_id'> & { track_id: number | null };
+
+export function wireObject(d: Detection): WireObject {
+  return { ...detectionToJson(d), track_id: d.trackId ?? null };
+}
+
 /** `detections` message for one frame. */
 export function encodeDetections(r: FrameResult): string {
   const t = r.timing;
@@ -63,13 +71,7 @@ export function encodeDetections(r: FrameResult): string {
     ts: r1(t.captureTs),
     width: r.width,
     height: r.height,
-    objects: r.detections.map((d) => ({
-      box: d.box.map(r1),
-      score: r3(d.score),
-      class: d.class,
-      label: d.label,
-      track_id: d.trackId ?? null,
-    })),
+    objects: r.detections.map(wireObject),
     latency: {
       wait_ms: span(t.captureTs, t.inferStartTs ?? t.queuedTs),
       inference_ms: span(t.inferStartTs, t.inferEndTs),
@@ -113,8 +115,8 @@ export interface ClientDrops {
   detections: number;
 }
 
-export function encodeStats(streams: StreamStats[], client: { drops: ClientDrops; bufferedAmount: number }): string {
-  return JSON.stringify({ type: 'stats', ts: Date.now(), streams, client });
+export function encodeStats(streams: StreamStats[], client: { drops: ClientDrops; bufferedAmount: number }, models: ModelStats[] = []): string {
+  return JSON.stringify({ type: 'stats', ts: Date.now(), streams, models, client });
 }
 
 export function encodeError(e: ProtocolError): string {

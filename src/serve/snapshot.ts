@@ -1,6 +1,9 @@
-/** The latest frame of a stream as a JPEG with its boxes and labels drawn (sharp + SVG overlay). */
-import sharp from 'sharp';
-import type { FrameResult } from '../types.js';
+/**
+ * The latest frame of a stream as a JPEG with its masks (translucent fill), boxes and labels drawn
+ * (sharp: a raw RGBA mask layer, then an SVG overlay).
+ */
+import sharp, { type OverlayOptions } from 'sharp';
+import type { Detection, FrameResult, MaskRle } from '../types.js';
 
 const PALETTE = ['#ff3838', '#ff9d97', '#ff701f', '#ffb21d', '#cfd231', '#48f90a', '#92cc17', '#3ddb86', '#1a9334', '#00d4bb', '#2c99a8', '#00c2ff', '#344593', '#6473ff', '#0018ec', '#8438ff', '#520085', '#cb38ff', '#ff95c8', '#ff37c7'];
 
@@ -26,11 +29,58 @@ export function overlaySvg(result: FrameResult, width: number, height: number): 
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${parts.join('')}</svg>`;
 }
 
+function colourOf(d: Detection): [number, number, number] {
+  const hex = PALETTE[(d.trackId ?? d.class) % PALETTE.length];
+  return [parseInt(hex.slice(1, 3), 16), parseInt(hex.slice(3, 5), 16), parseInt(hex.slice(5, 7), 16)];
+}
+
+/** Alpha of mask fills (0-255). */
+export const MASK_ALPHA = 110;
+
+/**
+ * Every mask of the result painted into one RGBA layer at the masks' size (the source size),
+ * straight from the column-major RLE runs; later detections paint over earlier ones.
+ * Undefined when no detection has a mask.
+ */
+export function maskLayer(detections: readonly Detection[]): { rgba: Buffer; width: number; height: number } | undefined {
+  const masks = detections.filter((d): d is Detection & { mask: MaskRle } => d.mask !== undefined);
+  if (!masks.length) return undefined;
+  const [height, width] = masks[0].mask.size;
+  const rgba = Buffer.alloc(width * height * 4);
+  for (const d of masks) {
+    const [h, w] = d.mask.size;
+    if (h !== height || w !== width) continue;
+    const [r, g, b] = colourOf(d);
+    let i = 0;
+    d.mask.counts.forEach((n, k) => {
+      if (k % 2 === 1) {
+        for (let j = i; j < i + n; j++) {
+          const o = ((j % h) * w + Math.floor(j / h)) * 4;
+          rgba[o] = r;
+          rgba[o + 1] = g;
+          rgba[o + 2] = b;
+          rgba[o + 3] = MASK_ALPHA;
+        }
+      }
+      i += n;
+    });
+  }
+  return { rgba, width, height };
+}
+
 export async function renderSnapshot(result: FrameResult & { jpeg: Uint8Array }): Promise<Buffer> {
   const image = sharp(result.jpeg);
   const { width = result.width, height = result.height } = await image.metadata();
-  return image
-    .composite([{ input: Buffer.from(overlaySvg(result, width, height)), top: 0, left: 0 }])
-    .jpeg({ quality: 85 })
-    .toBuffer();
+  const layers: OverlayOptions[] = [];
+  const masks = maskLayer(result.detections);
+  if (masks) {
+    // The layer is at source size; the JPEG may have been scaled down (jpegMaxWidth).
+    const input = await sharp(masks.rgba, { raw: { width: masks.width, height: masks.height, channels: 4 } })
+      .resize(width, height, { fit: 'fill' })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
+    layers.push({ input, top: 0, left: 0 });
+  }
+  layers.push({ input: Buffer.from(overlaySvg(result, width, height)), top: 0, left: 0 });
+  return image.composite(layers).jpeg({ quality: 85 }).toBuffer();
 }

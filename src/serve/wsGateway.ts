@@ -39,6 +39,9 @@ export class WsGateway {
   private readonly sessions = new Set<ClientSession>();
   private readonly subscriptions: Subscription[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Drops of clients that have gone, so totals survive disconnects (for /metrics). */
+  private readonly goneDrops: ClientDrops = { video: 0, detections: 0 };
+  private accepted = 0;
 
   constructor(
     private readonly hub: StreamHub,
@@ -68,6 +71,21 @@ export class WsGateway {
 
   get clientCount(): number {
     return this.sessions.size;
+  }
+
+  /** Connections accepted since start. */
+  get connectionsAccepted(): number {
+    return this.accepted;
+  }
+
+  /** Messages dropped for slow clients since start, all clients (present and gone) together. */
+  totalClientDrops(): ClientDrops {
+    const total = { ...this.goneDrops };
+    for (const s of this.sessions) {
+      total.video += s.drops.video;
+      total.detections += s.drops.detections;
+    }
+    return total;
   }
 
   /** Per-client view for diagnostics: subscriptions, drops and the current send buffer. */
@@ -125,9 +143,13 @@ export class WsGateway {
       onDrop: (stream) => this.hub.countClientDrops(stream, 1),
     });
     this.sessions.add(session);
+    this.accepted++;
     ws.on('message', (data, isBinary) => this.onMessage(session, data, isBinary));
     ws.on('close', (code) => {
-      this.sessions.delete(session);
+      if (this.sessions.delete(session)) {
+        this.goneDrops.video += session.drops.video;
+        this.goneDrops.detections += session.drops.detections;
+      }
       this.log.debug({ code, drops: session.drops }, 'client closed');
     });
     ws.on('error', (err) => this.log.debug({ err }, 'client error'));
@@ -166,7 +188,8 @@ export class WsGateway {
     for (const s of this.sessions) {
       if (s.subscriptions.size === 0) continue;
       const streams = [...s.subscriptions].flatMap((id) => this.hub.stats(id) ?? []);
-      s.sendControl(encodeStats(streams, { drops: { ...s.drops }, bufferedAmount: s.bufferedAmount }));
+      const models = this.hub.modelStats([...s.subscriptions].flatMap((id) => this.hub.settings(id)?.model ?? []));
+      s.sendControl(encodeStats(streams, { drops: { ...s.drops }, bufferedAmount: s.bufferedAmount }, models));
     }
   }
 }
