@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from './main.js';
 import { ConfigError, loadConfig, parseConfig, type ServeConfig } from '../config.js';
 import { startServer } from '../serve/server.js';
-import { log } from '../log.js';
+import { createLogger, levelFromEnv } from '../log.js';
 import { ensureDemoClip } from '../tools/synth/index.js';
 import { ensureModel } from '../tools/modelgen/index.js';
 
@@ -22,7 +22,8 @@ Options:
   --port <port>     listen port (default from config, else 8080; 0 = any free port)
   -h, --help        this help
 
-Log level: STREAMLENS_LOG_LEVEL=debug|info|warn|error|silent (JSON lines on stderr).
+Log level: server.logLevel in the config, or STREAMLENS_LOG_LEVEL=debug|info|warn|error|silent
+(overrides the config). Logs are JSON lines on stderr.
 Stops gracefully on SIGINT/SIGTERM.`;
 
 /** The demo: the synthetic clip looped in real time through the synthetic detector. */
@@ -70,6 +71,8 @@ async function run(argv: string[]): Promise<number> {
     config.server.port = port;
   }
 
+  // STREAMLENS_LOG_LEVEL overrides server.logLevel.
+  const log = createLogger({}, levelFromEnv(config.server.logLevel));
   const server = await startServer({ config, version: version(), log });
   process.stdout.write(`streamlens serving ${config.streams.length} stream(s) on ${server.url} (WebSocket ${server.url.replace(/^http/, 'ws')}/ws)\n`);
 

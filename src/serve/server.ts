@@ -3,7 +3,7 @@
  * graceful shutdown: stop accepting, close WebSockets with 1001, stop every stream (ending its
  * ffmpeg), close the models.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServeConfig } from '../config.js';
 import { StreamHub } from '../pipeline/streamHub.js';
@@ -13,6 +13,7 @@ import { log as defaultLog } from '../log.js';
 import { isAuthorised } from './auth.js';
 import { handleApiRequest, type ApiContext } from './httpApi.js';
 import { isDashboardPath, serveDashboard } from './staticFiles.js';
+import { ServerMetrics } from './metrics.js';
 import { WsGateway, type ClientInfo } from './wsGateway.js';
 
 export interface RunningServer {
@@ -44,6 +45,25 @@ function listen(server: Server, host: string, port: number): Promise<number> {
   });
 }
 
+/** GET /metrics (Prometheus text format). */
+function serveMetrics(metrics: ServerMetrics, req: IncomingMessage, res: ServerResponse, log: Logger): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { 'content-type': 'application/json', allow: 'GET, HEAD' }).end(JSON.stringify({ error: `method ${req.method} not allowed` }));
+    return;
+  }
+  metrics.text().then(
+    (text) => {
+      res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+      res.end(req.method === 'HEAD' ? undefined : text);
+    },
+    (err: unknown) => {
+      log.error({ err }, 'metrics collection failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'internal error' }));
+    },
+  );
+}
+
 /** Starts the configured streams and listens. Streams keep (re)connecting in the background. */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const { config } = options;
@@ -54,12 +74,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   }
   const hub = new StreamHub({ modelSettings: (path) => modelSettings(config, path), log });
   const gateway = new WsGateway(hub, settings, log);
+  const metrics = new ServerMetrics(hub, {
+    clientCount: () => gateway.clientCount,
+    clientDrops: () => gateway.totalClientDrops(),
+    connectionsAccepted: () => gateway.connectionsAccepted,
+  });
   const ctx: ApiContext = { config, hub, log, version: options.version, startedAt: Date.now(), clientCount: () => gateway.clientCount };
 
   const server = createServer({ requestTimeout: settings.requestTimeoutMs, headersTimeout: Math.min(settings.requestTimeoutMs, 60_000) }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     // The dashboard's static files hold no data: served without the token (see staticFiles.ts).
     if (isDashboardPath(url.pathname)) return void serveDashboard(req, res, url);
+    if (url.pathname === '/metrics' && (settings.metricsPublic || isAuthorised(req, url, settings.authToken))) return void serveMetrics(metrics, req, res, log);
     if (url.pathname !== '/healthz' && !isAuthorised(req, url, settings.authToken)) {
       res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }).end(JSON.stringify({ error: 'missing or wrong bearer token' }));
       return;
@@ -93,6 +119,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       gateway.close();
       server.closeIdleConnections();
       await hub.close();
+      metrics.close();
       server.closeAllConnections();
       await stopped;
     })());
