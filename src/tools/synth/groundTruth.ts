@@ -13,6 +13,10 @@ import { visibleMaskOf } from './raster.js';
 
 export interface GtTarget {
   id: number;
+  /**
+   * Colour class. Targets that overlap at some point in the clip get different classes where the four
+   * classes allow it (scene.ts): a colour detector cannot separate two touching targets of one colour.
+   */
   class: number;
   label: string;
   shape: ShapeKind;

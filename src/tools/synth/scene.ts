@@ -4,6 +4,8 @@
  *
  * Spec (the project's detector depends on it):
  * - classes 0 red (220,40,40), 1 green (40,190,70), 2 blue (40,80,220), 3 yellow (230,200,40);
+ *   targets that overlap at some point get different classes where four classes allow it (a colour
+ *   detector sees two touching same-colour targets as one blob);
  * - each target is a filled ellipse or axis-aligned rectangle, 16-96 px per side, aspect 0.5-2;
  * - paths are straight or curved (sinusoidal wave along a line, circular arcs); some pairs are built
  *   to cross, some targets are placed so they never touch another, some transit the frame.
@@ -192,23 +194,51 @@ function boundsTouch(p: readonly number[], q: readonly number[], gap: number): b
   return p[0]! < q[2]! + gap && q[0]! < p[2]! + gap && p[1]! < q[3]! + gap && q[1]! < p[3]! + gap;
 }
 
-/** Ids of targets that share a pixel with another target inside the frame in at least one frame. */
-export function findCrossing(targets: readonly TargetPlan[], width: number, height: number, fps: number, frames: number): Set<number> {
-  const crossing = new Set<number>();
+/** Index pairs [i, j] (i < j) of targets that share a pixel inside the frame in at least one frame. */
+export function findOverlaps(targets: readonly TargetPlan[], width: number, height: number, fps: number, frames: number): Array<[number, number]> {
+  const found = new Set<number>();
+  const pairs: Array<[number, number]> = [];
+  const n = targets.length;
   for (let f = 0; f < frames; f++) {
     const shapes = targets.map((t) => shapeAt(t, f / fps));
-    for (let i = 0; i < shapes.length; i++) {
-      for (let j = i + 1; j < shapes.length; j++) {
-        if (crossing.has(targets[i]!.id) && crossing.has(targets[j]!.id)) continue;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        if (found.has(i * n + j)) continue;
         if (!boundsTouch(boundsOf(shapes[i]!), boundsOf(shapes[j]!), 1)) continue;
         if (shapesOverlapInFrame(shapes[i]!, shapes[j]!, width, height)) {
-          crossing.add(targets[i]!.id);
-          crossing.add(targets[j]!.id);
+          found.add(i * n + j);
+          pairs.push([i, j]);
         }
       }
     }
   }
+  return pairs;
+}
+
+/** Ids of targets that share a pixel with another target inside the frame in at least one frame. */
+export function findCrossing(targets: readonly TargetPlan[], width: number, height: number, fps: number, frames: number): Set<number> {
+  const crossing = new Set<number>();
+  for (const [i, j] of findOverlaps(targets, width, height, fps, frames)) {
+    crossing.add(targets[i]!.id);
+    crossing.add(targets[j]!.id);
+  }
   return crossing;
+}
+
+/**
+ * Gives overlapping targets different classes where the four classes allow it (greedy, in id order;
+ * a target keeps its class unless an overlapping target with a lower id has it). Two touching targets
+ * of one colour are one blob to a colour detector, so same-class crossings would test the detector's
+ * impossible case rather than the tracker. Paths are unchanged.
+ */
+function separateOverlappingClasses(targets: TargetPlan[], overlaps: ReadonlyArray<[number, number]>, classes: readonly number[]): void {
+  for (let j = 0; j < targets.length; j++) {
+    const taken = new Set<number>();
+    for (const [a, b] of overlaps) if (b === j) taken.add(targets[a]!.classId);
+    if (!taken.has(targets[j]!.classId)) continue;
+    const free = classes.find((c) => !taken.has(c));
+    if (free !== undefined) targets[j]!.classId = free;
+  }
 }
 
 function attemptPlan(rng: Rng, o: SceneOptions): ScenePlan | null {
@@ -270,7 +300,9 @@ function attemptPlan(rng: Rng, o: SceneOptions): ScenePlan | null {
     add(path ?? residentPath(rng, width, height, duration, Math.max(...radii) + 2, scale), path ? 'isolated' : 'resident', radii);
   }
 
-  const crossing = findCrossing(targets, width, height, fps, frames);
+  const overlaps = findOverlaps(targets, width, height, fps, frames);
+  separateOverlappingClasses(targets, overlaps, classes);
+  const crossing = new Set(overlaps.flatMap(([i, j]) => [targets[i]!.id, targets[j]!.id]));
   const anyClear = targets.some((t) => !crossing.has(t.id));
   if (crossing.size < 2 || !anyClear) return null;
   return { width, height, fps, frames, targets, crossing };
