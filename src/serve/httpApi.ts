@@ -8,6 +8,8 @@ import { DuplicateStreamError, type StreamHub } from '../pipeline/streamHub.js';
 import type { Logger } from '../log.js';
 import { HttpError, readJsonBody } from './body.js';
 import { renderSnapshot } from './snapshot.js';
+import { detectImage, parseConf, pickModel, readImageBody } from './detectImage.js';
+import { nowMs } from '../pipeline/clock.js';
 
 export interface ApiContext {
   config: ServeConfig;
@@ -18,7 +20,7 @@ export interface ApiContext {
   clientCount(): number;
 }
 
-type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void>;
+type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => Promise<void>;
 
 interface Route {
   method: string;
@@ -120,6 +122,23 @@ const routes: Route[] = [
     },
   },
   {
+    method: 'POST',
+    pattern: /^\/api\/detect$/,
+    handler: async (ctx, req, res, _params, url) => {
+      const startTs = nowMs();
+      const path = pickModel(url.searchParams.get('model'), [...Object.keys(ctx.config.models), ...ctx.hub.streamModels()], ctx.config.baseDir);
+      const conf = parseConf(url.searchParams.get('conf'));
+      const body = await readImageBody(req, ctx.config.server.maxUploadBytes);
+      let model;
+      try {
+        model = await ctx.hub.apiModel(path);
+      } catch (err) {
+        throw new HttpError(503, `model ${path} cannot be loaded: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      json(res, 200, await detectImage(model, body, conf, startTs));
+    },
+  },
+  {
     method: 'GET',
     pattern: /^\/api\/streams\/([^/]+)\/snapshot\.jpg$/,
     handler: async (ctx, _req, res, [id]) => {
@@ -153,7 +172,7 @@ export async function handleApiRequest(ctx: ApiContext, req: IncomingMessage, re
       pathMatched = true;
       if (route.method !== req.method) continue;
       const params = m.slice(1).map(decodeParam);
-      await route.handler(ctx, req, res, params);
+      await route.handler(ctx, req, res, params, url);
       return;
     }
     throw pathMatched ? new HttpError(405, `method ${req.method} not allowed`) : new HttpError(404, `no route for ${url.pathname}`);
