@@ -3,7 +3,6 @@
  * so an interrupted run leaves only complete lines behind.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
 import type { FrameResult } from '../types.js';
 import { detectionToJson } from './resultJson.js';
 
@@ -55,16 +54,27 @@ class StreamResultWriter implements ResultWriter {
   async write(result: FrameResult): Promise<void> {
     if (this.failure) throw this.failure;
     const text = this.format(result);
-    if (text.length > 0 && !this.stream.write(text)) {
-      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error')]);
-    }
+    if (text.length > 0 && !this.stream.write(text)) await this.settled('drain');
     if (this.failure) throw this.failure;
+  }
+
+  /** Resolves on `event` or on an error, leaving no listener behind. */
+  private settled(event: 'drain' | 'close'): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.stream.off(event, done);
+        this.stream.off('error', done);
+        resolve();
+      };
+      this.stream.on(event, done);
+      this.stream.on('error', done);
+    });
   }
 
   async close(): Promise<void> {
     if (this.stream.closed) return;
     this.stream.end();
-    await Promise.race([once(this.stream, 'close'), once(this.stream, 'error')]);
+    await this.settled('close');
     if (this.failure) throw this.failure;
   }
 }
