@@ -3,8 +3,8 @@
  * the real CLI process, and the result file checked frame by frame.
  */
 import { describe, expect, it, beforeAll } from 'vitest';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,6 +127,32 @@ describe('analyze on real footage', () => {
     expect(lines[794].frame).toBe(794);
     expect(lines[0]).toMatchObject({ width: 768, height: 576 });
   }, 300_000);
+});
+
+describe('analyze interrupted', () => {
+  it('stops on SIGINT with exit 130, leaving complete lines for a prefix of the frames', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streamlens-int-'));
+    const out = join(dir, 'vtest.jsonl');
+    const child = spawn(process.execPath, [cli, 'analyze', vtest, '--model', 'synthetic-det', '--out', out, '--batch', '1'], { cwd: root });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (existsSync(out) && readFileSync(out, 'utf8').split('\n').length > 20) break;
+    }
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/\(interrupted\)/);
+    const text = readFileSync(out, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Line);
+    expect(lines.length).toBeGreaterThan(20);
+    expect(lines.length).toBeLessThan(795);
+    lines.forEach((l, i) => expect(l.frame).toBe(i));
+  }, 180_000);
 });
 
 describe('analyze with bad input', () => {
