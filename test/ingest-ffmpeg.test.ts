@@ -26,7 +26,7 @@ describe('argument builders', () => {
 
   it('rtsp: TCP by default, ffmpeg 4.x socket timeout (-stimeout, µs), low delay for live', () => {
     expect(inputArgs('rtsp://cam/1', FFMPEG4, { lowDelay: true, socketTimeoutMs: 3000 })).toEqual([
-      '-protocol_whitelist', 'rtsp,rtsps,rtp,udp,tcp,tls,crypto,http,https',
+      '-protocol_whitelist', 'rtsp,rtsps,rtp,srtp,udp,tcp,tls',
       '-rtsp_transport', 'tcp', '-stimeout', '3000000', '-fflags', 'nobuffer', '-flags', 'low_delay', '-i', 'rtsp://cam/1',
     ]);
     expect(inputArgs('rtsp://cam/1', FFMPEG4, { rtspTransport: 'udp' })).toContain('udp');
@@ -34,7 +34,7 @@ describe('argument builders', () => {
 
   it('http: -rw_timeout', () => {
     const args = inputArgs('https://example.com/live.m3u8', FFMPEG4);
-    expect(args.slice(2, 4)).toEqual(['-rw_timeout', '5000000']);
+    expect(args.slice(0, 4)).toEqual(['-protocol_whitelist', 'http,https,tcp,tls,crypto', '-rw_timeout', '5000000']);
   });
 
   it('decode graph: fps cap, split, pts tap, scale+pad with the letterbox numbers, MJPEG of the source', () => {

@@ -22,8 +22,26 @@ export function ffprobePath(): string {
 
 // ---- Sources ----
 
-const NETWORK_PROTOCOLS = 'rtsp,rtsps,rtp,udp,tcp,tls,crypto,http,https';
+/**
+ * ffmpeg protocols each source kind may use (-protocol_whitelist, inherited by nested opens such
+ * as HLS segments or RTSP's RTP/UDP sockets). None of them includes `file`, so no network URL (an
+ * HLS playlist naming file:///etc/passwd, say) can make ffmpeg read a local file; `concat`,
+ * `subfile`, `data` and the like are allowed for no kind.
+ */
+const RTSP_PROTOCOLS = 'rtsp,rtsps,rtp,srtp,udp,tcp,tls';
+const HTTP_PROTOCOLS = 'http,https,tcp,tls,crypto';
 const FILE_PROTOCOLS = 'file,pipe';
+
+/** The -protocol_whitelist for a source URL. */
+export function protocolWhitelist(url: string): string {
+  if (!isNetworkSource(url)) return FILE_PROTOCOLS;
+  if (isRtsp(url)) return RTSP_PROTOCOLS;
+  if (/^https?:\/\//i.test(url)) return HTTP_PROTOCOLS;
+  // Other schemes are refused by the config (checkSourceUrl); should one get here, it may use
+  // only itself and plain sockets.
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)![1].toLowerCase();
+  return `${scheme},tcp,udp`;
+}
 
 /** True for URLs with a scheme other than file: (rtsp://, http://, udp://...). */
 export function isNetworkSource(url: string): boolean {
@@ -63,12 +81,12 @@ export const DEFAULT_SOCKET_TIMEOUT_MS = 5000;
  */
 export function inputArgs(url: string, binary: string, opts: InputOptions = {}): string[] {
   if (!isNetworkSource(url)) {
-    const args = ['-protocol_whitelist', FILE_PROTOCOLS];
+    const args = ['-protocol_whitelist', protocolWhitelist(url)];
     if (opts.realtime) args.push('-re');
     if (opts.loop) args.push('-stream_loop', '-1');
     return [...args, '-i', inputName(url)];
   }
-  const args = ['-protocol_whitelist', NETWORK_PROTOCOLS];
+  const args = ['-protocol_whitelist', protocolWhitelist(url)];
   const timeoutUs = String(Math.round((opts.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS) * 1000));
   if (isRtsp(url)) {
     args.push('-rtsp_transport', opts.rtspTransport ?? 'tcp');

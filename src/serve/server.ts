@@ -81,17 +81,26 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   });
   const ctx: ApiContext = { config, hub, log, version: options.version, startedAt: Date.now(), clientCount: () => gateway.clientCount };
 
-  const server = createServer({ requestTimeout: settings.requestTimeoutMs, headersTimeout: Math.min(settings.requestTimeoutMs, 60_000) }, (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    // The dashboard's static files hold no data: served without the token (see staticFiles.ts).
-    if (isDashboardPath(url.pathname)) return void serveDashboard(req, res, url);
-    if (url.pathname === '/metrics' && (settings.metricsPublic || isAuthorised(req, url, settings.authToken))) return void serveMetrics(metrics, req, res, log);
-    if (url.pathname !== '/healthz' && !isAuthorised(req, url, settings.authToken)) {
-      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }).end(JSON.stringify({ error: 'missing or wrong bearer token' }));
-      return;
-    }
-    void handleApiRequest(ctx, req, res, url);
-  });
+  const server = createServer(
+    {
+      requestTimeout: settings.requestTimeoutMs,
+      headersTimeout: Math.min(settings.requestTimeoutMs, 60_000),
+      // The timeouts above are enforced by a periodic check (30 s by default): check often enough
+      // that a slow client (slowloris) is cut off close to the timeout.
+      connectionsCheckingInterval: Math.min(1000, settings.requestTimeoutMs),
+    },
+    (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      // The dashboard's static files hold no data: served without the token (see staticFiles.ts).
+      if (isDashboardPath(url.pathname)) return void serveDashboard(req, res, url);
+      if (url.pathname === '/metrics' && (settings.metricsPublic || isAuthorised(req, url, settings.authToken))) return void serveMetrics(metrics, req, res, log);
+      if (url.pathname !== '/healthz' && !isAuthorised(req, url, settings.authToken)) {
+        res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }).end(JSON.stringify({ error: 'missing or wrong bearer token' }));
+        return;
+      }
+      void handleApiRequest(ctx, req, res, url);
+    },
+  );
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== '/ws') {
