@@ -2,18 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { buildSynthetic, type SyntheticKind } from '../src/tools/modelgen/syntheticModels.js';
 import { SCENE_COLOURS } from '../src/tools/modelgen/sceneSpec.js';
-
-/** Small seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { uniformRng } from '../src/tools/synth/prng.js';
 
 interface Target { cls: number; box: [number, number, number, number]; visible: number; ellipse: boolean }
 interface Scene { rgb: Uint8Array; width: number; height: number; targets: Target[]; owner: Int16Array }
@@ -23,7 +12,7 @@ interface Scene { rgb: Uint8Array; width: number; height: number; targets: Targe
  * occlusion, soft edges. `scale` < 1 stands for a 640x480 source letterboxed to a smaller input.
  */
 function renderScene(seed: number, width: number, height: number, count: number, scale = 1): Scene {
-  const r = rng(seed);
+  const r = uniformRng(seed);
   const img = new Float32Array(width * height * 3);
   const fx = [r() * 0.05, r() * 0.03], fy = [r() * 0.05, r() * 0.03], ph = [r() * 6, r() * 6];
   const base = 90 + r() * 60, tint = [r() * 20, r() * 12, 0];

@@ -4,12 +4,12 @@
  * builder (or a damaged one) is replaced, an identical one is left untouched.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { decodeString, readFields } from '../../infer/onnx/protoWire.js';
 import { writeModelFile, type ModelOptions, type OnnxGraphBuilder } from './onnxBuilder.js';
 import { buildSynthetic, checkImgsz, type SyntheticKind } from './syntheticModels.js';
 import { buildYolov10nBench } from './yolov10n.js';
+import { repoRoot } from '../repoRoot.js';
 
 export const BUILTIN_MODELS = ['synthetic-det', 'synthetic-seg', 'synthetic-det-v8', 'synthetic-seg-v8', 'yolov10n-bench'] as const;
 export type BuiltinModel = (typeof BUILTIN_MODELS)[number];
@@ -34,17 +34,7 @@ export const MODEL_DESCRIPTIONS: Record<BuiltinModel, string> = {
   'yolov10n-bench': 'YOLOv10n architecture with seeded random weights (benchmarking only), output0 [B,300,6]',
 };
 
-/** The repository root: the nearest ancestor with streamlens's package.json (works from src/ and dist/src/). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'streamlens') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('modelgen: cannot find the streamlens repository root');
-    dir = up;
-  }
-}
+export { repoRoot };
 
 export function modelsDir(): string {
   return join(repoRoot(), 'models');

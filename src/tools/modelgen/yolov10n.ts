@@ -7,6 +7,7 @@
  */
 import { OnnxGraphBuilder, int, ints, str, type ModelOptions } from './onnxBuilder.js';
 import { checkImgsz } from './syntheticModels.js';
+import { uniformRng } from '../synth/prng.js';
 
 const NC = 80;
 const REG_MAX = 16;
@@ -20,18 +21,6 @@ export interface YoloBenchOptions {
   seed?: number;
 }
 
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A tensor and its channel count as the layers are built (spatial size tracked for attention). */
 interface Feat {
   name: string;
@@ -42,7 +31,7 @@ interface Feat {
 class Yolo {
   private readonly rand: () => number;
   constructor(readonly g: OnnxGraphBuilder, seed: number) {
-    this.rand = prng(seed);
+    this.rand = uniformRng(seed);
   }
 
   /** Uniform weights with variance 1/fan_in (keeps activations bounded through the depth). */
