@@ -67,6 +67,8 @@ export class Detector {
   private _activeProvider!: ExecutionProvider;
   /** Set when a restarted worker failed to load; later calls reject with it. */
   private broken?: Error;
+  /** Called when the worker reports its session released (after a close request). */
+  private onClosed?: () => void;
 
   private constructor(private readonly cfg: WorkerConfig, private readonly warn: (m: string) => void) {}
 
@@ -108,6 +110,9 @@ export class Detector {
             break;
           case 'failed':
             reject(new Error(m.message));
+            break;
+          case 'closed':
+            this.onClosed?.();
             break;
           case 'result':
           case 'error': {
@@ -162,12 +167,32 @@ export class Detector {
     });
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes the model. Calls waiting for results reject at once; a session run already in progress
+   * is allowed to finish in the worker and the session is released before the thread is ended
+   * (terminating during a run aborts the process from onnxruntime's native callback). A worker
+   * that does not answer within `graceMs` is terminated anyway.
+   */
+  async close(graceMs = 30_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const err = new Error('detector is closed');
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
-    await this.worker.terminate();
+    const worker = this.worker;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.onClosed = resolve;
+      worker.once('exit', () => resolve());
+      timer = setTimeout(resolve, graceMs);
+      try {
+        worker.postMessage({ type: 'close' } satisfies ToWorker);
+      } catch {
+        resolve();
+      }
+    });
+    clearTimeout(timer);
+    this.onClosed = undefined;
+    await worker.terminate();
   }
 }

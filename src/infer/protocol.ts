@@ -54,19 +54,26 @@ export interface FrameDetections {
   batchSize: number;
 }
 
-export type ToWorker = {
+export interface DetectRequest {
   type: 'detect';
   id: number;
   frames: WorkerFrame[];
   opts: DecodeOptions;
   /** Pad each run with blank images up to this many (results discarded). */
   padTo?: number;
-};
+}
+
+export type ToWorker =
+  | DetectRequest
+  /** Finish the run in progress, refuse the queued ones, release the session, answer `closed`. */
+  | { type: 'close' };
 
 export type FromWorker =
   | { type: 'ready'; info: ModelInfo; activeProvider: ExecutionProvider; warnings: string[] }
   | { type: 'failed'; message: string }
   | { type: 'result'; id: number; results: FrameDetections[] }
-  | { type: 'error'; id: number; message: string };
+  | { type: 'error'; id: number; message: string }
+  /** The session is released: the worker may be terminated safely. */
+  | { type: 'closed' };
 
 export type { Dim };

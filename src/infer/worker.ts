@@ -9,7 +9,7 @@ import { createAdapter, resolveContract, type ModelContract } from './adapters/s
 import type { OutputAdapter, OutputTensor } from './adapters/types.js';
 import { readModelFile } from './onnx/modelFile.js';
 import { fillChw } from './preprocess.js';
-import type { FrameDetections, FromWorker, ModelInfo, ToWorker, WorkerConfig, WorkerFrame } from './protocol.js';
+import type { DetectRequest, FrameDetections, FromWorker, ModelInfo, ToWorker, WorkerConfig, WorkerFrame } from './protocol.js';
 import { openSession } from './session.js';
 
 const port = parentPort;
@@ -52,7 +52,7 @@ async function load(cfg: WorkerConfig): Promise<Loaded> {
   return { session: opened.session, contract, adapter: createAdapter(contract.format, contract.names), info };
 }
 
-async function runGroup(m: Loaded, frames: WorkerFrame[], msg: ToWorker): Promise<FrameDetections[]> {
+async function runGroup(m: Loaded, frames: WorkerFrame[], msg: DetectRequest): Promise<FrameDetections[]> {
   const { contract, info } = m;
   const lb0 = frames[0].letterbox;
   const [w, h] = contract.dynamicSize ? [lb0.dstWidth, lb0.dstHeight] : [info.inputWidth, info.inputHeight];
@@ -95,7 +95,7 @@ async function runGroup(m: Loaded, frames: WorkerFrame[], msg: ToWorker): Promis
   });
 }
 
-async function detect(m: Loaded, msg: ToWorker): Promise<FrameDetections[]> {
+async function detect(m: Loaded, msg: DetectRequest): Promise<FrameDetections[]> {
   const results: FrameDetections[] = [];
   const step = m.info.maxBatch;
   for (let i = 0; i < msg.frames.length; i += step) {
@@ -113,8 +113,24 @@ const ready = load(workerData as WorkerConfig).catch((err: Error) => {
 
 // Runs are serialised: one session run at a time per worker.
 let queue: Promise<void> = Promise.resolve();
+let closing = false;
 port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'close') {
+    // Terminating the thread while session.run is in flight makes onnxruntime's completion
+    // callback throw into a dead environment (Napi::Error -> std::terminate: the whole process
+    // aborts). So the run in progress finishes, queued runs are refused, the session is released,
+    // and only then may the main thread terminate us.
+    closing = true;
+    queue = queue.then(async () => {
+      const m = await ready;
+      if (m) await m.session.release().catch(() => undefined);
+      post({ type: 'closed' });
+      port.close();
+    });
+    return;
+  }
   queue = queue.then(async () => {
+    if (closing) return post({ type: 'error', id: msg.id, message: 'detector is closed' });
     const m = await ready;
     if (!m) return post({ type: 'error', id: msg.id, message: `model failed to load: ${loadError}` });
     try {

@@ -1,0 +1,73 @@
+/**
+ * Issue 8: closing a Detector while session.run is in flight must not crash the process.
+ * Terminating the worker mid-run used to abort node from onnxruntime's native completion callback
+ * ("terminate called after throwing an instance of 'Napi::Error'"), so the race runs in a child
+ * process whose exit status is checked.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureModel } from '../src/tools/modelgen/index.js';
+import { Detector } from '../src/infer/detector.js';
+
+let model: string;
+beforeAll(async () => {
+  model = await ensureModel('synthetic-det');
+});
+
+function blankFrame(w: number, h: number) {
+  return { rgb: new Uint8Array(w * h * 3), letterbox: { srcWidth: w, srcHeight: h, dstWidth: w, dstHeight: h, resizedWidth: w, resizedHeight: h, padX: 0, padY: 0, scale: 1 } };
+}
+
+describe('Detector.close() during inference', () => {
+  it('rejects waiting calls at once and closes without killing the process (child process, 12 races)', async () => {
+    const detectorUrl = pathToFileURL(join(process.cwd(), 'dist/src/infer/detector.js')).href;
+    const script = join(mkdtempSync(join(tmpdir(), 'streamlens-close-')), 'race.mjs');
+    writeFileSync(
+      script,
+      `import { Detector } from ${JSON.stringify(detectorUrl)};
+let rejected = 0, resolved = 0;
+for (let i = 0; i < 12; i++) {
+  const d = await Detector.open({ modelPath: ${JSON.stringify(model)}, providers: ['cpu'], intraOpThreads: 1 });
+  const w = d.info.inputWidth, h = d.info.inputHeight;
+  const lb = { srcWidth: w, srcHeight: h, dstWidth: w, dstHeight: h, resizedWidth: w, resizedHeight: h, padX: 0, padY: 0, scale: 1 };
+  const runs = [];
+  for (let k = 0; k < 3; k++) runs.push(d.detect([{ rgb: new Uint8Array(w * h * 3), letterbox: lb }], { conf: 0.25 }).then(() => resolved++, () => rejected++));
+  await new Promise((r) => setTimeout(r, (i * 7) % 30));
+  await d.close();
+  await Promise.all(runs);
+}
+console.log(JSON.stringify({ rejected, resolved }));
+`,
+    );
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const kill = setTimeout(() => child.kill('SIGKILL'), 100_000);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('exit', (c, s) => r([c, s])));
+    clearTimeout(kill);
+    expect(err).not.toMatch(/terminate called|Napi::Error|Aborted/);
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    const counts = JSON.parse(out.trim().split('\n').at(-1)!) as { rejected: number; resolved: number };
+    expect(counts.rejected + counts.resolved).toBe(36);
+    expect(counts.rejected).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('in process: close() while a run is in flight resolves promptly; the run rejects; later calls reject', async () => {
+    const d = await Detector.open({ modelPath: model, providers: ['cpu'], intraOpThreads: 1 });
+    const { inputWidth: w, inputHeight: h } = d.info;
+    const runs = [1, 2, 3].map(() => d.detect([blankFrame(w, h)], { conf: 0.25 }).then(() => 'ok', (e: Error) => e.message));
+    await new Promise((r) => setTimeout(r, 5));
+    const t0 = Date.now();
+    await d.close();
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(await Promise.all(runs)).toContain('detector is closed');
+    await expect(d.detect([blankFrame(w, h)], { conf: 0.25 })).rejects.toThrow('detector is closed');
+    await d.close(); // idempotent
+  });
+});
