@@ -27,7 +27,8 @@ export function startH264Encoder(o: H264EncoderOptions): H264Encoder {
   const args = [
     '-hide_banner', '-loglevel', 'error', '-y',
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`, '-r', String(o.fps), '-i', 'pipe:0',
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-preset', 'veryfast', '-crf', '18', '-movflags', '+faststart',
+    // A keyframe every second: an RTSP client that joins mid-stream has a picture within a second.
+    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-preset', 'veryfast', '-crf', '18', '-g', String(Math.max(1, Math.round(o.fps))), '-movflags', '+faststart',
     '-f', 'mp4', partial,
   ];
   const child = spawn(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] });

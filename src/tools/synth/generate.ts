@@ -2,8 +2,8 @@
  * Synthetic clip generator: renders the scene planned in scene.ts frame by frame, encodes it to
  * H.264 MP4 with ffmpeg and writes `<clip>.gt.jsonl` next to it (format in groundTruth.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backgroundTexture, paintBackground } from './background.js';
@@ -16,7 +16,7 @@ import { paintTarget } from './render.js';
 import { planScene, SYNTH_CLASSES, shapeAt } from './scene.js';
 
 /** Bump when the rendering or planning changes so cached clips are rebuilt. */
-export const SYNTH_VERSION = 2;
+export const SYNTH_VERSION = 3;
 
 export interface GenerateClipOptions {
   /** Output .mp4 path; the ground truth goes to the same path with `.gt.jsonl` instead of `.mp4`. */
@@ -137,21 +137,66 @@ export type DemoClipOptions = Omit<GenerateClipOptions, 'out'> & {
 
 const building = new Map<string, Promise<GeneratedClip>>();
 
-/** Builds the clip once into the cache directory (name derived from the options) and reuses it afterwards. */
+/** File name of the default demo clip under the cache directory, stable across SYNTH_VERSION bumps. */
+export const DEMO_CLIP_NAME = 'demo.mp4';
+
+/** `<repo>/streams/media/demo.mp4`: what `streams/demo.json` and `streams/file.json` point at. */
+export function demoClipPath(dir = join(repoRoot(), 'streams', 'media')): string {
+  return join(dir, DEMO_CLIP_NAME);
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    return (sa.ino === sb.ino && sa.dev === sb.dev) || (sa.size === sb.size && sa.mtimeMs >= sb.mtimeMs);
+  } catch {
+    return false;
+  }
+}
+
+/** Points `to` at `from` atomically: a hard link (a copy across devices) under a temporary name, renamed over `to`. */
+async function replaceWithLink(from: string, to: string): Promise<void> {
+  if (sameFile(to, from)) return;
+  const tmp = `${to}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
+  try {
+    await link(from, tmp).catch(() => copyFile(from, tmp));
+    await rename(tmp, to);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/** Keeps `demo.mp4` and `demo.gt.jsonl` next to the versioned default clip (ground truth first). */
+async function linkDemo(clip: GeneratedClip, dir: string): Promise<GeneratedClip> {
+  const video = demoClipPath(dir);
+  await replaceWithLink(clip.groundTruth, groundTruthPath(video));
+  await replaceWithLink(clip.video, video);
+  return clip;
+}
+
+/**
+ * Builds the clip once into the cache directory (name derived from the options and SYNTH_VERSION)
+ * and reuses it afterwards. With the default clip options it also maintains `demo.mp4` and
+ * `demo.gt.jsonl` in that directory (hard links to the current version's files, replaced
+ * atomically), the stable name the example configs use.
+ */
 export function ensureDemoClip(opts: DemoClipOptions = {}): Promise<GeneratedClip> {
   const o = { ...DEFAULTS, ...withoutUndefined(opts) };
   const dir = opts.dir ?? join(repoRoot(), 'streams', 'media');
   const name = `synth-v${SYNTH_VERSION}-${o.width}x${o.height}-${o.fps}fps-${o.seconds}s-seed${o.seed}-n${o.targets}`;
   const video = join(dir, `${name}.mp4`);
   const groundTruth = groundTruthPath(video);
+  const isDefault = (Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]).every((k) => o[k] === DEFAULTS[k]);
+  const finish = (clip: GeneratedClip): Promise<GeneratedClip> => (isDefault ? linkDemo(clip, dir) : Promise.resolve(clip));
   if (existsSync(video) && existsSync(groundTruth)) {
     const frames = readFileSync(groundTruth, 'utf8').split('\n').filter(Boolean).length;
-    return Promise.resolve({ video, groundTruth, frames });
+    return finish({ video, groundTruth, frames });
   }
   let pending = building.get(video);
   if (!pending) {
     pending = generateClip({ ...o, out: video }).finally(() => building.delete(video));
     building.set(video, pending);
   }
-  return pending;
+  return pending.then(finish);
 }

@@ -1,5 +1,5 @@
 /** Public surface of the synthetic clip generator. */
-export { ensureDemoClip, generateClip, groundTruthPath, SYNTH_VERSION } from './generate.js';
+export { DEMO_CLIP_NAME, demoClipPath, ensureDemoClip, generateClip, groundTruthPath, SYNTH_VERSION } from './generate.js';
 export type { DemoClipOptions, GenerateClipOptions, GeneratedClip } from './generate.js';
 export { parseGroundTruth, readGroundTruth, visibleMask } from './groundTruth.js';
 export type { GtFrame, GtTarget } from './groundTruth.js';
