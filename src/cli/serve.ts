@@ -1,20 +1,23 @@
 /** `streamlens serve`: the live server. Without --config it runs the built-in demo. */
-import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from './main.js';
 import { ConfigError, loadConfig, parseConfig, type ServeConfig } from '../config.js';
 import { startServer } from '../serve/server.js';
-import { createLogger, levelFromEnv } from '../log.js';
-import { ensureDemoClip } from '../tools/synth/index.js';
-import { ensureModel } from '../tools/modelgen/index.js';
+import { createLogger, levelFromEnv, type Logger } from '../log.js';
+import { demoClipPath, ensureDemoClip } from '../tools/synth/index.js';
+import { BUILTIN_MODELS, ensureModel, modelsDir, type BuiltinModel } from '../tools/modelgen/index.js';
 
 const help = `Usage: streamlens serve [--config <file>] [--host <host>] [--port <port>]
 
 Runs the live server: every configured stream is decoded, run through its model (and tracker)
 and broadcast to WebSocket clients at ws://HOST:PORT/ws. HTTP API under /api (docs/protocol.md).
 Without --config, serves the built-in demo: a synthetic clip looped in real time with the
-project's own detector (both generated on first run).
+project's own detector (both generated on first run). With --config, a stream whose file is the
+demo clip (streams/media/demo.mp4) and a model that is one of the project's built-in models
+(models/synthetic-det-640.onnx, ...) are generated when missing, so streams/demo.json works on a
+fresh clone.
 
 Options:
   --config <file>   JSON config (docs/configuration.md; examples in streams/)
@@ -28,15 +31,45 @@ Stops gracefully on SIGINT/SIGTERM.`;
 
 /** The demo: the synthetic clip looped in real time through the synthetic detector. */
 async function demoConfig(): Promise<ServeConfig> {
-  const [clip, model] = await Promise.all([ensureDemoClip(), ensureModel('synthetic-det')]);
+  const [, model] = await Promise.all([ensureDemoClip(), ensureModel('synthetic-det')]);
+  const video = demoClipPath();
   return parseConfig(
     {
-      server: { mediaFolders: [dirname(clip.video)] },
+      server: { mediaFolders: [dirname(video)] },
       models: { [model]: { maxBatch: 4, maxWaitMs: 5 } },
-      streams: [{ id: 'demo', url: clip.video, loop: true, realtime: true, video: true }],
+      streams: [{ id: 'demo', url: video, loop: true, realtime: true, video: true }],
     },
     process.cwd(),
   );
+}
+
+/** A built-in model's cache path (`models/<name>-<imgsz>[-b<batch>].onnx`) parsed back, if `path` is one. */
+function builtinModelAt(path: string): { name: BuiltinModel; imgsz: number; batch: 'dynamic' | number } | undefined {
+  if (dirname(resolve(path)) !== modelsDir()) return undefined;
+  const m = /^(.+)-(\d+)(?:-b(\d+))?\.onnx$/.exec(basename(path));
+  if (!m || !(BUILTIN_MODELS as readonly string[]).includes(m[1])) return undefined;
+  return { name: m[1] as BuiltinModel, imgsz: Number(m[2]), batch: m[3] ? Number(m[3]) : 'dynamic' };
+}
+
+/**
+ * Generates what a config uses and the project can build: the demo clip (a stream's file is exactly
+ * streams/media/demo.mp4) and built-in models under models/. Other missing files are left to fail
+ * as usual (the stream shows state "failed" with the reason).
+ */
+async function ensureGenerated(config: ServeConfig, log: Logger): Promise<void> {
+  const jobs: Promise<unknown>[] = [];
+  const demo = demoClipPath();
+  if (config.streams.some((s) => resolve(s.url) === demo) && !existsSync(demo)) {
+    log.info({ file: demo }, 'generating the demo clip');
+    jobs.push(ensureDemoClip());
+  }
+  for (const path of new Set([...Object.keys(config.models), ...config.streams.map((s) => s.model)])) {
+    const builtin = existsSync(path) ? undefined : builtinModelAt(path);
+    if (!builtin) continue;
+    log.info({ model: path }, 'generating a built-in model');
+    jobs.push(ensureModel(builtin.name, { imgsz: builtin.imgsz, batch: builtin.batch }));
+  }
+  await Promise.all(jobs);
 }
 
 function version(): string {
@@ -73,6 +106,7 @@ async function run(argv: string[]): Promise<number> {
 
   // STREAMLENS_LOG_LEVEL overrides server.logLevel.
   const log = createLogger({}, levelFromEnv(config.server.logLevel));
+  if (values.config) await ensureGenerated(config, log);
   const server = await startServer({ config, version: version(), log });
   process.stdout.write(`streamlens serving ${config.streams.length} stream(s) on ${server.url} (WebSocket ${server.url.replace(/^http/, 'ws')}/ws)\n`);
 
