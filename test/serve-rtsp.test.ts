@@ -23,8 +23,9 @@ const liveStream = (id: string, url: string) => ({
   id,
   url,
   reconnect: { initialMs: 200, maxMs: 1000, factor: 2, jitter: 0.2 },
-  // The synthetic clip has keyframes 11 s apart and a new RTSP session may have to wait for one.
-  stallTimeoutSeconds: 15,
+  // The synthetic clip has a keyframe every second (synth v3), so a new RTSP session has a picture
+  // within about a second; 5 s leaves room for a loaded machine.
+  stallTimeoutSeconds: 5,
   probeTimeoutMs: 3000,
   video: false,
 });
