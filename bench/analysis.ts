@@ -53,7 +53,7 @@ export async function analysisRun(opts: AnalysisOptions): Promise<AnalysisRun> {
   }
 }
 
-/** Cumulative (time, frames done) samples to frames per second in 1 s buckets. */
+/** Cumulative (time, frames done) samples to frames per second in 1 s buckets (a last bucket under half as long is left out). */
 export function progressSeries(progress: readonly { t: number; done: number }[], bucketMs = 1000): { t: number; fps: number }[] {
   const out: { t: number; fps: number }[] = [];
   let prevDone = 0;
@@ -63,7 +63,8 @@ export function progressSeries(progress: readonly { t: number; done: number }[],
     while (k < progress.length && progress[k].t <= edge) k++;
     const done = k > 0 ? progress[k - 1].done : 0;
     const span = Math.min(edge, end) - (edge - bucketMs);
-    if (span > 0) out.push({ t: r3(Math.min(edge, end) / 1000), fps: r3(((done - prevDone) * 1000) / span) });
+    // A short last bucket holds one or two batches: its rate would be noise.
+    if (span >= bucketMs / 2) out.push({ t: r3(Math.min(edge, end) / 1000), fps: r3(((done - prevDone) * 1000) / span) });
     prevDone = done;
   }
   return out;

@@ -74,7 +74,8 @@ async function deliveryClient(url: string, streams: string[]): Promise<{ ws: Web
     ws.once('error', reject);
   });
   ws.send(JSON.stringify({ type: 'subscribe', streams, video: false }));
-  await ready;
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('live: the WebSocket client was not subscribed within 10 s')), 10_000).unref());
+  await Promise.race([ready, timeout]);
   return { ws, delivery, captureToClient, recording };
 }
 

@@ -191,7 +191,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       clientCounts: q ? [10, 50] : [10, 100, 500],
       stuckClients: q ? 10 : 100,
       seconds: q ? 2 : 8,
-      congestionWaitSeconds: q ? 2 : 40,
+      congestionWaitSeconds: q ? 2 : 60,
     });
   });
 

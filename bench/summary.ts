@@ -56,7 +56,10 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
     }
     const s = r.fanout.stuckComparison;
     const stuck = r.fanout.runs.find((x) => x.stuck)?.stuckClient;
-    const backed = stuck?.congestedAfterSeconds == null ? 'stuck client never backed up on the server in the wait' : `stuck client backed up after ${f(stuck.congestedAfterSeconds)} s, ${stuck.drops.video + stuck.drops.detections} drops`;
+    const backed =
+      stuck?.congestedAfterSeconds == null
+        ? 'the stuck client did not reach the server bound in the wait: comparison not meaningful'
+        : `stuck client at the server bound after ${f(stuck.congestedAfterSeconds)} s; ${stuck.drops.video} video + ${stuck.drops.detections} detections dropped for it, ${stuck.bufferedAmount} B buffered`;
     add('fanout', `stuck client, ${s.clients} others' p99`, `${f(s.p99Without)} -> ${f(s.p99With)} ms`, `${f(100 * s.change)}% change; target <= 10%: ${mark(s.withinTenPercent)} (${backed})`);
   }
   if (r.http) {

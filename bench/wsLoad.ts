@@ -80,7 +80,7 @@ async function main(spec: LoadSpec): Promise<LoadReport> {
   let stuck: Client | undefined;
   if (spec.stuck) {
     stuck = await connect(spec, { recording: false, delivery: [], minSeq: Infinity, maxSeq: -Infinity }, true);
-    (stuck.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    stuck.ws.pause();
   }
   process.stdout.write(JSON.stringify({ ready: true }) + '\n');
   await goSignal();

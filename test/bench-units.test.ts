@@ -26,8 +26,9 @@ describe('bench statistics', () => {
     expect(rateSeries([0, 100, 200, 1100, 1900], 1000, 0)).toEqual([{ t: 1, fps: 3 }, { t: 2, fps: 2 }]);
   });
 
-  it('progress series from cumulative counts, the last bucket scaled to its length', () => {
+  it('progress series from cumulative counts, the last bucket scaled to its length or left out when short', () => {
     expect(progressSeries([{ t: 500, done: 4 }, { t: 1000, done: 10 }, { t: 1500, done: 14 }])).toEqual([{ t: 1, fps: 10 }, { t: 1.5, fps: 8 }]);
+    expect(progressSeries([{ t: 1000, done: 10 }, { t: 1200, done: 14 }])).toEqual([{ t: 1, fps: 10 }]);
   });
 
   it('stage latencies from FrameTiming', () => {
