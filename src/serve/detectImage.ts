@@ -42,10 +42,16 @@ export async function readImageBody(req: IncomingMessage, maxBytes: number): Pro
   if (Number.isFinite(declared) && declared > maxBytes) throw new HttpError(413, `image larger than ${maxBytes} bytes (server.maxUploadBytes)`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new HttpError(413, `image larger than ${maxBytes} bytes (server.maxUploadBytes)`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) throw new HttpError(413, `image larger than ${maxBytes} bytes (server.maxUploadBytes)`);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    // The client went away or the request timeout cut it off mid-body (as readJsonBody).
+    throw new HttpError(408, 'request body incomplete (aborted or timed out)');
   }
   const body = Buffer.concat(chunks);
   if (body.length === 0) throw new HttpError(400, 'empty body: POST a JPEG or PNG image');
