@@ -5,7 +5,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { backgroundTexture, paintBackground } from './background.js';
 import { startH264Encoder } from './encode.js';
 import type { GtFrame, GtTarget } from './groundTruth.js';
@@ -14,6 +13,7 @@ import type { PlacedShape } from './raster.js';
 import { computeVisibility } from './raster.js';
 import { paintTarget } from './render.js';
 import { planScene, SYNTH_CLASSES, shapeAt } from './scene.js';
+import { repoRoot } from '../repoRoot.js';
 
 /** Bump when the rendering or planning changes so cached clips are rebuilt. */
 export const SYNTH_VERSION = 3;
@@ -118,17 +118,7 @@ function withoutUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** The repository root: the nearest ancestor of this module with streamlens' package.json (works from src/ and dist/src/). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'streamlens') return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('synth: cannot find the streamlens repository root');
-    dir = parent;
-  }
-}
+export { repoRoot };
 
 export type DemoClipOptions = Omit<GenerateClipOptions, 'out'> & {
   /** Cache directory; default `<repo>/streams/media`. */
