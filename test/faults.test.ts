@@ -166,6 +166,16 @@ describe('faults', () => {
     expect((await api(server, 'DELETE', `/api/streams/${id}`)).status).toBe(204);
   });
 
+  it('removing a stream while it probes a silent server ends the probe at once', async () => {
+    const res = await api(server, 'POST', '/api/streams', { id: 'probing', url: `rtsp://127.0.0.1:${silentPort}/cam`, model, probeTimeoutMs: 60_000 });
+    expect(res.status).toBe(201);
+    await until(() => ffmpegChildPids().some((p) => cmdline(p).includes(`127.0.0.1:${silentPort}`)), 10_000, 'ffprobe running');
+    const t0 = Date.now();
+    expect((await api(server, 'DELETE', '/api/streams/probing')).status).toBe(204);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(ffmpegChildPids().filter((p) => cmdline(p).includes(`127.0.0.1:${silentPort}`))).toEqual([]);
+  });
+
   it('no ffmpeg left for removed streams', async () => {
     const pids = ffmpegChildPids().map(cmdline);
     const all = (await api(server, 'GET', '/api/streams')).json.streams as Json[];

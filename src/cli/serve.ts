@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from './main.js';
 import { ConfigError, loadConfig, parseConfig, type ServeConfig } from '../config.js';
 import { startServer } from '../serve/server.js';
+import { killAllFfmpeg, liveFfmpegChildren } from '../ingest/ffmpeg.js';
 import { createLogger, levelFromEnv, type Logger } from '../log.js';
 import { demoClipPath, ensureDemoClip } from '../tools/synth/index.js';
 import { BUILTIN_MODELS, ensureModel, modelsDir, type BuiltinModel } from '../tools/modelgen/index.js';
@@ -27,7 +28,11 @@ Options:
 
 Log level: server.logLevel in the config, or STREAMLENS_LOG_LEVEL=debug|info|warn|error|silent
 (overrides the config). Logs are JSON lines on stderr.
-Stops gracefully on SIGINT/SIGTERM.`;
+Stops gracefully on SIGINT/SIGTERM (a second signal, or 20 s, ends it at once; no ffmpeg is
+left behind either way).`;
+
+/** After a signal, the longest graceful shutdown before children are killed and the process exits. */
+const SHUTDOWN_TIMEOUT_MS = 20_000;
 
 /** The demo: the synthetic clip looped in real time through the synthetic detector. */
 async function demoConfig(): Promise<ServeConfig> {
@@ -111,14 +116,32 @@ async function run(argv: string[]): Promise<number> {
   process.stdout.write(`streamlens serving ${config.streams.length} stream(s) on ${server.url} (WebSocket ${server.url.replace(/^http/, 'ws')}/ws)\n`);
 
   return new Promise<number>((resolve) => {
+    let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        // A second signal: no more waiting, but still no ffmpeg left behind.
+        log.warn({ signal }, 'second signal: killing ffmpeg children and exiting now');
+        killAllFfmpeg('SIGKILL');
+        process.exit(130);
+      }
+      stopping = true;
       log.info({ signal }, 'shutting down');
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      const force = setTimeout(() => {
+        log.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'shutdown took too long: killing ffmpeg children and exiting');
+        killAllFfmpeg('SIGKILL');
+        process.exit(1);
+      }, SHUTDOWN_TIMEOUT_MS);
+      force.unref();
       server.close().then(
-        () => resolve(0),
+        () => {
+          clearTimeout(force);
+          log.info({ signal, ffmpegChildren: liveFfmpegChildren() }, 'stopped');
+          resolve(0);
+        },
         (err: unknown) => {
+          clearTimeout(force);
           log.error({ err }, 'shutdown failed');
+          killAllFfmpeg('SIGKILL');
           resolve(1);
         },
       );

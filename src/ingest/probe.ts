@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import type { SourceInfo } from '../types.js';
 import { describeExit, ffprobePath, inputArgs, isNetworkSource, redactUrl, spawnFfmpeg, withoutInputName } from './ffmpeg.js';
 
-export type SourceErrorCode = 'ENOENT' | 'NOT_VIDEO' | 'TRUNCATED' | 'NO_VIDEO_STREAM' | 'UNREACHABLE' | 'TIMEOUT' | 'PROBE_FAILED';
+export type SourceErrorCode = 'ENOENT' | 'NOT_VIDEO' | 'TRUNCATED' | 'NO_VIDEO_STREAM' | 'UNREACHABLE' | 'TIMEOUT' | 'PROBE_FAILED' | 'CANCELLED';
 
 export class SourceError extends Error {
   override readonly name = 'SourceError';
@@ -23,6 +23,8 @@ export interface ProbeOptions {
   /** Whole probe deadline; ffprobe is killed after it. Default 10 s. */
   timeoutMs?: number;
   rtspTransport?: 'tcp' | 'udp';
+  /** Aborting ends ffprobe at once; the probe then rejects with code CANCELLED. */
+  signal?: AbortSignal;
 }
 
 export interface ProbedSource extends SourceInfo {
@@ -70,10 +72,19 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
     timedOut = true;
     void child.stop(500);
   }, timeoutMs);
+  let cancelled = false;
+  const cancel = (): void => {
+    cancelled = true;
+    void child.stop(500);
+  };
+  if (opts.signal?.aborted) cancel();
+  else opts.signal?.addEventListener('abort', cancel, { once: true });
   const status = await child.exited;
   clearTimeout(timer);
+  opts.signal?.removeEventListener('abort', cancel);
   await stdoutDone;
 
+  if (cancelled) throw new SourceError('CANCELLED', `probe of ${shown} cancelled`);
   if (timedOut) throw new SourceError('TIMEOUT', `timed out after ${timeoutMs} ms probing ${shown}`);
   const tail = child.stderrTail();
   // ffprobe's last line is its verdict.

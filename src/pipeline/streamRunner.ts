@@ -31,7 +31,7 @@ import {
   timeout,
   timer,
 } from 'rxjs';
-import { probeSource, SourceError } from '../ingest/probe.js';
+import { probeSource, SourceError, type ProbedSource } from '../ingest/probe.js';
 import { FrameDecoder } from '../ingest/decoder.js';
 import type { ByteTracker } from '../track/byteTracker.js';
 import type { Frame, FrameResult, StreamState, StreamStats } from '../types.js';
@@ -160,11 +160,21 @@ export class StreamRunner {
   /** One connection attempt: probe, start a decoder, run frames until it fails or ends. */
   private connection$(model: LoadedModel): Observable<FrameResult> {
     const s = this.settings;
-    return defer(() => {
-      const probing = probeSource(s.url, { timeoutMs: s.probeTimeoutMs, rtspTransport: s.rtspTransport });
-      // stop() also waits for a probe in flight (bounded by its timeout), so no ffprobe outlives the stream.
+    return new Observable<ProbedSource>((subscriber) => {
+      // Unsubscribing (stop, removal, shutdown) ends a probe in flight at once: a silent camera
+      // must not hold shutdown for the whole probe timeout. stop() still waits for that ffprobe
+      // to exit, so none outlives the stream.
+      const abort = new AbortController();
+      const probing = probeSource(s.url, { timeoutMs: s.probeTimeoutMs, rtspTransport: s.rtspTransport, signal: abort.signal });
       this.track(probing.then(() => undefined, () => undefined));
-      return probing;
+      probing.then(
+        (info) => {
+          subscriber.next(info);
+          subscriber.complete();
+        },
+        (err: unknown) => subscriber.error(err),
+      );
+      return () => abort.abort();
     }).pipe(
       switchMap((info) => {
         const decoder = new FrameDecoder({

@@ -1,0 +1,147 @@
+/**
+ * Issue 8: graceful shutdown of the real CLI on SIGINT and SIGTERM. With a file stream (video),
+ * a stream probing a silent RTSP server and WebSocket clients: the server stops accepting, the
+ * clients get 1001, the log ends with complete JSON lines ('shutting down', 'stopped'), the
+ * process exits 0 and every ffmpeg/ffprobe child it had is gone (pids from pgrep -P, checked
+ * dead; no process anywhere still reads this test's media folder).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { ensureDemoClip } from '../src/tools/synth/index.js';
+import { ensureModel } from '../src/tools/modelgen/index.js';
+
+const cli = join(process.cwd(), 'dist/src/cli/main.js');
+let dir: string;
+let model: string;
+let silent: NetServer;
+const silentSockets = new Set<Socket>();
+let silentPort: number;
+
+beforeAll(async () => {
+  const [clip, m] = await Promise.all([ensureDemoClip(), ensureModel('synthetic-det')]);
+  model = m;
+  dir = mkdtempSync(join(tmpdir(), 'streamlens-shutdown-'));
+  copyFileSync(clip.video, join(dir, 'clip.mp4'));
+  silent = createNetServer((s) => {
+    silentSockets.add(s);
+    s.on('close', () => silentSockets.delete(s));
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  silentPort = (silent.address() as { port: number }).port;
+});
+
+afterAll(async () => {
+  for (const s of silentSockets) s.destroy();
+  await new Promise<void>((r) => (silent ? silent.close(() => r()) : r()));
+});
+
+function ffmpegChildren(pid: number): number[] {
+  let out = '';
+  try {
+    out = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  return out.split('\n').filter(Boolean).map(Number).filter((p) => {
+    try {
+      return /ffmpeg|ffprobe/.test(readFileSync(`/proc/${p}/comm`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Processes anywhere whose command line names `text`. */
+function processesMentioning(text: string): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
+    if (p === process.pid) return false;
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text);
+    } catch {
+      return false;
+    }
+  });
+}
+
+describe.each(['SIGINT', 'SIGTERM'] as const)('streamlens serve, %s', (signal) => {
+  it('stops accepting, closes WebSockets with 1001, flushes logs, exits 0, leaves no ffmpeg', async () => {
+    const file = join(dir, `${signal}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        server: { mediaFolders: [dir] },
+        models: { [model]: { intraOpThreads: 1 } },
+        streams: [
+          { id: 'file', url: join(dir, 'clip.mp4'), loop: true, realtime: true, video: true },
+          { id: 'file2', url: join(dir, 'clip.mp4'), loop: true, realtime: true, video: false },
+          // ffprobe of this one hangs on the silent server until its timeout: a child at shutdown.
+          { id: 'silent', url: `rtsp://127.0.0.1:${silentPort}/cam`, probeTimeoutMs: 60_000 },
+        ],
+      }),
+    );
+    const child = spawn(process.execPath, [cli, 'serve', '--config', file, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STREAMLENS_LOG_LEVEL: 'info' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, sig) => resolve([code, sig])));
+    try {
+      const end = Date.now() + 30_000;
+      while (!/on (http:\/\/127\.0\.0\.1:\d+)/.test(stdout) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1];
+      const clients = await Promise.all(
+        [true, false].map(async (video) => {
+          const ws = new WebSocket(url.replace('http', 'ws') + '/ws');
+          const state = { ws, detections: 0, code: undefined as number | undefined };
+          ws.on('message', (data, isBinary) => {
+            if (!isBinary && JSON.parse(data.toString()).type === 'detections') state.detections++;
+          });
+          ws.on('close', (code) => (state.code = code));
+          await new Promise((r) => ws.once('open', r));
+          ws.send(JSON.stringify({ type: 'subscribe', streams: ['file', 'file2'], video }));
+          return state;
+        }),
+      );
+      const until = Date.now() + 30_000;
+      while ((clients.some((c) => c.detections < 5) || ffmpegChildren(child.pid!).length < 3) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(clients.every((c) => c.detections >= 5)).toBe(true);
+      const kids = ffmpegChildren(child.pid!);
+      expect(kids.length).toBeGreaterThanOrEqual(3); // two decoders + the hanging ffprobe
+
+      const t0 = Date.now();
+      child.kill(signal);
+      const [code, sig] = await Promise.race([exited, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('no exit within 25 s')), 25_000))]);
+      const shutdownMs = Date.now() - t0;
+      expect({ code, sig }).toEqual({ code: 0, sig: null });
+      expect(shutdownMs).toBeLessThan(15_000);
+      for (const c of clients) expect(c.code).toBe(1001);
+      // Stopped accepting: nothing listens there any more.
+      await expect(fetch(url + '/healthz', { signal: AbortSignal.timeout(3000) })).rejects.toThrow();
+      // Every child it had is gone, and nothing else reads the test's files.
+      for (const pid of kids) expect(alive(pid), `ffmpeg ${pid}`).toBe(false);
+      expect(processesMentioning(dir)).toEqual([]);
+      // Logs flushed: complete JSON lines, ending with the shutdown.
+      const lines = stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.find((l) => l.msg === 'shutting down')).toMatchObject({ level: 'info', signal });
+      expect(lines.at(-1)).toMatchObject({ msg: 'stopped', signal, ffmpegChildren: 0 });
+      expect(stderr.endsWith('\n')).toBe(true);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }, 90_000);
+});
