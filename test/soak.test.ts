@@ -1,0 +1,37 @@
+/**
+ * Issue 8: the soak benchmark's short CI variant (~25 s): three streams (demo clip, real time,
+ * looping, video), three healthy clients and one that never reads. After warm-up: heap and RSS do
+ * not trend upwards, active handles stay flat, exactly one ffmpeg per stream, none after close.
+ * The minutes-long run is `node dist/bench/soak.js --minutes N`.
+ */
+import { describe, expect, it } from 'vitest';
+import { runSoak, slope } from '../bench/soak.js';
+
+describe('soak (short)', () => {
+  it('slope is a least-squares fit', () => {
+    expect(slope([0, 1, 2, 3], [1, 3, 5, 7])).toBeCloseTo(2);
+    expect(slope([0, 1, 2, 3], [5, 5, 5, 5])).toBe(0);
+  });
+
+  it('no growth of memory, handles or ffmpeg children after warm-up', async () => {
+    const report = await runSoak({
+      durationMs: 25_000,
+      warmupMs: 8_000,
+      streams: 3,
+      clients: 3,
+      // A short window is noisy: bounds are loose per minute but still catch a leak per frame
+      // (45 frames/s x 3 clients: 1 KB per frame kept would be ~8 MB/min of heap).
+      maxHeapSlopeMBPerMin: 6,
+      maxRssSlopeMBPerMin: 120,
+      maxHandleSpread: 6,
+    });
+    const f = (n: number): string => n.toFixed(1);
+    console.log(
+      `soak 25 s: rss ${f(report.start.rssMB)} -> ${f(report.end.rssMB)} MB, heap ${f(report.start.heapUsedMB)} -> ${f(report.end.heapUsedMB)} MB, ` +
+        `slopes heap ${f(report.heapSlopeMBPerMin)} / rss ${f(report.rssSlopeMBPerMin)} MB/min, handles ${report.handles.min}..${report.handles.max}, frames ${report.framesSent}`,
+    );
+    expect(report.failures).toEqual([]);
+    expect(report.samples.length).toBeGreaterThanOrEqual(15);
+    expect(report.framesSent).toBeGreaterThan(300);
+  }, 120_000);
+});
