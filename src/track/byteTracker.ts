@@ -17,7 +17,9 @@
  *  7. output: the detections of confirmed tracks matched in this frame, with `trackId`.
  *
  * Matches never cross classes. A re-found lost track re-runs its filter over the gap along virtual
- * observations (OC-SORT's observation-centric re-update).
+ * observations (OC-SORT's observation-centric re-update). A matched detection that shrank behind
+ * another detection of the frame (partly hidden) is measured by its visible edge and most of the
+ * predicted size (occlusion.ts), so the hidden side does not drag the centre and velocity.
  *
  * Output boxes are, by default, the Kalman-filtered boxes right after the update (as ByteTrack): they
  * average out the detector's frame-to-frame jitter, which measured better localisation and MOTA than
@@ -28,6 +30,7 @@ import type { Box, Detection, TrackerConfig } from '../types.js';
 import { AssignmentSolver } from './assignment.js';
 import { boxIou } from './iou.js';
 import { DEFAULT_KALMAN_NOISE, type KalmanNoise } from './kalman.js';
+import { DEFAULT_OCCLUSION_OPTIONS, occlusionAwareBox, type OcclusionOptions } from './occlusion.js';
 import { Track } from './track.js';
 
 /**
@@ -64,6 +67,8 @@ export interface ByteTrackerTuning {
   duplicateIou: number;
   /** Report the matched detection's box, or the Kalman-filtered box. */
   outputBox: 'detection' | 'filtered';
+  /** Partly hidden detections (occlusion.ts): a box shrunk behind another detection keeps its visible edge. */
+  occlusion: OcclusionOptions;
 }
 
 export const DEFAULT_TRACKER_TUNING: ByteTrackerTuning = {
@@ -74,6 +79,7 @@ export const DEFAULT_TRACKER_TUNING: ByteTrackerTuning = {
   reupdateGaps: true,
   duplicateIou: 0.85,
   outputBox: 'filtered',
+  occlusion: DEFAULT_OCCLUSION_OPTIONS,
 };
 
 type Cost = 'fusedIou' | 'iou' | 'observedIou';
@@ -95,6 +101,7 @@ export class ByteTracker {
   private costs = new Float64Array(256);
   private rowToCol = new Int32Array(64);
   private detectionBoxes = new Float64Array(256);
+  private readonly measurement = new Float64Array(4);
   private readonly trackCandidates: Track[] = [];
   private readonly highDetections: number[] = [];
   private readonly lowDetections: number[] = [];
@@ -227,7 +234,9 @@ export class ByteTracker {
       if (c < 0) continue;
       const d = candidates[c]!;
       const track = tracks[r]!;
-      track.observe(detections[d]!, this.clock, this.frameStep, this.tuning.noise, this.tuning.reupdateGaps);
+      const det = detections[d]!;
+      const measured = occlusionAwareBox(track.box, det.box, boxes, detections.length, this.tuning.occlusion, this.measurement);
+      track.observe(det, measured, this.clock, this.frameStep, this.tuning.noise, this.tuning.reupdateGaps);
       this.detectionTrack[d] = track;
       track.lastUpdate = this.updates;
       if (!track.confirmed) track.id = this.nextId++;

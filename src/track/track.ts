@@ -50,7 +50,7 @@ export class Track {
     this.lastSeenTime = time;
     const [x1, y1, x2, y2] = detection.box;
     kalmanInitiate(boxToXyah(x1, y1, x2, y2, scratchXyah), this.mean, this.cov, noise);
-    this.remember();
+    this.remember(detection.box);
   }
 
   get confirmed(): boolean {
@@ -65,14 +65,21 @@ export class Track {
   }
 
   /**
-   * Takes `detection` as this track's observation at `time`. When the track was unobserved for longer
+   * Takes `detection`, measured as box `measured` (its box, or a partly hidden box's correction), as
+   * this track's observation at `time`. When the track was unobserved for longer
    * than one step (`stepSeconds`), the filter is first re-run from its last observation over the gap
    * along straight-line virtual observations (OC-SORT's observation-centric re-update), which undoes
    * the velocity drift accumulated while predicting blind.
    */
-  observe(detection: Detection, time: number, stepSeconds: number, noise: KalmanNoise, reupdateGaps: boolean): void {
-    const [x1, y1, x2, y2] = detection.box;
-    const z = boxToXyah(x1, y1, x2, y2, scratchXyah);
+  observe(
+    detection: Detection,
+    measured: ArrayLike<number>,
+    time: number,
+    stepSeconds: number,
+    noise: KalmanNoise,
+    reupdateGaps: boolean,
+  ): void {
+    const z = boxToXyah(measured[0]!, measured[1]!, measured[2]!, measured[3]!, scratchXyah);
     const gap = time - this.lastSeenTime;
     if (reupdateGaps && stepSeconds > 0 && gap > 1.5 * stepSeconds) this.reupdateOverGap(z, gap, stepSeconds, noise);
     kalmanUpdate(this.mean, this.cov, z, noise);
@@ -80,7 +87,7 @@ export class Track {
     this.detection = detection;
     this.lastSeenTime = time;
     this.state = 'tracked';
-    this.remember();
+    this.remember(measured);
   }
 
   private reupdateOverGap(z: Float64Array, gap: number, stepSeconds: number, noise: KalmanNoise): void {
@@ -103,14 +110,14 @@ export class Track {
     kalmanPredict(this.mean, this.cov, dt, noise);
   }
 
-  private remember(): void {
+  /** Keeps the filter state and the measured box as the last observation. */
+  private remember(measured: ArrayLike<number>): void {
     this.observedMean.set(this.mean);
     this.observedCov.set(this.cov);
-    const b = this.detection.box;
-    this.lastObservation[0] = b[0];
-    this.lastObservation[1] = b[1];
-    this.lastObservation[2] = b[2];
-    this.lastObservation[3] = b[3];
+    this.lastObservation[0] = measured[0]!;
+    this.lastObservation[1] = measured[1]!;
+    this.lastObservation[2] = measured[2]!;
+    this.lastObservation[3] = measured[3]!;
     xyahToBox(this.mean, this.box);
   }
 }
