@@ -49,6 +49,8 @@ export interface SoakSample {
   ffmpeg: number;
   framesSent: number;
   clients: number;
+  /** Largest server-side send buffer among the clients (the stuck one), KiB. */
+  maxBufferedKB: number;
 }
 
 export interface SoakReport {
@@ -112,7 +114,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const wsUrl = server.url.replace(/^http/, 'ws') + '/ws';
   let healthyMessages = 0;
   let stuckCutoffs = 0;
-  let stopping = false;
   const sockets = new Set<WebSocket>();
 
   const open = (onMessage?: () => void): Promise<WebSocket> =>
@@ -129,18 +130,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const ws = await open(() => healthyMessages++);
     ws.send(JSON.stringify({ type: 'subscribe', streams: ids, video: i % 2 === 0 }));
   }
-  // The stuck client: subscribes to video and never reads; reconnected whenever it is cut off.
+  // The stuck client: subscribes to video and never reads. A paused socket never sees its own
+  // close, so the sampling loop notices the cut-off on the server side and reconnects it.
+  let stuckWs: WebSocket | undefined;
   const stuck = async (): Promise<void> => {
-    if (stopping) return;
-    const ws = await open().catch(() => undefined);
+    stuckWs = await open().catch(() => undefined);
+    const ws = stuckWs;
     if (!ws) return;
     ws.send(JSON.stringify({ type: 'subscribe', streams: ids, video: true }));
-    setTimeout(() => ws.pause(), 200);
-    ws.once('close', () => {
-      if (stopping) return;
-      stuckCutoffs++;
-      setTimeout(() => void stuck(), 500);
-    });
+    await sleep(200);
+    ws.pause();
   };
   await stuck();
 
@@ -159,12 +158,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         ffmpeg: liveFfmpegChildren(),
         framesSent: server.hub.list().reduce((a, st) => a + st.framesSent, 0),
         clients: server.clients().length,
+        maxBufferedKB: Math.max(0, ...server.clients().map((c) => c.bufferedAmount)) / 1024,
       };
       samples.push(s);
       o.onSample?.(s);
+      if (s.clients === nClients && stuckWs) {
+        stuckCutoffs++;
+        stuckWs.terminate();
+        await stuck();
+      }
     }
   } finally {
-    stopping = true;
     for (const ws of sockets) ws.terminate();
     await server.close();
   }
@@ -221,12 +225,16 @@ function summary(r: SoakReport): string {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { minutes: { type: 'string' }, streams: { type: 'string' }, clients: { type: 'string' }, json: { type: 'string' } } });
   const minutes = Number(values.minutes ?? 5);
+  let printed = -1;
   const report = await runSoak({
     durationMs: minutes * 60_000,
     streams: values.streams ? Number(values.streams) : undefined,
     clients: values.clients ? Number(values.clients) : undefined,
     onSample: (s) => {
-      if (Math.round(s.t / 1000) % 30 === 0) process.stderr.write(`  ${Math.round(s.t / 1000)} s: rss ${s.rssMB.toFixed(1)} MB, heap ${s.heapUsedMB.toFixed(1)} MB, handles ${s.handles}, ffmpeg ${s.ffmpeg}\n`);
+      const block = Math.floor(s.t / 30_000);
+      if (block === printed) return;
+      printed = block;
+      process.stderr.write(`  ${Math.round(s.t / 1000)} s: rss ${s.rssMB.toFixed(1)} MB, heap ${s.heapUsedMB.toFixed(1)} MB, handles ${s.handles}, ffmpeg ${s.ffmpeg}, stuck client buffer ${s.maxBufferedKB.toFixed(0)} KiB\n`);
     },
   });
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));

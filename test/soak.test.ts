@@ -22,7 +22,10 @@ describe('soak (short)', () => {
       // A short window is noisy: bounds are loose per minute but still catch a leak per frame
       // (45 frames/s x 3 clients: 1 KB per frame kept would be ~8 MB/min of heap).
       maxHeapSlopeMBPerMin: 6,
-      maxRssSlopeMBPerMin: 120,
+      // RSS is noisier over 25 s (the stuck client's 1 MiB send buffer and the kernel's fill up in
+      // this window, allocator arenas settle): only runaway growth fails here; the long run
+      // (bench/soak.ts, default 30 MB/min) judges RSS properly.
+      maxRssSlopeMBPerMin: 400,
       maxHandleSpread: 6,
     });
     const f = (n: number): string => n.toFixed(1);
