@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegPath, liveFfmpegChildren } from '../src/ingest/ffmpeg.js';
-import { frameRate, probeSource, SourceError, sourceInfoFrom } from '../src/ingest/probe.js';
+import { frameRate, probeSource, SourceError, sourceInfoFrom, sourceInfoFromLog } from '../src/ingest/probe.js';
 
 const VTEST = fileURLToPath(new URL('../../shared/data/vtest.avi', import.meta.url));
 let dir: string;
@@ -140,3 +140,27 @@ async function freePort(): Promise<number> {
   await new Promise((r) => server.close(r));
   return port;
 }
+
+describe('probing through ffmpeg when ffprobe cannot', () => {
+  it('probes an MPEG-TS file (the bundled static ffprobe crashes on MPEG-TS; ffmpeg answers instead)', async () => {
+    const ts = join(dir, 'clip.ts');
+    ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', ts);
+    const info = await probeSource(ts);
+    expect(info).toMatchObject({ width: 320, height: 240, fps: 10, codec: 'h264', isFile: true });
+    expect(info.duration).toBeGreaterThan(1.5);
+    expect(liveFfmpegChildren()).toBe(0);
+  });
+
+  it('reads size, rate, codec and duration from ffmpeg\'s input description', () => {
+    const lines = [
+      "Input #0, mpegts, from 'file:/tmp/x.ts':",
+      '  Duration: 00:01:02.50, start: 1.400000, bitrate: 312 kb/s',
+      '  Program 1',
+      '    Stream #0:0[0x100]: Video: h264 (High) ([27][0][0][0] / 0x001B), yuv420p(progressive), 1280x720 [SAR 1:1 DAR 16:9], 25 fps, 25 tbr, 90k tbn, 50 tbc',
+    ];
+    expect(sourceInfoFromLog(lines, '/tmp/x.ts', true)).toEqual({
+      url: '/tmp/x.ts', width: 1280, height: 720, fps: 25, frameCount: 1563, frameCountExact: false, duration: 62.5, codec: 'h264', isFile: true,
+    });
+    expect(sourceInfoFromLog(['    Stream #0:0: Audio: aac, 44100 Hz, stereo'], 'a.ts', true)).toBeUndefined();
+  });
+});

@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { SourceInfo } from '../types.js';
-import { describeExit, ffprobePath, inputArgs, isNetworkSource, redactUrl, spawnFfmpeg, withoutInputName } from './ffmpeg.js';
+import { describeExit, ffmpegPath, ffprobePath, inputArgs, isNetworkSource, redactUrl, spawnFfmpeg, withoutInputName, type ExitStatus } from './ffmpeg.js';
 
 export type SourceErrorCode = 'ENOENT' | 'NOT_VIDEO' | 'TRUNCATED' | 'NO_VIDEO_STREAM' | 'UNREACHABLE' | 'TIMEOUT' | 'PROBE_FAILED' | 'CANCELLED';
 
@@ -61,32 +61,19 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
     ...inputArgs(url, binary, { rtspTransport: opts.rtspTransport, socketTimeoutMs }),
   ];
   const started = performance.now();
-  const child = spawnFfmpeg(args, { binary: 'ffprobe', tailLines: 5 });
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (s: string) => (out += s));
-  const stdoutDone = new Promise<void>((resolve) => child.stdout.once('close', resolve));
-
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    void child.stop(500);
-  }, timeoutMs);
-  let cancelled = false;
-  const cancel = (): void => {
-    cancelled = true;
-    void child.stop(500);
-  };
-  if (opts.signal?.aborted) cancel();
-  else opts.signal?.addEventListener('abort', cancel, { once: true });
-  const status = await child.exited;
-  clearTimeout(timer);
-  opts.signal?.removeEventListener('abort', cancel);
-  await stdoutDone;
+  let run = await runProbeChild(args, 'ffprobe', timeoutMs, opts.signal);
+  // Some static ffprobe builds crash on inputs that ffmpeg reads fine (the bundled one on MPEG-TS):
+  // then ask the decoder itself, which also keeps the probe in step with what will decode.
+  if (run.status.signal && !run.timedOut && !run.cancelled) {
+    const ffArgs = ['-hide_banner', '-nostdin', ...inputArgs(url, ffmpegPath(), { rtspTransport: opts.rtspTransport, socketTimeoutMs })];
+    run = await runProbeChild(ffArgs, 'ffmpeg', timeoutMs, opts.signal);
+    const info = sourceInfoFromLog(run.lines, url, isFile);
+    if (info) return info;
+  }
+  const { status, timedOut, cancelled, tail, out } = run;
 
   if (cancelled) throw new SourceError('CANCELLED', `probe of ${shown} cancelled`);
   if (timedOut) throw new SourceError('TIMEOUT', `timed out after ${timeoutMs} ms probing ${shown}`);
-  const tail = child.stderrTail();
   // ffprobe's last line is its verdict.
   const reason = redactUrl(withoutInputName(tail.at(-1) ?? '', url));
   if (status.spawnError) throw new SourceError('PROBE_FAILED', `cannot run ffprobe (${binary}): ${status.spawnError.message}`);
@@ -167,4 +154,61 @@ async function assertReadableFile(path: string): Promise<void> {
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new SourceError('ENOENT', `input not found: ${path}`);
     throw new SourceError('PROBE_FAILED', `cannot read ${path}: ${(err as Error).message}`);
   }
+}
+
+interface ProbeRun {
+  status: ExitStatus;
+  out: string;
+  /** Every stderr line (ffmpeg prints the stream list there). */
+  lines: string[];
+  tail: string[];
+  timedOut: boolean;
+  cancelled: boolean;
+}
+
+/** Runs ffprobe or ffmpeg to completion under the probe deadline and the caller's abort signal. */
+async function runProbeChild(args: string[], binary: 'ffprobe' | 'ffmpeg', timeoutMs: number, signal?: AbortSignal): Promise<ProbeRun> {
+  const lines: string[] = [];
+  const child = spawnFfmpeg(args, { binary, tailLines: 5, onLogLine: (l) => void lines.push(l.text) });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (s: string) => (out += s));
+  const stdoutDone = new Promise<void>((resolve) => child.stdout.once('close', resolve));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void child.stop(500);
+  }, timeoutMs);
+  let cancelled = false;
+  const cancel = (): void => {
+    cancelled = true;
+    void child.stop(500);
+  };
+  if (signal?.aborted) cancel();
+  else signal?.addEventListener('abort', cancel, { once: true });
+  const status = await child.exited;
+  clearTimeout(timer);
+  signal?.removeEventListener('abort', cancel);
+  await stdoutDone;
+  return { status, out, lines, tail: child.stderrTail(), timedOut, cancelled };
+}
+
+/**
+ * SourceInfo from ffmpeg's own description of its input (`ffmpeg -i URL` with no output), e.g.
+ * "  Duration: 00:00:02.00, start: 1.4, bitrate: 300 kb/s" and
+ * "  Stream #0:0[0x100]: Video: h264 (High) (...), yuv420p(progressive), 320x240 [SAR 1:1 DAR 4:3], 10 fps, 10 tbr, ...".
+ * Undefined when no video stream is listed. Frame counts are estimates (duration x fps).
+ */
+export function sourceInfoFromLog(lines: string[], url: string, isFile: boolean): ProbedSource | undefined {
+  const video = lines.find((l) => /Stream #\d+:\d+.*: Video: /.test(l));
+  if (!video) return undefined;
+  const codec = /: Video: ([\w-]+)/.exec(video)?.[1] ?? 'unknown';
+  const size = /, (\d{2,5})x(\d{2,5})/.exec(video);
+  if (!size) return undefined;
+  const rate = /, ([\d.]+)(k?) (?:fps|tbr)/.exec(video);
+  const fps = rate ? Number(rate[1]) * (rate[2] ? 1000 : 1) : 0;
+  const d = lines.map((l) => /Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(l)).find((m) => m !== null);
+  const duration = d ? positive(Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3])) : undefined;
+  const frameCount = isFile && duration !== undefined && fps > 0 ? Math.round(duration * fps) : undefined;
+  return { url, width: Number(size[1]), height: Number(size[2]), fps: fps > 0 && fps <= 1000 ? fps : 0, frameCount, frameCountExact: false, duration, codec, isFile };
 }
