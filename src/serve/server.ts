@@ -31,8 +31,10 @@ export interface StartServerOptions {
   log?: Logger;
 }
 
-function isLoopback(host: string): boolean {
-  return host === '127.0.0.1' || host === '::1' || host === 'localhost';
+/** True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  const v4 = host.startsWith('::ffff:') ? host.slice(7) : host;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || host === '::1' || host === 'localhost';
 }
 
 function listen(server: Server, host: string, port: number): Promise<number> {
