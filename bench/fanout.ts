@@ -25,6 +25,9 @@ export interface FanoutRun {
   minDeliveredRatio: number;
   videoRatio: number;
   delivery: Summary;
+  /** WebSocket handshakes that failed and were retried by the clients, with the last reason. */
+  connectRetries: number;
+  lastConnectError?: string;
   /** Server process CPU (all threads, including inference), % of one core. */
   serverCpuPercent: number;
   /** Event-loop utilisation of the server's main thread (where fan-out happens), 0..1. */
@@ -73,10 +76,12 @@ function loadScript(): string {
 }
 
 /** Runs the client process; `onReady` resolves when the measurement window may open. */
-function runLoad(spec: LoadSpec, onReady: () => Promise<void>): Promise<LoadReport> {
+function runLoad(spec: LoadSpec, onReady: () => Promise<void>, readyWaitSeconds: number): Promise<LoadReport> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [loadScript(), JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const killer = setTimeout(() => child.kill('SIGKILL'), (spec.seconds + 60) * 1000);
+    // Connecting (handshakes the server stalls are retried after its 408: allow ~0.5 s per client),
+    // the wait before the window, the window, reporting: anything beyond is a hang.
+    const killer = setTimeout(() => child.kill('SIGKILL'), (spec.seconds + readyWaitSeconds + 60 + 0.5 * spec.clients) * 1000);
     let out = '';
     let stderr = '';
     let ready = false;
@@ -89,10 +94,10 @@ function runLoad(spec: LoadSpec, onReady: () => Promise<void>): Promise<LoadRepo
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(killer);
       const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !last.startsWith('{"clients"')) reject(new Error(`wsLoad exited with ${code}: ${stderr.trim().slice(0, 300)}`));
+      if (code !== 0 || !last.startsWith('{"clients"')) reject(new Error(`wsLoad exited with ${code ?? signal}: ${stderr.trim().slice(0, 300)}`));
       else resolve(JSON.parse(last) as LoadReport);
     });
   });
@@ -113,6 +118,8 @@ async function waitForCongestion(bench: BenchServer, maxSeconds: number): Promis
 }
 
 async function measure(bench: BenchServer, recorder: ResultRecorder, spec: LoadSpec, congestionWaitSeconds = 0): Promise<FanoutRun> {
+  // The previous run's clients are gone before this one starts.
+  for (let i = 0; i < 100 && bench.server.clients().length > 0; i++) await sleep(100);
   let congestedAfter: number | undefined;
   let cpuPercent = 0;
   let loopUtilisation = 0;
@@ -140,7 +147,7 @@ async function measure(bench: BenchServer, recorder: ResultRecorder, spec: LoadS
         stuckClient = { bufferedAmount: worst.bufferedAmount, drops: { ...worst.drops } };
       }, spec.seconds * 800);
     }
-  });
+  }, congestionWaitSeconds);
   await window;
   const results = recorder.stop();
   const [lo, hi] = report.seqRange;
@@ -156,6 +163,8 @@ async function measure(bench: BenchServer, recorder: ResultRecorder, spec: LoadS
     minDeliveredRatio: r3(Math.min(...ratios)),
     videoRatio: r3(videoRatios.reduce((a, b) => a + b, 0) / Math.max(1, videoRatios.length)),
     delivery: summarize(report.delivery),
+    connectRetries: report.connectRetries,
+    ...(report.lastConnectError ? { lastConnectError: report.lastConnectError } : {}),
     serverCpuPercent: r3(cpuPercent),
     mainThreadUtilisation: r3(loopUtilisation),
     ...(spec.stuck ? { stuckClient: { ...(stuckClient ?? { bufferedAmount: 0, drops: { video: 0, detections: 0 } }), congestedAfterSeconds: congestedAfter ?? null } } : {}),
@@ -163,7 +172,8 @@ async function measure(bench: BenchServer, recorder: ResultRecorder, spec: LoadS
 }
 
 export async function fanoutBench(o: FanoutOptions): Promise<FanoutResult> {
-  const maxClients = Math.max(...o.clientCounts, o.stuckClients) + 10;
+  // Room for the previous run's clients while the server notices they left.
+  const maxClients = 2 * Math.max(...o.clientCounts, o.stuckClients) + 10;
   // The stuck client must stay connected (not be closed for slowness) for the whole comparison.
   const bench = await startBenchServer({ modelPath: o.modelPath, mediaFolder: o.mediaFolder, maxClients, stuckClientTimeoutMs: 3_600_000 });
   const recorder = new ResultRecorder(bench.server);

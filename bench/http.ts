@@ -40,8 +40,10 @@ export async function httpBench(o: HttpOptions): Promise<HttpResult> {
       const url = `${bench.server.url}/api/detect`;
       const probe = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'image/jpeg' }, signal: AbortSignal.timeout(30_000) });
       const text = await probe.text();
-      if (probe.status === 404 || probe.status === 405) return { available: false, reason: `POST /api/detect answered ${probe.status}: the endpoint does not exist in this build` };
-      if (!probe.ok) return { available: false, reason: `POST /api/detect answered ${probe.status}: ${text.slice(0, 200)}` };
+      if ((probe.status === 404 && text.includes('no route')) || probe.status === 405) {
+        return { available: false, reason: `POST /api/detect answered ${probe.status}: the endpoint does not exist in this build` };
+      }
+      if (!probe.ok) throw new Error(`POST /api/detect answered ${probe.status}: ${text.slice(0, 200)}`);
       for (const connections of o.concurrencies) {
         const instance = autocannon({ url, method: 'POST', body, headers: { 'content-type': 'image/jpeg' }, connections, amount: o.maxRequests, timeout: 30 });
         // amount bounds the count; this bounds the time.

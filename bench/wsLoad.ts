@@ -23,6 +23,9 @@ export interface LoadReport {
   delivery: number[];
   /** Per healthy client: detections and video messages received in the window. */
   received: { detections: number; videos: number }[];
+  /** Handshakes that failed and were retried, and the last failure's message. */
+  connectRetries: number;
+  lastConnectError: string;
   /** Lowest and highest frame seq any client received detections for in the window. */
   seqRange: [number, number];
   seconds: number;
@@ -66,7 +69,26 @@ function connect(spec: LoadSpec, state: State, video: boolean): Promise<Client> 
     });
     ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe', streams: [spec.stream], video })));
     ws.once('error', reject);
+    // Settles nothing once subscribed; before that, a close (e.g. 1013 too many clients) is a failure.
+    ws.once('close', (code, reason) => reject(new Error(`closed before subscribing: ${code} ${reason.toString()}`)));
   });
+}
+
+let connectRetries = 0;
+let lastConnectError = '';
+
+/** A refused handshake (e.g. 408 from a busy server) is retried a few times, and counted. */
+async function connectWithRetry(spec: LoadSpec, state: State, video: boolean): Promise<Client> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect(spec, state, video);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      connectRetries++;
+      lastConnectError = err instanceof Error ? err.message : String(err);
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
 }
 
 async function main(spec: LoadSpec): Promise<LoadReport> {
@@ -74,12 +96,12 @@ async function main(spec: LoadSpec): Promise<LoadReport> {
   const clients: Client[] = [];
   // Connect in small groups: hundreds of simultaneous handshakes would measure the accept path.
   for (let i = 0; i < spec.clients; i += 25) {
-    const group = Array.from({ length: Math.min(25, spec.clients - i) }, () => connect(spec, state, spec.video));
+    const group = Array.from({ length: Math.min(25, spec.clients - i) }, () => connectWithRetry(spec, state, spec.video));
     clients.push(...(await Promise.all(group)));
   }
   let stuck: Client | undefined;
   if (spec.stuck) {
-    stuck = await connect(spec, { recording: false, delivery: [], minSeq: Infinity, maxSeq: -Infinity }, true);
+    stuck = await connectWithRetry(spec, { recording: false, delivery: [], minSeq: Infinity, maxSeq: -Infinity }, true);
     stuck.ws.pause();
   }
   process.stdout.write(JSON.stringify({ ready: true }) + '\n');
@@ -91,7 +113,7 @@ async function main(spec: LoadSpec): Promise<LoadReport> {
   const seconds = (now() - t0) / 1000;
   for (const c of clients) c.ws.terminate();
   stuck?.ws.terminate();
-  return { clients: clients.length, delivery: state.delivery, received: clients.map((c) => ({ detections: c.detections, videos: c.videos })), seqRange: [state.minSeq, state.maxSeq], seconds };
+  return { clients: clients.length, delivery: state.delivery, received: clients.map((c) => ({ detections: c.detections, videos: c.videos })), seqRange: [state.minSeq, state.maxSeq], connectRetries, lastConnectError, seconds };
 }
 
 function goSignal(): Promise<void> {
