@@ -8,8 +8,6 @@ import { parseConfig, parseStream, streamContext, type ServeConfig } from '../sr
 import { createLogger } from '../src/log.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import type { FrameResult } from '../src/types.js';
-import { computeLetterbox } from '../src/ingest/letterbox.js';
-import type { ModelPool } from '../src/pipeline/modelPool.js';
 
 export interface LiveServerOptions {
   modelPath: string;
@@ -52,32 +50,8 @@ export async function startBenchServer(o: LiveServerOptions): Promise<BenchServe
     async addStream(fields) {
       await server.hub.add(parseStream(fields, streamContext(config)));
     },
-    close: async () => {
-      await drainInference(server, o.modelPath);
-      await server.close();
-    },
+    close: () => server.close(),
   };
-}
-
-/**
- * Stops the streams and waits until no session run is in flight. Workaround: Detector.close()
- * while its worker is inside session.run aborts the whole process (a Napi::Error thrown during the
- * worker's teardown), and server.close() closes the models without waiting for running batches.
- * The model is held by an extra user while the streams go, then probe frames go through the
- * batcher until one comes back with nothing left queued behind it.
- */
-async function drainInference(server: RunningServer, modelPath: string): Promise<void> {
-  const pool = (server.hub as unknown as { models: ModelPool }).models;
-  const hold = 'bench-drain';
-  const model = await pool.acquire(modelPath, hold).catch(() => undefined);
-  await Promise.all(server.hub.ids().map((id) => server.hub.remove(id)));
-  if (!model) return;
-  const { inputWidth: w, inputHeight: h } = model.detector.info;
-  for (let i = 0; i < 20; i++) {
-    await model.batcher.submit({ streamId: hold, rgb: new Uint8Array(w * h * 3), letterbox: computeLetterbox(w, h, w, h), conf: 1 }).catch(() => undefined);
-    if (model.batcher.metrics().queued === 0) break;
-  }
-  await pool.release(modelPath, hold);
 }
 
 /** Records every published result, with the time spent serialising it the way the gateway does. */
