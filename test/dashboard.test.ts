@@ -4,7 +4,7 @@
  * files, live frames with boxes, stats, client-side filter, the large view, recovery after a
  * server restart on the same port, and `?token=`. Screenshots go to test/artifacts/.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboard } from '../src/serve/dashboard/build.mjs';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
+import { childPids, alive } from './helpers/processes.js';
 
 const cli = join(process.cwd(), 'dist/src/cli/main.js');
 const artifacts = join(process.cwd(), 'test/artifacts');
@@ -55,23 +56,6 @@ function startServe(args: string[]): Promise<ServeProcess> {
       reject(new Error(`serve exited with ${code} before listening:\n${err}`));
     });
   });
-}
-
-function childPids(pid: number): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** SIGTERM (SIGKILL after 15 s); then no process the server started may be left. */

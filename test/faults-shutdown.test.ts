@@ -5,7 +5,7 @@
  * process exits 0 and every ffmpeg/ffprobe child it had is gone (pids from pgrep -P, checked
  * dead; no process anywhere still reads this test's media folder).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
+import { alive, childPids } from './helpers/processes.js';
 
 const cli = join(process.cwd(), 'dist/src/cli/main.js');
 let dir: string;
@@ -42,28 +43,13 @@ afterAll(async () => {
 });
 
 function ffmpegChildren(pid: number): number[] {
-  let out = '';
-  try {
-    out = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' });
-  } catch {
-    return [];
-  }
-  return out.split('\n').filter(Boolean).map(Number).filter((p) => {
+  return childPids(pid).filter((p) => {
     try {
       return /ffmpeg|ffprobe/.test(readFileSync(`/proc/${p}/comm`, 'utf8'));
     } catch {
       return false;
     }
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Processes anywhere whose command line names `text`. */

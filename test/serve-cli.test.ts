@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
+import { childPids, alive } from './helpers/processes.js';
 
 const cli = join(process.cwd(), 'dist/src/cli/main.js');
 let dir: string;
@@ -20,23 +21,6 @@ beforeAll(async () => {
   [clip, model] = await Promise.all([ensureDemoClip().then((c) => c.video), ensureModel('synthetic-det')]);
   dir = mkdtempSync(join(tmpdir(), 'streamlens-cli-'));
 });
-
-function childPids(pid: number): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('streamlens serve (CLI)', () => {
   it('exits 2 and names the field for a bad config', () => {
