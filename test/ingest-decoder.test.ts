@@ -210,6 +210,20 @@ describe('FrameDecoder', () => {
     }
   });
 
+  it('realtime with JPEG: a frame is handed over as soon as it is decoded, not held until the next one', async () => {
+    // 4 fps paced: holding a frame for its successor's JPEG would show as ~250 ms between capture and delivery.
+    const src = clip('paced.mkv', 'testsrc2=size=320x240:rate=4', 3);
+    const d = await decoder(src, { realtime: true, jpeg: { quality: 80 } });
+    const lags: number[] = [];
+    for await (const f of d.frames()) {
+      lags.push(performance.timeOrigin + performance.now() - f.captureTs);
+      expect(f.jpeg).toBeDefined();
+    }
+    lags.sort((a, b) => a - b);
+    expect(lags.length).toBe(12);
+    expect(lags[lags.length >> 1]).toBeLessThan(125);
+  });
+
   it('stop() kills ffmpeg and ends the iteration', async () => {
     const d = await decoder(VTEST, { realtime: true, loop: true });
     const it = d.frames();

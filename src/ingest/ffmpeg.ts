@@ -182,7 +182,9 @@ export function decodeArgs(spec: DecodeSpec, binary: string): string[] {
     '-map', '[rgb]', '-c:v', 'rawvideo', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1',
   ];
   if (spec.jpeg) {
-    args.push('-map', '[jpg]', '-c:v', 'mjpeg', '-q:v', String(mjpegQscale(spec.jpeg.quality)), '-flush_packets', '1', '-f', 'mjpeg', `pipe:${JPEG_FD}`);
+    // One encoder thread: frame threading would hold each JPEG back until later frames arrive
+    // (one frame interval of latency on a live source).
+    args.push('-map', '[jpg]', '-c:v', 'mjpeg', '-threads', '1', '-q:v', String(mjpegQscale(spec.jpeg.quality)), '-flush_packets', '1', '-f', 'mjpeg', `pipe:${JPEG_FD}`);
   }
   return args;
 }
