@@ -215,6 +215,41 @@ describe('dashboard', () => {
     expect(Number(await page.getAttribute(TILE, 'data-frames'))).toBeGreaterThan(0);
   });
 
+  it('keeps nine live tiles current: each draws its newest frame, none falls behind the server', async () => {
+    const ids = Array.from({ length: 8 }, (_, i) => `cam${i + 1}`);
+    for (const id of ids) {
+      const post = await fetch(`${server!.url}/api/streams`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id, url: clip, loop: true, realtime: true, video: true, fps: 5 }),
+      });
+      expect(post.status).toBe(201);
+    }
+    try {
+      const all = ['demo', ...ids];
+      await page.waitForFunction(
+        (names) => names.every((n) => Number(document.querySelector<HTMLElement>(`article.tile[data-stream="${n}"]`)?.dataset.frames ?? 0) >= 3),
+        all,
+        { timeout: 60_000, polling: 200 },
+      );
+      const seqs = async (): Promise<Record<string, number>> =>
+        page.evaluate((names) => Object.fromEntries(names.map((n) => [n, Number(document.querySelector<HTMLElement>(`article.tile[data-stream="${n}"]`)!.dataset.seq)])), all);
+      const before = await seqs();
+      await new Promise((r) => setTimeout(r, 4000));
+      const after = await seqs();
+      const api = (await (await fetch(`${server!.url}/api/streams`)).json()) as { streams: { id: string; framesDecoded: number }[] };
+      await page.screenshot({ path: join(artifacts, 'dashboard-nine-streams.png') });
+      for (const id of ids) {
+        // 4 s at 5 fps: about 20 new frames; the tile shows recent ones, not a backlog.
+        expect({ id, advanced: after[id] - before[id] >= 8 }).toEqual({ id, advanced: true });
+        const decoded = api.streams.find((s) => s.id === id)!.framesDecoded;
+        expect({ id, behind: decoded - 1 - after[id] <= 10 }).toEqual({ id, behind: true });
+      }
+    } finally {
+      for (const id of ids) await fetch(`${server!.url}/api/streams/${id}`, { method: 'DELETE' });
+    }
+  }, 120_000);
+
   it('shows that it reconnects while the server is down and recovers when it is back on the same port', async () => {
     const port = server!.port;
     await stopServe(server!);

@@ -161,6 +161,7 @@ export class StreamTile {
       this.framesDrawn++;
       this.drawTimes.push(performance.now());
       this.element.dataset.frames = String(this.framesDrawn);
+      this.element.dataset.seq = String(detections.seq);
     }
     this.element.dataset.objects = String(objects.length);
   }
