@@ -4,7 +4,7 @@
  * files, live frames with boxes, stats, client-side filter, the large view, recovery after a
  * server restart on the same port, and `?token=`. Screenshots go to test/artifacts/.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,12 +12,12 @@ import { dirname, join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServeCli } from './helpers/serveCli.js';
 import { buildDashboard } from '../src/serve/dashboard/build.mjs';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
 import { childPids, alive } from './helpers/processes.js';
 
-const cli = join(process.cwd(), 'dist/src/cli/main.js');
 const artifacts = join(process.cwd(), 'test/artifacts');
 const TILE = 'article.tile[data-stream="demo"]';
 
@@ -34,28 +34,9 @@ let browser: BrowserContext;
 let page: Page;
 
 /** `streamlens serve` as users run it (the built CLI), in its own process; resolves once it listens. */
-function startServe(args: string[]): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [cli, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STREAMLENS_LOG_LEVEL: 'warn' } });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`serve did not start within 60 s:\n${err}`));
-    }, 60_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /on (http:\/\/127\.0\.0\.1:(\d+))/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      resolve({ child, url: m[1], port: Number(m[2]) });
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code} before listening:\n${err}`));
-    });
-  });
+async function startServe(args: string[]): Promise<ServeProcess> {
+  const { child, url, port } = await startServeCli(args, { timeoutMs: 60_000 });
+  return { child, url, port };
 }
 
 /** SIGTERM (SIGKILL after 15 s); then no process the server started may be left. */

@@ -5,18 +5,17 @@
  * process exits 0 and every ffmpeg/ffprobe child it had is gone (pids from pgrep -P, checked
  * dead; no process anywhere still reads this test's media folder).
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { startServeCli } from './helpers/serveCli.js';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { alive, childPids } from './helpers/processes.js';
 
-const cli = join(process.cwd(), 'dist/src/cli/main.js');
 let dir: string;
 let model: string;
 let silent: NetServer;
@@ -80,16 +79,9 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('streamlens serve, %s', (signal) =
         ],
       }),
     );
-    const child = spawn(process.execPath, [cli, 'serve', '--config', file, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STREAMLENS_LOG_LEVEL: 'info' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, sig) => resolve([code, sig])));
+    const server = await startServeCli(['--config', file, '--port', '0'], { logLevel: 'info', timeoutMs: 30_000 });
+    const { child, url } = server;
     try {
-      const end = Date.now() + 30_000;
-      while (!/on (http:\/\/127\.0\.0\.1:\d+)/.test(stdout) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-      const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1];
       const clients = await Promise.all(
         [true, false].map(async (video) => {
           const ws = new WebSocket(url.replace('http', 'ws') + '/ws');
@@ -111,7 +103,7 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('streamlens serve, %s', (signal) =
 
       const t0 = Date.now();
       child.kill(signal);
-      const [code, sig] = await Promise.race([exited, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('no exit within 25 s')), 25_000))]);
+      const { code, signal: sig } = await Promise.race([server.exited, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('no exit within 25 s')), 25_000))]);
       const shutdownMs = Date.now() - t0;
       expect({ code, sig }).toEqual({ code: 0, sig: null });
       expect(shutdownMs).toBeLessThan(15_000);
@@ -122,6 +114,7 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('streamlens serve, %s', (signal) =
       for (const pid of kids) expect(alive(pid), `ffmpeg ${pid}`).toBe(false);
       expect(processesMentioning(dir)).toEqual([]);
       // Logs flushed: complete JSON lines, ending with the shutdown.
+      const stderr = server.stderr();
       const lines = stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(lines.find((l) => l.msg === 'shutting down')).toMatchObject({ level: 'info', signal });
       expect(lines.at(-1)).toMatchObject({ msg: 'stopped', signal, ffmpegChildren: 0 });

@@ -2,12 +2,13 @@
  * `streamlens serve` as users run it (the built CLI): bad config exits 2 naming the field;
  * SIGTERM closes WebSockets with 1001, ends every ffmpeg and exits 0.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { startServeCli } from './helpers/serveCli.js';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { childPids, alive } from './helpers/processes.js';
@@ -47,18 +48,10 @@ describe('streamlens serve (CLI)', () => {
         streams: [{ id: 'demo', url: clip, loop: true, video: true }],
       }),
     );
-    const child = spawn(process.execPath, [cli, 'serve', '--config', file, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STREAMLENS_LOG_LEVEL: 'warn' } });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const server = await startServeCli(['--config', file, '--port', '0'], { timeoutMs: 30_000 });
+    const { child, url } = server;
+    const exited = server.exited.then((e) => e.code);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-          if (m) resolve(m[1]);
-        });
-        setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 30_000).unref();
-      });
       const ws = new WebSocket(url.replace('http', 'ws') + '/ws');
       const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
       let detections = 0;

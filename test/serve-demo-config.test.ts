@@ -3,17 +3,17 @@
  * demo.gt.jsonl pointing at the current synth version (atomically), the clip has a keyframe every
  * second, and `streamlens serve --config streams/demo.json` runs (generating what is missing).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { startServeCli } from './helpers/serveCli.js';
 import { demoClipPath, ensureDemoClip, groundTruthPath, SYNTH_VERSION } from '../src/tools/synth/index.js';
 import { ffprobePath } from '../src/ingest/ffmpeg.js';
 import { modelsDir } from '../src/tools/modelgen/index.js';
 
-const cli = join(process.cwd(), 'dist/src/cli/main.js');
 
 function sameInode(a: string, b: string): boolean {
   const sa = statSync(a);
@@ -23,21 +23,10 @@ function sameInode(a: string, b: string): boolean {
 
 /** Runs `streamlens serve` with `args` until one WebSocket client got `n` detections; then SIGTERM. */
 async function serveUntilDetections(args: string[], n: number): Promise<{ code: number | null; stderr: string; detections: number }> {
-  const child = spawn(process.execPath, [cli, 'serve', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STREAMLENS_LOG_LEVEL: 'info' } });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const server = await startServeCli([...args, '--port', '0'], { logLevel: 'info', timeoutMs: 90_000 });
+  const { child, url } = server;
   let detections = 0;
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      setTimeout(() => reject(new Error(`no URL printed: ${out}\n${stderr}`)), 90_000).unref();
-    });
     const ws = new WebSocket(url.replace('http', 'ws') + '/ws');
     await new Promise<void>((resolve, reject) => {
       ws.on('open', () => ws.send(JSON.stringify({ type: 'subscribe', streams: ['demo'] })));
@@ -45,13 +34,13 @@ async function serveUntilDetections(args: string[], n: number): Promise<{ code: 
         if ((JSON.parse(data.toString()) as { type: string }).type === 'detections' && ++detections >= n) resolve();
       });
       ws.on('error', reject);
-      setTimeout(() => reject(new Error(`only ${detections} detections\n${stderr}`)), 60_000).unref();
+      setTimeout(() => reject(new Error(`only ${detections} detections\n${server.stderr()}`)), 60_000).unref();
     });
     ws.terminate();
   } finally {
     child.kill('SIGTERM');
   }
-  return { code: await exited, stderr, detections };
+  return { code: (await server.exited).code, stderr: server.stderr(), detections };
 }
 
 describe('demo clip with a stable name', () => {
