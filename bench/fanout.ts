@@ -32,6 +32,14 @@ export interface FanoutRun {
   serverCpuPercent: number;
   /** Event-loop utilisation of the server's main thread (where fan-out happens), 0..1. */
   mainThreadUtilisation: number;
+  /** Mean messages (detections + video) the server dropped per client for backpressure. */
+  serverDropsPerClient: number;
+  /**
+   * The clients received far less than the server handed over (it dropped little for them): the
+   * backlog sat in the load generator or the kernel's socket buffers, so the run measures the
+   * load generator, not the server.
+   */
+  loadGeneratorBound: boolean;
   /** Stuck client, as the server sees it at the end of the window. */
   stuckClient?: {
     bufferedAmount: number;
@@ -124,6 +132,7 @@ async function measure(bench: BenchServer, recorder: ResultRecorder, spec: LoadS
   let cpuPercent = 0;
   let loopUtilisation = 0;
   let stuckClient: { bufferedAmount: number; drops: { video: number; detections: number } } | undefined;
+  let serverDrops: number[] = [];
   let window: Promise<void> = Promise.resolve();
   // Everything the stream publishes while the clients run, to count what they should have received.
   recorder.start();
@@ -139,6 +148,9 @@ async function measure(bench: BenchServer, recorder: ResultRecorder, spec: LoadS
       loopUtilisation = performance.eventLoopUtilization(elu0).utilization;
     });
     // Sampled before the clients disconnect at the end of their window.
+    setTimeout(() => {
+      serverDrops = bench.server.clients().map((c) => c.drops.video + c.drops.detections);
+    }, spec.seconds * 950);
     if (spec.stuck) {
       setTimeout(() => {
         const clients = bench.server.clients();
@@ -154,17 +166,25 @@ async function measure(bench: BenchServer, recorder: ResultRecorder, spec: LoadS
   const expected = results.filter((r) => r.streamId === spec.stream && r.seq >= lo && r.seq <= hi).length;
   const ratios = report.received.map((r) => (expected > 0 ? r.detections / expected : 0));
   const videoRatios = report.received.map((r) => (expected > 0 ? r.videos / expected : 0));
+  const deliveredRatio = ratios.reduce((a, b) => a + b, 0) / Math.max(1, ratios.length);
+  // The stuck client's drops are expected; the others' tell whether the server held messages back.
+  const healthyDrops = spec.stuck ? [...serverDrops].sort((a, b) => a - b).slice(0, -1) : serverDrops;
+  const serverDropsPerClient = healthyDrops.reduce((a, b) => a + b, 0) / Math.max(1, healthyDrops.length);
+  const messagesPerClient = expected * (spec.video ? 2 : 1);
+  const handedOver = messagesPerClient > 0 ? 1 - serverDropsPerClient / messagesPerClient : 1;
   return {
     clients: spec.clients,
     video: spec.video,
     stuck: spec.stuck,
     producedFps: r3(expected / report.seconds),
-    deliveredRatio: r3(ratios.reduce((a, b) => a + b, 0) / Math.max(1, ratios.length)),
+    deliveredRatio: r3(deliveredRatio),
     minDeliveredRatio: r3(Math.min(...ratios)),
     videoRatio: r3(videoRatios.reduce((a, b) => a + b, 0) / Math.max(1, videoRatios.length)),
     delivery: summarize(report.delivery),
     connectRetries: report.connectRetries,
     ...(report.lastConnectError ? { lastConnectError: report.lastConnectError } : {}),
+    serverDropsPerClient: r3(serverDropsPerClient),
+    loadGeneratorBound: deliveredRatio < 0.9 && handedOver - deliveredRatio > 0.2,
     serverCpuPercent: r3(cpuPercent),
     mainThreadUtilisation: r3(loopUtilisation),
     ...(spec.stuck ? { stuckClient: { ...(stuckClient ?? { bufferedAmount: 0, drops: { video: 0, detections: 0 } }), congestedAfterSeconds: congestedAfter ?? null } } : {}),

@@ -53,7 +53,7 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
   if (r.fanout) {
     for (const x of r.fanout.runs) {
       const retries = x.connectRetries ? `, ${x.connectRetries} handshakes retried (${x.lastConnectError})` : '';
-      add('fanout', `${x.clients} clients${x.video ? ' +video' : ''}${x.stuck ? ' +1 stuck' : ''}`, `p99 ${f(x.delivery.p99)} ms`, `delivered ${f(100 * x.deliveredRatio)}% (min ${f(100 * x.minDeliveredRatio)}%), process CPU ${f(x.serverCpuPercent)}% (no clients ${f(r.fanout.idleCpuPercent)}%), main thread ${f(100 * x.mainThreadUtilisation)}% (no clients ${f(100 * r.fanout.idleMainThreadUtilisation)}%)${retries}`);
+      add('fanout', `${x.clients} clients${x.video ? ' +video' : ''}${x.stuck ? ' +1 stuck' : ''}`, `p99 ${f(x.delivery.p99)} ms`, `delivered ${f(100 * x.deliveredRatio)}% (min ${f(100 * x.minDeliveredRatio)}%), process CPU ${f(x.serverCpuPercent)}% (no clients ${f(r.fanout.idleCpuPercent)}%), main thread ${f(100 * x.mainThreadUtilisation)}% (no clients ${f(100 * r.fanout.idleMainThreadUtilisation)}%)${retries}${x.loadGeneratorBound ? '; LOAD-GENERATOR BOUND: the server handed over far more than the clients read, not a server measurement' : ''}`);
     }
     const s = r.fanout.stuckComparison;
     const stuck = r.fanout.runs.find((x) => x.stuck)?.stuckClient;
