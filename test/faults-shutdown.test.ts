@@ -6,10 +6,10 @@
  * dead; no process anywhere still reads this test's media folder).
  */
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSilentServer, type SilentServer } from './helpers/silentServer.js';
 import WebSocket from 'ws';
 import { startServeCli } from './helpers/serveCli.js';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
@@ -18,8 +18,7 @@ import { alive, childPids } from './helpers/processes.js';
 
 let dir: string;
 let model: string;
-let silent: NetServer;
-const silentSockets = new Set<Socket>();
+let silent: SilentServer | undefined;
 let silentPort: number;
 
 beforeAll(async () => {
@@ -27,18 +26,12 @@ beforeAll(async () => {
   model = m;
   dir = mkdtempSync(join(tmpdir(), 'streamlens-shutdown-'));
   copyFileSync(clip.video, join(dir, 'clip.mp4'));
-  silent = createNetServer((s) => {
-    silentSockets.add(s);
-    s.on('close', () => silentSockets.delete(s));
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-  silentPort = (silent.address() as { port: number }).port;
+  silent = await startSilentServer();
+  silentPort = silent.port;
 });
 
 afterAll(async () => {
-  for (const s of silentSockets) s.destroy();
-  await new Promise<void>((r) => (silent ? silent.close(() => r()) : r()));
+  await silent?.close();
 });
 
 function ffmpegChildren(pid: number): number[] {

@@ -7,10 +7,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSilentServer, type SilentServer } from './helpers/silentServer.js';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { OnnxGraphBuilder } from '../src/tools/modelgen/onnxBuilder.js';
@@ -24,8 +25,7 @@ let server: RunningServer;
 let media: string;
 let model: string;
 const logLines: Json[] = [];
-let silent: NetServer;
-const silentSockets = new Set<Socket>();
+let silent: SilentServer | undefined;
 let silentPort: number;
 let closedPort: number;
 
@@ -72,13 +72,8 @@ beforeAll(async () => {
   writeFileSync(join(media, 'odd-outputs.onnx'), g.toBytes({ metadata: { task: 'detect', names: "{0: 'a'}" } }));
 
   // An RTSP "server" that accepts and never says a word.
-  silent = createNetServer((s) => {
-    silentSockets.add(s);
-    s.on('close', () => silentSockets.delete(s));
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-  silentPort = (silent.address() as { port: number }).port;
+  silent = await startSilentServer();
+  silentPort = silent.port;
   // A port nobody listens on: bind, note, close.
   const tmp = createNetServer();
   await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', r));
@@ -103,8 +98,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  for (const s of silentSockets) s.destroy();
-  await new Promise<void>((r) => (silent ? silent.close(() => r()) : r()));
+  await silent?.close();
   expect(liveFfmpegChildren()).toBe(0);
   expect(ffmpegChildPids()).toEqual([]);
 });

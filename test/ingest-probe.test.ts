@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegPath, liveFfmpegChildren } from '../src/ingest/ffmpeg.js';
+import { startSilentServer } from './helpers/silentServer.js';
 import { frameRate, probeSource, SourceError, sourceInfoFrom, sourceInfoFromLog } from '../src/ingest/probe.js';
 
 const VTEST = fileURLToPath(new URL('../../shared/data/vtest.avi', import.meta.url));
@@ -89,18 +90,15 @@ describe('probeSource', () => {
   });
 
   it('server that accepts and never answers: TIMEOUT within the deadline, no ffprobe left', async () => {
-    const sockets: Socket[] = [];
-    const server = createServer((s) => sockets.push(s));
-    const port = await listen(server);
+    const silent = await startSilentServer();
     try {
       const t0 = Date.now();
-      const err = await probeError(`rtsp://127.0.0.1:${port}/cam`, 1500);
+      const err = await probeError(`rtsp://127.0.0.1:${silent.port}/cam`, 1500);
       expect(err.code).toBe('TIMEOUT');
       expect(Date.now() - t0).toBeLessThan(4000);
       expect(liveFfmpegChildren()).toBe(0);
     } finally {
-      sockets.forEach((s) => s.destroy());
-      server.close();
+      await silent.close();
     }
   });
 });

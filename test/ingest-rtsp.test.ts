@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { DecodeError, FrameDecoder } from '../src/ingest/decoder.js';
 import { ffmpegPath, liveFfmpegChildren } from '../src/ingest/ffmpeg.js';
 import { probeSource } from '../src/ingest/probe.js';
 import { startRtspServer, type RtspServer } from './helpers/rtspServer.js';
+import { startSilentServer } from './helpers/silentServer.js';
 
 let dir: string;
 let server: RtspServer;
@@ -63,10 +63,8 @@ describe('RTSP ingest (GStreamer RTSP server)', () => {
   });
 
   it('a server that accepts and never answers: ffmpeg gives up at the socket timeout (-stimeout), no hang', async () => {
-    const sockets: Socket[] = [];
-    const silent = createServer((s) => sockets.push(s));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const url = `rtsp://127.0.0.1:${(silent.address() as AddressInfo).port}/cam`;
+    const silent = await startSilentServer();
+    const url = `rtsp://127.0.0.1:${silent.port}/cam`;
     const info = { url, width: 640, height: 360, fps: 25, codec: 'h264', isFile: false };
     const d = new FrameDecoder({ streamId: 'cam', url, info, dstWidth: 320, dstHeight: 320, socketTimeoutMs: 1000 });
     const t0 = Date.now();
@@ -77,8 +75,7 @@ describe('RTSP ingest (GStreamer RTSP server)', () => {
       expect(Date.now() - t0).toBeLessThan(5000);
       expect(liveFfmpegChildren()).toBe(0);
     } finally {
-      sockets.forEach((s) => s.destroy());
-      silent.close();
+      await silent.close();
     }
   });
 });
