@@ -5,10 +5,10 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { clearScores, clearSequence, combineClear, type ClearCounts } from './clear.js';
+import { clearScores, clearSequence, combineClear, type ClearCounts, type ClearScores } from './clear.js';
 import { readMotRows, readSeqInfo, type MotRow } from './formats.js';
-import { combineHota, hotaScores, hotaSequence, type HotaCounts } from './hota.js';
-import { combineIdentity, identityScores, identitySequence, type IdentityCounts } from './identity.js';
+import { combineHota, hotaScores, hotaSequence, type HotaCounts, type HotaScores } from './hota.js';
+import { combineIdentity, identityScores, identitySequence, type IdentityCounts, type IdentityScores } from './identity.js';
 import { prepareSequence } from './sequenceData.js';
 
 export interface SequenceCounts {
@@ -18,33 +18,21 @@ export interface SequenceCounts {
 }
 
 /** The metrics TrackEval summarises, under its names. Ratios are fractions; counts are counts. */
-export interface MotMetrics {
-  HOTA: number;
-  DetA: number;
-  AssA: number;
-  DetRe: number;
-  DetPr: number;
-  AssRe: number;
-  AssPr: number;
-  LocA: number;
-  MOTA: number;
-  MOTP: number;
-  MODA: number;
-  IDF1: number;
-  IDR: number;
-  IDP: number;
-  IDSW: number;
-  CLR_FP: number;
-  CLR_FN: number;
-  CLR_TP: number;
-  Frag: number;
-  MT: number;
-  PT: number;
-  ML: number;
-  IDTP: number;
-  IDFN: number;
-  IDFP: number;
-}
+export type MotMetrics = Omit<HotaScores, 'hotaPerAlpha'> &
+  Pick<ClearScores, 'MOTA' | 'MOTP' | 'MODA'> &
+  IdentityScores & {
+    IDSW: number;
+    CLR_FP: number;
+    CLR_FN: number;
+    CLR_TP: number;
+    Frag: number;
+    MT: number;
+    PT: number;
+    ML: number;
+    IDTP: number;
+    IDFN: number;
+    IDFP: number;
+  };
 
 export interface EvaluationReport {
   sequences: { name: string; metrics: MotMetrics }[];
