@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from './main.js';
-import { BUILTIN_MODELS, MODEL_DESCRIPTIONS, ensureModel, modelsDir, readMetadata, type BuiltinModel } from '../tools/modelgen/index.js';
+import { BUILTIN_MODELS, MODEL_DESCRIPTIONS, ensureModel, isBuiltinModel, modelsDir, readMetadata, type BuiltinModel } from '../tools/modelgen/index.js';
 import { writeModelFile } from '../tools/modelgen/onnxBuilder.js';
 
 const help = `Usage: streamlens models <build|list|fetch> [options]
@@ -62,7 +62,7 @@ function parseBatch(raw: string | undefined): 'dynamic' | number {
 async function build(names: string[], values: { imgsz?: string; batch?: string }): Promise<number> {
   const imgsz = parseImgsz(values.imgsz);
   const batch = parseBatch(values.batch);
-  const unknown = names.filter((n) => !(BUILTIN_MODELS as readonly string[]).includes(n));
+  const unknown = names.filter((n) => !isBuiltinModel(n));
   if (unknown.length) throw new UsageError(`unknown model ${unknown.map((n) => `'${n}'`).join(', ')} (built-in: ${BUILTIN_MODELS.join(', ')})`);
   for (const name of (names.length ? names : BUILTIN_MODELS) as BuiltinModel[]) {
     const t0 = performance.now();

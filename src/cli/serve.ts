@@ -8,7 +8,7 @@ import { startServer } from '../serve/server.js';
 import { killAllFfmpeg, liveFfmpegChildren } from '../ingest/ffmpeg.js';
 import { createLogger, levelFromEnv, type Logger } from '../log.js';
 import { demoClipPath, ensureDemoClip } from '../tools/synth/index.js';
-import { BUILTIN_MODELS, ensureModel, modelsDir, type BuiltinModel } from '../tools/modelgen/index.js';
+import { ensureModel, isBuiltinModel, modelsDir, type BuiltinModel } from '../tools/modelgen/index.js';
 
 const help = `Usage: streamlens serve [--config <file>] [--host <host>] [--port <port>]
 
@@ -52,8 +52,8 @@ async function demoConfig(): Promise<ServeConfig> {
 function builtinModelAt(path: string): { name: BuiltinModel; imgsz: number; batch: 'dynamic' | number } | undefined {
   if (dirname(resolve(path)) !== modelsDir()) return undefined;
   const m = /^(.+)-(\d+)(?:-b(\d+))?\.onnx$/.exec(basename(path));
-  if (!m || !(BUILTIN_MODELS as readonly string[]).includes(m[1])) return undefined;
-  return { name: m[1] as BuiltinModel, imgsz: Number(m[2]), batch: m[3] ? Number(m[3]) : 'dynamic' };
+  if (!m || !isBuiltinModel(m[1])) return undefined;
+  return { name: m[1], imgsz: Number(m[2]), batch: m[3] ? Number(m[3]) : 'dynamic' };
 }
 
 /**

@@ -14,6 +14,10 @@ import { repoRoot } from '../repoRoot.js';
 export const BUILTIN_MODELS = ['synthetic-det', 'synthetic-seg', 'synthetic-det-v8', 'synthetic-seg-v8', 'yolov10n-bench'] as const;
 export type BuiltinModel = (typeof BUILTIN_MODELS)[number];
 
+export function isBuiltinModel(name: string): name is BuiltinModel {
+  return (BUILTIN_MODELS as readonly string[]).includes(name);
+}
+
 /** Builder generation, written to the `modelgen` metadata key (informational). */
 export const MODELGEN_VERSION = '3';
 
