@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { buildYolov10nBench } from '../src/tools/modelgen/yolov10n.js';
+import { BUSY_SCENE, buildYolov10nBench } from '../src/tools/modelgen/yolov10n.js';
 import { graphStats } from '../src/tools/modelgen/graphStats.js';
 import { OnnxGraphBuilder, ints, int } from '../src/tools/modelgen/onnxBuilder.js';
 
@@ -55,5 +55,11 @@ describe('yolov10n-bench', () => {
       }
     // The output depends on the pixels.
     expect(Array.from(d.subarray(0, 6))).not.toEqual(Array.from(d.subarray(1800, 1806)));
+    // A busy scene's worth of rows pass the default 0.25 threshold, not all 300.
+    for (let n = 0; n < 2; n++) {
+      let above = 0;
+      for (let i = 0; i < 300; i++) if (d[(n * 300 + i) * 6 + 4] >= 0.25) above++;
+      expect(above).toBe(BUSY_SCENE);
+    }
   });
 });
