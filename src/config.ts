@@ -51,6 +51,8 @@ export interface ModelSettings {
   format?: ModelFormat;
   /** 0 = onnxruntime's default. */
   intraOpThreads: number;
+  /** Idle session threads busy-wait (ONNX Runtime's default, true) or sleep (false). */
+  allowSpinning: boolean;
   graphOptimizationLevel: GraphOptimizationLevel;
   /** Frames per inference call across all streams sharing the model. */
   maxBatch: number;
@@ -123,6 +125,7 @@ export const DEFAULT_SERVER = {
 export const DEFAULT_MODEL = {
   providers: ['tensorrt', 'cuda', 'cpu'] as ExecutionProvider[],
   intraOpThreads: 0,
+  allowSpinning: true,
   graphOptimizationLevel: 'all' as GraphOptimizationLevel,
   maxBatch: 4,
   maxWaitMs: 5,
@@ -424,7 +427,7 @@ function readModels(r: Reader, v: unknown, baseDir: string): Record<string, Mode
   }
   for (const [key, mv] of Object.entries(v as Obj)) {
     const path = `models[${JSON.stringify(key)}]`;
-    const o = r.object(mv ?? {}, path, ['providers', 'format', 'intraOpThreads', 'graphOptimizationLevel', 'maxBatch', 'maxWaitMs']);
+    const o = r.object(mv ?? {}, path, ['providers', 'format', 'intraOpThreads', 'allowSpinning', 'graphOptimizationLevel', 'maxBatch', 'maxWaitMs']);
     if (!o) continue;
     const abs = resolve(baseDir, key);
     const providers = r.stringArray(o, 'providers', path, [...DEFAULT_MODEL.providers]);
@@ -437,6 +440,7 @@ function readModels(r: Reader, v: unknown, baseDir: string): Record<string, Mode
       providers: providers as ExecutionProvider[],
       ...(format ? { format } : {}),
       intraOpThreads: r.number(o, 'intraOpThreads', path, DEFAULT_MODEL.intraOpThreads, { min: 0, max: 256, int: true }),
+      allowSpinning: r.boolean(o, 'allowSpinning', path, DEFAULT_MODEL.allowSpinning),
       graphOptimizationLevel: r.oneOf(o, 'graphOptimizationLevel', path, ['disabled', 'basic', 'extended', 'all'] as const, DEFAULT_MODEL.graphOptimizationLevel),
       maxBatch: r.number(o, 'maxBatch', path, DEFAULT_MODEL.maxBatch, { min: 1, max: 64, int: true }),
       maxWaitMs: r.number(o, 'maxWaitMs', path, DEFAULT_MODEL.maxWaitMs, { min: 0, max: 1000 }),

@@ -226,4 +226,10 @@ describe('analyze with bad input', () => {
     const r = await runCli(['analyze', vtest, '--model', fake, '--out', join(dir, 'f.jsonl')]);
     expectOneLineFailure(r, /not an ONNX model/);
   });
+
+  it('a --decode-nice outside 0..19 is a usage error (exit 2)', async () => {
+    const r = await runCli(['analyze', vtest, '--model', model, '--out', join(dir, 'g.jsonl'), '--decode-nice', '25']);
+    expectOneLineFailure(r, /--decode-nice must be a number in \[0, 19\], got "25"/);
+    expect(r.code).toBe(2);
+  });
 });

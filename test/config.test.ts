@@ -87,8 +87,12 @@ describe('parseConfig', () => {
   });
 
   it('validates model settings', () => {
-    const errs = issues(() => parseConfig({ models: { 'a.onnx': { providers: ['gpu'], maxBatch: 0 } } }, base));
+    const errs = issues(() => parseConfig({ models: { 'a.onnx': { providers: ['gpu'], maxBatch: 0, allowSpinning: 'no' } } }, base));
     expect(errs).toContain('models["a.onnx"].providers[0]: expected "tensorrt", "cuda" or "cpu", got "gpu"');
+    expect(errs.some((e) => e.startsWith('models["a.onnx"].allowSpinning: expected'))).toBe(true);
+    const ok = parseConfig({ models: { 'a.onnx': { allowSpinning: false }, 'b.onnx': {} }, streams: [{ id: 'x', url: 'rtsp://h/s', model: 'a.onnx' }] }, base);
+    expect(ok.models[join(base, 'a.onnx')].allowSpinning).toBe(false);
+    expect(ok.models[join(base, 'b.onnx')].allowSpinning).toBe(true);
     expect(errs).toContain('models["a.onnx"].maxBatch: expected an integer >= 1 and <= 64, got 0');
   });
 

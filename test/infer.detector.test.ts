@@ -9,6 +9,7 @@ import { decodeRle } from '../src/infer/adapters/rle.js';
 import { readModelFile } from '../src/infer/onnx/modelFile.js';
 import { parsePyLiteral } from '../src/infer/onnx/pyLiteral.js';
 import { ProtoWriter } from '../src/infer/onnx/protoWire.js';
+import { sessionOptions } from '../src/infer/session.js';
 import { workerUrl } from '../src/infer/workerUrl.js';
 import { ints, OnnxGraphBuilder } from '../src/tools/modelgen/onnxBuilder.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
@@ -224,6 +225,30 @@ describe('batch equivalence', () => {
       }
     });
   }
+});
+
+describe('session options', () => {
+  it('allowSpinning maps to ONNX Runtime config entries; sleeping threads give the same detections', async () => {
+    expect(sessionOptions({}, 'cpu').extra).toBeUndefined();
+    expect(sessionOptions({ allowSpinning: false }, 'cpu').extra).toEqual({
+      session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
+    });
+    expect(sessionOptions({ allowSpinning: true }, 'cpu').extra).toEqual({
+      session: { intra_op: { allow_spinning: '1' }, inter_op: { allow_spinning: '1' } },
+    });
+    const frames = (): DetectFrame[] => scenes.map((s) => ({ rgb: canvas(s), letterbox: lb }));
+    const results = [];
+    for (const allowSpinning of [undefined, false]) {
+      const d = await Detector.open({ modelPath: det, providers: ['cpu'], intraOpThreads: 2, allowSpinning });
+      try {
+        results.push(await d.detect(frames(), { conf: 0.25 }));
+      } finally {
+        await d.close();
+      }
+    }
+    expect(results[1].map((r) => r.detections.length)).toEqual([2, 1, 3, 0]);
+    results[1].forEach((r, i) => expectSame(r.detections, results[0][i].detections));
+  });
 });
 
 describe('fixed batch size', () => {

@@ -124,6 +124,35 @@ describe('FrameDecoder', () => {
     expect(processGone(pid)).toBe(true);
   });
 
+  it('readAhead: ffmpeg decodes that many frames ahead of a slow consumer, then waits; nice is applied', async () => {
+    const d = await decoder(VTEST, { readAhead: 6, nice: 19 });
+    const frameBytes = 640 * 640 * 3;
+    let n = 0;
+    let maxBuffered = 0;
+    let written = 0;
+    let niceness = 0;
+    for await (const f of d.frames()) {
+      expect(f.index).toBe(n);
+      const pid = d.pid as number;
+      // Field 19 of /proc/pid/stat (after the parenthesised command name) is the nice value.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      niceness = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      await new Promise((r) => setTimeout(r, 40));
+      maxBuffered = Math.max(maxBuffered, d.bufferedBytes);
+      n++;
+      if (n === 30) {
+        written = Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
+        break;
+      }
+    }
+    expect(niceness).toBe(19);
+    // Six finished frames wait (plus the partial one), never much more.
+    expect(maxBuffered).toBeGreaterThanOrEqual(5 * frameBytes);
+    expect(maxBuffered).toBeLessThanOrEqual(7 * frameBytes);
+    expect(written).toBeGreaterThanOrEqual(35 * frameBytes);
+    expect(written).toBeLessThan(40 * frameBytes);
+  });
+
   it('landscape: pad rows are exactly 114 and the content matches a direct ffmpeg scale', async () => {
     const path = clip('land.mkv', 'testsrc2=size=1280x720:rate=10', 0.5);
     const frames = await collect(await decoder(path));

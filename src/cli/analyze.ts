@@ -23,6 +23,8 @@ Options:
   --no-track            do not run the tracker (no track_id in the output)
   --providers <list>    execution providers in order of preference (default tensorrt,cuda,cpu)
   --threads <n>         ONNX Runtime intra-op threads (default: ONNX Runtime's choice)
+  --decode-nice <n>     ffmpeg's niceness 0..19 (default 19: decoding takes the cycles inference
+                        leaves; 0 runs it at the same priority)
   -h, --help            this help
 
 Exit status: 0 done, 1 failed (reason on stderr), 2 bad usage, 130 interrupted.`;
@@ -57,6 +59,7 @@ async function run(argv: string[]): Promise<number> {
         'no-track': { type: 'boolean' },
         providers: { type: 'string' },
         threads: { type: 'string' },
+        'decode-nice': { type: 'string' },
       },
     });
   } catch (err) {
@@ -72,6 +75,8 @@ async function run(argv: string[]): Promise<number> {
     const conf = parseNumber('conf', values.conf, 0.25, 0, 1);
     const batch = parseNumber('batch', values.batch, 4, 1, 64);
     const threads = values.threads === undefined ? undefined : parseNumber('threads', values.threads, 0, 1, 256);
+    const decodeNice = parseNumber('decode-nice', values['decode-nice'], 19, 0, 19);
+    if (!Number.isInteger(decodeNice)) throw new UsageError(`--decode-nice must be an integer in [0, 19], got "${values['decode-nice']}"`);
     const classes = values.classes?.split(',').map((s) => {
       const v = Number(s.trim());
       if (!Number.isInteger(v) || v < 0) throw new UsageError(`--classes must be comma-separated class ids, got "${values.classes}"`);
@@ -97,6 +102,7 @@ async function run(argv: string[]): Promise<number> {
         conf,
         classes,
         batch,
+        decodeNice,
         tracker: values['no-track'] ? undefined : DEFAULT_TRACKER_CONFIG,
         signal: abort.signal,
         onProgress: (done, total) =>

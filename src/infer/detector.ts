@@ -25,6 +25,8 @@ export interface DetectorOptions {
   intraOpThreads?: number;
   interOpThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /** Idle intra-op threads busy-wait (ONNX Runtime's default) or sleep; see SessionConfig. */
+  allowSpinning?: boolean;
   /** GPU index for cuda/tensorrt. Default 0. */
   deviceId?: number;
   /** Output format; chosen from output shapes and metadata when omitted. */

@@ -14,6 +14,7 @@ export interface MeasureOptions {
   intraOpThreads?: number;
   interOpThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
+  allowSpinning?: boolean;
   /** Default ['cpu']; the first that loads is used. */
   providers?: readonly string[];
   /** Untimed runs first (allocations, lazy init). Default 2. */
@@ -31,6 +32,7 @@ export async function measureSessionFps(modelPath: string, opts: MeasureOptions)
     intraOpThreads: opts.intraOpThreads,
     interOpThreads: opts.interOpThreads,
     graphOptimizationLevel: opts.graphOptimizationLevel,
+    allowSpinning: opts.allowSpinning,
   });
   try {
     // Mid-grey with a little structure, so data-dependent models do some work.

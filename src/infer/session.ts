@@ -26,6 +26,12 @@ export interface SessionConfig {
   intraOpThreads?: number;
   interOpThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /**
+   * Whether idle intra-op threads spin (busy-wait) for the next parallel section. ONNX Runtime's
+   * default (true) suits a CPU the session has to itself; when decoding shares the cores, spinning
+   * burns the cycles ffmpeg needs. Default: ONNX Runtime's.
+   */
+  allowSpinning?: boolean;
   /** GPU index for cuda/tensorrt (the only provider option onnxruntime-node passes on). Default 0. */
   deviceId?: number;
 }
@@ -44,6 +50,11 @@ export function sessionOptions(cfg: SessionConfig, provider: ExecutionProvider):
   };
   if (cfg.intraOpThreads !== undefined) opts.intraOpNumThreads = cfg.intraOpThreads;
   if (cfg.interOpThreads !== undefined) opts.interOpNumThreads = cfg.interOpThreads;
+  if (cfg.allowSpinning !== undefined) {
+    // Session config entries (onnxruntime_session_options_config_keys.h), strings in the Node binding.
+    const spin = cfg.allowSpinning ? '1' : '0';
+    opts.extra = { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } };
+  }
   return opts;
 }
 

@@ -3,8 +3,9 @@
  * time. ffmpeg does the colour conversion, scaling and padding; this file only assembles pipe
  * chunks into frames and pairs each with its pts (and JPEG, when asked).
  *
- * Backpressure: stdout is paused as soon as a complete frame waits for the consumer, so ffmpeg
- * blocks on its pipe; about one frame plus the pipe buffers are held, and nothing is dropped.
+ * Backpressure: stdout is paused as soon as `readAhead` complete frames (default 1) wait for the
+ * consumer, so ffmpeg blocks on its pipe; about that many frames plus the pipe buffers are held,
+ * and nothing is dropped.
  *
  * pts: taken from ffmpeg's own timestamps (a showinfo tap on stderr, see decodeArgs). When a frame
  * has none, files fall back to index / fps and live sources to wall-clock seconds since the first
@@ -48,6 +49,13 @@ export interface FrameDecoderOptions {
   socketTimeoutMs?: number;
   /** Grace between SIGTERM and SIGKILL on stop, ms. */
   stopGraceMs?: number;
+  /**
+   * Finished frames to hold before pausing ffmpeg (default 1). Throughput work reads ahead a few
+   * batches so ffmpeg can decode whenever the CPU has a moment, not only when a frame is asked for.
+   */
+  readAhead?: number;
+  /** ffmpeg's niceness (see SpawnOptions.nice); default 0. */
+  nice?: number;
 }
 
 /** ffmpeg failed while decoding; the message carries its last stderr lines. */
@@ -159,6 +167,7 @@ export class FrameDecoder {
     );
     const proc = spawnFfmpeg(args, {
       extraPipes: o.jpeg ? 1 : 0,
+      nice: o.nice,
       onLogLine: (line) => {
         if (line.context?.startsWith('Parsed_showinfo')) {
           const info = line.level === 'info' ? parseShowinfo(line.text) : undefined;
@@ -300,13 +309,14 @@ export class FrameDecoder {
   }
 
   /**
-   * Reads stdout only while the next frame is incomplete. ffmpeg writes all pending rgb frames
-   * before their JPEGs, so pausing on a finished rgb frame whose JPEG is still due would deadlock.
+   * Reads stdout until `readAhead` frames wait and the next one is complete. ffmpeg writes all
+   * pending rgb frames before their JPEGs, so pausing on a finished rgb frame whose JPEG is still
+   * due would deadlock.
    */
   private updateFlow(): void {
     const stdout = this.proc?.stdout;
     if (!stdout || this.stopped) return;
-    if (this.frameReady()) stdout.pause();
+    if (this.frameReady() && this.rawFrames.length >= (this.opts.readAhead ?? 1)) stdout.pause();
     else stdout.resume();
   }
 }

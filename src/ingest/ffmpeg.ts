@@ -5,6 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { setPriority } from 'node:os';
 import type { Readable } from 'node:stream';
 import type { Letterbox } from '../types.js';
 
@@ -236,6 +237,12 @@ export interface SpawnOptions {
   onLogLine?: (line: LogLine) => boolean | void;
   /** How many warning/error lines to keep for messages. */
   tailLines?: number;
+  /**
+   * Niceness to give the child (0..19; 0 = as ours). Throughput work sets it so that decoding fills
+   * the inference threads' idle moments instead of pre-empting them (best effort: ignored where the
+   * OS refuses).
+   */
+  nice?: number;
 }
 
 const live = new Set<ChildProcess>();
@@ -279,6 +286,13 @@ export class FfmpegProcess {
     if (this.pid !== undefined) {
       live.add(this.child);
       installExitHook();
+      if (opts.nice) {
+        try {
+          setPriority(this.pid, opts.nice);
+        } catch {
+          // Not permitted here: the child runs at our priority, which is only slower, never wrong.
+        }
+      }
     }
     let partial = '';
     const stderr = this.child.stderr as Readable;

@@ -1,7 +1,13 @@
 /**
  * Recorded-video analysis: every decoded frame, in order, as fast as the model allows.
- * Decoding is pulled (policy `all`): while one batch infers, the next is read, so at most two
- * batches of frames are in memory and ffmpeg waits on its pipe when inference is behind.
+ * Decoding is pulled (policy `all`): while one batch infers, the next is read and ffmpeg decodes up
+ * to two batches ahead, so about four batches of frames are in memory at most and ffmpeg waits on
+ * its pipe when inference is behind.
+ *
+ * Throughput on a CPU shared by decoding and inference: ffmpeg runs niced (default 19) and the
+ * session's idle threads sleep instead of spinning, so decoding fills the moments the session's
+ * threads leave idle rather than pre-empting them mid-operator (which stalls both threads at the
+ * next barrier). Measured on 2 cores with a 1080p H.264 clip: +7-9 % fps (docs/benchmarks.md).
  */
 import { probeSource } from '../ingest/probe.js';
 import { FrameDecoder } from '../ingest/decoder.js';
@@ -19,6 +25,8 @@ export interface AnalyzeOptions {
   classes?: number[];
   /** Frames per inference call (clamped to what the model accepts). */
   batch: number;
+  /** ffmpeg's niceness, 0..19. Default 19 (decode in the cycles inference leaves). */
+  decodeNice?: number;
   /** Tracker settings; undefined disables tracking. */
   tracker?: TrackerConfig;
   signal?: AbortSignal;
@@ -64,7 +72,8 @@ async function takeBatch(frames: AsyncIterator<Frame>, n: number): Promise<Frame
 
 export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSummary> {
   const info = await probeSource(opts.input, { timeoutMs: 15_000 });
-  const detector = await Detector.open(opts.detector);
+  const detector = await Detector.open({ allowSpinning: false, ...opts.detector });
+  const batchSize = Math.max(1, Math.min(opts.batch, detector.info.maxBatch));
   const started = performance.now();
   let frames = 0;
   let interrupted = false;
@@ -75,6 +84,8 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
     info,
     dstWidth: detector.info.inputWidth,
     dstHeight: detector.info.inputHeight,
+    readAhead: 2 * batchSize,
+    nice: opts.decodeNice ?? 19,
   });
   const onAbort = (): void => {
     interrupted = true;
@@ -82,7 +93,6 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const tracker = opts.tracker ? new ByteTracker(opts.tracker) : undefined;
-  const batchSize = Math.max(1, Math.min(opts.batch, detector.info.maxBatch));
 
   const infer = async (batch: Frame[]): Promise<{ metas: FrameMeta[]; detections: Detection[][] }> => {
     const metas = batch.map(metaOf);

@@ -81,6 +81,7 @@ export class ModelPool {
       modelPath: path,
       providers: settings.providers,
       intraOpThreads: settings.intraOpThreads || undefined,
+      allowSpinning: settings.allowSpinning,
       graphOptimizationLevel: settings.graphOptimizationLevel,
       format: settings.format,
       maxBatch: settings.maxBatch,
