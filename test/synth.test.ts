@@ -207,6 +207,18 @@ describe('generateClip', () => {
     expect(await probe(r.video)).toEqual({ width: 1920, height: 1080, frames: 15, codec: 'h264' });
   });
 
+  it('caps the bitrate when asked (a camera budget), keeping every frame', async () => {
+    const opts = { width: 640, height: 480, fps: 15, seconds: 2, seed: 5 };
+    const free = await generateClip({ ...opts, out: join(dir, 'free.mp4') });
+    const capped = await generateClip({ ...opts, out: join(dir, 'capped.mp4'), maxKbps: 600 });
+    const kbps = async (f: string): Promise<number> => ((await readFile(f)).length * 8) / 1000 / opts.seconds;
+    // The 2 s VBV buffer lets a 2 s clip overshoot the cap somewhat; uncapped it is several times more.
+    const [freeKbps, cappedKbps] = [await kbps(free.video), await kbps(capped.video)];
+    expect(cappedKbps).toBeLessThan(600 * 1.5);
+    expect(freeKbps).toBeGreaterThan(3 * cappedKbps);
+    expect((await probe(capped.video)).frames).toBe(30);
+  });
+
   it('leaves no partial file when ffmpeg fails, and rejects bad sizes', async () => {
     const saved = process.env.FFMPEG_PATH;
     process.env.FFMPEG_PATH = '/bin/false';

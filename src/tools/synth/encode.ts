@@ -11,6 +11,8 @@ export interface H264EncoderOptions {
   width: number;
   height: number;
   fps: number;
+  /** Bitrate cap in kbit/s (VBV: -maxrate, 2 s of buffer); default: CRF 18 only. */
+  maxKbps?: number;
 }
 
 export interface H264Encoder {
@@ -29,6 +31,7 @@ export function startH264Encoder(o: H264EncoderOptions): H264Encoder {
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`, '-r', String(o.fps), '-i', 'pipe:0',
     // A keyframe every second: an RTSP client that joins mid-stream has a picture within a second.
     '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-preset', 'veryfast', '-crf', '18', '-g', String(Math.max(1, Math.round(o.fps))), '-movflags', '+faststart',
+    ...(o.maxKbps ? ['-maxrate', `${o.maxKbps}k`, '-bufsize', `${2 * o.maxKbps}k`] : []),
     '-f', 'mp4', partial,
   ];
   const child = spawn(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] });

@@ -28,6 +28,8 @@ export interface GenerateClipOptions {
   seed?: number;
   /** Number of targets over the whole clip (at least 3). */
   targets?: number;
+  /** Cap the H.264 bitrate, kbit/s (a camera's budget); default: constant quality only. */
+  maxKbps?: number;
 }
 
 export interface GeneratedClip {
@@ -67,7 +69,7 @@ export async function generateClip(opts: GenerateClipOptions): Promise<Generated
   const groundTruth = groundTruthPath(video);
   await mkdir(dirname(video), { recursive: true });
   const partialGt = `${groundTruth}.${process.pid}.partial`;
-  const encoder = startH264Encoder({ out: video, width, height, fps });
+  const encoder = startH264Encoder({ out: video, width, height, fps, maxKbps: opts.maxKbps });
   try {
     for (let f = 0; f < frames; f++) {
       const t = f / fps;
