@@ -103,6 +103,13 @@ describe('POST /api/detect', () => {
     const strict = await post('/api/detect?conf=0.95', png);
     expect(strict.json.objects.length).toBeLessThanOrEqual(a.json.objects.length);
     expect(strict.json.objects.every((x: Json) => x.score >= 0.95)).toBe(true);
+    // A class filter keeps exactly the objects of those classes.
+    const cls = a.json.objects[0].class as number;
+    const only = await post(`/api/detect?classes=${cls}`, png);
+    expect(only.status).toBe(200);
+    expect(only.json.objects.length).toBe(a.json.objects.filter((x: Json) => x.class === cls).length);
+    expect(only.json.objects.every((x: Json) => x.class === cls)).toBe(true);
+    expect(only.json.objects.length).toBeLessThan(a.json.objects.length);
   });
 
   it('letterboxes like the ffmpeg stream path (resize + pad 114), also when scaling', async () => {
@@ -161,6 +168,9 @@ describe('POST /api/detect', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.json.error).toContain(basename(model));
     expect((await post('/api/detect?conf=2', png)).status).toBe(400);
+    const badClasses = await post('/api/detect?classes=person', png);
+    expect(badClasses.status).toBe(400);
+    expect(badClasses.json.error).toBe('classes: expected comma-separated class ids, got "person"');
     expect((await post('/api/detect', png, 'image/png', '')).status).toBe(401);
   });
 

@@ -128,6 +128,16 @@ export function parseConf(v: string | null): number {
   return conf;
 }
 
+/** `?classes=0,2`: class ids to keep (absent or empty: all). */
+export function parseClasses(v: string | null): number[] | undefined {
+  if (v === null || v.trim() === '') return undefined;
+  return v.split(',').map((part) => {
+    const id = Number(part.trim());
+    if (part.trim() === '' || !Number.isInteger(id) || id < 0) throw new HttpError(400, `classes: expected comma-separated class ids, got "${v}"`);
+    return id;
+  });
+}
+
 export interface DetectResponse {
   model: string;
   width: number;
@@ -145,13 +155,18 @@ export interface DetectResponse {
 let nextRequest = 0;
 
 /** Decodes, letterboxes and runs one image through `model`'s batcher. */
-export async function detectImage(model: LoadedModel, bytes: Uint8Array, conf: number, startTs = nowMs()): Promise<DetectResponse> {
+export async function detectImage(
+  model: LoadedModel,
+  bytes: Uint8Array,
+  filter: { conf: number; classes?: readonly number[] },
+  startTs = nowMs(),
+): Promise<DetectResponse> {
   const { inputWidth, inputHeight } = model.detector.info;
   const image = await letterboxImage(bytes, inputWidth, inputHeight);
   const decodedTs = nowMs();
   // Each request is its own batcher "stream": concurrent requests are taken round-robin, together
   // with the frames of the streams that share the model.
-  const out = await model.batcher.submit({ streamId: `@http#${nextRequest++}`, rgb: image.rgb, letterbox: image.letterbox, conf }).catch((err: unknown) => {
+  const out = await model.batcher.submit({ streamId: `@http#${nextRequest++}`, rgb: image.rgb, letterbox: image.letterbox, conf: filter.conf, classes: filter.classes }).catch((err: unknown) => {
     throw new HttpError(503, `inference failed: ${err instanceof Error ? err.message : String(err)}`);
   });
   const endTs = nowMs();

@@ -8,7 +8,7 @@ import { DuplicateStreamError, type StreamHub } from '../pipeline/streamHub.js';
 import type { Logger } from '../log.js';
 import { HttpError, readJsonBody } from './body.js';
 import { renderSnapshot } from './snapshot.js';
-import { detectImage, parseConf, pickModel, readImageBody } from './detectImage.js';
+import { detectImage, parseClasses, parseConf, pickModel, readImageBody } from './detectImage.js';
 import { nowMs } from '../pipeline/clock.js';
 
 export interface ApiContext {
@@ -128,6 +128,7 @@ const routes: Route[] = [
       const startTs = nowMs();
       const path = pickModel(url.searchParams.get('model'), [...Object.keys(ctx.config.models), ...ctx.hub.streamModels()], ctx.config.baseDir);
       const conf = parseConf(url.searchParams.get('conf'));
+      const classes = parseClasses(url.searchParams.get('classes'));
       const body = await readImageBody(req, ctx.config.server.maxUploadBytes);
       let model;
       try {
@@ -135,7 +136,7 @@ const routes: Route[] = [
       } catch (err) {
         throw new HttpError(503, `model ${path} cannot be loaded: ${err instanceof Error ? err.message : String(err)}`);
       }
-      json(res, 200, await detectImage(model, body, conf, startTs));
+      json(res, 200, await detectImage(model, body, { conf, classes }, startTs));
     },
   },
   {
