@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { generateClip, readGroundTruth, type GtFrame } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { OnnxGraphBuilder } from '../src/tools/modelgen/onnxBuilder.js';
+import { ffmpegPath } from '../src/ingest/ffmpeg.js';
 import { matchFrame, type ResultDetection } from './helpers/detectionMetrics.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -153,6 +154,47 @@ describe('analyze interrupted', () => {
     expect(lines.length).toBeLessThan(795);
     lines.forEach((l, i) => expect(l.frame).toBe(i));
   }, 180_000);
+});
+
+describe('analyze a recording whose resolution changes mid-way', () => {
+  it('maps every frame with its own letterbox: 640x480, then 640x360, targets found in both', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streamlens-reschange-'));
+    const [a, b] = await Promise.all([
+      generateClip({ out: join(dir, 'a.mp4'), width: 640, height: 480, seconds: 3, seed: 4713, targets: 6 }),
+      generateClip({ out: join(dir, 'b.mp4'), width: 640, height: 360, seconds: 3, seed: 4712, targets: 6 }),
+    ]);
+    // One MPEG-TS of both, the second part's timestamps continuing the first's (a camera changing its SPS).
+    const ts = async (mp4: string, offset: number): Promise<Buffer> => {
+      const out = mp4.replace(/\.mp4$/, '.ts');
+      await new Promise<void>((resolve, reject) =>
+        execFile(ffmpegPath(), ['-v', 'error', '-y', '-i', mp4, '-c', 'copy', '-bsf:v', 'h264_mp4toannexb', '-output_ts_offset', String(offset), '-f', 'mpegts', out], (err) => (err ? reject(err) : resolve())),
+      );
+      return readFileSync(out);
+    };
+    const joined = join(dir, 'joined.ts');
+    writeFileSync(joined, Buffer.concat([await ts(a.video, 0), await ts(b.video, 3)]));
+    const gt = [...(await readGroundTruth(a.groundTruth)), ...(await readGroundTruth(b.groundTruth))];
+    const model = await ensureModel('synthetic-det', { imgsz: 640 });
+    const run = await runCli(['analyze', joined, '--model', model, '--out', join(dir, 'out.jsonl')]);
+    expect(run.code).toBe(0);
+    const lines = readLines(join(dir, 'out.jsonl'));
+    expect(lines.length).toBe(a.frames + b.frames);
+    lines.forEach((l, i) => expect([l.frame, l.width, l.height]).toEqual(i < a.frames ? [i, 640, 480] : [i, 640, 360]));
+    for (const [from, to] of [[0, a.frames], [a.frames, a.frames + b.frames]]) {
+      let tp = 0;
+      let fp = 0;
+      let fn = 0;
+      for (let i = from; i < to; i++) {
+        const m = matchFrame(gt[i], lines[i].detections);
+        tp += m.tp;
+        fp += m.fp;
+        fn += m.fn;
+      }
+      expect(tp).toBeGreaterThan(50);
+      expect(tp / (tp + fp)).toBeGreaterThanOrEqual(0.97);
+      expect(tp / (tp + fn)).toBeGreaterThanOrEqual(0.93);
+    }
+  }, 240_000);
 });
 
 describe('analyze with bad input', () => {

@@ -153,6 +153,34 @@ describe('FrameDecoder', () => {
     expect(written).toBeLessThan(40 * frameBytes);
   });
 
+  it('a source that changes resolution mid-stream is letterboxed anew from its first new frame', async () => {
+    // Two H.264 segments of different sizes in one MPEG-TS, as a camera that changes its SPS sends.
+    // The second segment's timestamps continue where the first one's end.
+    const part = (name: string, size: string, offset: number): string => {
+      const path = join(dir, name);
+      ffmpeg('-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=10`, '-t', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-output_ts_offset', String(offset), '-f', 'mpegts', path);
+      return path;
+    };
+    const joined = join(dir, 'joined.ts');
+    writeFileSync(joined, Buffer.concat([readFileSync(part('a.ts', '320x240', 0)), readFileSync(part('b.ts', '640x360', 1))]));
+    const changes: unknown[] = [];
+    const d = await decoder(joined, { dstWidth: 320, dstHeight: 320, onResolutionChange: (c) => changes.push(c) });
+    const frames = await collect(d);
+    expect(frames.map((f) => f.index)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(changes).toEqual([{ fromFrame: 10, width: 640, height: 360, previous: { width: 320, height: 240 } }]);
+    // 320x240 -> 320x240 + 40 rows of pad above and below; 640x360 -> 320x180 + 70 rows.
+    for (const f of frames.slice(0, 10)) expect(f.letterbox).toMatchObject({ srcWidth: 320, srcHeight: 240, resizedHeight: 240, padY: 40 });
+    for (const f of frames.slice(10)) expect(f.letterbox).toMatchObject({ srcWidth: 640, srcHeight: 360, resizedWidth: 320, resizedHeight: 180, padY: 70 });
+    const last = frames[19];
+    expect(rowIsPad(last, 69)).toBe(true);
+    expect(rowIsPad(last, 70)).toBe(false);
+    expect(rowIsPad(last, 249)).toBe(false);
+    expect(rowIsPad(last, 250)).toBe(true);
+    // pts keep rising across the change (each frame paired with its own timestamp).
+    for (let i = 1; i < 20; i++) expect(frames[i].pts).toBeGreaterThan(frames[i - 1].pts);
+    expect(d.letterbox).toMatchObject({ srcWidth: 640, srcHeight: 360 });
+  });
+
   it('landscape: pad rows are exactly 114 and the content matches a direct ffmpeg scale', async () => {
     const path = clip('land.mkv', 'testsrc2=size=1280x720:rate=10', 0.5);
     const frames = await collect(await decoder(path));

@@ -1,11 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameDecoder, DecodeError } from '../src/ingest/decoder.js';
 import {
   decodeArgs,
   ffmpegPath,
   inputArgs,
+  letterboxFilter,
   liveFfmpegChildren,
   mjpegQscale,
+  parseGraphInput,
   parseLogLine,
   parseShowinfo,
   redactUrl,
@@ -37,18 +40,37 @@ describe('argument builders', () => {
     expect(args.slice(0, 4)).toEqual(['-protocol_whitelist', 'http,https,tcp,tls,crypto', '-rw_timeout', '5000000']);
   });
 
-  it('decode graph: fps cap, split, pts tap, scale+pad with the letterbox numbers, MJPEG of the source', () => {
-    const args = decodeArgs(
-      { url: 'a.mp4', letterbox: computeLetterbox(1920, 1080, 640, 640), fps: 5, jpeg: { quality: 75, maxWidth: 960 } },
-      FFMPEG4,
-    );
-    expect(args.slice(0, 5)).toEqual(['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info']);
+  it('decode graph: fps cap, split, pts tap, letterbox expressions, MJPEG of the source', () => {
+    const args = decodeArgs({ url: 'a.mp4', dstWidth: 640, dstHeight: 640, fps: 5, jpeg: { quality: 75, maxWidth: 960 } }, FFMPEG4);
+    expect(args.slice(0, 5)).toEqual(['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+verbose']);
     expect(args[args.indexOf('-filter_complex') + 1]).toBe(
       '[0:v]fps=5,split=3[main][tap][jsrc];[tap]crop=2:2:0:0,showinfo,nullsink;' +
-        '[main]scale=640:360:flags=bilinear+accurate_rnd+full_chroma_int,format=rgb24,pad=640:640:0:140:color=0x727272[rgb];' +
-        '[jsrc]scale=960:-2:flags=bilinear+accurate_rnd+full_chroma_int,format=yuvj420p[jpg]',
+        `[main]${letterboxFilter(640, 640)}[rgb];` +
+        "[jsrc]scale=w='min(iw,960)':h=-2:flags=bilinear+accurate_rnd+full_chroma_int,format=yuvj420p[jpg]",
     );
     expect(args.slice(-7)).toEqual(['-q:v', '9', '-flush_packets', '1', '-f', 'mjpeg', 'pipe:3']);
+  });
+
+  it("ffmpeg's letterbox expressions give computeLetterbox's numbers (ties round half to even, odd pads)", () => {
+    // [src w, src h, dst w, dst h]: 1280x721 -> 360.5 rows (tie: 360), 1280x723 -> 361.5 (tie: 362),
+    // 768x577 -> odd leftover, 577x768 portrait, 2x1 -> 5x5 (tiny, odd), 1280x720 -> 640x384 canvas, upscaling 360x640 -> 1280.
+    const cases = [[1920, 1080, 640, 640], [1280, 721, 640, 640], [1280, 723, 640, 640], [768, 577, 640, 640], [577, 768, 640, 640], [2, 1, 5, 5], [1280, 720, 640, 384], [360, 640, 1280, 1280], [1000, 667, 320, 320]];
+    for (const [sw, sh, dw, dh] of cases) {
+      const r = spawnSync(FFMPEG4, ['-hide_banner', '-nostdin', '-loglevel', 'level+verbose', '-f', 'lavfi', '-i', `color=c=white:size=${sw}x${sh}:rate=1,format=rgb24`, '-frames:v', '1', '-vf', letterboxFilter(dw, dh), '-f', 'null', '-'], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      const scaled = /\[Parsed_scale_0 @ \S+\] \[verbose\] w:\d+ h:\d+ \S+ \S+ -> w:(\d+) h:(\d+)/.exec(r.stderr);
+      const padded = /\[Parsed_pad_2 @ \S+\] \[verbose\] w:\d+ h:\d+ -> w:(\d+) h:(\d+) x:(\d+) y:(\d+)/.exec(r.stderr);
+      // RGB keeps odd sizes (lavfi's default yuv420p would round 723 rows down to 722).
+      expect(parseGraphInput(parseLogLine(r.stderr.split('\n').find((l) => l.startsWith('[graph 0 input')) ?? ''))).toEqual({ width: sw, height: sh });
+      const lb = computeLetterbox(sw, sh, dw, dh);
+      expect([sw, sh, dw, dh, ...scaled!.slice(1).map(Number), ...padded!.slice(1).map(Number)]).toEqual([sw, sh, dw, dh, lb.resizedWidth, lb.resizedHeight, dw, dh, lb.padX, lb.padY]);
+    }
+  });
+
+  it('reads the graph input size from its verbose line, and nothing else', () => {
+    expect(parseGraphInput(parseLogLine('[graph 0 input from stream 0:0 @ 0xb9e37c0] [verbose] w:640 h:360 pixfmt:yuv420p tb:1/90000 fr:10/1 sar:1/1 sws_param:flags=2'))).toEqual({ width: 640, height: 360 });
+    expect(parseGraphInput(parseLogLine('[Parsed_crop_1 @ 0xb9e31c0] [verbose] w:640 h:360 sar:1/1 -> w:2 h:2 sar:1/1'))).toBeUndefined();
+    expect(parseGraphInput(parseLogLine('[verbose] w:640 h:360 pixfmt:yuv420p'))).toBeUndefined();
   });
 
   it('JPEG quality 1..100 maps onto mjpeg qscale 31..2', () => {

@@ -18,6 +18,7 @@ import {
   describeExit,
   ffmpegPath,
   JPEG_FD,
+  parseGraphInput,
   parseShowinfo,
   redactUrl,
   spawnFfmpeg,
@@ -56,6 +57,8 @@ export interface FrameDecoderOptions {
   readAhead?: number;
   /** ffmpeg's niceness (see SpawnOptions.nice); default 0. */
   nice?: number;
+  /** Called when the source's resolution changes mid-run (frames from `fromFrame` on have the new size). */
+  onResolutionChange?(change: { fromFrame: number; width: number; height: number; previous: { width: number; height: number } }): void;
 }
 
 /** ffmpeg failed while decoding; the message carries its last stderr lines. */
@@ -76,7 +79,17 @@ interface RawFrame {
 }
 
 export class FrameDecoder {
-  readonly letterbox: Letterbox;
+  /**
+   * Letterbox per run of frames: from frame index `from` on. One entry from the probe; another each
+   * time ffmpeg reconfigures its graph for a new source resolution (mid-stream SPS change, a
+   * concatenation of recordings): ffmpeg letterboxes the new size itself (letterboxFilter), and
+   * this table maps the boxes of those frames back with the right geometry.
+   */
+  private letterboxes: { from: number; letterbox: Letterbox }[];
+  /** Graph configurations seen; frames tapped (pts lines) so far; the first frame index of the current graph. */
+  private graphs = 0;
+  private tapped = 0;
+  private graphBase = 0;
   private readonly frameBytes: number;
   private proc: FfmpegProcess | undefined;
   private started = false;
@@ -99,8 +112,13 @@ export class FrameDecoder {
   private spawnedAt = 0;
 
   constructor(private readonly opts: FrameDecoderOptions) {
-    this.letterbox = computeLetterbox(opts.info.width, opts.info.height, opts.dstWidth, opts.dstHeight);
+    this.letterboxes = [{ from: 0, letterbox: computeLetterbox(opts.info.width, opts.info.height, opts.dstWidth, opts.dstHeight) }];
     this.frameBytes = opts.dstWidth * opts.dstHeight * 3;
+  }
+
+  /** The letterbox of the newest source resolution (the probe's until ffmpeg reports another). */
+  get letterbox(): Letterbox {
+    return this.letterboxes[this.letterboxes.length - 1].letterbox;
   }
 
   /** The frames, in decode order. Single use: the decoder runs one ffmpeg for one iteration. */
@@ -152,7 +170,8 @@ export class FrameDecoder {
     const args = decodeArgs(
       {
         url: o.url,
-        letterbox: this.letterbox,
+        dstWidth: o.dstWidth,
+        dstHeight: o.dstHeight,
         fps: o.fps,
         jpeg: o.jpeg,
         input: {
@@ -171,11 +190,21 @@ export class FrameDecoder {
       onLogLine: (line) => {
         if (line.context?.startsWith('Parsed_showinfo')) {
           const info = line.level === 'info' ? parseShowinfo(line.text) : undefined;
-          if (info && info.n >= this.nextIndex) {
-            this.ptsByIndex.set(info.n, info.ptsTime);
-            this.notify();
+          if (info) {
+            // showinfo counts from 0 in each graph; frames of earlier graphs come first.
+            const index = this.graphBase + info.n;
+            this.tapped = Math.max(this.tapped, index + 1);
+            if (index >= this.nextIndex) {
+              this.ptsByIndex.set(index, info.ptsTime);
+              this.notify();
+            }
           }
           return true; // the pts tap's own chatter (e.g. unknown side data) says nothing about the source
+        }
+        const size = line.level === 'verbose' ? parseGraphInput(line) : undefined;
+        if (size) {
+          this.onGraphInput(size.width, size.height);
+          return true;
         }
         // yuvj420p for the JPEG output is what the mjpeg encoder wants; swscale's nag is noise.
         return line.context?.startsWith('swscaler') && /deprecated pixel format/.test(line.text);
@@ -215,6 +244,29 @@ export class FrameDecoder {
       this.exit ??= status;
       this.notify();
     });
+  }
+
+  /** ffmpeg (re)configured its graph for a source of width x height: frames from here on use its letterbox. */
+  private onGraphInput(width: number, height: number): void {
+    const first = this.graphs++ === 0;
+    const { dstWidth, dstHeight } = this.opts;
+    if (first) {
+      // Normally the probe's size; if ffmpeg sees another (e.g. cropping the probe missed), ffmpeg's wins.
+      const lb = this.letterboxes[0].letterbox;
+      if (lb.srcWidth !== width || lb.srcHeight !== height) this.letterboxes[0] = { from: 0, letterbox: computeLetterbox(width, height, dstWidth, dstHeight) };
+      return;
+    }
+    this.graphBase = this.tapped;
+    const current = this.letterbox;
+    if (current.srcWidth === width && current.srcHeight === height) return;
+    this.letterboxes.push({ from: this.graphBase, letterbox: computeLetterbox(width, height, dstWidth, dstHeight) });
+    this.opts.onResolutionChange?.({ fromFrame: this.graphBase, width, height, previous: { width: current.srcWidth, height: current.srcHeight } });
+  }
+
+  private letterboxOf(index: number): Letterbox {
+    // Entries are in frame order and frames are taken in order: drop runs that are over.
+    while (this.letterboxes.length > 1 && this.letterboxes[1].from <= index) this.letterboxes.shift();
+    return this.letterboxes[0].letterbox;
   }
 
   /** Copies pipe chunks into per-frame buffers; each frame owns its ArrayBuffer (transferable). */
@@ -257,7 +309,7 @@ export class FrameDecoder {
       index,
       pts: pts !== undefined && Number.isFinite(pts) ? pts : this.fallbackPts(index, raw.captureTs),
       captureTs: raw.captureTs,
-      letterbox: this.letterbox,
+      letterbox: this.letterboxOf(index),
       rgb: new Uint8Array(raw.rgb.buffer, raw.rgb.byteOffset, raw.rgb.length),
     };
     const jpeg = this.opts.jpeg ? this.jpegs.shift() : undefined;

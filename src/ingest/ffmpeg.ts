@@ -7,7 +7,6 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
 import type { Readable } from 'node:stream';
-import type { Letterbox } from '../types.js';
 
 const require = createRequire(import.meta.url);
 
@@ -135,7 +134,9 @@ export function libavformatMajor(binary: string): number {
 
 export interface DecodeSpec {
   url: string;
-  letterbox: Letterbox;
+  /** Model input size the frames are letterboxed into. */
+  dstWidth: number;
+  dstHeight: number;
   input?: InputOptions;
   /** Cap the frame rate with the fps filter; 0 or undefined = every frame. */
   fps?: number;
@@ -150,29 +151,47 @@ const SCALE_FLAGS = 'bilinear+accurate_rnd+full_chroma_int';
 /** The fd the JPEG output is written to (stdio index). */
 export const JPEG_FD = 3;
 
+/** Python's round() (half to even) of an ffmpeg expression, as roundHalfEven in letterbox.ts. */
+const roundHalfEvenExpr = (v: string): string => `if(eq(${v}-floor(${v}),0.5),2*round(${v}/2),round(${v}))`;
+
+/**
+ * The letterbox as ffmpeg expressions of the input size, the same arithmetic as computeLetterbox
+ * (same doubles, same rounding), so a source whose resolution changes mid-stream is letterboxed
+ * right from its first new frame: ffmpeg re-evaluates them when it reconfigures the graph.
+ */
+export function letterboxFilter(dstWidth: number, dstHeight: number): string {
+  const scale = `min(${dstHeight}/ih,${dstWidth}/iw)`;
+  const pad = (out: string, size: string): string => `max(0,round((${out}-${size})/2-0.1))`;
+  return (
+    `scale=w='${roundHalfEvenExpr(`iw*${scale}`)}':h='${roundHalfEvenExpr(`ih*${scale}`)}':flags=${SCALE_FLAGS},format=rgb24,` +
+    `pad=w=${dstWidth}:h=${dstHeight}:x='${pad('ow', 'iw')}':y='${pad('oh', 'ih')}':color=${PAD_COLOR}`
+  );
+}
+
 /**
  * Full ffmpeg argument list for a decode: letterboxed rgb24 raw frames on stdout and, when asked,
  * MJPEG frames of the same decode on fd 3. A tiny `crop=2:2,showinfo` branch reports every output
- * frame's pts on stderr at `info` level (cheap: showinfo checksums only the 2x2 crop), which is
- * why the log level is `level+info`: the `[level]` tags let us tell those lines from errors.
+ * frame's pts on stderr at `info` level (cheap: showinfo checksums only the 2x2 crop); the filter
+ * graph's input size is reported at `verbose` level each time ffmpeg (re)configures the graph (a
+ * new source resolution). Hence the log level `level+verbose`: the `[level]` tags let us tell
+ * those lines from errors.
  */
 export function decodeArgs(spec: DecodeSpec, binary: string): string[] {
-  const lb = spec.letterbox;
   const branches = spec.jpeg ? 3 : 2;
   const rate = spec.fps && spec.fps > 0 ? `fps=${spec.fps},` : '';
   const graph = [
     `[0:v]${rate}split=${branches}[main][tap]${spec.jpeg ? '[jsrc]' : ''}`,
     '[tap]crop=2:2:0:0,showinfo,nullsink',
-    `[main]scale=${lb.resizedWidth}:${lb.resizedHeight}:flags=${SCALE_FLAGS},format=rgb24,` +
-      `pad=${lb.dstWidth}:${lb.dstHeight}:${lb.padX}:${lb.padY}:color=${PAD_COLOR}[rgb]`,
+    `[main]${letterboxFilter(spec.dstWidth, spec.dstHeight)}[rgb]`,
   ];
   if (spec.jpeg) {
     const maxW = spec.jpeg.maxWidth;
-    const shrink = maxW && maxW < lb.srcWidth ? `scale=${maxW}:-2:flags=${SCALE_FLAGS},` : '';
+    // Narrower sources pass through unscaled (the scale filter is a no-op at the same size).
+    const shrink = maxW ? `scale=w='min(iw,${maxW})':h=-2:flags=${SCALE_FLAGS},` : '';
     graph.push(`[jsrc]${shrink}format=yuvj420p[jpg]`);
   }
   const args = [
-    '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info',
+    '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+verbose',
     ...inputArgs(spec.url, binary, spec.input),
     '-filter_complex', graph.join(';'),
     // One output frame per filtered frame: no duplicates or drops to match a nominal rate.
@@ -200,6 +219,16 @@ export function mjpegQscale(quality: number): number {
 export function parseShowinfo(text: string): { n: number; ptsTime: number } | undefined {
   const m = /^n:\s*(\d+)\s+pts:\s*\S+\s+pts_time:(\S+)/.exec(text);
   return m ? { n: Number(m[1]), ptsTime: Number(m[2]) } : undefined;
+}
+
+/**
+ * The filter graph's input size from ffmpeg's verbose line when it (re)configures the graph:
+ * `[graph 0 input from stream 0:0 @ 0x...] [verbose] w:640 h:360 pixfmt:yuv420p tb:1/90000 ...`.
+ */
+export function parseGraphInput(line: LogLine): { width: number; height: number } | undefined {
+  if (!line.context || !/^graph \d+ input from stream /.test(line.context)) return undefined;
+  const m = /^w:(\d+) h:(\d+) /.exec(line.text);
+  return m ? { width: Number(m[1]), height: Number(m[2]) } : undefined;
 }
 
 // ---- Owned child processes ----

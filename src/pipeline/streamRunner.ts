@@ -189,6 +189,8 @@ export class StreamRunner {
           jpeg: s.video ? { quality: s.jpegQuality, maxWidth: s.jpegMaxWidth || undefined } : undefined,
           rtspTransport: s.rtspTransport,
           startSeq: this.nextSeq,
+          onResolutionChange: (c) =>
+            this.options.log.info({ stream: this.id, from: `${c.previous.width}x${c.previous.height}`, to: `${c.width}x${c.height}` }, 'source resolution changed; letterboxing the new size'),
         });
         const link = linkFrames(s.dropPolicy, this.counted(decoder.frames()), {
           maxStalenessMs: s.maxStalenessMs,
