@@ -63,25 +63,72 @@ describe('Batcher', () => {
     expect(rb.timing.inferStartTs).toBeGreaterThanOrEqual(rb.timing.queuedTs);
   });
 
-  it('runs a partial batch after maxWaitMs, and forms the next batch while one runs', async () => {
+  it('runs a partial batch after maxWaitMs while another active stream may still send, and forms the next batch while one runs', async () => {
     const r = new FakeRunner({ maxBatch: 8, batch: 'dynamic' });
     const b = make(r, { maxBatch: 4, maxWaitMs: 30 });
+    // Stream 'b' alone: nobody else is active, so its frame runs at once.
+    const warm = b.submit(frame('b', 9));
+    await tick();
+    expect(r.runs).toHaveLength(1);
+    r.runs[0].done();
+    await warm;
+    // Now 'b' is active and has nothing waiting: a frame of 'a' waits up to maxWaitMs for it.
     const t0 = performance.now();
     const p = b.submit(frame('a', 1));
     await tick(5);
-    expect(r.runs).toHaveLength(0);
-    while (r.runs.length === 0) await tick(2);
+    expect(r.runs).toHaveLength(1);
+    while (r.runs.length === 1) await tick(2);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
-    // While run 1 is in progress, four frames arrive: they wait, then go as one batch.
+    // While run 2 is in progress, four frames arrive: they wait, then go as one batch.
     for (const [s, t] of [['a', 2], ['b', 3], ['c', 4], ['d', 5]] as const) fire(b, frame(s, t));
     await tick(40);
-    expect(r.runs).toHaveLength(1);
-    r.runs[0].done();
+    expect(r.runs).toHaveLength(2);
+    r.runs[1].done();
     await p;
     await tick();
-    expect(r.runs).toHaveLength(2);
-    expect(r.runs[1].tags.sort()).toEqual([2, 3, 4, 5]);
-    r.runs[1].done();
+    expect(r.runs).toHaveLength(3);
+    expect(r.runs[2].tags.sort()).toEqual([2, 3, 4, 5]);
+    r.runs[2].done();
+  });
+
+  it('never waits when every active stream already has a frame in the batch (a single camera, one-shot requests)', async () => {
+    const r = new FakeRunner({ maxBatch: 8, batch: 'dynamic' });
+    const b = make(r, { maxBatch: 4, maxWaitMs: 1000 });
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      const p = b.submit(frame('cam', i));
+      await tick();
+      expect(r.runs).toHaveLength(i + 1);
+      expect(performance.now() - t0).toBeLessThan(100);
+      r.runs[i].done();
+      await p;
+    }
+    // Two cameras, both with a frame waiting: one batch at once, no timer.
+    fire(b, frame('cam', 10));
+    fire(b, frame('cam2', 20));
+    await tick();
+    expect(r.runs.map((x) => x.tags.length)).toEqual([1, 1, 1, 2]);
+    expect(r.runs[3].tags.sort((x, y) => x - y)).toEqual([10, 20]);
+    r.runs[3].done();
+    await tick();
+    // A request waits (up to maxWaitMs) for the active cameras, which have nothing waiting...
+    const req = b.submit({ ...frame('@http#1', 30), oneShot: true });
+    await tick(5);
+    expect(r.runs).toHaveLength(4);
+    fire(b, frame('cam', 11));
+    fire(b, frame('cam2', 21));
+    await tick();
+    expect(r.runs).toHaveLength(5);
+    expect(r.runs[4].tags.sort((x, y) => x - y)).toEqual([11, 21, 30]);
+    r.runs[4].done();
+    await req;
+    // ...but nothing waits for a one-shot source afterwards: a camera frame alone runs at once.
+    fire(b, frame('cam', 12));
+    fire(b, frame('cam2', 22));
+    await tick();
+    expect(r.runs).toHaveLength(6);
+    expect(r.runs[5].tags.sort((x, y) => x - y)).toEqual([12, 22]);
+    r.runs[5].done();
   });
 
   it('is fair: a busy stream does not crowd out the others', async () => {

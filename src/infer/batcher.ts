@@ -1,8 +1,10 @@
 /**
  * Cross-stream dynamic batching for one model. Frames from every stream (and HTTP requests) wait
- * in per-stream FIFO queues; a batch is formed when `maxBatch` frames wait or `maxWaitMs` after the
- * oldest waiting frame arrived, whichever comes first, and runs while the next batch forms
- * (one session run at a time per detector).
+ * in per-stream FIFO queues; a batch is formed when `maxBatch` frames wait, when every stream
+ * active in the last ACTIVE_WINDOW_MS already has a frame waiting (nobody else is expected: a
+ * single camera never waits), or `maxWaitMs` after the oldest waiting frame arrived, whichever
+ * comes first, and runs while the next batch forms (one session run at a time per detector).
+ * One-shot sources (HTTP requests) are never waited for.
  *
  * Fairness: a batch takes one frame per waiting stream, round-robin starting after the stream
  * served last, and takes a second frame from a stream only when fewer streams than `maxBatch` are
@@ -42,7 +44,12 @@ export interface BatchItem {
   letterbox: Letterbox;
   conf: number;
   classes?: readonly number[];
+  /** The source sends this one frame (an HTTP request): no batch waits for more from it. */
+  oneShot?: boolean;
 }
+
+/** A stream that submitted within this window is expected to submit again: partial batches wait for it. */
+export const ACTIVE_WINDOW_MS = 2000;
 
 export interface BatchTiming {
   /** Epoch ms (sub-ms precision). */
@@ -100,10 +107,13 @@ const nowMs = (): number => performance.timeOrigin + performance.now();
 
 export class Batcher {
   private readonly queues = new Map<string, Queued[]>();
+  /** Last submit time of each recently active (not one-shot) stream. */
+  private readonly active = new Map<string, number>();
   private queued = 0;
   private running = false;
   private closed = false;
   private timer?: NodeJS.Timeout;
+  private soon?: NodeJS.Immediate;
   private lastServed?: string;
   private readonly maxBatch: number;
   private readonly maxWaitMs: number;
@@ -147,7 +157,9 @@ export class Batcher {
         this.m.drops['queue-full']++;
         oldest.reject(new BatcherDropError('queue-full', item.streamId));
       }
-      q.push({ ...item, queuedTs: nowMs(), resolve, reject });
+      const queuedTs = nowMs();
+      if (!item.oneShot) this.active.set(item.streamId, queuedTs);
+      q.push({ ...item, queuedTs, resolve, reject });
       this.queued++;
       this.kick();
     });
@@ -174,6 +186,7 @@ export class Batcher {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
+    if (this.soon) clearImmediate(this.soon);
     for (const [id, q] of this.queues) {
       for (const it of q) {
         this.m.drops.closed++;
@@ -188,10 +201,13 @@ export class Batcher {
     if (this.running || this.closed || this.queued === 0) return;
     const now = nowMs();
     const deadline = this.oldestQueuedTs() + this.maxWaitMs;
-    if (this.queued >= this.maxBatch || now >= deadline) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      void this.run(this.take());
+    if (this.queued >= this.maxBatch || now >= deadline) return this.runNow();
+    if (!this.expectingOthers(now)) {
+      // Nobody else is expected; frames submitted in this same turn of the event loop still join.
+      this.soon ??= setImmediate(() => {
+        this.soon = undefined;
+        if (!this.running && !this.closed && this.queued > 0) this.runNow();
+      });
       return;
     }
     if (!this.timer) {
@@ -200,6 +216,24 @@ export class Batcher {
         this.kick();
       }, deadline - now);
     }
+  }
+
+  private runNow(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.soon) clearImmediate(this.soon);
+    this.soon = undefined;
+    void this.run(this.take());
+  }
+
+  /** Whether a recently active stream has no frame waiting (so a partial batch may still grow). */
+  private expectingOthers(now: number): boolean {
+    let expecting = false;
+    for (const [id, ts] of this.active) {
+      if (now - ts > ACTIVE_WINDOW_MS) this.active.delete(id);
+      else if (!this.queues.has(id)) expecting = true;
+    }
+    return expecting;
   }
 
   private oldestQueuedTs(): number {

@@ -166,7 +166,7 @@ export async function detectImage(
   const decodedTs = nowMs();
   // Each request is its own batcher "stream": concurrent requests are taken round-robin, together
   // with the frames of the streams that share the model.
-  const out = await model.batcher.submit({ streamId: `@http#${nextRequest++}`, rgb: image.rgb, letterbox: image.letterbox, conf: filter.conf, classes: filter.classes }).catch((err: unknown) => {
+  const out = await model.batcher.submit({ streamId: `@http#${nextRequest++}`, rgb: image.rgb, letterbox: image.letterbox, conf: filter.conf, classes: filter.classes, oneShot: true }).catch((err: unknown) => {
     throw new HttpError(503, `inference failed: ${err instanceof Error ? err.message : String(err)}`);
   });
   const endTs = nowMs();
