@@ -51,6 +51,34 @@ function columnIsPad(f: Frame, x: number): boolean {
   return true;
 }
 
+/**
+ * Takes `count` frames, waiting `delayMs` after each (checking they come in order), then stops:
+ * the most bytes the decoder held and what ffmpeg had written by then (/proc/pid/io wchar).
+ */
+async function consumeSlowly(
+  d: FrameDecoder,
+  count: number,
+  delayMs: number,
+  each?: (taken: number, pid: number) => void,
+): Promise<{ frames: number; maxBuffered: number; written: number; pid: number }> {
+  let frames = 0;
+  let maxBuffered = 0;
+  let written = 0;
+  let pid = 0;
+  for await (const f of d.frames()) {
+    expect(f.index).toBe(frames);
+    pid = d.pid as number;
+    each?.(frames + 1, pid);
+    await new Promise((r) => setTimeout(r, delayMs));
+    maxBuffered = Math.max(maxBuffered, d.bufferedBytes);
+    if (++frames === count) {
+      written = Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
+      break;
+    }
+  }
+  return { frames, maxBuffered, written, pid };
+}
+
 function processGone(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -97,60 +125,35 @@ describe('FrameDecoder', () => {
   it('backpressure: a slow consumer gets every frame, ffmpeg waits on the pipe, memory stays flat', async () => {
     const d = await decoder(VTEST);
     const frameBytes = 640 * 640 * 3;
-    let n = 0;
-    let maxBuffered = 0;
     let rssAt10 = 0;
-    let pid = 0;
-    let written = 0;
-    for await (const f of d.frames()) {
-      expect(f.index).toBe(n);
-      pid = d.pid as number;
-      await new Promise((r) => setTimeout(r, 20));
-      maxBuffered = Math.max(maxBuffered, d.bufferedBytes);
-      n++;
+    const r = await consumeSlowly(d, 50, 20, (n) => {
       if (n === 10) rssAt10 = process.memoryUsage().rss;
-      if (n === 50) {
-        // Bytes ffmpeg has written so far (stdout + stderr): only a few frames beyond what we took.
-        written = Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
-        break;
-      }
-    }
+    });
     const rssGrowthMb = (process.memoryUsage().rss - rssAt10) / 2 ** 20;
-    expect(n).toBe(50);
-    expect(maxBuffered).toBeLessThanOrEqual(2 * frameBytes);
-    expect(written).toBeGreaterThanOrEqual(50 * frameBytes);
-    expect(written).toBeLessThan(54 * frameBytes);
+    expect(r.frames).toBe(50);
+    expect(r.maxBuffered).toBeLessThanOrEqual(2 * frameBytes);
+    // Bytes ffmpeg has written so far (stdout + stderr): only a few frames beyond what we took.
+    expect(r.written).toBeGreaterThanOrEqual(50 * frameBytes);
+    expect(r.written).toBeLessThan(54 * frameBytes);
     expect(rssGrowthMb).toBeLessThan(40); // 40 frames pass through in this window: 47 MiB if kept
-    expect(processGone(pid)).toBe(true);
+    expect(processGone(r.pid)).toBe(true);
   });
 
   it('readAhead: ffmpeg decodes that many frames ahead of a slow consumer, then waits; nice is applied', async () => {
     const d = await decoder(VTEST, { readAhead: 6, nice: 19 });
     const frameBytes = 640 * 640 * 3;
-    let n = 0;
-    let maxBuffered = 0;
-    let written = 0;
     let niceness = 0;
-    for await (const f of d.frames()) {
-      expect(f.index).toBe(n);
-      const pid = d.pid as number;
+    const r = await consumeSlowly(d, 30, 40, (_n, pid) => {
       // Field 19 of /proc/pid/stat (after the parenthesised command name) is the nice value.
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       niceness = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-      await new Promise((r) => setTimeout(r, 40));
-      maxBuffered = Math.max(maxBuffered, d.bufferedBytes);
-      n++;
-      if (n === 30) {
-        written = Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
-        break;
-      }
-    }
+    });
     expect(niceness).toBe(19);
     // Six finished frames wait (plus the partial one), never much more.
-    expect(maxBuffered).toBeGreaterThanOrEqual(5 * frameBytes);
-    expect(maxBuffered).toBeLessThanOrEqual(7 * frameBytes);
-    expect(written).toBeGreaterThanOrEqual(35 * frameBytes);
-    expect(written).toBeLessThan(40 * frameBytes);
+    expect(r.maxBuffered).toBeGreaterThanOrEqual(5 * frameBytes);
+    expect(r.maxBuffered).toBeLessThanOrEqual(7 * frameBytes);
+    expect(r.written).toBeGreaterThanOrEqual(35 * frameBytes);
+    expect(r.written).toBeLessThan(40 * frameBytes);
   });
 
   it('a source that changes resolution mid-stream is letterboxed anew from its first new frame', async () => {
