@@ -58,6 +58,8 @@ export interface ModelSettings {
   maxBatch: number;
   /** How long the batcher waits to fill a batch, ms. */
   maxWaitMs: number;
+  /** Pad dynamic batches up to the next of these sizes (fixed shapes for shape-specialised engines); [] = no padding. */
+  padBatchSizes: number[];
 }
 
 export interface BackoffSettings {
@@ -129,6 +131,7 @@ export const DEFAULT_MODEL = {
   graphOptimizationLevel: 'all' as GraphOptimizationLevel,
   maxBatch: 4,
   maxWaitMs: 5,
+  padBatchSizes: [] as number[],
 };
 
 export const DEFAULT_BACKOFF: BackoffSettings = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.3 };
@@ -195,6 +198,18 @@ class Reader {
       return def;
     }
     return v as T;
+  }
+
+  /** Increasing positive integers in [1, max], e.g. batch sizes. */
+  sizes(o: Obj, key: string, path: string, max: number): number[] {
+    const v = o[key];
+    if (v === undefined) return [];
+    const ok = Array.isArray(v) && v.every((n, i) => Number.isInteger(n) && n >= 1 && n <= max && (i === 0 || n > (v[i - 1] as number)));
+    if (!ok) {
+      this.fail(join(path, key), `increasing integers from 1 to ${max}`, v);
+      return [];
+    }
+    return v as number[];
   }
 
   stringArray(o: Obj, key: string, path: string, def: string[]): string[] {
@@ -427,7 +442,7 @@ function readModels(r: Reader, v: unknown, baseDir: string): Record<string, Mode
   }
   for (const [key, mv] of Object.entries(v as Obj)) {
     const path = `models[${JSON.stringify(key)}]`;
-    const o = r.object(mv ?? {}, path, ['providers', 'format', 'intraOpThreads', 'allowSpinning', 'graphOptimizationLevel', 'maxBatch', 'maxWaitMs']);
+    const o = r.object(mv ?? {}, path, ['providers', 'format', 'intraOpThreads', 'allowSpinning', 'graphOptimizationLevel', 'maxBatch', 'maxWaitMs', 'padBatchSizes']);
     if (!o) continue;
     const abs = resolve(baseDir, key);
     const providers = r.stringArray(o, 'providers', path, [...DEFAULT_MODEL.providers]);
@@ -444,6 +459,7 @@ function readModels(r: Reader, v: unknown, baseDir: string): Record<string, Mode
       graphOptimizationLevel: r.oneOf(o, 'graphOptimizationLevel', path, ['disabled', 'basic', 'extended', 'all'] as const, DEFAULT_MODEL.graphOptimizationLevel),
       maxBatch: r.number(o, 'maxBatch', path, DEFAULT_MODEL.maxBatch, { min: 1, max: 64, int: true }),
       maxWaitMs: r.number(o, 'maxWaitMs', path, DEFAULT_MODEL.maxWaitMs, { min: 0, max: 1000 }),
+      padBatchSizes: r.sizes(o, 'padBatchSizes', path, 64),
     };
   }
   return out;
@@ -451,7 +467,7 @@ function readModels(r: Reader, v: unknown, baseDir: string): Record<string, Mode
 
 /** Model settings for a path, defaults when the config does not list it. */
 export function modelSettings(config: Pick<ServeConfig, 'models'>, path: string): ModelSettings {
-  return config.models[path] ?? { path, ...DEFAULT_MODEL, providers: [...DEFAULT_MODEL.providers] };
+  return config.models[path] ?? { path, ...DEFAULT_MODEL, providers: [...DEFAULT_MODEL.providers], padBatchSizes: [] };
 }
 
 /** Validates a whole config document. `baseDir` anchors relative model, media and file paths. */

@@ -93,6 +93,12 @@ describe('parseConfig', () => {
     const ok = parseConfig({ models: { 'a.onnx': { allowSpinning: false }, 'b.onnx': {} }, streams: [{ id: 'x', url: 'rtsp://h/s', model: 'a.onnx' }] }, base);
     expect(ok.models[join(base, 'a.onnx')].allowSpinning).toBe(false);
     expect(ok.models[join(base, 'b.onnx')].allowSpinning).toBe(true);
+    expect(ok.models[join(base, 'b.onnx')].padBatchSizes).toEqual([]);
+    const padErrs = issues(() => parseConfig({ models: { 'a.onnx': { padBatchSizes: [4, 2] }, 'b.onnx': { padBatchSizes: [0] } } }, base));
+    expect(padErrs).toContain('models["a.onnx"].padBatchSizes: expected increasing integers from 1 to 64, got [4,2]');
+    expect(padErrs.some((e) => e.startsWith('models["b.onnx"].padBatchSizes: expected increasing integers'))).toBe(true);
+    const padded = parseConfig({ models: { 'a.onnx': { padBatchSizes: [1, 2, 4] } } }, base);
+    expect(padded.models[join(base, 'a.onnx')].padBatchSizes).toEqual([1, 2, 4]);
     expect(errs).toContain('models["a.onnx"].maxBatch: expected an integer >= 1 and <= 64, got 0');
   });
 

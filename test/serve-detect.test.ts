@@ -63,7 +63,7 @@ beforeAll(async () => {
   server = await startTestServer(
     {
       server: { authToken: TOKEN, maxUploadBytes: 1024 * 1024 },
-      models: { [model]: { providers: ['cpu'], maxBatch: 8, maxWaitMs: 25, intraOpThreads: 1 } },
+      models: { [model]: { providers: ['cpu'], maxBatch: 8, maxWaitMs: 25, intraOpThreads: 1, padBatchSizes: [2, 4, 8] } },
     },
     process.cwd(),
   );
@@ -174,10 +174,14 @@ describe('POST /api/detect', () => {
     expect((await post('/api/detect', png, 'image/png', '')).status).toBe(401);
   });
 
-  it('batches concurrent requests in the shared batcher', async () => {
+  it('batches concurrent requests in the shared batcher (runs padded to the configured sizes)', async () => {
+    const start = await batcherInfo();
     const single: number[] = [];
     for (let i = 0; i < 3; i++) single.push((await post('/api/detect', png)).ms);
     const before = await batcherInfo();
+    // Each lone request ran as a batch of 1 padded with a blank image to 2.
+    expect(before.padBatchSizes).toEqual([2, 4, 8]);
+    expect(before.batching.paddedFrames - start.batching.paddedFrames).toBe(3);
     let concurrent: Array<{ status: number; json: Json; ms: number }> = [];
     let multi = 0;
     // Bounded retries: under heavy machine load one wave might not overlap.

@@ -87,7 +87,7 @@ export class ModelPool {
       maxBatch: settings.maxBatch,
       onWarning: (message) => this.log.warn({ model: path }, message),
     });
-    const batcher = new Batcher(detector, { maxBatch: settings.maxBatch, maxWaitMs: settings.maxWaitMs });
+    const batcher = new Batcher(detector, { maxBatch: settings.maxBatch, maxWaitMs: settings.maxWaitMs, padSizes: settings.padBatchSizes });
     return { settings, detector, batcher };
   }
 }

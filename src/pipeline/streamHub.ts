@@ -32,6 +32,7 @@ export interface ModelInfo {
   activeProvider: string;
   maxBatch: number;
   maxWaitMs: number;
+  padBatchSizes: number[];
   streams: string[];
   batching: BatchingStats;
 }
@@ -184,6 +185,7 @@ export class StreamHub {
       activeProvider: m.detector.activeProvider,
       maxBatch: Math.min(m.settings.maxBatch, m.detector.info.maxBatch),
       maxWaitMs: m.settings.maxWaitMs,
+      padBatchSizes: m.settings.padBatchSizes,
       streams: users.get(m.settings.path) ?? [],
       batching: batchingStats(m),
     }));
