@@ -184,6 +184,21 @@ describe('FrameDecoder', () => {
     expect(d.letterbox).toMatchObject({ srcWidth: 640, srcHeight: 360 });
   });
 
+  it('recordings joined end to end (MPEG-TS, both starting at the same time): pts keep rising at the frame interval', async () => {
+    const part = (name: string): Buffer => {
+      const path = join(dir, name);
+      ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-t', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-f', 'mpegts', path);
+      return readFileSync(path);
+    };
+    const joined = join(dir, 'restart.ts');
+    writeFileSync(joined, Buffer.concat([part('r1.ts'), part('r2.ts')]));
+    const frames = await collect(await decoder(joined, { dstWidth: 320, dstHeight: 320 }));
+    expect(frames).toHaveLength(20);
+    const steps = frames.slice(1).map((f, i) => f.pts - frames[i].pts);
+    // Both halves carry the same timestamps; ffmpeg's discontinuity handling continues them at 10 fps.
+    for (const step of steps) expect(step).toBeCloseTo(0.1, 6);
+  });
+
   it('landscape: pad rows are exactly 114 and the content matches a direct ffmpeg scale', async () => {
     const path = clip('land.mkv', 'testsrc2=size=1280x720:rate=10', 0.5);
     const frames = await collect(await decoder(path));
