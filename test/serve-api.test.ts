@@ -131,3 +131,32 @@ describe('serve: WebSocket protocol errors', () => {
     expect(c.closeCode).toBe(1009);
   });
 });
+
+describe('serve: subscribing to every stream with "*"', () => {
+  it('covers the streams present and those added later; unsubscribing "*" ends all of it', async () => {
+    const c = await TestClient.connect(server, '?token=sekret');
+    try {
+      await c.subscribe(['*'], true);
+      expect(c.control.find((m) => m.type === 'subscribed')).toMatchObject({ all: true, video: true, streams: expect.arrayContaining(['demo']) });
+      await c.waitFor(() => c.detections.some((d) => d.stream === 'demo') && c.videos.length > 0, 10_000, 'demo detections and video');
+
+      const added = await api(server, 'POST', '/api/streams', { id: 'late', url: clip, loop: true, realtime: true }, auth);
+      expect(added.status).toBe(201);
+      await c.waitFor(() => c.control.some((m) => m.type === 'subscribed' && m.streams[0] === 'late'), 10_000, 'automatic subscription to the new stream');
+      expect(c.control.find((m) => m.type === 'subscribed' && m.streams[0] === 'late')).toEqual({ type: 'subscribed', streams: ['late'], video: true, all: true });
+      await c.waitFor(() => c.detections.some((d) => d.stream === 'late') && c.videos.some((v) => v.header.stream === 'late'), 15_000, 'late detections and video');
+      expect(c.states.some((m) => m.stream === 'late')).toBe(true);
+
+      c.send({ type: 'unsubscribe', streams: ['*'] });
+      await c.waitFor(() => c.control.some((m) => m.type === 'unsubscribed'), 5000, 'unsubscribed');
+      expect(c.control.find((m) => m.type === 'unsubscribed')).toMatchObject({ all: true, streams: expect.arrayContaining(['demo', 'late']) });
+      await new Promise((r) => setTimeout(r, 300)); // messages already in flight
+      const count = c.detections.length;
+      await new Promise((r) => setTimeout(r, 700));
+      expect(c.detections.length).toBe(count);
+    } finally {
+      c.close();
+      await api(server, 'DELETE', '/api/streams/late', undefined, auth);
+    }
+  }, 60_000);
+});

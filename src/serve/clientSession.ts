@@ -36,6 +36,9 @@ export class ClientSession {
     private readonly options: ClientSessionOptions,
   ) {}
 
+  /** Subscribed with "*": every stream, including those added later, with this video flag. */
+  allStreams: { video: boolean } | undefined;
+
   subscribe(streams: string[], video: boolean): void {
     for (const s of streams) {
       this.subscriptions.add(s);

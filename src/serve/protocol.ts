@@ -22,6 +22,9 @@ export interface ProtocolError {
   message: string;
 }
 
+/** The stream id that means every stream, present and future (not a valid stream id). */
+export const ALL_STREAMS = '*';
+
 /** Parses one client text message; returns the message or the error to send back. */
 export function parseClientMessage(text: string): ClientMessage | ProtocolError {
   let v: unknown;

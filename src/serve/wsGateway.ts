@@ -13,6 +13,7 @@ import type { ServerSettings } from '../config.js';
 import type { Logger } from '../log.js';
 import { ClientSession } from './clientSession.js';
 import {
+  ALL_STREAMS,
   type ClientDrops,
   CLOSE_GOING_AWAY,
   CLOSE_TOO_MANY_CLIENTS,
@@ -54,7 +55,14 @@ export class WsGateway {
       hub.states$.subscribe((event) =>
         this.guard('state', () => {
           const text = encodeState(event);
-          for (const s of this.sessions) if (s.subscriptions.has(event.stream)) s.sendControl(text);
+          for (const s of this.sessions) {
+            // A client subscribed to "*" takes every new stream as it appears.
+            if (s.allStreams && !s.subscriptions.has(event.stream) && this.hub.has(event.stream)) {
+              s.subscribe([event.stream], s.allStreams.video);
+              s.sendControl(JSON.stringify({ type: 'subscribed', streams: [event.stream], video: s.allStreams.video, all: true }));
+            }
+            if (s.subscriptions.has(event.stream)) s.sendControl(text);
+          }
         }),
       ),
     );
@@ -166,21 +174,26 @@ export class WsGateway {
       session.sendControl(encodeError(msg));
       return;
     }
-    const known = msg.streams.filter((id) => this.hub.has(id));
-    const unknown = msg.streams.filter((id) => !this.hub.has(id));
+    const all = msg.streams.includes(ALL_STREAMS);
+    const named = msg.streams.filter((id) => id !== ALL_STREAMS);
+    const known = all && msg.type === 'subscribe' ? this.hub.ids() : named.filter((id) => this.hub.has(id));
+    const unknown = named.filter((id) => !this.hub.has(id));
     if (unknown.length) {
       session.sendControl(encodeError({ code: 'unknown_stream', message: `unknown stream(s): ${unknown.join(', ')}` }));
     }
     if (msg.type === 'subscribe') {
+      if (all) session.allStreams = { video: msg.video };
       session.subscribe(known, msg.video);
-      session.sendControl(JSON.stringify({ type: 'subscribed', streams: known, video: msg.video }));
+      session.sendControl(JSON.stringify({ type: 'subscribed', streams: known, video: msg.video, ...(all ? { all: true } : {}) }));
       for (const id of known) {
         const stats = this.hub.stats(id);
         if (stats) session.sendControl(encodeState({ stream: id, state: stats.state, reconnects: stats.reconnects, ...(stats.lastError ? { error: stats.lastError } : {}) }));
       }
     } else {
-      session.unsubscribe(msg.streams);
-      session.sendControl(JSON.stringify({ type: 'unsubscribed', streams: msg.streams }));
+      const gone = all ? [...session.subscriptions] : named;
+      if (all) session.allStreams = undefined;
+      session.unsubscribe(gone);
+      session.sendControl(JSON.stringify({ type: 'unsubscribed', streams: gone, ...(all ? { all: true } : {}) }));
     }
   }
 
