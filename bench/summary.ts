@@ -29,12 +29,14 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
   }
   if (r.analysis) {
     for (const x of r.analysis.ratios) {
-      add('analysis', `${x.clip} @ ${x.imgsz}`, `${f(x.pipelineFps)} fps`, `${f(x.ratio, 2)} x session (${f(x.sessionFps)}); target >= ${x.target}: ${mark(x.ratio >= x.target)}`);
+      const [before, after] = x.sessionBeforeAfter;
+      add('analysis', `${x.clip} @ ${x.imgsz}`, `${f(x.pipelineFps)} fps`, `${f(x.ratio, 2)} x session (${f(x.sessionFps)}: ${f(before)} before, ${f(after)} after); target >= ${x.target}: ${mark(x.ratio >= x.target)}`);
     }
   }
   if (r.peer) {
     const p = r.peer.runs[0];
-    add('peer', `Node peer (ffmpeg JPEG + sharp + ort) ${p.clip} @ ${p.imgsz}`, `${f(p.fps)} fps`, `ours ${f(r.peer.ours.fps)} fps = ${f(r.peer.oursOverPeer, 2)} x peer; target >= ${r.peer.target}: ${mark(r.peer.oursOverPeer >= r.peer.target)}`);
+    const each = r.peer.runs.map((x) => f(x.fps)).join(' / ');
+    add('peer', `Node peer (ffmpeg JPEG + sharp + ort) ${p.clip} @ ${p.imgsz}`, `${f(r.peer.peerFps)} fps`, `(${each} before / after ours); ours ${f(r.peer.ours.fps)} fps = ${f(r.peer.oursOverPeer, 2)} x peer; target >= ${r.peer.target}: ${mark(r.peer.oursOverPeer >= r.peer.target)}`);
   }
   if (r.live) {
     for (const l of r.live.runs) {

@@ -58,7 +58,14 @@ describe('streamlens bench --quick', () => {
     }
     // Every decoded frame of the 1 s 1080p clip (30 fps) was analysed.
     expect(runs.find((r) => r.clip.startsWith('synthetic 1080p'))!.frames).toBe(30);
-    for (const x of result.analysis!.ratios) expect(x.ratio).toBeGreaterThan(0);
+    for (const x of result.analysis!.ratios) {
+      // The ratio is against the mean of the session measured right before and right after the run.
+      const [before, after] = x.sessionBeforeAfter;
+      expect(before).toBeGreaterThan(0);
+      expect(after).toBeGreaterThan(0);
+      expect(x.sessionFps).toBeCloseTo((before + after) / 2, 2);
+      expect(x.ratio).toBeCloseTo(x.pipelineFps / x.sessionFps, 2);
+    }
     expect(existsSync(join(out, 'media'))).toBe(true);
   }, 180_000);
 });
