@@ -30,7 +30,11 @@ class FakeRunner implements BatchRunner {
 const frame = (streamId: string, tag: number) => ({ streamId, rgb: Uint8Array.of(tag), letterbox: lb, conf: 0.25 });
 /** Submits without awaiting; a rejection at close() is expected and ignored. */
 const fire = (b: Batcher, f: ReturnType<typeof frame>): void => void b.submit(f).catch(() => undefined);
-const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Lets pending immediates run (the batcher starts a batch nobody else joins on setImmediate), then waits `ms`. */
+const tick = async (ms = 0): Promise<void> => {
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, ms));
+};
 
 let batchers: Batcher[] = [];
 afterEach(() => {
