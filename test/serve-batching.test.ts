@@ -43,6 +43,9 @@ beforeAll(async () => {
   await client.subscribe(SEEDS.map((_, i) => `cam${i}`));
   // Every stream reads its whole file (dropPolicy all) and ends.
   await client.waitFor(() => SEEDS.every((_, i) => server.hub.stats(`cam${i}`)?.state === 'ended'), 120_000, 'all four files inferred');
+  // The state is read in-process; the last frames' messages may still be on their way to the client.
+  const expected = SEEDS.length * SECONDS * FPS;
+  await client.waitFor(() => client.detections.length >= expected, 10_000, `${expected} detections messages`);
   await client.waitFor(() => client.stats.length > 0, 5000, 'stats');
 }, 240_000);
 
