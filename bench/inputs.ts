@@ -28,7 +28,6 @@ export function mediaDir(outDir: string): string {
   return dir;
 }
 
-/** A seeded 1920x1080 30 fps H.264 clip of the synthetic scene. */
 /**
  * Bitrate of the 1080p clip: what a 1080p30 H.264 camera or recording is typically given (IP
  * cameras 2-8 Mbit/s). Uncapped, the scene's noise texture at CRF 18 comes out near 24 Mbit/s,
@@ -36,6 +35,7 @@ export function mediaDir(outDir: string): string {
  */
 export const CLIP_1080_KBPS = 8000;
 
+/** A seeded 1920x1080 30 fps H.264 clip of the synthetic scene, at CLIP_1080_KBPS. */
 export async function clip1080(outDir: string, seconds: number): Promise<Clip> {
   const path = join(mediaDir(outDir), `synth-1920x1080-30fps-${seconds}s-seed7-${CLIP_1080_KBPS / 1000}M.mp4`);
   if (!existsSync(path)) await generateClip({ out: path, width: 1920, height: 1080, fps: 30, seconds, seed: 7, targets: 16, maxKbps: CLIP_1080_KBPS });
