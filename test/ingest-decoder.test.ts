@@ -25,6 +25,13 @@ function clip(name: string, source: string, seconds: number): string {
   return path;
 }
 
+/** One second of a 10 fps H.264 test pattern as MPEG-TS, its timestamps starting at `offsetSeconds`. */
+function tsSegment(name: string, size: string, offsetSeconds: number): Buffer {
+  const path = join(dir, name);
+  ffmpeg('-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=10`, '-t', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-output_ts_offset', String(offsetSeconds), '-f', 'mpegts', path);
+  return readFileSync(path);
+}
+
 async function decoder(url: string, opts: Partial<FrameDecoderOptions> = {}): Promise<FrameDecoder> {
   const info = await probeSource(url);
   return new FrameDecoder({ streamId: 'test', url, info, dstWidth: 640, dstHeight: 640, ...opts });
@@ -170,13 +177,8 @@ describe('FrameDecoder', () => {
   it('a source that changes resolution mid-stream is letterboxed anew from its first new frame', async () => {
     // Two H.264 segments of different sizes in one MPEG-TS, as a camera that changes its SPS sends.
     // The second segment's timestamps continue where the first one's end.
-    const part = (name: string, size: string, offset: number): string => {
-      const path = join(dir, name);
-      ffmpeg('-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=10`, '-t', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-output_ts_offset', String(offset), '-f', 'mpegts', path);
-      return path;
-    };
     const joined = join(dir, 'joined.ts');
-    writeFileSync(joined, Buffer.concat([readFileSync(part('a.ts', '320x240', 0)), readFileSync(part('b.ts', '640x360', 1))]));
+    writeFileSync(joined, Buffer.concat([tsSegment('a.ts', '320x240', 0), tsSegment('b.ts', '640x360', 1)]));
     const changes: unknown[] = [];
     const d = await decoder(joined, { dstWidth: 320, dstHeight: 320, onResolutionChange: (c) => changes.push(c) });
     const frames = await collect(d);
@@ -196,13 +198,8 @@ describe('FrameDecoder', () => {
   });
 
   it('recordings joined end to end (MPEG-TS, both starting at the same time): pts keep rising at the frame interval', async () => {
-    const part = (name: string): Buffer => {
-      const path = join(dir, name);
-      ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-t', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-f', 'mpegts', path);
-      return readFileSync(path);
-    };
     const joined = join(dir, 'restart.ts');
-    writeFileSync(joined, Buffer.concat([part('r1.ts'), part('r2.ts')]));
+    writeFileSync(joined, Buffer.concat([tsSegment('r1.ts', '320x240', 0), tsSegment('r2.ts', '320x240', 0)]));
     const frames = await collect(await decoder(joined, { dstWidth: 320, dstHeight: 320 }));
     expect(frames).toHaveLength(20);
     const steps = frames.slice(1).map((f, i) => f.pts - frames[i].pts);
