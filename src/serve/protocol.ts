@@ -113,6 +113,15 @@ export function encodeState(e: StreamStateEvent): string {
   return JSON.stringify({ type: 'state', ...e });
 }
 
+/** Reply to subscribe (also sent when a `"*"` subscription takes a new stream); `all` marks `"*"`. */
+export function encodeSubscribed(streams: string[], video: boolean, all: boolean): string {
+  return JSON.stringify({ type: 'subscribed', streams, video, ...(all ? { all: true } : {}) });
+}
+
+export function encodeUnsubscribed(streams: string[], all: boolean): string {
+  return JSON.stringify({ type: 'unsubscribed', streams, ...(all ? { all: true } : {}) });
+}
+
 export interface ClientDrops {
   video: number;
   detections: number;

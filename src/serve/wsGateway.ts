@@ -21,6 +21,8 @@ import {
   encodeError,
   encodeState,
   encodeStats,
+  encodeSubscribed,
+  encodeUnsubscribed,
   encodeVideoFrame,
   isProtocolError,
   parseClientMessage,
@@ -59,7 +61,7 @@ export class WsGateway {
             // A client subscribed to "*" takes every new stream as it appears.
             if (s.allStreams && !s.subscriptions.has(event.stream) && this.hub.has(event.stream)) {
               s.subscribe([event.stream], s.allStreams.video);
-              s.sendControl(JSON.stringify({ type: 'subscribed', streams: [event.stream], video: s.allStreams.video, all: true }));
+              s.sendControl(encodeSubscribed([event.stream], s.allStreams.video, true));
             }
             if (s.subscriptions.has(event.stream)) s.sendControl(text);
           }
@@ -184,7 +186,7 @@ export class WsGateway {
     if (msg.type === 'subscribe') {
       if (all) session.allStreams = { video: msg.video };
       session.subscribe(known, msg.video);
-      session.sendControl(JSON.stringify({ type: 'subscribed', streams: known, video: msg.video, ...(all ? { all: true } : {}) }));
+      session.sendControl(encodeSubscribed(known, msg.video, all));
       for (const id of known) {
         const stats = this.hub.stats(id);
         if (stats) session.sendControl(encodeState({ stream: id, state: stats.state, reconnects: stats.reconnects, ...(stats.lastError ? { error: stats.lastError } : {}) }));
@@ -193,7 +195,7 @@ export class WsGateway {
       const gone = all ? [...session.subscriptions] : named;
       if (all) session.allStreams = undefined;
       session.unsubscribe(gone);
-      session.sendControl(JSON.stringify({ type: 'unsubscribed', streams: gone, ...(all ? { all: true } : {}) }));
+      session.sendControl(encodeUnsubscribed(gone, all));
     }
   }
 
