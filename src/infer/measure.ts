@@ -14,7 +14,6 @@ export interface MeasureOptions {
   intraOpThreads?: number;
   interOpThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
-  allowSpinning?: boolean;
   /** Default ['cpu']; the first that loads is used. */
   providers?: readonly string[];
   /** Untimed runs first (allocations, lazy init). Default 2. */
@@ -32,7 +31,6 @@ export async function measureSessionFps(modelPath: string, opts: MeasureOptions)
     intraOpThreads: opts.intraOpThreads,
     interOpThreads: opts.interOpThreads,
     graphOptimizationLevel: opts.graphOptimizationLevel,
-    allowSpinning: opts.allowSpinning,
   });
   try {
     // Mid-grey with a little structure, so data-dependent models do some work.
