@@ -101,6 +101,58 @@ export interface FrameResult {
   detections: Detection[];
   timing: FrameTiming;
   jpeg?: Uint8Array;
+  /** Analytics events of this frame, in the order they happened (set by the analytics stage when there are any). */
+  events?: AnalyticsEvent[];
+  /** The stream's analytics counts, set on the frames where a count changed (and the first frame). */
+  counts?: AnalyticsCounts;
+}
+
+// ---- Analytics (issue 14, src/analytics): events and counts, the same JSON in every output ----
+
+/** Members every analytics event has. Member names are the JSON names. */
+export interface AnalyticsEventBase {
+  /** Unique and time-ordered (UUID v7): consumers de-duplicate redeliveries by it. */
+  id: string;
+  stream: string;
+  track_id: number;
+  class: number;
+  label: string;
+  /** The object's detector box on `frame`, source pixels rounded to 0.01. */
+  box: Box;
+  /** The frame the event happened on (FrameResult.index, the "frame" of every other output). */
+  frame: number;
+  /** That frame's presentation time, seconds. */
+  pts: number;
+  /** Wall clock (ISO 8601, UTC) when that frame was captured; live streams only. */
+  time?: string;
+}
+
+/** A track crossed a line within its segment; `in` is from the negative to the positive side (docs/analytics.md). */
+export interface LineCrossEvent extends AnalyticsEventBase {
+  type: 'line_cross';
+  line: string;
+  direction: 'in' | 'out';
+  score: number;
+}
+
+export interface ZoneEvent extends AnalyticsEventBase {
+  type: 'zone_enter' | 'zone_exit' | 'zone_loiter';
+  zone: string;
+  /** Seconds of stream time inside the zone: on zone_exit and zone_loiter, absent on zone_enter. */
+  dwell?: number;
+}
+
+export type AnalyticsEvent = LineCrossEvent | ZoneEvent;
+export type AnalyticsEventType = AnalyticsEvent['type'];
+
+/**
+ * A stream's counts. Lines: crossings per label since the start or the last reset. Zones: objects
+ * inside now, per label. Every configured line and zone is present; a label once counted stays
+ * (at 0 after a reset or when the zone empties), so a consumer that mirrors counts sees them drop.
+ */
+export interface AnalyticsCounts {
+  lines: Record<string, { in: Record<string, number>; out: Record<string, number> }>;
+  zones: Record<string, Record<string, number>>;
 }
 
 export type DropReason = 'policy' | 'staleness' | 'client';
