@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Debian packages the test suite drives for real: a GStreamer RTSP server and headless Chromium.
+# Debian packages the test suite drives for real: a GStreamer RTSP server, headless Chromium and an
+# MQTT broker (mosquitto, for the event outputs).
 # Runs as root (CI) or through sudo.
 set -euo pipefail
 packages=(
@@ -12,6 +13,7 @@ packages=(
   gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly
   gstreamer1.0-libav
+  mosquitto
 )
 missing=()
 for p in "${packages[@]}"; do
