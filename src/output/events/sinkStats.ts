@@ -20,7 +20,7 @@ export interface EventSinkStats {
   /** Delivery attempts after the first (webhooks) or reconnects (MQTT). */
   retries: number;
   dropped: Partial<Record<EventDropReason, number>>;
-  /** Entries waiting in the output's queue now. */
+  /** Entries accepted and not yet delivered or dropped (queued, or being delivered). */
   queueDepth: number;
   /** Whether the output's connection is up (MQTT only). */
   connected?: boolean;
