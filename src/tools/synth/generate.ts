@@ -12,6 +12,8 @@ import { mulberry32, uniformRng } from './prng.js';
 import type { PlacedShape } from './raster.js';
 import { computeVisibility } from './raster.js';
 import { paintTarget } from './render.js';
+import { ANALYTICS_SCENE_SIZE, analyticsScenePlan } from './analyticsScene.js';
+import type { ScenePlan } from './scene.js';
 import { planScene, SYNTH_CLASSES, shapeAt } from './scene.js';
 import { repoRoot } from '../repoRoot.js';
 
@@ -30,6 +32,11 @@ export interface GenerateClipOptions {
   targets?: number;
   /** Cap the H.264 bitrate, kbit/s (a camera's budget); default: constant quality only. */
   maxKbps?: number;
+  /**
+   * `random` (default): targets planned from the seed. `analytics`: the scripted 640x480 scene of
+   * analyticsScene.ts with known line and zone events (`targets` is ignored; at least 10 s).
+   */
+  scene?: 'random' | 'analytics';
 }
 
 export interface GeneratedClip {
@@ -57,7 +64,7 @@ export async function generateClip(opts: GenerateClipOptions): Promise<Generated
   }
   if (!(fps > 0) || !(o.seconds > 0)) throw new Error(`synth: fps and seconds must be positive (got ${fps}, ${o.seconds})`);
   const frames = Math.max(1, Math.round(o.seconds * fps));
-  const plan = planScene({ width, height, fps, frames, seed, targets: o.targets });
+  const plan = o.scene === 'analytics' ? scriptedPlan(width, height, fps, frames) : planScene({ width, height, fps, frames, seed, targets: o.targets });
   const byZ = plan.targets.slice().sort((a, b) => a.z - b.z);
   const texture = backgroundTexture(uniformRng(seed ^ 0x5bd1e995), width, height);
   const noiseSeeds = mulberry32(seed ^ 0x27d4eb2f);
@@ -114,6 +121,13 @@ export async function generateClip(opts: GenerateClipOptions): Promise<Generated
     throw err;
   }
   return { video, groundTruth, frames };
+}
+
+function scriptedPlan(width: number, height: number, fps: number, frames: number): ScenePlan {
+  const size = ANALYTICS_SCENE_SIZE;
+  if (width !== size.width || height !== size.height) throw new Error(`synth: the analytics scene is ${size.width}x${size.height} (got ${width}x${height})`);
+  if (frames / fps < 10) throw new Error(`synth: the analytics scene needs at least 10 s (got ${frames / fps} s)`);
+  return analyticsScenePlan(fps, frames);
 }
 
 function withoutUndefined<T extends object>(o: T): Partial<T> {
@@ -176,10 +190,11 @@ async function linkDemo(clip: GeneratedClip, dir: string): Promise<GeneratedClip
 export function ensureDemoClip(opts: DemoClipOptions = {}): Promise<GeneratedClip> {
   const o = { ...DEFAULTS, ...withoutUndefined(opts) };
   const dir = opts.dir ?? join(repoRoot(), 'streams', 'media');
-  const name = `synth-v${SYNTH_VERSION}-${o.width}x${o.height}-${o.fps}fps-${o.seconds}s-seed${o.seed}-n${o.targets}`;
+  const planned = o.scene === 'analytics' ? 'analytics' : `n${o.targets}`;
+  const name = `synth-v${SYNTH_VERSION}-${o.width}x${o.height}-${o.fps}fps-${o.seconds}s-seed${o.seed}-${planned}`;
   const video = join(dir, `${name}.mp4`);
   const groundTruth = groundTruthPath(video);
-  const isDefault = (Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]).every((k) => o[k] === DEFAULTS[k]);
+  const isDefault = o.scene !== 'analytics' && (Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]).every((k) => o[k] === DEFAULTS[k]);
   const finish = (clip: GeneratedClip): Promise<GeneratedClip> => (isDefault ? linkDemo(clip, dir) : Promise.resolve(clip));
   if (existsSync(video) && existsSync(groundTruth)) {
     const frames = readFileSync(groundTruth, 'utf8').split('\n').filter(Boolean).length;

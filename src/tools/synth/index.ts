@@ -7,3 +7,5 @@ export { computeVisibility, visibleMaskOf } from './raster.js';
 export type { PlacedShape, ShapeKind, ShapeParams, Visibility } from './raster.js';
 export { SYNTH_CLASSES } from './scene.js';
 export type { SynthClass } from './scene.js';
+export { ANALYTICS_SCENE_CONFIG, ANALYTICS_SCENE_EXPECTED, ANALYTICS_SCENE_SIZE, analyticsScenePlan } from './analyticsScene.js';
+export type { ExpectedAnalyticsEvent } from './analyticsScene.js';

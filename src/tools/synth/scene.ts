@@ -11,7 +11,7 @@
  *   to cross, some targets are placed so they never touch another, some transit the frame.
  */
 import type { Rng } from './prng.js';
-import { intRange, pick, range, uniformRng } from './prng.js';
+import { intRange, mulberry32, pick, range, uniformRng } from './prng.js';
 import type { ShapeKind, ShapeParams } from './raster.js';
 import { shapesOverlapInFrame } from './raster.js';
 
@@ -36,12 +36,16 @@ export const MAX_SIDE = 94;
  * `line`: position = anchor + velocity * (t - tAnchor), plus a sinusoidal offset perpendicular to
  * the velocity when `wave` is set (zero at tAnchor).
  * `arc`: position = center + radius * (cos a, sin a) with a = angle0 + angularSpeed * t.
+ * `keyframes`: straight from point to point at the given times (t ascending), standing still before
+ * the first and after the last; `jitter` adds a pseudo-random offset of up to `amplitude` px on
+ * each axis between `from` and `to` seconds (a person shifting on the spot, a detector's noise).
  */
 export type TargetPath =
   | { kind: 'line'; anchor: [number, number]; velocity: [number, number]; tAnchor: number; wave?: { amplitude: number; frequency: number } }
-  | { kind: 'arc'; center: [number, number]; radius: number; angle0: number; angularSpeed: number };
+  | { kind: 'arc'; center: [number, number]; radius: number; angle0: number; angularSpeed: number }
+  | { kind: 'keyframes'; points: Array<[t: number, x: number, y: number]>; jitter?: { amplitude: number; from: number; to: number; seed: number } };
 
-export type TargetRole = 'crossing-pair' | 'transit' | 'resident' | 'isolated';
+export type TargetRole = 'crossing-pair' | 'transit' | 'resident' | 'isolated' | 'scripted';
 
 export interface TargetPlan {
   id: number;
@@ -81,7 +85,35 @@ function quantise(v: number): number {
   return Math.round(v * 100) / 100;
 }
 
+/** Uniform in [-1, 1), the same for the same seed and time on every machine. */
+function jitterAt(seed: number, t: number, axis: number): number {
+  return (mulberry32((seed * 2654435761) ^ (Math.round(t * 1e6) * 2 + axis))() / 4294967296) * 2 - 1;
+}
+
+function keyframePosition(path: Extract<TargetPath, { kind: 'keyframes' }>, t: number): [number, number] {
+  const pts = path.points;
+  let x = pts[pts.length - 1]![1];
+  let y = pts[pts.length - 1]![2];
+  if (t <= pts[0]![0]) [x, y] = [pts[0]![1], pts[0]![2]];
+  for (let i = 1; i < pts.length; i++) {
+    const [t0, x0, y0] = pts[i - 1]!;
+    const [t1, x1, y1] = pts[i]!;
+    if (t < t0 || t > t1) continue;
+    const k = t1 > t0 ? (t - t0) / (t1 - t0) : 1;
+    x = x0 + k * (x1 - x0);
+    y = y0 + k * (y1 - y0);
+    break;
+  }
+  const j = path.jitter;
+  if (j && t >= j.from && t <= j.to) {
+    x += j.amplitude * jitterAt(j.seed, t, 0);
+    y += j.amplitude * jitterAt(j.seed, t, 1);
+  }
+  return [x, y];
+}
+
 export function positionAt(path: TargetPath, t: number): [number, number] {
+  if (path.kind === 'keyframes') return keyframePosition(path, t);
   if (path.kind === 'arc') {
     const a = path.angle0 + path.angularSpeed * t;
     return [path.center[0] + path.radius * Math.cos(a), path.center[1] + path.radius * Math.sin(a)];
