@@ -55,6 +55,18 @@ export interface Frame {
   rgb: Uint8Array;
   /** JPEG of the source frame when the stream produces video for clients. */
   jpeg?: Uint8Array;
+  /** The source frame itself (RGB, HWC) when a consumer draws on it (analyze --render, --report). */
+  source?: SourceImage;
+}
+
+/**
+ * A source frame's pixels, RGB HWC uint8, at the source's (probed) size. A source that changes
+ * resolution mid-stream is scaled back to that size, so a run's images keep one size.
+ */
+export interface SourceImage {
+  width: number;
+  height: number;
+  rgb: Uint8Array;
 }
 
 /** COCO-style uncompressed RLE, column-major (Fortran order) like pycocotools, at source resolution. */

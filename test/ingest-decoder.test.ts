@@ -293,6 +293,35 @@ describe('FrameDecoder', () => {
     }
   });
 
+  it('source output: each frame carries its own source pixels at the source size, equal to a direct decode', async () => {
+    // Odd size (no even-size assumption), and brightness rising per frame so a mispairing shows.
+    const path = clip('src-ramp.mkv', "color=c=black:s=333x211:r=10,format=gray,geq=lum='16+N*8'", 1.5);
+    const texture = clip('src-texture.mkv', 'testsrc2=size=320x240:rate=10', 0.5);
+    const frames = await collect(await decoder(path, { source: true, jpeg: { quality: 80 } }));
+    expect(frames.length).toBe(15);
+    for (const f of frames) {
+      const src = f.source!;
+      expect([src.width, src.height, src.rgb.length]).toEqual([333, 211, 333 * 211 * 3]);
+      const centre = src.rgb[(105 * 333 + 166) * 3];
+      expect(Math.abs(centre - (16 + f.index * 8))).toBeLessThanOrEqual(2);
+      expect(f.jpeg).toBeDefined();
+    }
+    const textured = await collect(await decoder(texture, { source: true }));
+    const direct = ffmpeg('-i', texture, '-vf', 'scale=flags=bilinear,format=rgb24', '-f', 'rawvideo', 'pipe:1');
+    const size = 320 * 240 * 3;
+    textured.forEach((f, i) => expect(Buffer.from(f.source!.rgb).equals(direct.subarray(i * size, (i + 1) * size))).toBe(true));
+    expect(textured[0].source!.rgb.buffer).not.toBe(textured[1].source!.rgb.buffer);
+  });
+
+  it('source output after a resolution change keeps the first size (scaled back to it)', async () => {
+    const joined = join(dir, 'joined-src.ts');
+    writeFileSync(joined, Buffer.concat([tsSegment('sa.ts', '320x240', 0), tsSegment('sb.ts', '640x480', 1)]));
+    const frames = await collect(await decoder(joined, { dstWidth: 320, dstHeight: 320, source: true }));
+    expect(frames).toHaveLength(20);
+    for (const f of frames) expect([f.source!.width, f.source!.height, f.source!.rgb.length]).toEqual([320, 240, 320 * 240 * 3]);
+    expect(frames[15].letterbox).toMatchObject({ srcWidth: 640, srcHeight: 480 });
+  });
+
   it('realtime with JPEG: a frame is handed over as soon as it is decoded, not held until the next one', async () => {
     // 4 fps paced: holding a frame for its successor's JPEG would show as ~250 ms between capture and delivery.
     const src = clip('paced.mkv', 'testsrc2=size=320x240:rate=4', 3);

@@ -16,6 +16,7 @@ import {
   DEFAULT_SOCKET_TIMEOUT_MS,
   decodeArgs,
   describeExit,
+  sourceFd,
   ffmpegPath,
   JPEG_FD,
   parseGraphInput,
@@ -28,6 +29,7 @@ import {
 } from './ffmpeg.js';
 import { JpegSplitter } from './jpegStream.js';
 import { computeLetterbox } from './letterbox.js';
+import { RawFrameSplitter } from './rawFrames.js';
 
 export interface FrameDecoderOptions {
   streamId: string;
@@ -43,6 +45,12 @@ export interface FrameDecoderOptions {
   fps?: number;
   /** Also emit a JPEG of each source frame from the same decode (quality 1..100). */
   jpeg?: { quality: number; maxWidth?: number };
+  /**
+   * Also emit each source frame's pixels (Frame.source) at the probed size, from the same decode:
+   * one decode feeds the model and whoever draws on the source frames (measured: a second decode
+   * of a 1080p H.264 clip costs about 3x what this extra output does).
+   */
+  source?: boolean;
   rtspTransport?: 'tcp' | 'udp';
   /** seq of the first frame (continues a stream's numbering across reconnects). */
   startSeq?: number;
@@ -95,10 +103,12 @@ export class FrameDecoder {
   private started = false;
   private stopped = false;
 
-  private current: Buffer | undefined;
-  private filled = 0;
+  private readonly rgbSplitter: RawFrameSplitter;
   private readonly rawFrames: RawFrame[] = [];
   private readonly jpegs: Buffer[] = [];
+  private readonly sourceSplitter: RawFrameSplitter | undefined;
+  private readonly sources: Buffer[] = [];
+  private sourceDone = true;
   private readonly ptsByIndex = new Map<number, number>();
   private nextIndex = 0;
   private firstCaptureTs: number | undefined;
@@ -114,6 +124,8 @@ export class FrameDecoder {
   constructor(private readonly opts: FrameDecoderOptions) {
     this.letterboxes = [{ from: 0, letterbox: computeLetterbox(opts.info.width, opts.info.height, opts.dstWidth, opts.dstHeight) }];
     this.frameBytes = opts.dstWidth * opts.dstHeight * 3;
+    this.rgbSplitter = new RawFrameSplitter(this.frameBytes);
+    if (opts.source) this.sourceSplitter = new RawFrameSplitter(opts.info.width * opts.info.height * 3);
   }
 
   /** The letterbox of the newest source resolution (the probe's until ffmpeg reports another). */
@@ -137,7 +149,8 @@ export class FrameDecoder {
 
   /** Bytes decoded but not yet handed out: finished frames, the partial one, JPEGs waiting. */
   get bufferedBytes(): number {
-    return this.rawFrames.length * this.frameBytes + this.filled + this.jpegs.reduce((n, j) => n + j.length, 0);
+    const sourceBytes = this.sourceSplitter ? this.sources.length * this.sourceSplitter.frameBytes + this.sourceSplitter.partialBytes : 0;
+    return this.rawFrames.length * this.frameBytes + this.rgbSplitter.partialBytes + this.jpegs.reduce((n, j) => n + j.length, 0) + sourceBytes;
   }
 
   /** pid of the ffmpeg child while it runs. */
@@ -174,6 +187,7 @@ export class FrameDecoder {
         dstHeight: o.dstHeight,
         fps: o.fps,
         jpeg: o.jpeg,
+        source: o.source ? { width: o.info.width, height: o.info.height } : undefined,
         input: {
           realtime: o.realtime && o.info.isFile,
           loop: o.loop && o.info.isFile,
@@ -185,7 +199,7 @@ export class FrameDecoder {
       binary,
     );
     const proc = spawnFfmpeg(args, {
-      extraPipes: o.jpeg ? 1 : 0,
+      extraPipes: (o.jpeg ? 1 : 0) + (o.source ? 1 : 0),
       nice: o.nice,
       onLogLine: (line) => {
         if (line.context?.startsWith('Parsed_showinfo')) {
@@ -240,6 +254,19 @@ export class FrameDecoder {
         this.notify();
       });
     }
+    if (this.sourceSplitter) {
+      const splitter = this.sourceSplitter;
+      this.sourceDone = false;
+      const out = proc.output(sourceFd({ jpeg: o.jpeg }));
+      out.on('data', (chunk: Buffer) => {
+        this.sources.push(...splitter.push(chunk));
+        this.notify();
+      });
+      out.once('close', () => {
+        this.sourceDone = true;
+        this.notify();
+      });
+    }
     void proc.exited.then((status) => {
       this.exit ??= status;
       this.notify();
@@ -269,20 +296,8 @@ export class FrameDecoder {
     return this.letterboxes[0].letterbox;
   }
 
-  /** Copies pipe chunks into per-frame buffers; each frame owns its ArrayBuffer (transferable). */
   private onRgb(chunk: Buffer): void {
-    let off = 0;
-    while (off < chunk.length) {
-      this.current ??= Buffer.allocUnsafeSlow(this.frameBytes);
-      const n = chunk.copy(this.current, this.filled, off);
-      off += n;
-      this.filled += n;
-      if (this.filled === this.frameBytes) {
-        this.rawFrames.push({ rgb: this.current, captureTs: performance.timeOrigin + performance.now() });
-        this.current = undefined;
-        this.filled = 0;
-      }
-    }
+    for (const rgb of this.rgbSplitter.push(chunk)) this.rawFrames.push({ rgb, captureTs: performance.timeOrigin + performance.now() });
     this.notify();
   }
 
@@ -290,6 +305,7 @@ export class FrameDecoder {
   private frameReady(): boolean {
     if (this.rawFrames.length === 0) return false;
     if (this.opts.jpeg && this.jpegs.length === 0 && !this.jpegDone) return false;
+    if (this.opts.source && this.sources.length === 0 && !this.sourceDone) return false;
     return this.ptsByIndex.has(this.nextIndex) || this.stderrDone;
   }
 
@@ -314,6 +330,8 @@ export class FrameDecoder {
     };
     const jpeg = this.opts.jpeg ? this.jpegs.shift() : undefined;
     if (jpeg) frame.jpeg = new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.length);
+    const source = this.opts.source ? this.sources.shift() : undefined;
+    if (source) frame.source = { width: this.opts.info.width, height: this.opts.info.height, rgb: new Uint8Array(source.buffer, source.byteOffset, source.length) };
     this.updateFlow();
     return frame;
   }
@@ -338,8 +356,8 @@ export class FrameDecoder {
       }
       throw new DecodeError(`ffmpeg ${describeExit(exit, tail)} (${where})`, exit, tail);
     }
-    if (this.filled > 0) {
-      throw new DecodeError(`ffmpeg ended mid-frame (${this.filled} of ${this.frameBytes} bytes) ${where}`, exit, tail);
+    if (this.rgbSplitter.partialBytes > 0) {
+      throw new DecodeError(`ffmpeg ended mid-frame (${this.rgbSplitter.partialBytes} of ${this.frameBytes} bytes) ${where}`, exit, tail);
     }
   }
 
@@ -362,8 +380,8 @@ export class FrameDecoder {
 
   /**
    * Reads stdout until `readAhead` frames wait and the next one is complete. ffmpeg writes all
-   * pending rgb frames before their JPEGs, so pausing on a finished rgb frame whose JPEG is still
-   * due would deadlock.
+   * pending rgb frames before their JPEGs and source frames, so pausing on a finished rgb frame
+   * whose JPEG or source frame is still due would deadlock.
    */
   private updateFlow(): void {
     const stdout = this.proc?.stdout;

@@ -6,7 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 const require = createRequire(import.meta.url);
 
@@ -142,6 +142,11 @@ export interface DecodeSpec {
   fps?: number;
   /** Second output: MJPEG of the source frame on fd 3. */
   jpeg?: { quality: number; maxWidth?: number };
+  /**
+   * Another output: the source frame itself as rgb24 at width x height (the probed size: a source
+   * that changes resolution is scaled back to it, so the frames keep one size), on sourceFd(spec).
+   */
+  source?: { width: number; height: number };
 }
 
 /** Pad colour 114 (Ultralytics LetterBox) as an ffmpeg colour. */
@@ -150,6 +155,11 @@ const PAD_COLOR = '0x727272';
 const SCALE_FLAGS = 'bilinear+accurate_rnd+full_chroma_int';
 /** The fd the JPEG output is written to (stdio index). */
 export const JPEG_FD = 3;
+
+/** The fd of the source-resolution output: after the JPEG one when there is one. */
+export function sourceFd(spec: Pick<DecodeSpec, 'jpeg'>): number {
+  return spec.jpeg ? JPEG_FD + 1 : JPEG_FD;
+}
 
 /** Python's round() (half to even) of an ffmpeg expression, as roundHalfEven in letterbox.ts. */
 const roundHalfEvenExpr = (v: string): string => `if(eq(${v}-floor(${v}),0.5),2*round(${v}/2),round(${v}))`;
@@ -177,10 +187,10 @@ export function letterboxFilter(dstWidth: number, dstHeight: number): string {
  * those lines from errors.
  */
 export function decodeArgs(spec: DecodeSpec, binary: string): string[] {
-  const branches = spec.jpeg ? 3 : 2;
+  const branches = 2 + (spec.jpeg ? 1 : 0) + (spec.source ? 1 : 0);
   const rate = spec.fps && spec.fps > 0 ? `fps=${spec.fps},` : '';
   const graph = [
-    `[0:v]${rate}split=${branches}[main][tap]${spec.jpeg ? '[jsrc]' : ''}`,
+    `[0:v]${rate}split=${branches}[main][tap]${spec.jpeg ? '[jsrc]' : ''}${spec.source ? '[ssrc]' : ''}`,
     '[tap]crop=2:2:0:0,showinfo,nullsink',
     `[main]${letterboxFilter(spec.dstWidth, spec.dstHeight)}[rgb]`,
   ];
@@ -189,6 +199,12 @@ export function decodeArgs(spec: DecodeSpec, binary: string): string[] {
     // Narrower sources pass through unscaled (the scale filter is a no-op at the same size).
     const shrink = maxW ? `scale=w='min(iw,${maxW})':h=-2:flags=${SCALE_FLAGS},` : '';
     graph.push(`[jsrc]${shrink}format=yuvj420p[jpg]`);
+  }
+  if (spec.source) {
+    // A no-op at the probed size; after a resolution change it keeps the frames at that size. Plain
+    // bilinear: the exact-rounding flags the model input gets double the cost of this conversion
+    // at 1080p, for pixels that are drawn on and re-encoded.
+    graph.push(`[ssrc]scale=w=${spec.source.width}:h=${spec.source.height}:flags=bilinear,format=rgb24[src]`);
   }
   const args = [
     '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+verbose',
@@ -206,6 +222,7 @@ export function decodeArgs(spec: DecodeSpec, binary: string): string[] {
     // (one frame interval of latency on a live source).
     args.push('-map', '[jpg]', '-c:v', 'mjpeg', '-threads', '1', '-q:v', String(mjpegQscale(spec.jpeg.quality)), '-flush_packets', '1', '-f', 'mjpeg', `pipe:${JPEG_FD}`);
   }
+  if (spec.source) args.push('-map', '[src]', '-c:v', 'rawvideo', '-flush_packets', '1', '-f', 'rawvideo', `pipe:${sourceFd(spec)}`);
   return args;
 }
 
@@ -213,6 +230,66 @@ export function decodeArgs(spec: DecodeSpec, binary: string): string[] {
 export function mjpegQscale(quality: number): number {
   const q = Math.min(Math.max(quality, 1), 100);
   return Math.round(2 + ((100 - q) * 29) / 99);
+}
+
+// ---- Encode commands ----
+
+export interface EncodeSpec {
+  /** Output file; the container follows its extension (.mp4, .mov, .mkv). */
+  out: string;
+  width: number;
+  height: number;
+  /** Frame rate of the raw frames on stdin. */
+  fps: number;
+  /** x264 constant rate factor, 0..51 (lower is better and bigger). */
+  crf: number;
+  /** x264 preset (ultrafast ... veryslow). */
+  preset: string;
+}
+
+export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
+
+const isMp4Like = (path: string): boolean => /\.(mp4|m4v|mov)$/i.test(path);
+
+/** Through file: so a colon in an output path is never read as a protocol. */
+const outputName = (path: string): string => (path.startsWith('file:') ? path : `file:${path}`);
+
+/**
+ * Raw rgb24 frames on stdin to H.264 in yuv420p (what every player shows). yuv420p needs even
+ * sizes: an odd width or height is padded by one black pixel.
+ */
+export function encodeArgs(spec: EncodeSpec): string[] {
+  const args = [
+    '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'error', '-y',
+    // 9 decimals: ffmpeg turns 29.970029970 back into exactly 30000/1001.
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${spec.width}x${spec.height}`, '-framerate', spec.fps.toFixed(9), '-i', 'pipe:0',
+  ];
+  if (spec.width % 2 || spec.height % 2) args.push('-vf', 'pad=w=ceil(iw/2)*2:h=ceil(ih/2)*2');
+  args.push('-c:v', 'libx264', '-preset', spec.preset, '-crf', String(spec.crf), '-pix_fmt', 'yuv420p');
+  if (isMp4Like(spec.out)) args.push('-movflags', '+faststart');
+  args.push(outputName(spec.out));
+  return args;
+}
+
+/** Audio codecs MP4 and QuickTime files carry as they are; others are re-encoded to AAC there. */
+const MP4_AUDIO = new Set(['aac', 'mp3', 'ac3', 'eac3', 'alac']);
+
+/**
+ * The video of `video` (stream copy) with the first audio stream of `audioFrom`, cut to the
+ * video's length (an interrupted analysis renders only part of the source). A second pass over
+ * two files: ffmpeg's -shortest ends a live pipe input's output too early when the audio file
+ * is read to its end first.
+ */
+export function muxAudioArgs(video: string, audioFrom: { url: string; codec: string }, out: string, binary: string): string[] {
+  const copy = !isMp4Like(out) || MP4_AUDIO.has(audioFrom.codec);
+  return [
+    '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'error', '-y',
+    ...inputArgs(video, binary),
+    ...inputArgs(audioFrom.url, binary),
+    '-map', '0:v', '-map', '1:a:0?', '-c:v', 'copy', ...(copy ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '160k']), '-shortest',
+    ...(isMp4Like(out) ? ['-movflags', '+faststart'] : []),
+    outputName(out),
+  ];
 }
 
 /** `n: 12 pts: 1200 pts_time:1.2 ...` from showinfo; NaN when the frame has no pts. */
@@ -260,6 +337,8 @@ export interface ExitStatus {
 
 export interface SpawnOptions {
   binary?: 'ffmpeg' | 'ffprobe';
+  /** Open a pipe to the child's stdin (an encoder fed raw frames). */
+  stdin?: boolean;
   /** Extra output pipes after stderr: 1 opens fd 3. */
   extraPipes?: number;
   /** Every stderr line, parsed; return true to keep it out of the tail (it was ours, not news). */
@@ -291,6 +370,8 @@ export function killAllFfmpeg(signal: NodeJS.Signals = 'SIGKILL'): void {
 export class FfmpegProcess {
   readonly pid: number | undefined;
   readonly stdout: Readable;
+  /** The child's stdin, when spawned with `stdin: true`. */
+  readonly stdin: Writable | undefined;
   /** Resolves once the child has exited (never rejects). */
   readonly exited: Promise<ExitStatus>;
   private readonly child: ChildProcess;
@@ -299,9 +380,12 @@ export class FfmpegProcess {
 
   constructor(binaryPath: string, args: string[], opts: SpawnOptions = {}) {
     const extra = Array.from({ length: opts.extraPipes ?? 0 }, () => 'pipe' as const);
-    this.child = spawn(binaryPath, args, { stdio: ['ignore', 'pipe', 'pipe', ...extra], windowsHide: true });
+    this.child = spawn(binaryPath, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...extra], windowsHide: true });
     this.pid = this.child.pid;
     this.stdout = this.child.stdout as Readable;
+    this.stdin = this.child.stdin ?? undefined;
+    // A child that stops reading fails the pending write; this keeps EPIPE from being unhandled.
+    this.stdin?.on('error', () => {});
     const tailLines = opts.tailLines ?? 20;
     this.exited = new Promise<ExitStatus>((resolve) => {
       const done = (status: ExitStatus): void => {
@@ -367,7 +451,7 @@ export class FfmpegProcess {
    */
   async stop(graceMs = 2000): Promise<ExitStatus> {
     if (!this.running) return this.exited;
-    for (const s of this.child.stdio.slice(1)) (s as Readable | null)?.destroy();
+    for (const s of this.child.stdio) (s as Readable | Writable | null)?.destroy();
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     try {

@@ -30,6 +30,8 @@ export interface ProbeOptions {
 export interface ProbedSource extends SourceInfo {
   /** False when frameCount was estimated from duration x fps (no frame count in the container). */
   frameCountExact: boolean;
+  /** Codec of the first audio stream (a rendered copy of the video can carry it); absent without audio. */
+  audioCodec?: string;
 }
 
 interface ProbeJson {
@@ -56,7 +58,8 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
   const socketTimeoutMs = Math.max(100, timeoutMs * 0.8);
   const args = [
     '-hide_banner', '-loglevel', 'error',
-    '-print_format', 'json', '-show_streams', '-show_format', '-select_streams', 'v:0',
+    // Every stream: the first video one is analysed, the first audio one may be copied into a render.
+    '-print_format', 'json', '-show_streams', '-show_format',
     // The socket timeout stays inside the probe deadline so ffprobe ends itself on a dead server.
     ...inputArgs(url, binary, { rtspTransport: opts.rtspTransport, socketTimeoutMs }),
   ];
@@ -127,7 +130,8 @@ export function sourceInfoFrom(json: ProbeJson, url: string, isFile: boolean): P
   } else if (isFile && duration !== undefined && fps > 0) {
     frameCount = Math.round(duration * fps);
   }
-  return { url, width, height, fps, frameCount, frameCountExact, duration, codec: v.codec_name ?? 'unknown', isFile };
+  const audioCodec = json.streams?.find((s) => s.codec_type === 'audio')?.codec_name;
+  return { url, width, height, fps, frameCount, frameCountExact, duration, codec: v.codec_name ?? 'unknown', isFile, ...(audioCodec ? { audioCodec } : {}) };
 }
 
 /** "30000/1001" -> 29.97; 0 for "0/0", missing, or implausible (> 1000 fps: a timebase, not a rate). */
@@ -210,5 +214,9 @@ export function sourceInfoFromLog(lines: string[], url: string, isFile: boolean)
   const d = lines.map((l) => /Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(l)).find((m) => m !== null);
   const duration = d ? positive(Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3])) : undefined;
   const frameCount = isFile && duration !== undefined && fps > 0 ? Math.round(duration * fps) : undefined;
-  return { url, width: Number(size[1]), height: Number(size[2]), fps: fps > 0 && fps <= 1000 ? fps : 0, frameCount, frameCountExact: false, duration, codec, isFile };
+  const audioCodec = lines.map((l) => /Stream #\d+:\d+.*: Audio: ([\w-]+)/.exec(l)?.[1]).find((c) => c !== undefined);
+  return {
+    url, width: Number(size[1]), height: Number(size[2]), fps: fps > 0 && fps <= 1000 ? fps : 0, frameCount, frameCountExact: false, duration, codec, isFile,
+    ...(audioCodec ? { audioCodec } : {}),
+  };
 }
