@@ -17,7 +17,7 @@ import {
 } from '../src/output/render/image.js';
 import { ADVANCE, drawText, GLYPH_HEIGHT, hasGlyph, textWidth } from '../src/output/render/font.js';
 import { BLACK, classRgb, contrastRatio, cssHex, textRgbOn, WHITE } from '../src/output/render/palette.js';
-import { FrameAnnotator, styleFor, type AnalyticsOverlay } from '../src/output/render/annotate.js';
+import { analyticsOverlay, FrameAnnotator, styleFor, type AnalyticsOverlay } from '../src/output/render/annotate.js';
 import { TrackTrails } from '../src/output/render/trails.js';
 import { decodeRle, encodeRle } from '../src/infer/adapters/rle.js';
 import type { Detection, FrameResult } from '../src/types.js';
@@ -380,6 +380,24 @@ describe('FrameAnnotator', () => {
     const c = classRgb(1);
     expect(pixelAt(img, 45, 60)).toEqual(c.map((v) => (v * 128) >> 8));
     expect(pixelAt(img, 45, 100)).toEqual([0, 0, 0]);
+  });
+
+  it('scales the boxes of results at another size than the image (a source that changed resolution) and leaves their masks out', () => {
+    const img = createImage(320, 240, BG);
+    const r = { ...result(0, [{ box: [200, 160, 400, 360] as [number, number, number, number], score: 0.9, class: 4, label: 'x', mask: encodeRle(new Uint8Array(640 * 480).fill(1), 640, 480) }]), width: 640, height: 480 };
+    new FrameAnnotator().draw(img, r);
+    expect(pixelAt(img, 100, 130)).toEqual([...classRgb(4)]);
+    expect(pixelAt(img, 200, 130)).toEqual([...classRgb(4)]);
+    expect(pixelAt(img, 150, 130)).toEqual([...BG]);
+    expect(pixelAt(img, 10, 230)).toEqual([...BG]);
+  });
+
+  it('words the running counts of zones and lines from the latest AnalyticsCounts (totals over labels)', () => {
+    const geometry = { zones: [{ name: 'bay', polygon: [[0, 0], [10, 0], [10, 10]] as Array<[number, number]> }], lines: [{ name: 'door', from: [0, 5] as [number, number], to: [10, 5] as [number, number] }] };
+    const o = analyticsOverlay(geometry, { zones: { bay: { person: 2, car: 1 } }, lines: { door: { in: { person: 4, car: 3 }, out: { person: 1 } } } });
+    expect(o.zones[0]).toMatchObject({ name: 'bay', counts: '3 inside' });
+    expect(o.lines[0]).toMatchObject({ name: 'door', a: [0, 5], b: [10, 5], counts: 'in 7 out 1' });
+    expect(analyticsOverlay(geometry, undefined).lines[0].counts).toBe('in 0 out 0');
   });
 
   it('draws zones (outline and translucent fill) and lines with their counts', () => {

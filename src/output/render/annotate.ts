@@ -4,7 +4,7 @@
  * and line names with their running counts. Sizes follow the frame (a 1080p frame gets thicker
  * lines and larger text than a 480p one), as Ultralytics' annotator does.
  */
-import type { FrameResult } from '../../types.js';
+import type { AnalyticsCounts, Detection, FrameResult } from '../../types.js';
 import { drawText, textHeight, textWidth } from './font.js';
 import { blendRle, blendSpans, drawLine, fillRect, polygonSpans, strokeBox, strokePolygon, type Rgb, type RgbImage } from './image.js';
 import { classRgb, textRgbOn } from './palette.js';
@@ -80,9 +80,10 @@ export class FrameAnnotator {
   draw(img: RgbImage, result: FrameResult, analytics?: AnalyticsOverlay): void {
     const style = styleFor(img.width, img.height);
     const { thickness: t } = style;
-    this.trails.update(result.index, result.detections);
+    const detections = inImageSpace(result, img);
+    this.trails.update(result.index, detections);
 
-    for (const d of result.detections) if (d.mask) blendRle(img, d.mask, classRgb(d.class), this.maskAlpha);
+    for (const d of detections) if (d.mask) blendRle(img, d.mask, classRgb(d.class), this.maskAlpha);
 
     if (analytics) {
       for (const z of analytics.zones) {
@@ -93,16 +94,16 @@ export class FrameAnnotator {
     }
 
     const trailWidth = Math.max(1, t - 1);
-    for (const d of result.detections) {
+    for (const d of detections) {
       if (d.trackId === undefined) continue;
       const points = this.trails.trail(d.trackId);
       const c = classRgb(d.class);
       for (let i = 1; i < points.length; i++) drawLine(img, points[i - 1][0], points[i - 1][1], points[i][0], points[i][1], trailWidth, c);
     }
 
-    for (const d of result.detections) strokeBox(img, d.box, t, classRgb(d.class));
+    for (const d of detections) strokeBox(img, d.box, t, classRgb(d.class));
     // Tags after every box, so no box is drawn across another's text.
-    for (const d of result.detections) {
+    for (const d of detections) {
       const tag = `${d.label} ${d.score.toFixed(2)}${d.trackId !== undefined ? ` #${d.trackId}` : ''}`;
       drawTag(img, tag, d.box[0] - Math.floor(t / 2), d.box[1] - Math.floor(t / 2), classRgb(d.class), style, 'above');
     }
@@ -125,6 +126,37 @@ export class FrameAnnotator {
     this.zoneSpans.set(polygon, { width: img.width, height: img.height, spans });
     return spans;
   }
+}
+
+/**
+ * The detections in the image's pixels: results of a source that changed resolution refer to the
+ * new size while the images keep the first one (decoder `source` output), so boxes are scaled;
+ * masks of the other size are left out.
+ */
+function inImageSpace(result: FrameResult, img: RgbImage): readonly Detection[] {
+  if (result.width === img.width && result.height === img.height) return result.detections;
+  const sx = img.width / result.width;
+  const sy = img.height / result.height;
+  return result.detections.map(({ mask: _mask, ...d }) => ({ ...d, box: [d.box[0] * sx, d.box[1] * sy, d.box[2] * sx, d.box[3] * sy] }));
+}
+
+/** Zones and lines in source pixels, as the analytics settings resolve them for a frame size. */
+export interface AnalyticsGeometry {
+  zones: ReadonlyArray<{ name: string; polygon: readonly Point[] }>;
+  lines: ReadonlyArray<{ name: string; from: Point; to: Point }>;
+}
+
+const sum = (counts: Record<string, number> | undefined): number => Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
+
+/** What to draw for the zones and lines with the stream's latest counts (totals over labels). */
+export function analyticsOverlay(geometry: AnalyticsGeometry, counts: AnalyticsCounts | undefined): AnalyticsOverlay {
+  return {
+    zones: geometry.zones.map((z) => ({ name: z.name, polygon: z.polygon, counts: `${sum(counts?.zones[z.name])} inside` })),
+    lines: geometry.lines.map((l) => {
+      const c = counts?.lines[l.name];
+      return { name: l.name, a: l.from, b: l.to, counts: `in ${sum(c?.in)} out ${sum(c?.out)}` };
+    }),
+  };
 }
 
 /**

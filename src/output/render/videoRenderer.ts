@@ -1,0 +1,77 @@
+/**
+ * The annotated video: each source frame with its results drawn on it (FrameAnnotator), encoded
+ * to H.264 at the source's size and frame rate, with the source's audio when it has some. Every
+ * analysed frame becomes one output frame, so the video has the source's frame count.
+ */
+import type { AnalyticsCounts, FrameResult, SourceImage } from '../../types.js';
+import { analyticsOverlay, FrameAnnotator, type AnalyticsGeometry, type AnnotatorOptions } from './annotate.js';
+import { wrapImage, type RgbImage } from './image.js';
+import { VideoEncoder } from './videoEncoder.js';
+
+/** Frame rate used when the source does not declare one. */
+export const FALLBACK_FPS = 25;
+
+export interface VideoRendererOptions {
+  out: string;
+  /** The source as probed: its frames' size and rate; a file's audio is copied. */
+  source: { url: string; width: number; height: number; fps: number; isFile: boolean; audioCodec?: string };
+  /** x264 constant rate factor (default 23). */
+  crf?: number;
+  /** x264 preset (default veryfast). */
+  preset?: string;
+  /** ffmpeg's niceness (default 0). */
+  nice?: number;
+  /** Zones and lines to draw (with the running counts the results carry). */
+  analytics?: AnalyticsGeometry;
+  annotator?: AnnotatorOptions;
+}
+
+export class VideoRenderer {
+  private readonly encoder: VideoEncoder;
+  private readonly annotator: FrameAnnotator;
+  private readonly analytics: AnalyticsGeometry | undefined;
+  private counts: AnalyticsCounts | undefined;
+  private blank: RgbImage | undefined;
+  /** Frames that came without source pixels (drawn on black so the frame count still holds). */
+  missingSource = 0;
+
+  constructor(opts: VideoRendererOptions) {
+    const s = opts.source;
+    const audio = s.isFile && s.audioCodec ? { url: s.url, codec: s.audioCodec } : undefined;
+    this.encoder = new VideoEncoder(
+      { out: opts.out, width: s.width, height: s.height, fps: s.fps > 0 ? s.fps : FALLBACK_FPS, crf: opts.crf ?? 23, preset: opts.preset ?? 'veryfast' },
+      { audioFrom: audio, nice: opts.nice },
+    );
+    this.annotator = new FrameAnnotator(opts.annotator);
+    this.analytics = opts.analytics;
+  }
+
+  /** Draws on `image` in place (its buffer is the caller's to give away) and queues it for encoding. */
+  async write(result: FrameResult, image: SourceImage | undefined): Promise<void> {
+    if (result.counts) this.counts = result.counts;
+    const { width, height } = this.encoder.spec;
+    let img: RgbImage;
+    if (image && image.width === width && image.height === height) img = wrapImage(width, height, image.rgb);
+    else {
+      this.missingSource++;
+      this.blank ??= { width, height, data: new Uint8Array(width * height * 3) };
+      img = { width, height, data: this.blank.data.slice() };
+    }
+    this.annotator.draw(img, result, this.analytics ? analyticsOverlay(this.analytics, this.counts) : undefined);
+    await this.encoder.write(img.data);
+  }
+
+  /** Forget the trails (a seek or another discontinuity in the frames). */
+  reset(): void {
+    this.annotator.reset();
+  }
+
+  /** Finishes the file (an interrupted analysis still leaves a playable video of what was analysed). */
+  close(): Promise<void> {
+    return this.encoder.finish();
+  }
+
+  abort(): Promise<void> {
+    return this.encoder.abort();
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * The annotated video from decoded source frames: a synthetic clip with known objects is decoded
+ * (source-resolution output), its ground-truth boxes drawn and encoded; ffprobe and the decoded
+ * frames say what a viewer gets.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FrameDecoder } from '../src/ingest/decoder.js';
+import { encodeArgs, ffmpegPath } from '../src/ingest/ffmpeg.js';
+import { probeSource } from '../src/ingest/probe.js';
+import { generateClip, readGroundTruth, type GtFrame } from '../src/tools/synth/index.js';
+import { VideoRenderer } from '../src/output/render/videoRenderer.js';
+import { styleFor } from '../src/output/render/annotate.js';
+import { classRgb } from '../src/output/render/palette.js';
+import type { Box, Detection, FrameResult } from '../src/types.js';
+import { colourDistance, decodeFrames, meanDifference, outerEdgePoints, probeVideo, rgbAt } from './helpers/renderedVideo.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'streamlens-render-'));
+
+function ffmpeg(...args: string[]): void {
+  execFileSync(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args]);
+}
+
+/** Decodes `input` with source frames and renders `detectionsOf(frame)` on each into `out`. */
+async function render(input: string, out: string, detectionsOf: (index: number) => Detection[], crf = 18): Promise<number> {
+  const info = await probeSource(input);
+  const decoder = new FrameDecoder({ streamId: 't', url: input, info, dstWidth: 320, dstHeight: 320, source: true });
+  const renderer = new VideoRenderer({ out, source: info, crf, preset: 'veryfast' });
+  let n = 0;
+  for await (const f of decoder.frames()) {
+    const r: FrameResult = { streamId: 't', seq: f.seq, index: f.index, pts: f.pts, width: f.letterbox.srcWidth, height: f.letterbox.srcHeight, detections: detectionsOf(f.index), timing: { captureTs: f.captureTs } };
+    await renderer.write(r, f.source);
+    n++;
+  }
+  await renderer.close();
+  return n;
+}
+
+const grow = (b: Box, m: number): Box => [b[0] - m, b[1] - m, b[2] + m, b[3] + m];
+const inside = (b: Box, x: number, y: number): boolean => x >= b[0] && x < b[2] && y >= b[1] && y < b[3];
+/** Where a detection's tag may be: above its top-left corner (or inside it, or shifted left at the right border). */
+const tagArea = (d: Detection): Box => [Math.min(d.box[0], 640 - 200) - 4, d.box[1] - 30, Math.max(d.box[0], 440) + 200, d.box[1] + 30];
+
+describe('rendered video of a synthetic clip with known objects', () => {
+  let clip: string;
+  let gt: GtFrame[];
+  const out = join(dir, 'rendered.mp4');
+  const detectionsOf = (i: number): Detection[] =>
+    // Every other frame only: the frames between show nothing drawn.
+    i % 2 === 0 ? gt[i].targets.filter((t) => t.visible > 0.5).map((t) => ({ box: t.box, score: 0.9, class: t.class, label: t.label, trackId: t.id + 1 })) : [];
+
+  beforeAll(async () => {
+    const c = await generateClip({ out: join(dir, 'scene.mp4'), seed: 99, seconds: 3, fps: 15, targets: 6 });
+    clip = c.video;
+    gt = await readGroundTruth(c.groundTruth);
+    await render(clip, out, detectionsOf);
+  }, 120_000);
+
+  it("has the source's frame count, size and frame rate", () => {
+    const src = probeVideo(clip);
+    const r = probeVideo(out);
+    expect(r).toMatchObject({ width: 640, height: 480, rate: src.rate, frames: src.frames, codec: 'h264' });
+    expect(r.frames).toBe(gt.length);
+  });
+
+  it('shows the box colour along the box edges of known objects, and nothing where there is no detection', () => {
+    const source = decodeFrames(clip, 640, 480);
+    const rendered = decodeFrames(out, 640, 480);
+    expect(rendered.length).toBe(source.length);
+    const { thickness } = styleFor(640, 480);
+    let checked = 0;
+    const dists: number[] = [];
+    for (let i = 0; i < rendered.length; i += 2) {
+      const dets = detectionsOf(i);
+      for (const d of dets) {
+        const colour = classRgb(d.class);
+        // Other boxes and every tag may be drawn over this box's edge.
+        const covered = dets.filter((o) => o !== d).map((o) => grow(o.box, thickness + 2)).concat(dets.map(tagArea));
+        for (const [x, y] of outerEdgePoints(d.box, thickness, 640, 480)) {
+          if (covered.some((b) => inside(b, x, y))) continue;
+          // The point is outside the object, so the source shows background there, not the box colour.
+          if (colourDistance(rgbAt(source[i], 640, x, y), colour) < 60) continue;
+          // H.264 4:2:0 shares chroma between pixel pairs: a 2-pixel line's colour bleeds into its
+          // neighbours, so "the box colour" is: near it, and much nearer than the source pixel was.
+          const drawn = colourDistance(rgbAt(rendered[i], 640, x, y), colour);
+          expect(drawn).toBeLessThan(90);
+          expect(drawn).toBeLessThan(0.8 * colourDistance(rgbAt(source[i], 640, x, y), colour));
+          dists.push(drawn);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(200);
+    dists.sort((a, b) => a - b);
+    expect(dists[Math.floor(dists.length / 2)]).toBeLessThan(35);
+    // Frames without detections: the rendered frame is the source frame (up to re-encoding).
+    for (let i = 1; i < rendered.length; i += 2) expect(meanDifference(rendered[i], source[i], 640, [0, 0, 640, 480])).toBeLessThan(3);
+    // Frames with detections: away from every box, tag and trail (boxes of the frames before) the picture is the source's too.
+    for (let i = 0; i < rendered.length; i += 6) {
+      const keepOut: Box[] = [];
+      for (let k = Math.max(0, i - 30); k <= i; k++) keepOut.push(...detectionsOf(k).map((d) => grow(d.box, 8)), ...detectionsOf(k).map(tagArea));
+      for (let y = 0; y + 32 <= 480; y += 32) {
+        for (let x = 0; x + 32 <= 640; x += 32) {
+          if (keepOut.some((b) => x < b[2] && x + 32 > b[0] && y < b[3] && y + 32 > b[1])) continue;
+          expect(meanDifference(rendered[i], source[i], 640, [x, y, x + 32, y + 32])).toBeLessThan(6);
+        }
+      }
+    }
+  });
+});
+
+describe('rendered video: audio and odd sizes', () => {
+  it("copies the source's AAC audio and keeps the duration", async () => {
+    const input = join(dir, 'with-audio.mp4');
+    ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', input);
+    const out = join(dir, 'with-audio-rendered.mp4');
+    const frames = await render(input, out, () => [{ box: [10, 10, 100, 100], score: 0.5, class: 3, label: 'x' }]);
+    const facts = probeVideo(out);
+    expect(facts).toMatchObject({ frames, width: 320, height: 240, rate: '10/1', audioCodec: 'aac' });
+    expect(facts.duration).toBeGreaterThan(1.9);
+    expect(facts.duration).toBeLessThan(2.2);
+  });
+
+  it('re-encodes audio MP4 cannot carry (PCM from an AVI) to AAC; a source without audio gives a video without', async () => {
+    const input = join(dir, 'pcm.avi');
+    ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=8000', '-t', '1', '-c:v', 'mpeg4', '-c:a', 'pcm_s16le', '-shortest', input);
+    expect((await probeSource(input)).audioCodec).toBe('pcm_s16le');
+    const out = join(dir, 'pcm-rendered.mp4');
+    await render(input, out, () => []);
+    expect(probeVideo(out).audioCodec).toBe('aac');
+    const mkv = join(dir, 'pcm-rendered.mkv');
+    await render(input, mkv, () => []);
+    expect(probeVideo(mkv).audioCodec).toBe('pcm_s16le');
+    const silent = join(dir, 'silent.mkv');
+    ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-t', '0.5', '-c:v', 'ffv1', silent);
+    const silentOut = join(dir, 'silent-rendered.mp4');
+    await render(silent, silentOut, () => []);
+    expect(probeVideo(silentOut).audioCodec).toBeUndefined();
+  });
+
+  it('an odd-sized source is padded by one pixel (yuv420p needs even sizes); the frame rate is kept exactly', async () => {
+    const input = join(dir, 'odd.mkv');
+    ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=321x239:rate=30000/1001,format=rgb24', '-t', '0.5', '-c:v', 'ffv1', input);
+    const out = join(dir, 'odd-rendered.mp4');
+    const frames = await render(input, out, () => []);
+    expect(probeVideo(out)).toMatchObject({ width: 322, height: 240, rate: '30000/1001', frames });
+    expect(encodeArgs({ out: 'a.mp4', width: 320, height: 240, fps: 10, crf: 23, preset: 'fast' })).not.toContain('-vf');
+  });
+
+  it('a failing encoder (unwritable output) rejects with ffmpeg\'s reason and leaves no file', async () => {
+    const input = join(dir, 'small.mkv');
+    ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-t', '0.3', '-c:v', 'ffv1', input);
+    const out = join(dir, 'no-such-dir', 'x.mp4');
+    await expect(render(input, out, () => [])).rejects.toThrow(/render: ffmpeg/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
