@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { analyzeRecording } from '../src/pipeline/analyzeRecording.js';
-import { DEFAULT_TRACKER_CONFIG } from '../src/track/byteTracker.js';
+import { DEFAULT_TRACKER } from '../src/config/schema.js';
 import type { Clip } from './inputs.js';
 import { r3 } from './stats.js';
 
@@ -44,7 +44,7 @@ export async function analysisRun(opts: AnalysisOptions): Promise<AnalysisRun> {
       detector: { modelPath: opts.modelPath, providers: ['cpu'], intraOpThreads: opts.intraOpThreads, maxBatch: opts.batch },
       conf: 0.25,
       batch: opts.batch,
-      tracker: DEFAULT_TRACKER_CONFIG,
+      tracker: DEFAULT_TRACKER,
       onProgress: (done) => progress.push({ t: performance.now() - t0, done }),
     });
     return { clip: opts.clip.name, imgsz: opts.imgsz, batch: opts.batch, frames: summary.frames, seconds: r3(summary.seconds), fps: r3(summary.fps), series: progressSeries(progress) };

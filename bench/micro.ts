@@ -8,7 +8,8 @@ import { createAdapter } from '../src/infer/adapters/select.js';
 import type { OutputTensor } from '../src/infer/adapters/types.js';
 import { fillChw } from '../src/infer/preprocess.js';
 import { computeLetterbox } from '../src/ingest/letterbox.js';
-import { ByteTracker, DEFAULT_TRACKER_CONFIG } from '../src/track/byteTracker.js';
+import { DEFAULT_TRACKER } from '../src/config/schema.js';
+import { ByteTracker } from '../src/track/byteTracker.js';
 import { summarize, type Summary } from './stats.js';
 
 export interface MicroResult {
@@ -40,7 +41,7 @@ export function preprocessTimes(size: number, iterations: number): number[] {
 export function postTrackTimes(objects: number, frames: number): { post: number[]; track: number[]; both: number[] } {
   const lb = computeLetterbox(1920, 1080, 640, 640);
   const adapter = createAdapter('yolov10', { 0: 'object' });
-  const tracker = new ByteTracker(DEFAULT_TRACKER_CONFIG);
+  const tracker = new ByteTracker(DEFAULT_TRACKER);
   const data = new Float32Array(300 * 6);
   const out: OutputTensor = { data, dims: [1, 300, 6] };
   const cols = Math.ceil(Math.sqrt(objects));

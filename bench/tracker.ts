@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_TRACKER_CONFIG } from '../src/track/byteTracker.js';
+import { DEFAULT_TRACKER } from '../src/config/schema.js';
 import type { TrackerConfig } from '../src/types.js';
 import { evaluateSequences } from '../src/tools/mot/evaluate.js';
 import { readMotRows, readSeqInfo } from '../src/tools/mot/formats.js';
@@ -49,7 +49,7 @@ function percentile(sorted: number[], p: number): number {
 
 export function benchTracker(opts: TrackerBenchOptions = {}): TrackerBenchResult {
   const dataDir = opts.dataDir ?? defaultDataDir();
-  const config = opts.config ?? DEFAULT_TRACKER_CONFIG;
+  const config = opts.config ?? DEFAULT_TRACKER;
   const repeats = opts.repeats ?? 5;
   const names = ['ADL-Rundle-6', 'ETH-Bahnhof', 'PETS09-S2L1'].filter((name) => existsSync(join(dataDir, name, 'det', 'det.txt')));
   if (names.length === 0) throw new Error(`${dataDir}: no MOT15 sequences found`);

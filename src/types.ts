@@ -195,51 +195,6 @@ export interface StreamStats {
   provider?: string;
 }
 
-// ---- Configuration (validated in src/config.ts) ----
+// ---- Configuration: the types come from its schema (src/config/schema.ts) ----
 
-/**
- * `latest`: always infer the newest decoded frame (drops older waiting frames).
- * `queue:N`: bounded FIFO of N frames, oldest dropped when full.
- * `all`: never drop; decoding is paused when inference is behind.
- */
-export type DropPolicy = { kind: 'latest' } | { kind: 'queue'; size: number } | { kind: 'all' };
-
-export interface TrackerConfig {
-  enabled: boolean;
-  /** Detections at or above this score take part in the first association. */
-  trackThresh: number;
-  /** Detections between lowThresh and trackThresh take part in the second association. */
-  lowThresh: number;
-  /** Unmatched detections at or above this score start new tracks. */
-  newTrackThresh: number;
-  /** IoU-distance (1 - IoU) above which a pair is never matched in the first association. */
-  matchThresh: number;
-  /** A lost track is kept this many seconds before removal. */
-  lostTrackSeconds: number;
-  /** Keep tracks (and continue ids) across a source reconnect. */
-  keepTracksOnReconnect: boolean;
-}
-
-export interface StreamConfig {
-  id: string;
-  url: string;
-  /** Path of the ONNX model file (relative to the config file or cwd). */
-  model: string;
-  conf: number;
-  /** Class ids to keep; empty = all. */
-  classes: number[];
-  /** Max frames per second taken from the source (0 = source rate). */
-  fps: number;
-  dropPolicy: DropPolicy;
-  /** Drop frames older than this (ms) when inference could start; 0 = off. */
-  maxStalenessMs: number;
-  /** Files: loop at the end. */
-  loop: boolean;
-  /** Files: pace at the native frame rate (live-like). */
-  realtime: boolean;
-  /** Produce JPEG frames for clients that subscribe with video. */
-  video: boolean;
-  /** Seconds without frames before the decoder is restarted. */
-  stallTimeoutSeconds: number;
-  tracker: TrackerConfig;
-}
+export type { DropPolicy, TrackerConfig } from './config/schema.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { command } from '../src/cli/mot.js';
-import { DEFAULT_TRACKER_CONFIG } from '../src/track/byteTracker.js';
+import { DEFAULT_TRACKER } from '../src/config/schema.js';
 import { evaluateFolders, evaluateSequences, type MotMetrics } from '../src/tools/mot/evaluate.js';
 import { parseMotRows, parseSeqInfo, readMotRows, readSeqInfo } from '../src/tools/mot/formats.js';
 import { detectionsByFrame, trackSequence } from '../src/tools/mot/trackSequence.js';
@@ -93,7 +93,7 @@ describe('tracker quality on MOT15 (acceptance)', () => {
     const sequences = SEQUENCES.map((name) => {
       const info = readSeqInfo(join(GT_ROOT, name, 'seqinfo.ini'));
       const frames = detectionsByFrame(readMotRows(join(GT_ROOT, name, 'det', 'det.txt')), info.seqLength);
-      return { name, numFrames: info.seqLength, gt: readMotRows(join(GT_ROOT, name, 'gt', 'gt.txt')), results: trackSequence(frames, info, { config: DEFAULT_TRACKER_CONFIG }) };
+      return { name, numFrames: info.seqLength, gt: readMotRows(join(GT_ROOT, name, 'gt', 'gt.txt')), results: trackSequence(frames, info, { config: DEFAULT_TRACKER }) };
     });
     const { combined } = evaluateSequences(sequences);
     expect(combined.HOTA).toBeGreaterThanOrEqual(0.3851);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { generateClip, readGroundTruth, type GtFrame } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { analyzeRecording } from '../src/pipeline/analyzeRecording.js';
-import { DEFAULT_TRACKER_CONFIG } from '../src/track/byteTracker.js';
+import { DEFAULT_TRACKER } from '../src/config/schema.js';
 import { parseMotRows, type MotRow } from '../src/tools/mot/formats.js';
 import { evaluateSequences } from '../src/tools/mot/evaluate.js';
 import { iou, matchFrame } from './helpers/detectionMetrics.js';
@@ -35,7 +35,7 @@ describe.each([4321, 99])('tracker on the synthetic scene (seed %i)', (seed) => 
       detector: { modelPath: await ensureModel('synthetic-det', { imgsz: 640 }), providers: ['cpu'] },
       conf: 0.25,
       batch: 4,
-      tracker: DEFAULT_TRACKER_CONFIG,
+      tracker: DEFAULT_TRACKER,
     });
     results = parseMotRows(readFileSync(out, 'utf8'), out);
   }, 300_000);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AssignmentSolver, solveAssignment } from '../src/track/assignment.js';
-import { ByteTracker, DEFAULT_TRACKER_CONFIG } from '../src/track/byteTracker.js';
+import { DEFAULT_TRACKER } from '../src/config/schema.js';
+import { ByteTracker } from '../src/track/byteTracker.js';
 import { boxIou, iouMatrix } from '../src/track/iou.js';
 import { kalmanInitiate, kalmanPredict, kalmanUpdate, type KalmanNoise } from '../src/track/kalman.js';
 import { DEFAULT_OCCLUSION_OPTIONS, coversSide, occlusionAwareBox, type OcclusionOptions } from '../src/track/occlusion.js';
@@ -159,7 +160,7 @@ function at(x: number, y = 100): Box {
 }
 
 describe('ByteTracker life cycle', () => {
-  const config: TrackerConfig = { ...DEFAULT_TRACKER_CONFIG, lostTrackSeconds: 1 };
+  const config: TrackerConfig = { ...DEFAULT_TRACKER, lostTrackSeconds: 1 };
 
   it('confirms first-frame objects at once and later objects on their second frame', () => {
     const tracker = new ByteTracker(config);
@@ -269,7 +270,7 @@ describe('occlusion-aware measurement', () => {
     // overtakes it at 145 px/s and hides it completely for 5 frames. The detector boxes the visible
     // part of the target when at least a fifth of it shows. Returns the target's id per frame.
     const run = (occlusion: OcclusionOptions): number[] => {
-      const tracker = new ByteTracker(DEFAULT_TRACKER_CONFIG, { occlusion });
+      const tracker = new ByteTracker(DEFAULT_TRACKER, { occlusion });
       const ids: number[] = [];
       for (let k = 0; k < 60; k++) {
         const t = k / 15;

@@ -1,11 +1,11 @@
 /** `streamlens analyze`: every frame of a recording through the model (and tracker) into a results file. */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 import { analyzeRecording } from '../pipeline/analyzeRecording.js';
 import { ProgressBar, summaryLine } from '../output/progress.js';
 import { resolveModelArg } from './modelArg.js';
-import { DEFAULT_TRACKER_CONFIG } from '../track/byteTracker.js';
+import { DEFAULT_TRACKER } from '../config/schema.js';
 import type { ResultFormat } from '../output/resultWriter.js';
 
 const help = `Usage: streamlens analyze <input> --model <model> --out <file> [options]
@@ -103,7 +103,7 @@ async function run(argv: string[]): Promise<number> {
         classes,
         batch,
         decodeNice,
-        tracker: values['no-track'] ? undefined : DEFAULT_TRACKER_CONFIG,
+        tracker: values['no-track'] ? undefined : DEFAULT_TRACKER,
         signal: abort.signal,
         onProgress: (done, total) =>
           progress.update({ done, total, elapsedSeconds: (performance.now() - started) / 1000 }),

@@ -5,14 +5,14 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_TRACKER_CONFIG } from '../track/byteTracker.js';
+import { DEFAULT_TRACKER } from '../config/schema.js';
 import type { TrackerConfig } from '../types.js';
 import { evaluateFolders, formatReport } from '../tools/mot/evaluate.js';
 import { formatMotResults, readMotRows, readSeqInfo } from '../tools/mot/formats.js';
 import { BYTETRACK_MOT_FILTER, detectionsByFrame, trackSequence } from '../tools/mot/trackSequence.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
-const d = DEFAULT_TRACKER_CONFIG;
+const d = DEFAULT_TRACKER;
 const help = `Usage:
   streamlens mot track --det <det.txt> --seqinfo <seqinfo.ini> --out <SEQ.txt> [tracker options]
   streamlens mot eval --gt <folder> --results <folder> [--json <out.json>]
@@ -67,7 +67,7 @@ async function runTrack(args: string[]): Promise<number> {
   const seqinfoPath = requireOption(values, 'seqinfo');
   const outPath = requireOption(values, 'out');
   const config: TrackerConfig = {
-    ...DEFAULT_TRACKER_CONFIG,
+    ...DEFAULT_TRACKER,
     trackThresh: numberOption(values, 'track-thresh', d.trackThresh, 0, 1),
     lowThresh: numberOption(values, 'low-thresh', d.lowThresh, 0, 1),
     newTrackThresh: numberOption(values, 'new-track-thresh', d.newTrackThresh, 0, 1),

@@ -9,14 +9,12 @@
  * If the worker dies, calls in flight reject, and a new worker is started for later calls.
  */
 import { Worker } from 'node:worker_threads';
+import type { ExecutionProvider, GraphOptimizationLevel, ModelFormat } from '../config/schema.js';
 import type { Letterbox } from '../types.js';
-import type { ModelFormat } from './adapters/types.js';
 import type { FrameDetections, FromWorker, ModelInfo, ToWorker, WorkerConfig, WorkerFrame } from './protocol.js';
-import type { ExecutionProvider, GraphOptimizationLevel } from './session.js';
 import { workerUrl } from './workerUrl.js';
 
 export type { FrameDetections, ModelInfo } from './protocol.js';
-export type { ExecutionProvider, GraphOptimizationLevel } from './session.js';
 
 export interface DetectorOptions {
   modelPath: string;

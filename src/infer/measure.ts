@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { resolveContract } from './adapters/select.js';
 import { readModelFile } from './onnx/modelFile.js';
-import { openSession, type GraphOptimizationLevel } from './session.js';
+import type { GraphOptimizationLevel } from '../config/schema.js';
+import { openSession } from './session.js';
 
 export interface MeasureOptions {
   batch: number;

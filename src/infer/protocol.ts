@@ -1,8 +1,9 @@
 /** Messages between Detector (main thread) and its inference worker. */
 import type { Detection, Letterbox } from '../types.js';
-import type { DecodeOptions, ModelFormat } from './adapters/types.js';
+import type { ExecutionProvider, ModelFormat } from '../config/schema.js';
+import type { DecodeOptions } from './adapters/types.js';
 import type { Dim, TensorSpec } from './onnx/modelFile.js';
-import type { ExecutionProvider, SessionConfig } from './session.js';
+import type { SessionConfig } from './session.js';
 
 export interface WorkerConfig extends SessionConfig {
   modelPath: string;

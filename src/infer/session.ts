@@ -14,10 +14,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { EXECUTION_PROVIDERS, type ExecutionProvider, type GraphOptimizationLevel } from '../config/schema.js';
 
-export type ExecutionProvider = 'tensorrt' | 'cuda' | 'cpu';
-export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['tensorrt', 'cuda', 'cpu'];
-export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
 export interface SessionConfig {
   /** Tried in order; default tensorrt, cuda, cpu. Names are validated here (config passes strings). */

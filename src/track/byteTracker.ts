@@ -26,31 +26,13 @@
  * the raw detection boxes (MOT15: LocA +1, MOTA +2.8 points). Score, class, label and mask stay the
  * detection's. `tuning.outputBox = 'detection'` returns the detector's boxes unchanged.
  */
+import { DEFAULT_TRACKER } from '../config/schema.js';
 import type { Box, Detection, TrackerConfig } from '../types.js';
 import { AssignmentSolver } from './assignment.js';
 import { boxIou } from './iou.js';
 import { DEFAULT_KALMAN_NOISE, type KalmanNoise } from './kalman.js';
 import { DEFAULT_OCCLUSION_OPTIONS, occlusionAwareBox, type OcclusionOptions } from './occlusion.js';
 import { Track } from './track.js';
-
-/**
- * Defaults for the general case (ByteTrack's published defaults, in seconds):
- * - trackThresh 0.5: detections at or above take part in the first association;
- * - lowThresh 0.1: detections between 0.1 and 0.5 can only continue existing tracks;
- * - newTrackThresh 0.6: only fairly confident detections start tracks (trackThresh + 0.1);
- * - matchThresh 0.8: first-association pairs need IoU x score >= 0.2;
- * - lostTrackSeconds 1: ByteTrack's 30-frame buffer at 30 fps;
- * - keepTracksOnReconnect true: a short network hiccup should not renumber every object.
- */
-export const DEFAULT_TRACKER_CONFIG: TrackerConfig = {
-  enabled: true,
-  trackThresh: 0.5,
-  lowThresh: 0.1,
-  newTrackThresh: 0.6,
-  matchThresh: 0.8,
-  lostTrackSeconds: 1,
-  keepTracksOnReconnect: true,
-};
 
 /** Algorithm constants that are not part of the stream configuration. */
 export interface ByteTrackerTuning {
@@ -108,7 +90,7 @@ export class ByteTracker {
   private readonly unmatchedTracks: Track[] = [];
   private readonly detectionTrack: (Track | undefined)[] = [];
 
-  constructor(config: TrackerConfig = DEFAULT_TRACKER_CONFIG, tuning: Partial<ByteTrackerTuning> = {}) {
+  constructor(config: TrackerConfig = DEFAULT_TRACKER, tuning: Partial<ByteTrackerTuning> = {}) {
     this.config = { ...config };
     this.tuning = { ...DEFAULT_TRACKER_TUNING, ...tuning };
   }

@@ -5,7 +5,8 @@
  */
 import { ELEM_FLOAT32, formatDims, type Dim, type ModelFile, type TensorSpec } from '../onnx/modelFile.js';
 import { createYolo26SegAdapter, createYolov8SegAdapter } from './segment.js';
-import { MODEL_FORMATS, type ModelFormat, type OutputAdapter } from './types.js';
+import { MODEL_FORMATS, type ModelFormat } from '../../config/schema.js';
+import type { OutputAdapter } from './types.js';
 import { createYolov10Adapter } from './yolov10.js';
 import { createYolov8Adapter } from './yolov8.js';
 

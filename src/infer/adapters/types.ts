@@ -1,8 +1,6 @@
 /** One small adapter per model output format, behind one interface (Frigate-style detector plugins). */
+import type { ModelFormat } from '../../config/schema.js';
 import type { Detection, Letterbox } from '../../types.js';
-
-export type ModelFormat = 'yolov10' | 'yolov8' | 'yolov8-seg' | 'yolo26-seg';
-export const MODEL_FORMATS: readonly ModelFormat[] = ['yolov10', 'yolov8', 'yolov8-seg', 'yolo26-seg'];
 
 /** A float32 output tensor as returned by the session (row-major). */
 export interface OutputTensor {

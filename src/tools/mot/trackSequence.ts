@@ -2,7 +2,8 @@
  * Runs the tracker over a sequence of MOTChallenge public detections and produces MOTChallenge result
  * rows. Frame f (1-based) is presented at t = (f - 1) / frameRate seconds.
  */
-import { ByteTracker, DEFAULT_TRACKER_CONFIG, type ByteTrackerTuning } from '../../track/byteTracker.js';
+import { DEFAULT_TRACKER } from '../../config/schema.js';
+import { ByteTracker, type ByteTrackerTuning } from '../../track/byteTracker.js';
 import type { Detection, TrackerConfig } from '../../types.js';
 import type { MotRow, SeqInfo } from './formats.js';
 
@@ -37,7 +38,7 @@ export function detectionsByFrame(rows: MotRow[], seqLength: number): Detection[
 }
 
 export function trackSequence(frames: Detection[][], info: SeqInfo, options: TrackSequenceOptions = {}): MotRow[] {
-  const tracker = new ByteTracker(options.config ?? DEFAULT_TRACKER_CONFIG, options.tuning);
+  const tracker = new ByteTracker(options.config ?? DEFAULT_TRACKER, options.tuning);
   const out: MotRow[] = [];
   const filter = options.filter;
   for (let f = 0; f < frames.length; f++) {

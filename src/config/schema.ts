@@ -1,0 +1,268 @@
+/**
+ * The configuration schema of `streamlens serve`: every field with its type, bounds, default and
+ * meaning, declared once with TypeBox. The same declaration gives the TypeScript types (below), the
+ * JSON Schema that `streamlens config schema` prints (committed as streams/streamlens.schema.json,
+ * which the example configs name in `$schema` so editors complete and check them) and what ajv
+ * validates (src/config/validate.ts). Defaults are the schema's `default` annotations: the validator
+ * fills them in, and DEFAULT_* below are read from them, so no other module states a default.
+ *
+ * This module imports nothing from the stages: they import their settings types from here.
+ *
+ * Adding a field:
+ *  1. Add it to its object below (ServerSchema, ModelSchema, StreamSchema, or ConfigSchema for a
+ *     top-level section) as `Type.Optional(Type.X({ <bounds>, default: <value>, description }))`.
+ *     It then appears, filled in, in the settings type (ServerSettings, ModelSettings,
+ *     StreamSettings, ServeConfig) that reaches the code, with no other declaration.
+ *  2. No static default (it depends on other fields or on the host)? Leave out `default`, say the
+ *     rule in `description`, and resolve it in src/config.ts (like a stream's `model`).
+ *     A `default` inside a union (`anyOf`) is not applied: give the union itself the default.
+ *  3. Rules a JSON Schema cannot state (one field against another, the file system) go to
+ *     src/config.ts; report them as a ConfigIssue with the field's path.
+ *  4. `npm run config:schema` regenerates streams/streamlens.schema.json (a test compares it), and
+ *     docs/configuration.md gets a line in the field's table.
+ * Error messages come from the schema (`expected <bounds>, got <value>`); `errorMessage` overrides
+ * the "expected ..." part where the bounds alone would read badly (also shown by VS Code).
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/** A string that is one of `values` (a JSON Schema `enum`, which editors offer as completions). */
+function OneOf<const T extends readonly string[]>(values: T, options: { default?: T[number]; description?: string } = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+// ---- enumerations the stages share ----
+
+export const EXECUTION_PROVIDERS = ['tensorrt', 'cuda', 'cpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+export type GraphOptimizationLevel = (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
+
+export const MODEL_FORMATS = ['yolov10', 'yolov8', 'yolov8-seg', 'yolo26-seg'] as const;
+export type ModelFormat = (typeof MODEL_FORMATS)[number];
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const RTSP_TRANSPORTS = ['tcp', 'udp'] as const;
+export type RtspTransport = (typeof RTSP_TRANSPORTS)[number];
+
+export const STREAM_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+// ---- drop policy: a string in the file, a tagged object in the code ----
+
+/**
+ * `latest`: always infer the newest decoded frame (drops older waiting frames).
+ * `queue:N`: bounded FIFO of N frames, oldest dropped when full.
+ * `all`: never drop; decoding is paused when inference is behind.
+ */
+export type DropPolicy = { kind: 'latest' } | { kind: 'queue'; size: number } | { kind: 'all' };
+
+const DROP_POLICY_PATTERN = /^(?:latest|all|queue:([1-9][0-9]{0,5}))$/;
+
+export function parseDropPolicy(v: unknown): DropPolicy | undefined {
+  const m = typeof v === 'string' ? DROP_POLICY_PATTERN.exec(v) : null;
+  if (!m) return undefined;
+  return m[1] !== undefined ? { kind: 'queue', size: Number(m[1]) } : { kind: v as 'latest' | 'all' };
+}
+
+export function formatDropPolicy(p: DropPolicy): string {
+  return p.kind === 'queue' ? `queue:${p.size}` : p.kind;
+}
+
+// ---- sections ----
+
+export const ServerSchema = Type.Object(
+  {
+    host: Type.Optional(Type.String({ minLength: 1, default: '127.0.0.1', description: 'Listen address. Binding beyond loopback without authToken logs a warning.' })),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Listen port; 0 = any free port.' })),
+    authToken: Type.Optional(Type.String({ minLength: 1, description: 'Bearer token for the HTTP API and /ws (header `Authorization: Bearer ...` or `?token=`). None = no auth.' })),
+    mediaFolders: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), { default: ['media'], description: 'Folders local file sources must lie in (after resolving `..` and symlinks); relative to the config file.' }),
+    ),
+    maxPayloadBytes: Type.Optional(Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024, default: 64 * 1024, description: 'Largest WebSocket message a client may send (1009 beyond).' })),
+    maxBodyBytes: Type.Optional(Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024, default: 64 * 1024, description: 'Largest JSON request body (413 beyond).' })),
+    maxUploadBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 512 * 1024 * 1024, default: 20 * 1024 * 1024, description: 'Largest image posted to POST /api/detect (413 beyond).' })),
+    requestTimeoutMs: Type.Optional(Type.Number({ minimum: 100, maximum: 600_000, default: 10_000, description: 'Time allowed for a whole HTTP request (headers and body), ms.' })),
+    clientBufferBytes: Type.Optional(
+      Type.Integer({ minimum: 16 * 1024, maximum: 1024 * 1024 * 1024, default: 4 * 1024 * 1024, description: "Per-client bound on the server's send buffer (ws bufferedAmount), bytes." }),
+    ),
+    stuckClientTimeoutMs: Type.Optional(Type.Number({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'A client that cannot take messages for this long is closed with 4008, ms.' })),
+    statsIntervalMs: Type.Optional(Type.Number({ minimum: 50, maximum: 3_600_000, default: 1000, description: 'Period of `stats` messages to WebSocket clients, ms.' })),
+    maxClients: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 256, description: 'WebSocket clients beyond this are closed with 1013.' })),
+    metricsPublic: Type.Optional(Type.Boolean({ default: false, description: 'Serve GET /metrics without the token (for a scraper on a trusted network).' })),
+    logLevel: Type.Optional(OneOf(LOG_LEVELS, { default: 'info', description: 'Log level; the STREAMLENS_LOG_LEVEL environment variable overrides it.' })),
+  },
+  { additionalProperties: false, default: {}, description: 'HTTP and WebSocket server.' },
+);
+
+export const ModelSchema = Type.Object(
+  {
+    providers: Type.Optional(
+      Type.Array(OneOf(EXECUTION_PROVIDERS), {
+        default: [...EXECUTION_PROVIDERS],
+        description: 'Execution providers to try in order; one not available on this host is skipped with a warning (GPU first, the CPU always works).',
+      }),
+    ),
+    format: Type.Optional(OneOf(MODEL_FORMATS, { description: 'Output format. Default: detected from the model.' })),
+    intraOpThreads: Type.Optional(Type.Integer({ minimum: 0, maximum: 256, default: 0, description: "ONNX Runtime intra-op threads; 0 = ONNX Runtime's default." })),
+    allowSpinning: Type.Optional(
+      Type.Boolean({ default: true, description: "Idle intra-op threads busy-wait (ONNX Runtime's default) or sleep (false: leaves the cycles to ffmpeg on shared cores)." }),
+    ),
+    graphOptimizationLevel: Type.Optional(OneOf(GRAPH_OPTIMIZATION_LEVELS, { default: 'all', description: "ONNX Runtime's graph optimisation level." })),
+    maxBatch: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'Most frames per inference run, across the streams sharing the model (capped by the model).' })),
+    maxWaitMs: Type.Optional(Type.Number({ minimum: 0, maximum: 1000, default: 5, description: 'Longest a partial batch waits for frames of other recently active streams, ms.' })),
+    padBatchSizes: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 1, maximum: 64 }), {
+        default: [],
+        errorMessage: 'expected increasing integers from 1 to 64',
+        description: 'Pad each run of a dynamic-batch model up to the next of these sizes (fixed shapes for shape-specialised engines); [] = no padding.',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Settings of one model file.' },
+);
+
+export const BackoffSchema = Type.Object(
+  {
+    initialMs: Type.Optional(Type.Number({ minimum: 10, maximum: 600_000, default: 500, description: 'Delay before the first reconnect attempt, ms.' })),
+    maxMs: Type.Optional(Type.Number({ minimum: 10, maximum: 3_600_000, default: 30_000, description: 'Longest delay, ms (>= initialMs).' })),
+    factor: Type.Optional(Type.Number({ minimum: 1, maximum: 10, default: 2, description: 'Growth of the delay per attempt.' })),
+    jitter: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.3, description: 'Fraction of the delay randomised, 0..1 (full jitter at 1).' })),
+  },
+  { additionalProperties: false, default: {}, description: 'Backoff before reconnect attempt n: min(maxMs, initialMs * factor^(n-1)), minus a random fraction up to jitter of it. Resets once frames flow.' },
+);
+
+/**
+ * The tracker's defaults, for the general case (ByteTrack's published defaults, in seconds):
+ * - trackThresh 0.5: detections at or above take part in the first association;
+ * - lowThresh 0.1: detections between 0.1 and 0.5 can only continue existing tracks;
+ * - newTrackThresh 0.6: only fairly confident detections start tracks (trackThresh + 0.1);
+ * - matchThresh 0.8: first-association pairs need IoU x score >= 0.2;
+ * - lostTrackSeconds 1: ByteTrack's 30-frame buffer at 30 fps;
+ * - keepTracksOnReconnect true: a short network hiccup should not renumber every object.
+ * A literal rather than `default`s in TrackerSchema: the tracker setting is a union (true, false or
+ * an object), inside which ajv applies no defaults, and a stream's tracker inherits the top-level
+ * one rather than these.
+ */
+const TRACKER_DEFAULTS = {
+  enabled: true,
+  trackThresh: 0.5,
+  lowThresh: 0.1,
+  newTrackThresh: 0.6,
+  matchThresh: 0.8,
+  lostTrackSeconds: 1,
+  keepTracksOnReconnect: true,
+};
+
+const d = TRACKER_DEFAULTS;
+export const TrackerSchema = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean({ description: `Run the tracker. Default ${d.enabled}, and true whenever a tracker object is given without it.` })),
+    trackThresh: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: `Detections at or above take part in the first association. Default ${d.trackThresh}.` })),
+    lowThresh: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: `Detections between this and trackThresh can only continue tracks. Default ${d.lowThresh}.` })),
+    newTrackThresh: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: `Unmatched detections at or above start tracks. Default ${d.newTrackThresh}.` })),
+    matchThresh: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: `IoU-distance (1 - IoU) limit of the first association. Default ${d.matchThresh}.` })),
+    lostTrackSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 3600, description: `How long a lost track is kept, s. Default ${d.lostTrackSeconds}.` })),
+    keepTracksOnReconnect: Type.Optional(Type.Boolean({ description: `Keep tracks (and ids) across a source reconnect. Default ${d.keepTracksOnReconnect}.` })),
+  },
+  { additionalProperties: false },
+);
+
+const TrackerSetting = (options: { default?: TrackerConfig; description: string }) => Type.Union([Type.Boolean(), TrackerSchema], options);
+
+export const StreamSchema = Type.Object(
+  {
+    id: Type.String({
+      pattern: STREAM_ID_PATTERN.source,
+      errorMessage: 'expected 1-64 characters from A-Z a-z 0-9 _ . - (starting with a letter or digit)',
+      description: 'Unique stream id.',
+    }),
+    url: Type.String({
+      minLength: 1,
+      description: 'rtsp://, rtsps://, http:// or https:// URL, or a file path inside a media folder (relative to the config file). Nothing else (no file:, concat:, ...).',
+    }),
+    model: Type.Optional(Type.String({ minLength: 1, description: 'Model path (relative to the config file). Default: the only model in `models`; required when it lists 0 or several.' })),
+    conf: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.25, description: 'Confidence threshold.' })),
+    classes: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 0 }), { default: [], errorMessage: 'expected an array of class ids (integers >= 0)', description: 'Class ids to keep; empty = all.' }),
+    ),
+    fps: Type.Optional(Type.Number({ minimum: 0, maximum: 240, default: 0, description: "Most frames per second taken from the source; 0 = the source's rate." })),
+    dropPolicy: Type.Optional(
+      Type.String({
+        pattern: DROP_POLICY_PATTERN.source,
+        errorMessage: 'expected "latest", "all" or "queue:N" (N >= 1)',
+        description: 'Where frames are dropped between decoding and inference: "latest", "queue:N" or "all". Default "latest", and "all" for a file with realtime false.',
+      }),
+    ),
+    maxStalenessMs: Type.Optional(Type.Number({ minimum: 0, maximum: 600_000, default: 0, description: 'Drop a frame that waited longer than this when inference could start, ms; 0 = off.' })),
+    loop: Type.Optional(Type.Boolean({ default: false, description: 'Files: start again at the end (else the stream ends).' })),
+    realtime: Type.Optional(Type.Boolean({ default: true, description: 'Files: decode at the native frame rate, like a live source; false = as fast as inference takes frames.' })),
+    video: Type.Optional(Type.Boolean({ default: true, description: 'Produce JPEG frames for `video` subscribers and the snapshot.' })),
+    stallTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0.5, maximum: 3600, default: 10, description: 'No frame for this long while inference waits: the decoder is restarted (counts as a reconnect).' })),
+    tracker: Type.Optional(TrackerSetting({ description: 'false, true or tracker settings; default: the top-level tracker. Fields left out come from the top-level tracker.' })),
+    rtspTransport: Type.Optional(OneOf(RTSP_TRANSPORTS, { default: 'tcp', description: 'Transport for RTSP sources.' })),
+    reconnect: Type.Optional(BackoffSchema),
+    probeTimeoutMs: Type.Optional(Type.Number({ minimum: 100, maximum: 600_000, default: 10_000, description: 'Time allowed to probe the source in each connection attempt, ms.' })),
+    jpegQuality: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 75, description: 'JPEG quality of video frames.' })),
+    jpegMaxWidth: Type.Optional(Type.Integer({ minimum: 0, maximum: 8192, default: 1280, description: 'Scale JPEGs down to at most this width; 0 = source width.' })),
+  },
+  { additionalProperties: false, description: 'One stream (also the body of POST /api/streams).' },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String({ description: 'The JSON Schema of this file, for editors (e.g. "./streamlens.schema.json"). Ignored by the server.' })),
+    server: Type.Optional(ServerSchema),
+    models: Type.Optional(
+      Type.Record(Type.String({ minLength: 1 }), ModelSchema, {
+        default: {},
+        errorMessage: 'expected an object keyed by model path',
+        description: 'Per-model settings keyed by model path (relative to the config file). A model a stream uses but not listed here gets the defaults.',
+      }),
+    ),
+    tracker: Type.Optional(TrackerSetting({ default: TRACKER_DEFAULTS, description: "Tracker (ByteTrack) defaults for every stream; a stream's `tracker` overrides them. false disables tracking." })),
+    streams: Type.Optional(Type.Array(StreamSchema, { default: [], description: 'Streams to start; more can be added over the API.' })),
+  },
+  { additionalProperties: false, title: 'streamlens serve configuration', description: 'docs/configuration.md' },
+);
+
+/** The JSON Schema document that `streamlens config schema` prints. */
+export function configJsonSchema(): Record<string, unknown> {
+  return { $schema: 'http://json-schema.org/draft-07/schema#', ...(JSON.parse(JSON.stringify(ConfigSchema)) as Record<string, unknown>) };
+}
+
+// ---- the settings types the code receives: the schema's, with every default filled in ----
+
+/** Every field of T present (defaults applied), except those in `Optional`; flattened for readable hovers. */
+type Filled<T, Optional extends keyof T = never> = {
+  [K in keyof T as K extends Optional ? never : K]-?: Exclude<T[K], undefined>;
+} & { [K in Optional]?: T[K] } extends infer R
+  ? { [K in keyof R]: R[K] }
+  : never;
+
+export type ServerSettings = Filled<Static<typeof ServerSchema>, 'authToken'>;
+export type BackoffSettings = Filled<Static<typeof BackoffSchema>>;
+export type TrackerConfig = Filled<Static<typeof TrackerSchema>>;
+export type ModelSettings = Filled<Static<typeof ModelSchema>, 'format'> & {
+  /** Absolute path of the model file. */
+  path: string;
+};
+export type StreamSettings = Filled<Omit<Static<typeof StreamSchema>, 'dropPolicy' | 'tracker' | 'reconnect'>> & {
+  dropPolicy: DropPolicy;
+  tracker: TrackerConfig;
+  reconnect: BackoffSettings;
+};
+
+/** The schema's defaults of an object schema whose fields all have one. */
+function defaultsOf<T extends TSchema>(schema: T): Filled<Static<T>> {
+  return Value.Default(schema, {}) as Filled<Static<T>>;
+}
+
+export const DEFAULT_TRACKER: TrackerConfig = TRACKER_DEFAULTS;
+export const DEFAULT_SERVER: ServerSettings = defaultsOf(ServerSchema);
+export const DEFAULT_MODEL: Omit<ModelSettings, 'path'> = defaultsOf(ModelSchema);
+export const DEFAULT_BACKOFF: BackoffSettings = defaultsOf(BackoffSchema);
+/** A stream's defaults, for the fields that have a static one. */
+export const DEFAULT_STREAM = defaultsOf(Type.Omit(StreamSchema, ['id', 'url', 'model', 'dropPolicy', 'tracker']));
