@@ -1,8 +1,23 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_SERVER, checkSourceUrl, loadConfig, parseConfig, parseDropPolicy, parseStream, type ServeConfig } from '../src/config.js';
+import {
+  ConfigError,
+  DEFAULT_BACKOFF,
+  DEFAULT_SERVER,
+  DEFAULT_STREAM,
+  DEFAULT_TRACKER,
+  checkSourceUrl,
+  loadConfig,
+  parseConfig,
+  parseDropPolicy,
+  parseStream,
+  type ServeConfig,
+} from '../src/config.js';
 
 const base = mkdtempSync(join(tmpdir(), 'streamlens-config-'));
 const media = join(base, 'media');
@@ -142,8 +157,87 @@ describe('source URL validation', () => {
   });
 });
 
+describe('schema errors', () => {
+  it('reports a union field by the branch the value was meant for', () => {
+    expect(issues(() => cfg([{ id: 'a', url: 'rtsp://h/s', tracker: 'yes' }]))).toEqual(['streams[0].tracker: expected true or false, or an object, got "yes"']);
+    const errs = issues(() => cfg([{ id: 'a', url: 'rtsp://h/s', tracker: { trackThresh: 2, lostSeconds: 1 } }]));
+    expect(errs).toContain('streams[0].tracker.trackThresh: expected a number >= 0 and <= 1, got 2');
+    expect(errs.some((e) => e.startsWith('streams[0].tracker.lostSeconds: unknown field (known: enabled, trackThresh,'))).toBe(true);
+    expect(errs).toHaveLength(2);
+  });
+
+  it('names map keys, array items and the document itself', () => {
+    expect(issues(() => parseConfig({ models: { 'a.onnx': null } }, base))).toEqual(['models["a.onnx"]: expected an object, got null']);
+    expect(issues(() => parseConfig({ streams: {} }, base))).toEqual(['streams: expected an array of objects, got {}']);
+    expect(issues(() => parseConfig({ streams: [5] }, base))).toEqual(['streams[0]: expected an object, got 5']);
+    expect(issues(() => parseConfig({ server: { logLevel: 'loud' } }, base))).toEqual(['server.logLevel: expected "debug", "info", "warn", "error" or "silent", got "loud"']);
+    expect(issues(() => parseConfig([1], base))).toEqual([': expected an object, got [1]']);
+  });
+
+  it('checks one field against another after the schema', () => {
+    expect(issues(() => cfg([{ id: 'a', url: 'rtsp://h/s', reconnect: { initialMs: 1000, maxMs: 500 } }]))).toEqual([
+      'streams[0].reconnect.maxMs: expected >= initialMs (1000), got 500',
+    ]);
+  });
+
+  it('fills every default from the schema, and a stream tracker from the top-level one', () => {
+    const c = parseConfig({ $schema: './streamlens.schema.json', models: { 'm.onnx': {} }, tracker: { trackThresh: 0.3 }, streams: [{ id: 'a', url: 'rtsp://h/s', tracker: { lostTrackSeconds: 4 } }] }, base);
+    expect(c.server).toEqual({ ...DEFAULT_SERVER, mediaFolders: [media] });
+    const { id, url, model, dropPolicy, tracker, ...rest } = c.streams[0];
+    expect(rest).toEqual(DEFAULT_STREAM);
+    expect(rest.reconnect).toEqual(DEFAULT_BACKOFF);
+    expect([id, url, model, dropPolicy]).toEqual(['a', 'rtsp://h/s', join(base, 'm.onnx'), { kind: 'latest' }]);
+    expect(c.tracker).toEqual({ ...DEFAULT_TRACKER, trackThresh: 0.3 });
+    expect(tracker).toEqual({ ...DEFAULT_TRACKER, trackThresh: 0.3, lostTrackSeconds: 4 });
+    expect(cfg([{ id: 'b', url: 'rtsp://h/s', tracker: false }]).streams[0].tracker).toEqual({ ...DEFAULT_TRACKER, enabled: false });
+  });
+
+  it('leaves the caller\'s document as it was', () => {
+    const doc = { models: { 'm.onnx': {} }, streams: [{ id: 'a', url: 'rtsp://h/s' }] };
+    const before = JSON.stringify(doc);
+    parseConfig(doc, base);
+    expect(JSON.stringify(doc)).toBe(before);
+  });
+});
+
+const run = promisify(execFile);
+const schemaFile = join('streams', 'streamlens.schema.json');
+const examples = readdirSync('streams').filter((f) => f.endsWith('.json') && f !== 'streamlens.schema.json');
+
+describe('the JSON Schema', () => {
+  it('`streamlens config schema` prints the committed streams/streamlens.schema.json (regenerate: npm run config:schema)', async () => {
+    const { stdout } = await run(process.execPath, ['dist/src/cli/main.js', 'config', 'schema']);
+    expect(stdout).toBe(readFileSync(schemaFile, 'utf8'));
+  });
+
+  it('rejects what the loader rejects for its shape, as an editor checking against it would', () => {
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
+    const good = { models: { 'm.onnx': { maxBatch: 8 } }, streams: [{ id: 'a', url: 'rtsp://h/s', dropPolicy: 'queue:3', tracker: true }] };
+    expect(validate(good)).toBe(true);
+    for (const bad of [
+      { streams: [{ id: 'a', url: 'rtsp://h/s', dropPolicey: 'all' }] },
+      { streams: [{ id: 'a', url: 'rtsp://h/s', dropPolicy: 'queue:0' }] },
+      { streams: [{ url: 'rtsp://h/s' }] },
+      { server: { port: 70000 } },
+      { models: { 'm.onnx': { providers: ['gpu'] } } },
+      { tracker: { trackThresh: 2 } },
+    ]) {
+      expect(validate(bad), JSON.stringify(bad)).toBe(false);
+      expect(() => parseConfig({ models: { 'm.onnx': {} }, ...bad }, base)).toThrow(ConfigError);
+    }
+  });
+});
+
 describe('example configs in streams/', () => {
-  it.each(['demo.json', 'rtsp-camera.json', 'file.json', 'cameras-shared-model.json'])('%s is valid', (name) => {
+  it('are all covered', () => {
+    expect(examples).toEqual(expect.arrayContaining(['demo.json', 'rtsp-camera.json', 'file.json', 'cameras-shared-model.json']));
+  });
+
+  it.each(examples)('%s names the schema, validates against it and loads', (name) => {
+    const text = JSON.parse(readFileSync(join('streams', name), 'utf8')) as Record<string, unknown>;
+    expect(text.$schema).toBe('./streamlens.schema.json');
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
+    expect(validate(text), JSON.stringify(validate.errors)).toBe(true);
     const c = loadConfig(join('streams', name));
     expect(c.streams.length).toBeGreaterThan(0);
     for (const s of c.streams) expect(Object.keys(c.models)).toContain(s.model);

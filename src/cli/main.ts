@@ -1,19 +1,14 @@
 #!/usr/bin/env node
 /** `streamlens <command>`: each command lives in its own module and is loaded on demand. */
 import { readFileSync } from 'node:fs';
-
-export interface Command {
-  summary: string;
-  help: string;
-  /** Returns the process exit code. */
-  run(argv: string[]): Promise<number>;
-}
+import type { Command } from './command.js';
 
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).command,
   analyze: async () => (await import('./analyze.js')).command,
   bench: async () => (await import('./bench.js')).command,
   mot: async () => (await import('./mot.js')).command,
+  config: async () => (await import('./config.js')).command,
   models: async () => (await import('./models.js')).command,
 };
 

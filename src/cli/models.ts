@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 import { BUILTIN_MODELS, MODEL_DESCRIPTIONS, ensureModel, isBuiltinModel, modelsDir, readMetadata, type BuiltinModel } from '../tools/modelgen/index.js';
 import { writeModelFile } from '../tools/modelgen/onnxBuilder.js';
 

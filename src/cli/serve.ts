@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 import { ConfigError, loadConfig, parseConfig, type ServeConfig } from '../config.js';
 import { startServer } from '../serve/server.js';
 import { killAllFfmpeg, liveFfmpegChildren } from '../ingest/ffmpeg.js';
