@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { analyzeRecording } from '../src/pipeline/analyzeRecording.js';
 import { DEFAULT_TRACKER } from '../src/config/schema.js';
+import { openFileSink } from '../src/output/sinks.js';
 import type { Clip } from './inputs.js';
 import { r3 } from './stats.js';
 
@@ -36,11 +37,11 @@ export async function analysisRun(opts: AnalysisOptions): Promise<AnalysisRun> {
   const dir = mkdtempSync(join(tmpdir(), 'streamlens-bench-'));
   const progress: { t: number; done: number }[] = [];
   const t0 = performance.now();
+  const sink = openFileSink('jsonl', join(dir, 'results.jsonl'));
   try {
     const summary = await analyzeRecording({
       input: opts.clip.path,
-      out: join(dir, 'results.jsonl'),
-      format: 'jsonl',
+      onResult: (result) => sink.write(result),
       detector: { modelPath: opts.modelPath, providers: ['cpu'], intraOpThreads: opts.intraOpThreads, maxBatch: opts.batch },
       conf: 0.25,
       batch: opts.batch,
@@ -49,6 +50,7 @@ export async function analysisRun(opts: AnalysisOptions): Promise<AnalysisRun> {
     });
     return { clip: opts.clip.name, imgsz: opts.imgsz, batch: opts.batch, frames: summary.frames, seconds: r3(summary.seconds), fps: r3(summary.fps), series: progressSeries(progress) };
   } finally {
+    await sink.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

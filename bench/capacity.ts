@@ -54,7 +54,7 @@ export async function capacitySearch(o: CapacityOptions): Promise<CapacityResult
       await sleep(o.seconds * 1000);
       const results = recorder.stop();
       const seconds = (performance.now() - t0) / 1000;
-      const lat = summarize(stageSamples(results).captureToSend);
+      const lat = summarize(stageSamples(results).total);
       const fps = Array.from({ length: n }, (_, i) => results.filter((r) => r.streamId === `cap${i + 1}`).length / seconds);
       const minFps = Math.min(...fps);
       const point: CapacityPoint = {

@@ -11,7 +11,7 @@ import { encodeDetections } from '../src/serve/protocol.js';
 import type { FrameResult, StreamStats } from '../src/types.js';
 import type { Clip } from './inputs.js';
 import { ResultRecorder, startBenchServer } from './liveServer.js';
-import { missingStages, stageSamples, stageSummaries, type Stage } from './stages.js';
+import { missingStages, stageSamples, stageSummaries } from './stages.js';
 import { histogram, rateSeries, r3, sleep, summarize, type Histogram, type Summary } from './stats.js';
 
 export interface LiveStreamStats {
@@ -26,7 +26,8 @@ export interface LiveRun {
   streams: number;
   clip: string;
   seconds: number;
-  stages: Partial<Record<Stage, Summary>>;
+  /** By latency term and chain stage name (bench/stages.ts). */
+  stages: Record<string, Summary>;
   serialisation: Summary;
   wsDelivery: Summary;
   captureToClient: Summary;
@@ -135,10 +136,10 @@ function summarizeLive(
       deliveredFps: r3(mine.length / seconds),
       decodedFps: r3((a.framesDecoded - b.framesDecoded) / seconds),
       drops: { policy: a.drops.policy - b.drops.policy, staleness: a.drops.staleness - b.drops.staleness, client: a.drops.client - b.drops.client },
-      captureToSend: summarize(stageSamples(mine).captureToSend),
+      captureToSend: summarize(stageSamples(mine).total),
     };
   });
-  const c2s = stageSamples(results).captureToSend;
+  const c2s = stageSamples(results).total;
   const third = Math.floor(results.length / 3);
   const p50 = (xs: number[]): number => summarize(xs).p50;
   const batches = results.map((r) => r.timing.batchSize ?? 1);

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import type { Subscription } from 'rxjs';
 import { parseConfig, parseStream, streamContext, type ServeConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
+import { StreamHub } from '../src/pipeline/streamHub.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import type { FrameResult } from '../src/types.js';
 
@@ -43,7 +44,8 @@ export async function startBenchServer(o: LiveServerOptions): Promise<BenchServe
     },
     dirname(o.modelPath),
   );
-  const server = await startServer({ config, version: 'bench', log: createLogger({ bench: true }, 'error') });
+  const log = createLogger({ bench: true }, 'error');
+  const server = await startServer({ config, hub: StreamHub.forConfig(config, log), version: 'bench', log });
   return {
     server,
     config,

@@ -1,6 +1,6 @@
 /** The self-contained HTML report: the summary table, each section's numbers, and inline SVG charts. */
 import type { BenchResult } from './run.js';
-import { STAGES } from './stages.js';
+import { stageDescription } from './stages.js';
 import { summaryRows } from './summary.js';
 import { escapeHtml, histogramChart, lineChart } from './svg.js';
 
@@ -48,8 +48,8 @@ export function renderReport(r: BenchResult): string {
     );
   }
   if (r.live) {
-    const stageNames = Object.keys(STAGES) as (keyof typeof STAGES)[];
-    let body = `<p>Stages: ${stageNames.map((k) => `<b>${k}</b>: ${escapeHtml(STAGES[k])}`).join('; ')}. <b>serialisation</b> is the gateway's encoder timed by the benchmark on each result; <b>wsDelivery</b> is one client's receive time minus sendTs.</p>`;
+    const stageNames = [...new Set(r.live.runs.flatMap((l) => Object.keys(l.stages)))];
+    let body = `<p>Stages: ${stageNames.map((k) => `<b>${k}</b>: ${escapeHtml(stageDescription(k))}`).join('; ')}. <b>serialisation</b> is the gateway's encoder timed by the benchmark on each result; <b>wsDelivery</b> is one client's receive time minus sendTs.</p>`;
     for (const l of r.live.runs) {
       const rows: Cell[][] = stageNames.map((k) => {
         const s = l.stages[k];

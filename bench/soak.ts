@@ -20,6 +20,7 @@ import { runInNewContext } from 'node:vm';
 import WebSocket from 'ws';
 import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
+import { StreamHub } from '../src/pipeline/streamHub.js';
 import { liveFfmpegChildren } from '../src/ingest/ffmpeg.js';
 import { startServer } from '../src/serve/server.js';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
@@ -110,7 +111,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     },
     process.cwd(),
   );
-  const server = await startServer({ config, version: 'soak', log: createLogger({ bench: 'soak' }, 'error') });
+  const log = createLogger({ bench: 'soak' }, 'error');
+  const server = await startServer({ config, hub: StreamHub.forConfig(config, log), version: 'soak', log });
   const wsUrl = server.url.replace(/^http/, 'ws') + '/ws';
   let healthyMessages = 0;
   let stuckCutoffs = 0;

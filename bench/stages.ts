@@ -1,50 +1,39 @@
-/** Per-stage latencies of published results, from the pipeline's FrameTiming (all epoch ms). */
+/**
+ * Per-stage latencies of published results, ms: the latency terms (src/latency.ts, one definition
+ * for the WebSocket messages, /metrics and this breakdown) and the time in each stage of the chain
+ * (timing.stages), whatever stages the chain has.
+ */
+import { LATENCY_TERMS, LATENCY_TERM_NAMES, latencyMs } from '../src/latency.js';
 import type { FrameResult } from '../src/types.js';
 import { summarize, type Summary } from './stats.js';
 
-/** Stage name -> what it spans. Order is the order data flows. */
-export const STAGES = {
-  mailboxWait: 'capture -> handed to the batcher (decode output waiting under the drop policy)',
-  batchWait: 'handed to the batcher -> its batch starts',
-  preprocess: 'RGB -> tensor in the worker (per frame)',
-  inference: 'session.run of the batch',
-  postprocess: 'output decode (per frame)',
-  workerRoundTrip: 'batch start -> batch results back on the main thread (includes the three above and transfers)',
-  tracking: 'tracker update',
-  publish: 'tracking end -> handed to subscribers (sendTs)',
-  captureToSend: 'capture -> sendTs',
-} as const;
+/** What a stage name spans: a latency term's definition, or a stage of the chain. */
+export function stageDescription(name: string): string {
+  return Object.hasOwn(LATENCY_TERMS, name) ? LATENCY_TERMS[name as keyof typeof LATENCY_TERMS] : `the chain's "${name}" stage`;
+}
 
-export type Stage = keyof typeof STAGES;
-
-export function stageSamples(results: readonly FrameResult[]): Record<Stage, number[]> {
-  const out = Object.fromEntries(Object.keys(STAGES).map((k) => [k, [] as number[]])) as Record<Stage, number[]>;
-  const push = (k: Stage, a: number | undefined, b: number | undefined): void => {
-    if (a !== undefined && b !== undefined) out[k].push(b - a);
-  };
-  for (const { timing: t } of results) {
-    push('mailboxWait', t.captureTs, t.queuedTs);
-    push('batchWait', t.queuedTs, t.inferStartTs);
-    if (t.preprocessMs !== undefined) out.preprocess.push(t.preprocessMs);
-    if (t.inferenceMs !== undefined) out.inference.push(t.inferenceMs);
-    if (t.postprocessMs !== undefined) out.postprocess.push(t.postprocessMs);
-    push('workerRoundTrip', t.inferStartTs, t.inferEndTs);
-    push('tracking', t.inferEndTs, t.trackEndTs);
-    push('publish', t.trackEndTs ?? t.inferEndTs, t.sendTs);
-    push('captureToSend', t.captureTs, t.sendTs);
+/** Samples by name: the latency terms in flow order, then the chain's stages in chain order. */
+export function stageSamples(results: readonly FrameResult[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const term of LATENCY_TERM_NAMES) out[term] = [];
+  for (const { timing } of results) {
+    for (const term of LATENCY_TERM_NAMES) {
+      const ms = latencyMs(timing, term);
+      if (ms !== undefined) out[term].push(ms);
+    }
+    for (const name in timing.stages) (out[name] ??= []).push(timing.stages[name]);
   }
   return out;
 }
 
-export function stageSummaries(results: readonly FrameResult[]): Partial<Record<Stage, Summary>> {
-  const samples = stageSamples(results);
-  const out: Partial<Record<Stage, Summary>> = {};
-  for (const [k, v] of Object.entries(samples) as [Stage, number[]][]) if (v.length) out[k] = summarize(v);
+export function stageSummaries(results: readonly FrameResult[]): Record<string, Summary> {
+  const out: Record<string, Summary> = {};
+  for (const [k, v] of Object.entries(stageSamples(results))) if (v.length) out[k] = summarize(v);
   return out;
 }
 
-/** Stages FrameTiming did not provide for any result. */
-export function missingStages(results: readonly FrameResult[]): Stage[] {
+/** Latency terms FrameTiming did not provide for any result. */
+export function missingStages(results: readonly FrameResult[]): string[] {
   const samples = stageSamples(results);
-  return (Object.keys(samples) as Stage[]).filter((k) => samples[k].length === 0);
+  return LATENCY_TERM_NAMES.filter((k) => samples[k].length === 0);
 }

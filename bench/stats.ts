@@ -1,4 +1,5 @@
 /** Pure helpers for benchmark numbers: percentiles, summaries, histograms, rates over time. */
+import { percentileSorted } from '../src/percentile.js';
 
 export interface Summary {
   n: number;
@@ -9,11 +10,7 @@ export interface Summary {
   max: number;
 }
 
-/** Nearest-rank percentile of an ascending array. */
-export function percentileSorted(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
+export { percentileSorted };
 
 export function summarize(values: readonly number[]): Summary {
   const s = [...values].sort((a, b) => a - b);

@@ -40,7 +40,7 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
   }
   if (r.live) {
     for (const l of r.live.runs) {
-      const c = l.stages.captureToSend;
+      const c = l.stages.total;
       const fps = l.perStream.map((s) => s.deliveredFps);
       const drops = l.perStream.reduce((a, s) => a + s.drops.policy + s.drops.staleness, 0);
       add('live', `${l.streams} stream(s) capture->send p50/p95/p99`, `${f(c?.p50)} / ${f(c?.p95)} / ${f(c?.p99)} ms`, `fps/stream ${f(Math.min(...fps))}-${f(Math.max(...fps))}, drops ${drops}, drift p50 ${f(l.drift.firstThirdP50)} -> ${f(l.drift.lastThirdP50)} ms`);

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_TRACKER } from '../src/config/schema.js';
 import type { TrackerConfig } from '../src/types.js';
+import { percentileSorted } from '../src/percentile.js';
 import { evaluateSequences } from '../src/tools/mot/evaluate.js';
 import { readMotRows, readSeqInfo } from '../src/tools/mot/formats.js';
 import { detectionsByFrame, trackSequence } from '../src/tools/mot/trackSequence.js';
@@ -43,10 +44,6 @@ function defaultDataDir(): string {
   return join(dir, '..', 'shared', 'data', 'mot', 'MOT15-train');
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
 export function benchTracker(opts: TrackerBenchOptions = {}): TrackerBenchResult {
   const dataDir = opts.dataDir ?? defaultDataDir();
   const config = opts.config ?? DEFAULT_TRACKER;
@@ -69,11 +66,11 @@ export function benchTracker(opts: TrackerBenchOptions = {}): TrackerBenchResult
   const report = evaluateSequences(
     sequences.map((s, k) => ({ name: s.name, numFrames: s.info.seqLength, gt: readMotRows(join(dataDir, s.name, 'gt', 'gt.txt')), results: results[k]! })),
   );
-  const median = percentile(times, 0.5);
+  const median = percentileSorted(times, 0.5);
   return {
     frames: times.length / repeats,
     medianUpdateMs: median,
-    p95UpdateMs: percentile(times, 0.95),
+    p95UpdateMs: percentileSorted(times, 0.95),
     speedupVsPython: PYTHON_REFERENCE_MS / median,
     hota: report.combined.HOTA,
     idf1: report.combined.IDF1,

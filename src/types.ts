@@ -85,21 +85,29 @@ export interface Detection {
   mask?: MaskRle;
 }
 
-/** Epoch-ms timestamps of one frame's way through the pipeline. */
+/**
+ * Epoch-ms timestamps and durations of one frame's way through the pipeline (clock: src/clock.ts).
+ * The latency terms computed from them (wait, queue, inference, ...) are defined in src/latency.ts.
+ */
 export interface FrameTiming {
+  /** When the frame left the decoder (for an HTTP image: when the request started). */
   captureTs: number;
-  /** When the frame was handed to the batcher/session queue. */
+  /** When the frame was handed to its model (the batcher's queue). */
   queuedTs?: number;
   inferStartTs?: number;
   inferEndTs?: number;
-  trackEndTs?: number;
-  sendTs?: number;
-  /** Time inside the worker, ms: tensor fill, session.run, output decode. */
+  /** Time inside the inference worker, ms: tensor fill, session.run, output decode. */
   preprocessMs?: number;
   inferenceMs?: number;
   postprocessMs?: number;
   /** Number of frames in the batch this frame ran in. */
   batchSize?: number;
+  /** Time in each stage of the chain, ms, keyed by stage name (src/pipeline/stages.ts), in chain order. */
+  stages: Record<string, number>;
+  /** When the frame left the stage chain. */
+  doneTs?: number;
+  /** When the result was handed to the outputs (WebSocket clients, files, ...). */
+  sendTs?: number;
 }
 
 /** A frame's detections, without its pixels. */
@@ -111,6 +119,8 @@ export interface FrameResult {
   width: number;
   height: number;
   detections: Detection[];
+  /** False when the detector did not run on this frame (a stage before inference skipped it). */
+  inferred?: boolean;
   timing: FrameTiming;
   jpeg?: Uint8Array;
   /** Analytics events of this frame, in the order they happened (set by the analytics stage when there are any). */
@@ -191,6 +201,8 @@ export interface StreamStats {
   drops: Record<DropReason, number>;
   /** capture -> send, ms */
   latency: LatencySummary;
+  /** Time in each stage of the chain over recent frames, ms, keyed by stage name. */
+  stages: Record<string, LatencySummary>;
   /** Execution provider running the stream's model (once it is loaded). */
   provider?: string;
 }

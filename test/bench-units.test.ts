@@ -32,15 +32,17 @@ describe('bench statistics', () => {
   });
 
   it('stage latencies from FrameTiming', () => {
-    const r = { timing: { captureTs: 100, queuedTs: 110, inferStartTs: 115, inferEndTs: 165, trackEndTs: 166, sendTs: 167, preprocessMs: 2, inferenceMs: 45, postprocessMs: 0.5 } } as FrameResult;
+    const r = { timing: { captureTs: 100, queuedTs: 110, inferStartTs: 115, inferEndTs: 165, doneTs: 166, sendTs: 167, preprocessMs: 2, inferenceMs: 45, postprocessMs: 0.5, stages: { infer: 55, track: 1 } } } as FrameResult;
     const s = stageSamples([r]);
-    expect(s.mailboxWait).toEqual([10]);
-    expect(s.batchWait).toEqual([5]);
-    expect(s.workerRoundTrip).toEqual([50]);
-    expect(s.tracking).toEqual([1]);
+    expect(s.wait).toEqual([10]);
+    expect(s.queue).toEqual([5]);
+    expect(s.inference).toEqual([45]);
+    expect(s.run).toEqual([50]);
+    expect(s.track).toEqual([1]);
     expect(s.publish).toEqual([1]);
-    expect(s.captureToSend).toEqual([67]);
-    expect(stageSamples([{ timing: { captureTs: 1 } } as FrameResult]).inference).toEqual([]);
+    expect(s.total).toEqual([67]);
+    expect(Object.keys(s)).toEqual(['wait', 'queue', 'preprocess', 'inference', 'postprocess', 'run', 'publish', 'total', 'infer', 'track']);
+    expect(stageSamples([{ timing: { captureTs: 1, stages: {} } } as FrameResult]).inference).toEqual([]);
   });
 });
 

@@ -117,6 +117,13 @@ describe('parseConfig', () => {
     expect(errs).toContain('models["a.onnx"].maxBatch: expected an integer >= 1 and <= 64, got 0');
   });
 
+  it("bounds each stream's queue in the model's batcher (maxQueuePerStream)", () => {
+    const c = parseConfig({ models: { 'a.onnx': {}, 'b.onnx': { maxQueuePerStream: 12 } } }, base);
+    expect(c.models[join(base, 'a.onnx')].maxQueuePerStream).toBe(4);
+    expect(c.models[join(base, 'b.onnx')].maxQueuePerStream).toBe(12);
+    expect(issues(() => parseConfig({ models: { 'a.onnx': { maxQueuePerStream: 0 } } }, base))).toEqual(['models["a.onnx"].maxQueuePerStream: expected an integer >= 1 and <= 1000, got 0']);
+  });
+
   it('loadConfig resolves paths relative to the config file and reports bad JSON with the file name', () => {
     const dir = mkdtempSync(join(tmpdir(), 'streamlens-cfgfile-'));
     const file = join(dir, 'c.json');

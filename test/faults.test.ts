@@ -19,6 +19,7 @@ import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { ffmpegPath, liveFfmpegChildren } from '../src/ingest/ffmpeg.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
+import { StreamHub } from '../src/pipeline/streamHub.js';
 import { api, ffmpegChildPids, sleep, until, type Json } from './helpers/serveHarness.js';
 
 let server: RunningServer;
@@ -92,7 +93,8 @@ beforeAll(async () => {
     },
     process.cwd(),
   );
-  server = await startServer({ config, version: 'test', log: createLogger({ test: 'faults' }, 'info', (line) => logLines.push(JSON.parse(line) as Json)) });
+  const log = createLogger({ test: 'faults' }, 'info', (line) => logLines.push(JSON.parse(line) as Json));
+  server = await startServer({ config, hub: StreamHub.forConfig(config, log), version: 'test', log });
   await until(async () => (await Promise.all(['a', 'b', 'healthy'].map(stream))).every((s) => s.framesSent > 5), 60_000, 'three streams sending');
 }, 120_000);
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { generateClip, readGroundTruth, visibleMask, type GtFrame } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { analyzeRecording } from '../src/pipeline/analyzeRecording.js';
+import { openFileSink } from '../src/output/sinks.js';
 import { decodeRle } from '../src/infer/adapters/rle.js';
 import type { MaskRle } from '../src/types.js';
 import { matchFrame, type ResultDetection } from './helpers/detectionMetrics.js';
@@ -39,14 +40,14 @@ describe('segmentation masks on the synthetic scene', () => {
     const clip = await generateClip({ out: join(dir, 'scene.mp4'), seed: 2024, seconds: 4, targets: 8 });
     gt = await readGroundTruth(clip.groundTruth);
     const out = join(dir, 'masks.jsonl');
+    const sink = openFileSink('jsonl', out);
     await analyzeRecording({
       input: clip.video,
-      out,
-      format: 'jsonl',
+      onResult: (r) => sink.write(r),
       detector: { modelPath: await ensureModel('synthetic-seg', { imgsz: 640 }), providers: ['cpu'] },
       conf: 0.25,
       batch: 2,
-    });
+    }).finally(() => sink.close());
     lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line);
   }, 300_000);
 

@@ -97,10 +97,10 @@ describe('GET /metrics', () => {
     expect(m.get('streamlens_ws_clients')).toBe(1);
     expect(m.get('streamlens_ws_connections_total')).toBeGreaterThanOrEqual(1);
     expect(m.get('streamlens_ffmpeg_children')).toBeGreaterThanOrEqual(1);
-    for (const stage of ['wait', 'queue', 'preprocess', 'inference', 'postprocess', 'track', 'capture_to_send']) {
+    for (const stage of ['wait', 'queue', 'preprocess', 'inference', 'postprocess', 'run', 'infer', 'track', 'publish', 'total']) {
       expect(m.get(`streamlens_stage_latency_seconds_count{stream="demo",stage="${stage}"}`), stage).toBeGreaterThan(10);
     }
-    const e2eSum = m.get('streamlens_stage_latency_seconds_sum{stream="demo",stage="capture_to_send"}')!;
+    const e2eSum = m.get('streamlens_stage_latency_seconds_sum{stream="demo",stage="total"}')!;
     expect(e2eSum).toBeGreaterThan(0);
     expect(m.get(`streamlens_inference_latency_seconds_count{model="${model}"}`)).toBeGreaterThan(10);
     expect(m.get(`streamlens_batch_size_bucket{le="+Inf",model="${model}"}`)).toBeGreaterThan(10);
@@ -124,9 +124,9 @@ describe('GET /metrics', () => {
   });
 
   it('computes stage times from FrameTiming', () => {
-    const s = stageSeconds({ captureTs: 1000, queuedTs: 1002, inferStartTs: 1005, inferEndTs: 1020, trackEndTs: 1021, sendTs: 1030, preprocessMs: 1, inferenceMs: 12, postprocessMs: 2, batchSize: 2 });
-    expect(s).toEqual({ wait: 0.002, queue: 0.003, preprocess: 0.001, inference: 0.012, postprocess: 0.002, track: 0.001, capture_to_send: 0.03 });
-    expect(stageSeconds({ captureTs: 5 })).toEqual({});
+    const s = stageSeconds({ captureTs: 1000, queuedTs: 1002, inferStartTs: 1005, inferEndTs: 1020, doneTs: 1021, sendTs: 1030, preprocessMs: 1, inferenceMs: 12, postprocessMs: 2, batchSize: 2, stages: { infer: 18, track: 1 } });
+    expect(s).toEqual({ wait: 0.002, queue: 0.003, preprocess: 0.001, inference: 0.012, postprocess: 0.002, run: 0.015, publish: 0.009, total: 0.03, infer: 0.018, track: 0.001 });
+    expect(stageSeconds({ captureTs: 5, stages: {} })).toEqual({});
   });
 });
 

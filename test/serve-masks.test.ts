@@ -11,9 +11,9 @@ import { ensureModel } from '../src/tools/modelgen/index.js';
 import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
+import { StreamHub } from '../src/pipeline/streamHub.js';
 import { renderSnapshot } from '../src/serve/snapshot.js';
 import { decodeRle } from '../src/infer/adapters/rle.js';
-import type { FrameResult } from '../src/types.js';
 import { TestClient, api, until, type Json } from './helpers/serveHarness.js';
 
 let server: RunningServer;
@@ -33,7 +33,7 @@ beforeAll(async () => {
     process.cwd(),
   );
   const log = createLogger({ test: true }, 'warn', (line) => logLines.push(JSON.parse(line) as Json));
-  server = await startServer({ config, version: 'test', log });
+  server = await startServer({ config, hub: StreamHub.forConfig(config, log), version: 'test', log });
   client = await TestClient.connect(server);
   await client.subscribe(['seg']);
   await client.waitFor(() => client.detections.length >= 20 && client.stats.some((s) => s.models?.length), 60_000, 'seg detections');
@@ -81,7 +81,7 @@ describe('live segmentation stream', () => {
     const snap = await api(server, 'GET', '/api/streams/seg/snapshot.jpg');
     expect(snap.status).toBe(200);
     expect(await sharp(snap.bytes).metadata()).toMatchObject({ format: 'jpeg', width: 640, height: 480 });
-    const result = server.hub.latestResult('seg') as FrameResult & { jpeg: Uint8Array };
+    const result = server.snapshots.get('seg')!;
     expect(result.detections.length).toBeGreaterThan(0);
     const withMasks = await sharp(await renderSnapshot(result)).raw().toBuffer();
     const boxesOnly = await sharp(await renderSnapshot({ ...result, detections: result.detections.map(({ mask: _m, ...d }) => d) })).raw().toBuffer();

@@ -56,7 +56,7 @@ describe('serve: overload', () => {
     client.close();
     await api(server, 'DELETE', '/api/streams/fast');
 
-    const rows = client.detections.map((d) => ({ at: d.ts as number, total: d.latency.total_ms as number, inference: d.latency.inference_ms as number }));
+    const rows = client.detections.map((d) => ({ at: d.ts as number, total: d.latency.total_ms as number, inference: d.latency.run_ms as number }));
     const early = rows.filter((r) => r.at >= t0 && r.at < t0 + 4000).map((r) => r.total);
     const late = rows.filter((r) => r.at >= t0 + 8000).map((r) => r.total);
     const inference = percentile(rows.map((r) => r.inference), 0.5);

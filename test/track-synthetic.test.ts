@@ -10,6 +10,7 @@ import { generateClip, readGroundTruth, type GtFrame } from '../src/tools/synth/
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { analyzeRecording } from '../src/pipeline/analyzeRecording.js';
 import { DEFAULT_TRACKER } from '../src/config/schema.js';
+import { openFileSink } from '../src/output/sinks.js';
 import { parseMotRows, type MotRow } from '../src/tools/mot/formats.js';
 import { evaluateSequences } from '../src/tools/mot/evaluate.js';
 import { iou, matchFrame } from './helpers/detectionMetrics.js';
@@ -28,15 +29,15 @@ describe.each([4321, 99])('tracker on the synthetic scene (seed %i)', (seed) => 
     const clip = await generateClip({ out: join(dir, 'scene.mp4'), seed, seconds: 12, targets: 10 });
     gt = await readGroundTruth(clip.groundTruth);
     const out = join(dir, 'scene.txt');
+    const sink = openFileSink('mot', out);
     await analyzeRecording({
       input: clip.video,
-      out,
-      format: 'mot',
+      onResult: (r) => sink.write(r),
       detector: { modelPath: await ensureModel('synthetic-det', { imgsz: 640 }), providers: ['cpu'] },
       conf: 0.25,
       batch: 4,
       tracker: DEFAULT_TRACKER,
-    });
+    }).finally(() => sink.close());
     results = parseMotRows(readFileSync(out, 'utf8'), out);
   }, 300_000);
 

@@ -6,7 +6,9 @@ import { analyzeRecording } from '../pipeline/analyzeRecording.js';
 import { ProgressBar, summaryLine } from '../output/progress.js';
 import { resolveModelArg } from './modelArg.js';
 import { DEFAULT_TRACKER } from '../config/schema.js';
-import type { ResultFormat } from '../output/resultWriter.js';
+import { isResultFormat, openFileSink, RESULT_FORMATS } from '../output/sinks.js';
+import { SinkSet } from '../output/sinkSet.js';
+import { log } from '../log.js';
 
 const help = `Usage: streamlens analyze <input> --model <model> --out <file> [options]
 
@@ -70,8 +72,8 @@ async function run(argv: string[]): Promise<number> {
     if (positionals.length !== 1) throw new UsageError('expected exactly one input (a video file or URL); see --help');
     if (!values.model) throw new UsageError('--model is required (an .onnx file or a built-in model name)');
     if (!values.out) throw new UsageError('--out is required');
-    const format = (values.format ?? (values.out.endsWith('.txt') ? 'mot' : 'jsonl')) as ResultFormat;
-    if (format !== 'jsonl' && format !== 'mot') throw new UsageError(`--format must be jsonl or mot, got "${values.format}"`);
+    const format = values.format ?? (values.out.endsWith('.txt') ? 'mot' : 'jsonl');
+    if (!isResultFormat(format)) throw new UsageError(`--format must be ${RESULT_FORMATS.join(' or ')}, got "${values.format}"`);
     const conf = parseNumber('conf', values.conf, 0.25, 0, 1);
     const batch = parseNumber('batch', values.batch, 4, 1, 64);
     const threads = values.threads === undefined ? undefined : parseNumber('threads', values.threads, 0, 1, 256);
@@ -93,11 +95,11 @@ async function run(argv: string[]): Promise<number> {
     const onSignal = (): void => abort.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    const sinks = new SinkSet([openFileSink(format, values.out)], log);
     try {
       const summary = await analyzeRecording({
         input,
-        out: values.out,
-        format,
+        onResult: (result) => sinks.write(result),
         detector: { modelPath, providers, intraOpThreads: threads },
         conf,
         classes,
@@ -108,10 +110,12 @@ async function run(argv: string[]): Promise<number> {
         onProgress: (done, total) =>
           progress.update({ done, total, elapsedSeconds: (performance.now() - started) / 1000 }),
       });
+      await sinks.close();
       progress.finish();
       process.stderr.write(summaryLine(summary.frames, summary.seconds) + (summary.interrupted ? ' (interrupted)' : '') + '\n');
       return summary.interrupted ? 130 : 0;
     } finally {
+      await sinks.close().catch(() => undefined);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { ConfigError, loadConfig, parseConfig, type ServeConfig } from '../config.js';
 import { startServer } from '../serve/server.js';
+import { StreamHub } from '../pipeline/streamHub.js';
 import { killAllFfmpeg, liveFfmpegChildren } from '../ingest/ffmpeg.js';
 import { createLogger, levelFromEnv, type Logger } from '../log.js';
 import { demoClipPath, ensureDemoClip } from '../tools/synth/index.js';
@@ -112,7 +113,7 @@ async function run(argv: string[]): Promise<number> {
   // STREAMLENS_LOG_LEVEL overrides server.logLevel.
   const log = createLogger({}, levelFromEnv(config.server.logLevel));
   if (values.config) await ensureGenerated(config, log);
-  const server = await startServer({ config, version: version(), log });
+  const server = await startServer({ config, hub: StreamHub.forConfig(config, log), version: version(), log });
   process.stdout.write(`streamlens serving ${config.streams.length} stream(s) on ${server.url} (WebSocket ${server.url.replace(/^http/, 'ws')}/ws)\n`);
 
   return new Promise<number>((resolve) => {

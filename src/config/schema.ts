@@ -120,6 +120,14 @@ export const ModelSchema = Type.Object(
         description: 'Pad each run of a dynamic-batch model up to the next of these sizes (fixed shapes for shape-specialised engines); [] = no padding.',
       }),
     ),
+    maxQueuePerStream: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        default: 4,
+        description: "Most frames one stream (or one /api/detect request) may have waiting in the model's batcher; beyond it the oldest is dropped (batching.drops.queue-full).",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'Settings of one model file.' },
 );

@@ -15,7 +15,7 @@
  * stream, 'reject' refuses the new one — with a `BatcherDropError` whose `reason` is counted in
  * metrics. Upstream drop policies normally keep queues far below the cap.
  */
-import { performance } from 'node:perf_hooks';
+import { nowMs } from '../clock.js';
 import type { Letterbox } from '../types.js';
 import type { DetectFrame, DetectOptions, FrameDetections } from './detector.js';
 
@@ -35,6 +35,14 @@ export interface BatcherOptions {
   /** Per-stream queue cap. Default 4. */
   maxQueuePerStream?: number;
   overflow?: 'drop-oldest' | 'reject';
+}
+
+/** The batching a Batcher applies (maxBatch capped by the model, padding only for dynamic-batch models). */
+export interface BatchingSettings {
+  maxBatch: number;
+  maxWaitMs: number;
+  padBatchSizes: number[];
+  maxQueuePerStream: number;
 }
 
 export interface BatchItem {
@@ -103,8 +111,6 @@ interface Queued extends BatchItem {
   reject: (e: Error) => void;
 }
 
-const nowMs = (): number => performance.timeOrigin + performance.now();
-
 export class Batcher {
   private readonly queues = new Map<string, Queued[]>();
   /** Last submit time of each recently active (not one-shot) stream. */
@@ -140,6 +146,10 @@ export class Batcher {
     this.cap = opts.maxQueuePerStream ?? 4;
     this.overflow = opts.overflow ?? 'drop-oldest';
     if (this.cap < 1) throw new Error('batcher: maxQueuePerStream must be at least 1');
+  }
+
+  get settings(): BatchingSettings {
+    return { maxBatch: this.maxBatch, maxWaitMs: this.maxWaitMs, padBatchSizes: [...this.padSizes], maxQueuePerStream: this.cap };
   }
 
   submit(item: BatchItem): Promise<BatchResult> {

@@ -30,6 +30,7 @@ import {
 import { JpegSplitter } from './jpegStream.js';
 import { computeLetterbox } from './letterbox.js';
 import { RawFrameSplitter } from './rawFrames.js';
+import { nowMs } from '../clock.js';
 
 export interface FrameDecoderOptions {
   streamId: string;
@@ -297,7 +298,7 @@ export class FrameDecoder {
   }
 
   private onRgb(chunk: Buffer): void {
-    for (const rgb of this.rgbSplitter.push(chunk)) this.rawFrames.push({ rgb, captureTs: performance.timeOrigin + performance.now() });
+    for (const rgb of this.rgbSplitter.push(chunk)) this.rawFrames.push({ rgb, captureTs: nowMs() });
     this.notify();
   }
 

@@ -1,25 +1,28 @@
 /**
- * Recorded-video analysis: every decoded frame, in order, as fast as the model allows.
- * Decoding is pulled (policy `all`): while one batch infers, the next is read and ffmpeg decodes up
- * to two batches ahead, so about four batches of frames are in memory at most and ffmpeg waits on
- * its pipe when inference is behind.
+ * Recorded-video analysis: every decoded frame, in order, through the stage chain (the same one
+ * the live server builds), as fast as the model allows. Decoding is pulled (nothing is dropped):
+ * while one batch of frames infers, the next batch is read and handed to the model, and ffmpeg
+ * decodes up to two batches ahead, so about four batches of frames are in memory at most and ffmpeg
+ * waits on its pipe when inference (or a result sink) is behind.
  *
  * Throughput on a CPU shared by decoding and inference: ffmpeg runs niced (default 19) and the
  * session's idle threads sleep instead of spinning, so decoding fills the moments the session's
  * threads leave idle rather than pre-empting them mid-operator (which stalls both threads at the
  * next barrier). Measured on 2 cores with a 1080p H.264 clip: +7-9 % fps (docs/benchmarks.md).
  */
-import { probeSource } from '../ingest/probe.js';
-import { FrameDecoder } from '../ingest/decoder.js';
-import { Detector, type DetectorOptions } from '../infer/detector.js';
-import { ByteTracker } from '../track/byteTracker.js';
-import { openResultWriter, type ResultFormat } from '../output/resultWriter.js';
-import type { Detection, Frame, FrameResult, TrackerConfig } from '../types.js';
+import { ffmpegSources, type SourceFactory } from '../ingest/source.js';
+import { openModelBackend } from '../infer/backend.js';
+import type { DetectorOptions } from '../infer/detector.js';
+import { DEFAULT_TRACKER } from '../config/schema.js';
+import type { Frame, FrameResult, TrackerConfig } from '../types.js';
+import { log as defaultLog, type Logger } from '../log.js';
+import { buildStageChain } from './stages.js';
+
+/** The stream id of analysis results. */
+export const ANALYZE_STREAM = 'analyze';
 
 export interface AnalyzeOptions {
   input: string;
-  out: string;
-  format: ResultFormat;
   detector: DetectorOptions;
   conf: number;
   classes?: number[];
@@ -29,8 +32,15 @@ export interface AnalyzeOptions {
   decodeNice?: number;
   /** Tracker settings; undefined disables tracking. */
   tracker?: TrackerConfig;
+  /**
+   * Every result, in frame order. A returned promise is awaited before more results are handed
+   * over (a sink that waits pauses decoding); a rejection ends the analysis with that error.
+   */
+  onResult(result: FrameResult): void | Promise<void>;
   signal?: AbortSignal;
   onProgress?(done: number, total: number | undefined): void;
+  sources?: SourceFactory;
+  log?: Logger;
 }
 
 export interface AnalyzeSummary {
@@ -38,26 +48,6 @@ export interface AnalyzeSummary {
   seconds: number;
   fps: number;
   interrupted: boolean;
-}
-
-interface FrameMeta {
-  index: number;
-  seq: number;
-  pts: number;
-  width: number;
-  height: number;
-  captureTs: number;
-}
-
-function metaOf(f: Frame): FrameMeta {
-  return {
-    index: f.index,
-    seq: f.seq,
-    pts: f.pts,
-    width: f.letterbox.srcWidth,
-    height: f.letterbox.srcHeight,
-    captureTs: f.captureTs,
-  };
 }
 
 async function takeBatch(frames: AsyncIterator<Frame>, n: number): Promise<Frame[]> {
@@ -71,73 +61,67 @@ async function takeBatch(frames: AsyncIterator<Frame>, n: number): Promise<Frame
 }
 
 export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSummary> {
-  const info = await probeSource(opts.input, { timeoutMs: 15_000 });
-  const detector = await Detector.open({ allowSpinning: false, ...opts.detector });
-  const batchSize = Math.max(1, Math.min(opts.batch, detector.info.maxBatch));
+  const log = opts.log ?? defaultLog;
+  const requested = Math.max(1, opts.batch);
+  // Two batches in flight at most (see the file comment): the queue never drops, it would refuse.
+  const model = await openModelBackend({ allowSpinning: false, ...opts.detector }, { maxBatch: requested, maxQueuePerStream: 2 * requested, overflow: 'reject' });
+  const batchSize = model.batching.maxBatch;
+  let source;
+  try {
+    source = await (opts.sources ?? ffmpegSources).open({
+      streamId: ANALYZE_STREAM,
+      url: opts.input,
+      dstWidth: model.info.inputWidth,
+      dstHeight: model.info.inputHeight,
+      openTimeoutMs: 15_000,
+      readAhead: 2 * batchSize,
+      nice: opts.decodeNice ?? 19,
+    });
+  } catch (err) {
+    await model.close();
+    throw err;
+  }
+  const total = source.info.frameCount;
+  const chain = buildStageChain({
+    streamId: ANALYZE_STREAM,
+    settings: { conf: opts.conf, classes: opts.classes ?? [], tracker: opts.tracker ?? { ...DEFAULT_TRACKER, enabled: false } },
+    model,
+    log,
+  });
   const started = performance.now();
   let frames = 0;
   let interrupted = false;
-  const writer = openResultWriter(opts.out, opts.format);
-  const decoder = new FrameDecoder({
-    streamId: 'analyze',
-    url: opts.input,
-    info,
-    dstWidth: detector.info.inputWidth,
-    dstHeight: detector.info.inputHeight,
-    readAhead: 2 * batchSize,
-    nice: opts.decodeNice ?? 19,
-  });
   const onAbort = (): void => {
     interrupted = true;
-    void decoder.stop();
+    void source.stop();
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const tracker = opts.tracker ? new ByteTracker(opts.tracker) : undefined;
-
-  const infer = async (batch: Frame[]): Promise<{ metas: FrameMeta[]; detections: Detection[][] }> => {
-    const metas = batch.map(metaOf);
-    const results = await detector.detect(batch, { conf: opts.conf, classes: opts.classes });
-    return { metas, detections: results.map((r) => r.detections) };
-  };
-
-  const emit = async (done: { metas: FrameMeta[]; detections: Detection[][] }): Promise<void> => {
-    for (let i = 0; i < done.metas.length; i++) {
-      const m = done.metas[i];
-      // Every detection stays, with the detector's box; MOT rows are those with a track id.
-      const detections = tracker ? tracker.annotate(done.detections[i], m.pts) : done.detections[i];
-      const result: FrameResult = {
-        streamId: 'analyze',
-        seq: m.seq,
-        index: m.index,
-        pts: m.pts,
-        width: m.width,
-        height: m.height,
-        detections,
-        timing: { captureTs: m.captureTs },
-      };
-      await writer.write(result);
-      frames++;
-    }
-    opts.onProgress?.(frames, info.frameCount);
-  };
 
   try {
-    const source = decoder.frames();
-    let pending: Promise<{ metas: FrameMeta[]; detections: Detection[][] }> | undefined;
+    const decoded = source.frames();
+    let pending: Promise<FrameResult[]> | undefined;
     for (;;) {
-      const batch = interrupted ? [] : await takeBatch(source, batchSize);
-      const next = batch.length > 0 ? infer(batch) : undefined;
+      const batch = interrupted ? [] : await takeBatch(decoded, batchSize);
+      // Handed to the model together: they run as one batch while the previous one is written.
+      const next = batch.length > 0 ? Promise.all(batch.map((frame) => chain.process(frame))) : undefined;
       // Keep a rejected promise from going unhandled while the previous batch is written.
       next?.catch(() => undefined);
-      if (pending) await emit(await pending);
+      if (pending) {
+        for (const result of await pending) {
+          const written = opts.onResult(result);
+          if (written) await written;
+          frames++;
+        }
+        opts.onProgress?.(frames, total);
+      }
       if (!next) break;
       pending = next;
     }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    await decoder.stop();
-    await detector.close();
-    await writer.close();
+    await source.stop();
+    await model.close();
+    await chain.close();
   }
   const seconds = (performance.now() - started) / 1000;
   return { frames, seconds, fps: seconds > 0 ? frames / seconds : 0, interrupted };

@@ -1,13 +1,7 @@
-/** The inference stage: a frame goes to its model's shared batcher and comes back as a FrameResult. */
-import type { Batcher } from '../infer/batcher.js';
-import type { Frame, FrameResult } from '../types.js';
-import { nowMs } from './clock.js';
-
-export interface InferenceOptions {
-  conf: number;
-  /** Class ids to keep; empty = all. */
-  classes: number[];
-}
+/** The inference stage: each frame goes to its model backend (batched with other streams' frames). */
+import type { BatchItem } from '../infer/batcher.js';
+import type { ModelBackend } from '../infer/backend.js';
+import type { FrameStage, StageFactory, StageItem } from './stage.js';
 
 /** Raised when the model itself fails: retrying the same frames would fail the same way. */
 export class InferenceError extends Error {
@@ -17,26 +11,39 @@ export class InferenceError extends Error {
   }
 }
 
-export function inferFrame(batcher: Batcher, opts: InferenceOptions): (frame: Frame) => Promise<FrameResult> {
-  const classes = opts.classes.length ? opts.classes : undefined;
-  return async (frame) => {
-    const queuedTs = nowMs();
-    // The batcher transfers frame.rgb to its worker: nothing may read it afterwards.
-    const out = await batcher
-      .submit({ streamId: frame.streamId, rgb: frame.rgb, letterbox: frame.letterbox, conf: opts.conf, classes })
-      .catch((err: unknown) => {
-        throw new InferenceError(`inference failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-      });
-    return {
-      streamId: frame.streamId,
-      seq: frame.seq,
-      index: frame.index,
-      pts: frame.pts,
-      width: frame.letterbox.srcWidth,
-      height: frame.letterbox.srcHeight,
-      detections: out.detections,
-      timing: { ...out.timing, captureTs: frame.captureTs, queuedTs },
-      ...(frame.jpeg ? { jpeg: frame.jpeg } : {}),
-    };
-  };
+class InferenceStage implements FrameStage {
+  readonly name = 'infer';
+  private readonly classes: readonly number[] | undefined;
+
+  constructor(
+    private readonly model: ModelBackend,
+    private readonly conf: number,
+    classes: readonly number[],
+  ) {
+    this.classes = classes.length ? classes : undefined;
+  }
+
+  async process({ frame, result }: StageItem): Promise<void> {
+    // A stage before this one decided the detector need not run on this frame.
+    if (result.inferred === false) return;
+    const item: BatchItem = { streamId: frame.streamId, rgb: frame.rgb, letterbox: frame.letterbox, conf: this.conf, classes: this.classes };
+    let out;
+    try {
+      out = await this.model.submit(item);
+    } catch (err) {
+      throw new InferenceError(`inference failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    result.detections = out.detections;
+    const t = result.timing;
+    const o = out.timing;
+    t.queuedTs = o.queuedTs;
+    t.inferStartTs = o.inferStartTs;
+    t.inferEndTs = o.inferEndTs;
+    t.preprocessMs = o.preprocessMs;
+    t.inferenceMs = o.inferenceMs;
+    t.postprocessMs = o.postprocessMs;
+    t.batchSize = o.batchSize;
+  }
 }
+
+export const inferenceStage: StageFactory = ({ model, settings }) => new InferenceStage(model, settings.conf, settings.classes);

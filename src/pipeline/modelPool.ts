@@ -1,16 +1,34 @@
 /**
- * One Detector + Batcher per distinct model file, shared by every stream that uses it, so frames
- * from several cameras batch together. Loaded on first use, closed when the last stream leaves.
+ * One model backend per distinct model file, shared by every stream that uses it, so frames from
+ * several cameras batch together. Opened on first use through a backend factory, closed when the
+ * last user leaves.
  */
-import { Detector } from '../infer/detector.js';
-import { Batcher } from '../infer/batcher.js';
+import { openModelBackend, type ModelBackend } from '../infer/backend.js';
 import type { ModelSettings } from '../config.js';
 import type { Logger } from '../log.js';
 
+/** Opens the backend of a model from its settings (the ONNX Runtime one in production, a fake in tests). */
+export type ModelBackendFactory = (settings: ModelSettings, log: Logger) => Promise<ModelBackend>;
+
+/** Worker thread + session + batcher, from a model's settings. */
+export const onnxBackends: ModelBackendFactory = (settings, log) =>
+  openModelBackend(
+    {
+      modelPath: settings.path,
+      providers: settings.providers,
+      intraOpThreads: settings.intraOpThreads || undefined,
+      allowSpinning: settings.allowSpinning,
+      graphOptimizationLevel: settings.graphOptimizationLevel,
+      format: settings.format,
+      maxBatch: settings.maxBatch,
+      onWarning: (message) => log.warn({ model: settings.path }, message),
+    },
+    { maxBatch: settings.maxBatch, maxWaitMs: settings.maxWaitMs, padSizes: settings.padBatchSizes, maxQueuePerStream: settings.maxQueuePerStream },
+  );
+
 export interface LoadedModel {
   settings: ModelSettings;
-  detector: Detector;
-  batcher: Batcher;
+  backend: ModelBackend;
 }
 
 interface Entry {
@@ -26,6 +44,7 @@ export class ModelPool {
   constructor(
     private readonly settingsFor: (path: string) => ModelSettings,
     private readonly log: Logger,
+    private readonly open: ModelBackendFactory = onnxBackends,
   ) {}
 
   /** The model for `path`, loading it if needed; `user` (a stream id) holds it until release. */
@@ -77,24 +96,11 @@ export class ModelPool {
 
   private async load(path: string): Promise<LoadedModel> {
     const settings = this.settingsFor(path);
-    const detector = await Detector.open({
-      modelPath: path,
-      providers: settings.providers,
-      intraOpThreads: settings.intraOpThreads || undefined,
-      allowSpinning: settings.allowSpinning,
-      graphOptimizationLevel: settings.graphOptimizationLevel,
-      format: settings.format,
-      maxBatch: settings.maxBatch,
-      onWarning: (message) => this.log.warn({ model: path }, message),
-    });
-    const batcher = new Batcher(detector, { maxBatch: settings.maxBatch, maxWaitMs: settings.maxWaitMs, padSizes: settings.padBatchSizes });
-    return { settings, detector, batcher };
+    return { settings, backend: await this.open(settings, this.log) };
   }
 }
 
 async function closeModel(loading: Promise<LoadedModel>): Promise<void> {
   const model = await loading.catch(() => undefined);
-  if (!model) return;
-  model.batcher.close();
-  await model.detector.close();
+  await model?.backend.close();
 }

@@ -1,8 +1,9 @@
 /**
  * Per-stream counters and sliding windows: fps in/out over the last few seconds, drops by reason,
- * and capture -> send latency percentiles over recent frames.
+ * and capture -> send latency and per-stage time percentiles over recent frames.
  */
-import type { DropReason, LatencySummary, StreamState, StreamStats } from '../types.js';
+import type { DropReason, FrameTiming, LatencySummary, StreamState, StreamStats } from '../types.js';
+import { percentileSorted } from '../percentile.js';
 
 /** Timestamps of recent events, for a rate over the last `windowMs`. */
 export class RateWindow {
@@ -35,6 +36,8 @@ export class RateWindow {
 export class LatencyWindow {
   private readonly samples: number[] = [];
   private next = 0;
+  /** The last summary, until a sample is added (stats go to every client in one pass). */
+  private summarised: LatencySummary | undefined;
 
   constructor(private readonly capacity = 1000) {}
 
@@ -42,13 +45,16 @@ export class LatencyWindow {
     if (this.samples.length < this.capacity) this.samples.push(ms);
     else this.samples[this.next] = ms;
     this.next = (this.next + 1) % this.capacity;
+    this.summarised = undefined;
   }
 
   summary(): LatencySummary {
+    if (this.summarised) return { ...this.summarised };
     if (!this.samples.length) return { p50: 0, p95: 0, p99: 0, max: 0 };
     const s = [...this.samples].sort((a, b) => a - b);
-    const at = (q: number): number => round(s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]);
-    return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: round(s[s.length - 1]) };
+    const at = (q: number): number => round(percentileSorted(s, q));
+    this.summarised = { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: round(s[s.length - 1]) };
+    return { ...this.summarised };
   }
 }
 
@@ -64,6 +70,7 @@ export class StreamCounters {
   private readonly fpsIn = new RateWindow();
   private readonly fpsOut = new RateWindow();
   private readonly latency = new LatencyWindow();
+  private readonly stages = new Map<string, LatencyWindow>();
 
   decoded(now: number): void {
     this.framesDecoded++;
@@ -74,10 +81,16 @@ export class StreamCounters {
     this.framesInferred++;
   }
 
-  sent(captureTs: number, sendTs: number): void {
+  /** A result left the pipeline at `sendTs`. */
+  sent(timing: FrameTiming, sendTs: number): void {
     this.framesSent++;
     this.fpsOut.add(sendTs);
-    this.latency.add(sendTs - captureTs);
+    this.latency.add(sendTs - timing.captureTs);
+    for (const name in timing.stages) {
+      let w = this.stages.get(name);
+      if (!w) this.stages.set(name, (w = new LatencyWindow()));
+      w.add(timing.stages[name]);
+    }
   }
 
   dropped(reason: DropReason, n = 1): void {
@@ -97,6 +110,7 @@ export class StreamCounters {
       fpsOut: round(this.fpsOut.rate(now)),
       drops: { ...this.drops },
       latency: this.latency.summary(),
+      stages: Object.fromEntries([...this.stages].map(([name, w]) => [name, w.summary()])),
     };
   }
 }

@@ -1,16 +1,17 @@
 /**
- * One stream, end to end: source -> drop policy -> inference -> tracking -> broadcast, inside a
+ * One stream, end to end: source -> drop policy -> stage chain (stages.ts) -> results, inside a
  * connection state machine:
  *
  *   connecting -> streaming -> reconnecting -> streaming -> ... -> stopped
  *                      \-> ended (a file that is not looped reached its end)
  *   any -> failed (permanent: the model cannot run, a local file cannot be read)
  *
- * A connection attempt is probe + decoder; it fails on a probe/decode error, on a stall (no frame
- * for `stallTimeoutSeconds` while inference waits for one) and, for live sources, on end of
- * stream. Failed attempts retry after an exponential, jittered, capped backoff; the backoff
- * resets once a frame has gone through. Every decoder is stopped (its ffmpeg ended) when its
- * attempt ends, whatever the reason.
+ * A connection attempt opens the source (SourceFactory: probe + decoder for ffmpeg); it fails on
+ * an open/decode error, on a stall (no frame for `stallTimeoutSeconds` while the chain waits for
+ * one) and, for live sources, on end of stream. Failed attempts retry after an exponential,
+ * jittered, capped backoff; the backoff resets once a frame has gone through. Every source is
+ * stopped (its ffmpeg ended) when its attempt ends, whatever the reason. A reconnect travels
+ * through the stage chain as a discontinuity (the tracker forgets its tracks unless told not to).
  */
 import {
   BehaviorSubject,
@@ -26,24 +27,23 @@ import {
   repeat,
   retry,
   switchMap,
-  tap,
   throwError,
   timeout,
   timer,
 } from 'rxjs';
-import { probeSource, SourceError, type ProbedSource } from '../ingest/probe.js';
-import { FrameDecoder } from '../ingest/decoder.js';
-import type { ByteTracker } from '../track/byteTracker.js';
+import { SourceError } from '../ingest/probe.js';
+import type { FrameSource, SourceFactory } from '../ingest/source.js';
+import type { ModelBackend } from '../infer/backend.js';
 import type { Frame, FrameResult, StreamState, StreamStats } from '../types.js';
 import type { StreamSettings } from '../config.js';
 import type { Logger } from '../log.js';
+import { nowMs } from '../clock.js';
 import { backoffDelay } from './backoff.js';
 import { linkFrames, type FrameLink } from './dropPolicy.js';
-import { inferFrame, InferenceError } from './inference.js';
-import type { LoadedModel } from './modelPool.js';
+import { InferenceError } from './inference.js';
+import type { StageChain } from './stage.js';
+import { buildStageChain } from './stages.js';
 import { StreamCounters } from './stats.js';
-import { nowMs } from './clock.js';
-import { createTracker, trackDetections } from './tracking.js';
 
 export class StallError extends Error {
   constructor(seconds: number) {
@@ -61,7 +61,9 @@ class SourceEndedError extends Error {
 
 export interface StreamRunnerOptions {
   log: Logger;
-  /** Called once per frame that made it through the pipeline, in seq order. */
+  /** Opens the stream's source for each connection attempt. */
+  sources: SourceFactory;
+  /** Called once per frame that made it through the pipeline, in seq order, with `timing.sendTs` set. */
   onResult(result: FrameResult): void;
 }
 
@@ -72,18 +74,23 @@ export class StreamRunner {
   lastError: string | undefined;
   private nextSeq = 0;
   private subscription: Subscription | undefined;
-  private tracker: ByteTracker | undefined;
+  private chain: StageChain | undefined;
   private provider: string | undefined;
   private readonly stopping = new Set<Promise<void>>();
   private readonly isFile: boolean;
 
+  private model: ModelBackend | undefined;
+
   constructor(
-    readonly settings: StreamSettings,
+    private current: StreamSettings,
     private readonly options: StreamRunnerOptions,
   ) {
     this.state$ = new BehaviorSubject<StreamState>('connecting');
-    this.isFile = !/^[a-z][a-z0-9+.-]+:\/\//i.test(settings.url);
-    this.tracker = createTracker(settings.tracker);
+    this.isFile = !/^[a-z][a-z0-9+.-]+:\/\//i.test(current.url);
+  }
+
+  get settings(): StreamSettings {
+    return this.current;
   }
 
   get id(): string {
@@ -99,15 +106,43 @@ export class StreamRunner {
     return this.provider ? { ...stats, provider: this.provider } : stats;
   }
 
-  /** Starts pulling frames through `model`. */
-  start(model: LoadedModel): void {
+  /** Starts pulling frames through the stage chain built for `model`. */
+  start(model: ModelBackend): void {
     if (this.subscription || this.isOver()) return;
-    this.provider = model.detector.activeProvider;
+    this.provider = model.activeProvider;
+    this.model = model;
+    this.chain = this.buildChain(model);
     this.subscription = this.run$(model).subscribe({
-      next: (result) => this.options.onResult(result),
+      next: (result) => {
+        const sendTs = nowMs();
+        result.timing.sendTs = sendTs;
+        this.counters.sent(result.timing, sendTs);
+        this.options.onResult(result);
+      },
       error: (err: unknown) => this.fail(err),
       complete: () => this.setState('ended'),
     });
+  }
+
+  /**
+   * Takes new settings that only the stages read (conf, classes, tracker, ...): the next frame goes
+   * through a chain built from them, the source keeps running. False (nothing changed) when a
+   * setting the source, the drop policy or the connection logic reads differs: that needs a new
+   * runner.
+   */
+  reconfigure(settings: StreamSettings): boolean {
+    if (RUNNER_SETTINGS.some((k) => JSON.stringify(settings[k]) !== JSON.stringify(this.current[k]))) return false;
+    this.current = settings;
+    if (!this.model || !this.chain) return true;
+    const old = this.chain;
+    this.chain = this.buildChain(this.model);
+    // The frame in flight (if any) finishes in the old chain; it is closed once nothing is in flight.
+    this.track(Promise.all([...this.stopping]).then(() => old.close()));
+    return true;
+  }
+
+  private buildChain(model: ModelBackend): StageChain {
+    return buildStageChain({ streamId: this.id, settings: this.current, model, log: this.options.log });
   }
 
   /** Marks the stream permanently failed (e.g. its model could not be loaded). */
@@ -117,11 +152,13 @@ export class StreamRunner {
     this.setState('failed');
   }
 
-  /** Ends the pipeline and waits until every ffmpeg it started has exited and inference in flight is done. */
+  /** Ends the pipeline and waits until every source it opened is stopped and inference in flight is done. */
   async stop(): Promise<void> {
     this.subscription?.unsubscribe();
     this.subscription = undefined;
     await Promise.all([...this.stopping]);
+    await this.chain?.close();
+    this.chain = undefined;
     if (this.state !== 'stopped') this.setState('stopped');
     this.state$.complete();
   }
@@ -136,8 +173,7 @@ export class StreamRunner {
     this.state$.next(state);
   }
 
-  private run$(model: LoadedModel): Observable<FrameResult> {
-    const s = this.settings;
+  private run$(model: ModelBackend): Observable<FrameResult> {
     return this.connection$(model).pipe(
       // A live source that ends has gone away (camera reboot, server restart): reconnect.
       (attempt) => (this.isFile ? attempt : concat(attempt, defer(() => throwError(() => new SourceEndedError())))),
@@ -148,8 +184,8 @@ export class StreamRunner {
           this.reconnects++;
           this.lastError = errorMessage(err);
           this.setState('reconnecting');
-          if (!s.tracker.keepTracksOnReconnect) this.tracker?.reset();
-          const delay = backoffDelay(attempt, s.reconnect);
+          this.chain?.flush({ streamId: this.id, reason: 'reconnect' });
+          const delay = backoffDelay(attempt, this.current.reconnect);
           this.options.log.warn({ stream: this.id, err, attempt, delayMs: delay }, 'stream reconnecting');
           return timer(delay);
         },
@@ -157,82 +193,85 @@ export class StreamRunner {
     );
   }
 
-  /** One connection attempt: probe, start a decoder, run frames until it fails or ends. */
-  private connection$(model: LoadedModel): Observable<FrameResult> {
-    const s = this.settings;
-    return new Observable<ProbedSource>((subscriber) => {
-      // Unsubscribing (stop, removal, shutdown) ends a probe in flight at once: a silent camera
-      // must not hold shutdown for the whole probe timeout. stop() still waits for that ffprobe
-      // to exit, so none outlives the stream.
+  /** One connection attempt: open the source, run its frames until it fails or ends. */
+  private connection$(model: ModelBackend): Observable<FrameResult> {
+    const s = this.current;
+    return new Observable<FrameSource>((subscriber) => {
+      // Unsubscribing (stop, removal, shutdown) ends an open in flight at once: a silent camera
+      // must not hold shutdown for the whole probe timeout. stop() still waits for that open to
+      // settle (and stops a source that opened anyway), so no process outlives the stream.
       const abort = new AbortController();
-      const probing = probeSource(s.url, { timeoutMs: s.probeTimeoutMs, rtspTransport: s.rtspTransport, signal: abort.signal });
-      this.track(probing.then(() => undefined, () => undefined));
-      probing.then(
-        (info) => {
-          subscriber.next(info);
+      const opening = this.options.sources.open({
+        streamId: s.id,
+        url: s.url,
+        dstWidth: model.info.inputWidth,
+        dstHeight: model.info.inputHeight,
+        realtime: s.realtime,
+        loop: s.loop,
+        fps: s.fps || undefined,
+        jpeg: s.video ? { quality: s.jpegQuality, maxWidth: s.jpegMaxWidth || undefined } : undefined,
+        rtspTransport: s.rtspTransport,
+        startSeq: this.nextSeq,
+        openTimeoutMs: s.probeTimeoutMs,
+        signal: abort.signal,
+      });
+      this.track(
+        opening.then(
+          (source) => (subscriber.closed ? source.stop() : undefined),
+          () => undefined,
+        ),
+      );
+      opening.then(
+        (source) => {
+          subscriber.next(source);
           subscriber.complete();
         },
         (err: unknown) => subscriber.error(err),
       );
       return () => abort.abort();
     }).pipe(
-      switchMap((info) => {
-        const decoder = new FrameDecoder({
-          streamId: s.id,
-          url: s.url,
-          info,
-          dstWidth: model.detector.info.inputWidth,
-          dstHeight: model.detector.info.inputHeight,
-          realtime: s.realtime,
-          loop: s.loop,
-          fps: s.fps || undefined,
-          jpeg: s.video ? { quality: s.jpegQuality, maxWidth: s.jpegMaxWidth || undefined } : undefined,
-          rtspTransport: s.rtspTransport,
-          startSeq: this.nextSeq,
-          onResolutionChange: (c) =>
-            this.options.log.info({ stream: this.id, from: `${c.previous.width}x${c.previous.height}`, to: `${c.width}x${c.height}` }, 'source resolution changed; letterboxing the new size'),
-        });
-        const link = linkFrames(s.dropPolicy, this.counted(decoder.frames()), {
+      switchMap((source) => {
+        const link = linkFrames(s.dropPolicy, this.counted(source.frames()), {
           maxStalenessMs: s.maxStalenessMs,
           onDrop: (reason) => this.counters.dropped(reason),
         });
-        return this.inferEach(link, model).pipe(
-          trackDetections(this.tracker),
-          finalize(() => this.track(decoder.stop())),
-        );
+        return this.processEach(link).pipe(finalize(() => this.track(source.stop())));
       }),
     );
   }
 
   /**
    * Demand-driven loop: the next frame is taken from the link only after the previous one has
-   * been inferred, so the drop policy (not an unbounded buffer) decides what waits. Waiting longer
-   * than the stall timeout for a frame fails the attempt.
+   * been through the chain, so the drop policy (not an unbounded buffer) decides what waits.
+   * Waiting longer than the stall timeout for a frame fails the attempt.
    */
-  private inferEach(link: FrameLink, model: LoadedModel): Observable<FrameResult> {
-    const infer = inferFrame(model.batcher, this.settings);
-    const stallMs = this.settings.stallTimeoutSeconds * 1000;
+  private processEach(link: FrameLink): Observable<FrameResult> {
+    const stallSeconds = this.current.stallTimeoutSeconds;
     return defer(() => {
       let ended = false;
       return defer(() => link.take()).pipe(
-        timeout({ first: stallMs, with: () => throwError(() => new StallError(this.settings.stallTimeoutSeconds)) }),
+        timeout({ first: stallSeconds * 1000, with: () => throwError(() => new StallError(stallSeconds)) }),
         concatMap((frame) => {
           if (frame === null) {
             ended = true;
             return EMPTY;
           }
-          const inferred = infer(frame);
-          // stop() waits for inference in flight, so a model is never closed under a running batch.
-          this.track(inferred.then(() => undefined, () => undefined));
-          return from(inferred);
+          const processed = (this.chain as StageChain).process(frame).then(this.countInferred);
+          // stop() waits for frames in flight, so a model is never closed under a running batch.
+          this.track(processed.then(() => undefined, () => undefined));
+          return from(processed);
         }),
-        tap(() => this.counters.inferred()),
         repeat({ delay: () => (ended ? EMPTY : of(0)) }),
       );
     });
   }
 
-  /** Counts decoded frames, keeps seq continuous across decoders, and marks the stream streaming. */
+  private readonly countInferred = (result: FrameResult): FrameResult => {
+    if (result.inferred !== false) this.counters.inferred();
+    return result;
+  };
+
+  /** Counts decoded frames, keeps seq continuous across sources, and marks the stream streaming. */
   private async *counted(frames: AsyncIterable<Frame>): AsyncGenerator<Frame> {
     for await (const frame of frames) {
       this.nextSeq = frame.seq + 1;
@@ -246,10 +285,16 @@ export class StreamRunner {
   }
 
   private track(stopped: Promise<void>): void {
-    const p = stopped.catch((err: unknown) => this.options.log.warn({ stream: this.id, err }, 'decoder stop failed')).finally(() => this.stopping.delete(p));
+    const p = stopped.catch((err: unknown) => this.options.log.warn({ stream: this.id, err }, 'source stop failed')).finally(() => this.stopping.delete(p));
     this.stopping.add(p);
   }
 }
+
+/** Settings the runner, its source and its drop policy read: changing one needs a new runner. */
+const RUNNER_SETTINGS = [
+  'url', 'model', 'fps', 'dropPolicy', 'maxStalenessMs', 'loop', 'realtime', 'video', 'stallTimeoutSeconds',
+  'rtspTransport', 'reconnect', 'probeTimeoutMs', 'jpegQuality', 'jpegMaxWidth',
+] as const satisfies readonly (keyof StreamSettings)[];
 
 /** Errors that another attempt cannot fix. Live sources are always retried: cameras come back. */
 function isPermanent(err: unknown, isFile: boolean): boolean {

@@ -1,22 +1,29 @@
-/** The tracking stage: an optional ByteTracker per stream gives detections their track ids. */
-import { map, type OperatorFunction } from 'rxjs';
+/** The tracking stage: a ByteTracker per stream gives detections their track ids. */
 import { ByteTracker } from '../track/byteTracker.js';
-import type { FrameResult, TrackerConfig } from '../types.js';
-import { nowMs } from './clock.js';
+import type { TrackerConfig } from '../types.js';
+import type { Discontinuity, FrameStage, StageFactory, StageItem } from './stage.js';
 
-export function createTracker(config: TrackerConfig): ByteTracker | undefined {
-  return config.enabled ? new ByteTracker(config) : undefined;
+class TrackingStage implements FrameStage {
+  readonly name = 'track';
+  private readonly tracker: ByteTracker;
+
+  constructor(private readonly config: TrackerConfig) {
+    this.tracker = new ByteTracker(config);
+  }
+
+  /**
+   * Adds `trackId` to the detections taken by confirmed tracks; every detection the model made is
+   * kept, with its detector box.
+   */
+  process({ result }: StageItem): void {
+    result.detections = this.tracker.annotate(result.detections, result.pts);
+  }
+
+  /** Tracks do not survive a discontinuity, except a reconnect when the settings keep them. */
+  flush(d: Discontinuity): void {
+    if (d.reason === 'reconnect' && this.config.keepTracksOnReconnect) return;
+    this.tracker.reset();
+  }
 }
 
-/**
- * Adds `trackId` to the detections taken by confirmed tracks; every detection the model made is
- * kept, with its detector box (as `analyze` reports them). Passes results through unchanged when
- * there is no tracker. Results must arrive in frame order.
- */
-export function trackDetections(tracker: ByteTracker | undefined): OperatorFunction<FrameResult, FrameResult> {
-  return map((result) => {
-    if (!tracker) return result;
-    const detections = tracker.annotate(result.detections, result.pts);
-    return { ...result, detections, timing: { ...result.timing, trackEndTs: nowMs() } };
-  });
-}
+export const trackingStage: StageFactory = ({ settings }) => (settings.tracker.enabled ? new TrackingStage(settings.tracker) : undefined);

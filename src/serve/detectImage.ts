@@ -1,6 +1,6 @@
 /**
- * POST /api/detect: one JPEG or PNG image through a model's shared Batcher (the same one the
- * streams of that model use, so posted images batch with camera frames and with each other).
+ * POST /api/detect: one JPEG or PNG image through a model's backend (the same one the streams of
+ * that model use, so posted images batch with camera frames and with each other).
  *
  * The image is decoded with sharp to raw RGB (EXIF orientation applied), then letterboxed with the
  * geometry of `computeLetterbox` (Ultralytics rounding, the numbers ffmpeg's scale+pad filters
@@ -10,11 +10,11 @@ import type { IncomingMessage } from 'node:http';
 import { resolve, basename } from 'node:path';
 import sharp, { type OutputInfo } from 'sharp';
 import { computeLetterbox } from '../ingest/letterbox.js';
-import type { LoadedModel } from '../pipeline/modelPool.js';
-import type { Letterbox } from '../types.js';
-import { nowMs } from '../pipeline/clock.js';
+import type { ModelBackend } from '../infer/backend.js';
+import type { FrameTiming, Letterbox } from '../types.js';
+import { nowMs } from '../clock.js';
 import { HttpError } from './body.js';
-import { wireObject, type WireObject } from './protocol.js';
+import { wireLatency, wireObject, type WireLatency, type WireObject } from './protocol.js';
 
 /** Largest decoded image, pixels (about 8K x 5K): bigger PNG/JPEG "bombs" are refused with 413. */
 export const MAX_IMAGE_PIXELS = 40_000_000;
@@ -143,45 +143,38 @@ export interface DetectResponse {
   width: number;
   height: number;
   objects: WireObject[];
-  latency: {
-    decode_ms: number;
-    wait_ms: number;
-    inference_ms: number;
-    total_ms: number;
-    batch: number;
-  };
+  /**
+   * The latency terms (src/latency.ts) with the request's start as the capture time (so `wait_ms`
+   * includes the upload and decode), plus `decode_ms` (request start -> image letterboxed).
+   */
+  latency: WireLatency & { decode_ms: number; batch: number };
 }
 
 let nextRequest = 0;
 
-/** Decodes, letterboxes and runs one image through `model`'s batcher. */
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** Decodes, letterboxes and runs one image through `model`. */
 export async function detectImage(
-  model: LoadedModel,
+  model: ModelBackend,
   bytes: Uint8Array,
   filter: { conf: number; classes?: readonly number[] },
   startTs = nowMs(),
 ): Promise<DetectResponse> {
-  const { inputWidth, inputHeight } = model.detector.info;
+  const { inputWidth, inputHeight } = model.info;
   const image = await letterboxImage(bytes, inputWidth, inputHeight);
   const decodedTs = nowMs();
   // Each request is its own batcher "stream": concurrent requests are taken round-robin, together
   // with the frames of the streams that share the model.
-  const out = await model.batcher.submit({ streamId: `@http#${nextRequest++}`, rgb: image.rgb, letterbox: image.letterbox, conf: filter.conf, classes: filter.classes, oneShot: true }).catch((err: unknown) => {
+  const out = await model.submit({ streamId: `@http#${nextRequest++}`, rgb: image.rgb, letterbox: image.letterbox, conf: filter.conf, classes: filter.classes, oneShot: true }).catch((err: unknown) => {
     throw new HttpError(503, `inference failed: ${err instanceof Error ? err.message : String(err)}`);
   });
-  const endTs = nowMs();
-  const r1 = (x: number): number => Math.round(x * 10) / 10;
+  const timing: FrameTiming = { captureTs: startTs, ...out.timing, stages: {}, sendTs: nowMs() };
   return {
-    model: basename(model.settings.path),
+    model: basename(model.path),
     width: image.letterbox.srcWidth,
     height: image.letterbox.srcHeight,
     objects: out.detections.map(wireObject),
-    latency: {
-      decode_ms: r1(decodedTs - startTs),
-      wait_ms: r1(out.timing.inferStartTs - out.timing.queuedTs),
-      inference_ms: r1(out.timing.inferEndTs - out.timing.inferStartTs),
-      total_ms: r1(endTs - startTs),
-      batch: out.timing.batchSize,
-    },
+    latency: { decode_ms: r1(decodedTs - startTs), ...wireLatency(timing), batch: out.timing.batchSize },
   };
 }

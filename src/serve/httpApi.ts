@@ -4,16 +4,21 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, formatDropPolicy, parseStream, streamContext, type ServeConfig, type StreamSettings } from '../config.js';
-import { DuplicateStreamError, type StreamHub } from '../pipeline/streamHub.js';
+import { DuplicateStreamError, type StreamHubApi } from '../pipeline/hub.js';
 import type { Logger } from '../log.js';
+import { nowMs } from '../clock.js';
 import { HttpError, readJsonBody } from './body.js';
-import { renderSnapshot } from './snapshot.js';
+import { renderSnapshot, type LatestFrames } from './snapshot.js';
 import { detectImage, parseClasses, parseConf, pickModel, readImageBody } from './detectImage.js';
-import { nowMs } from '../pipeline/clock.js';
+import { batchingView } from './protocol.js';
+import type { StreamStatsSource } from './streamStats.js';
 
 export interface ApiContext {
   config: ServeConfig;
-  hub: StreamHub;
+  hub: StreamHubApi;
+  /** Stream stats with serve's client drops. */
+  streams: StreamStatsSource;
+  snapshots: LatestFrames;
   log: Logger;
   version: string;
   startedAt: number;
@@ -52,7 +57,7 @@ export function publicSettings(s: StreamSettings): Record<string, unknown> {
 }
 
 function streamView(ctx: ApiContext, id: string): Record<string, unknown> | undefined {
-  const stats = ctx.hub.stats(id);
+  const stats = ctx.streams.stats(id);
   const settings = ctx.hub.settings(id);
   return stats && settings ? { ...stats, config: publicSettings(settings) } : undefined;
 }
@@ -71,7 +76,7 @@ const routes: Route[] = [
         name: 'streamlens',
         version: ctx.version,
         uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
-        models: await ctx.hub.modelInfo(),
+        models: (await ctx.hub.modelInfo()).map((m) => ({ ...m, batching: batchingView(m.batching) })),
         streams: ctx.hub.ids().length,
         clients: ctx.clientCount(),
       }),
@@ -126,13 +131,14 @@ const routes: Route[] = [
     pattern: /^\/api\/detect$/,
     handler: async (ctx, req, res, _params, url) => {
       const startTs = nowMs();
-      const path = pickModel(url.searchParams.get('model'), [...Object.keys(ctx.config.models), ...ctx.hub.streamModels()], ctx.config.baseDir);
+      const streamModels = ctx.hub.ids().flatMap((id) => ctx.hub.settings(id)?.model ?? []);
+      const path = pickModel(url.searchParams.get('model'), [...Object.keys(ctx.config.models), ...streamModels], ctx.config.baseDir);
       const conf = parseConf(url.searchParams.get('conf'));
       const classes = parseClasses(url.searchParams.get('classes'));
       const body = await readImageBody(req, ctx.config.server.maxUploadBytes);
       let model;
       try {
-        model = await ctx.hub.apiModel(path);
+        model = await ctx.hub.detectBackend(path);
       } catch (err) {
         throw new HttpError(503, `model ${path} cannot be loaded: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -146,9 +152,9 @@ const routes: Route[] = [
       const settings = ctx.hub.settings(id);
       if (!settings) throw new HttpError(404, `no stream "${id}"`);
       if (!settings.video) throw new HttpError(404, `stream "${id}" does not produce video (set "video": true)`);
-      const result = ctx.hub.latestResult(id);
-      if (!result?.jpeg) throw new HttpError(503, `stream "${id}" has no frame yet`);
-      const jpeg = await renderSnapshot({ ...result, jpeg: result.jpeg });
+      const result = ctx.snapshots.get(id);
+      if (!result) throw new HttpError(503, `stream "${id}" has no frame yet`);
+      const jpeg = await renderSnapshot(result);
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length, 'cache-control': 'no-store', 'x-frame-seq': String(result.seq) });
       res.end(jpeg);
     },

@@ -2,25 +2,24 @@
  * `GET /metrics`: Prometheus text format via prom-client. The serve stage observes; the pipeline
  * knows nothing of Prometheus:
  *
- * - per-stream gauges and counters are read from the hub's stats when scraped (fps, frames,
+ * - per-stream gauges and counters are read from the streams' stats when scraped (fps, frames,
  *   drops by reason, reconnects, state);
- * - latency histograms are fed from every result on `hub.results$` (its FrameTiming);
+ * - latency histograms are fed from every result (it is a result sink): the latency terms of
+ *   src/latency.ts and the time of each stage of the chain, from the result's FrameTiming;
  * - WebSocket figures come from the gateway, aggregated over clients (no per-client labels);
  * - prom-client's default metrics cover process memory, CPU, handles and event-loop lag.
  *
  * Names and labels are listed in docs/observability.md.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Subscription } from 'rxjs';
-import type { StreamHub } from '../pipeline/streamHub.js';
-import type { FrameResult, StreamState } from '../types.js';
+import type { StreamHubApi } from '../pipeline/hub.js';
+import type { FrameResult, FrameTiming, StreamState, StreamStats } from '../types.js';
+import type { ResultSink } from '../output/sink.js';
 import { liveFfmpegChildren } from '../ingest/ffmpeg.js';
+import { LATENCY_TERM_NAMES, latencyMs } from '../latency.js';
+import type { StreamStatsSource } from './streamStats.js';
 
 const STATES: readonly StreamState[] = ['connecting', 'streaming', 'reconnecting', 'stopped', 'failed', 'ended'];
-
-/** Pipeline stages timed per frame (FrameTiming), in pipeline order. */
-export const STAGES = ['wait', 'queue', 'preprocess', 'inference', 'postprocess', 'track', 'capture_to_send'] as const;
-export type Stage = (typeof STAGES)[number];
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5];
 const BATCH_BUCKETS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32];
@@ -34,39 +33,44 @@ export interface ClientFigures {
   connectionsAccepted(): number;
 }
 
-/** Seconds spent in each stage, from a sent frame's timing; stages without timestamps are left out. */
-export function stageSeconds(t: FrameResult['timing']): Partial<Record<Stage, number>> {
-  const out: Partial<Record<Stage, number>> = {};
-  const span = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined && b >= a ? (b - a) / 1000 : undefined);
-  const put = (stage: Stage, s: number | undefined): void => {
-    if (s !== undefined && Number.isFinite(s) && s >= 0) out[stage] = s;
-  };
-  put('wait', span(t.captureTs, t.queuedTs));
-  put('queue', span(t.queuedTs, t.inferStartTs));
-  put('preprocess', t.preprocessMs !== undefined ? t.preprocessMs / 1000 : undefined);
-  put('inference', t.inferenceMs !== undefined ? t.inferenceMs / 1000 : undefined);
-  put('postprocess', t.postprocessMs !== undefined ? t.postprocessMs / 1000 : undefined);
-  put('track', span(t.inferEndTs, t.trackEndTs));
-  put('capture_to_send', span(t.captureTs, t.sendTs));
+/**
+ * Seconds of a sent frame's time, by `stage` label: each latency term it has stamps for, then
+ * each stage of the chain (timing.stages) under its name.
+ */
+export function stageSeconds(t: FrameTiming): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const term of LATENCY_TERM_NAMES) {
+    const ms = latencyMs(t, term);
+    if (ms !== undefined && Number.isFinite(ms) && ms >= 0) out[term] = ms / 1000;
+  }
+  for (const name in t.stages) {
+    const ms = t.stages[name];
+    if (Number.isFinite(ms) && ms >= 0) out[name] = ms / 1000;
+  }
   return out;
 }
 
-export class ServerMetrics {
+export class ServerMetrics implements ResultSink {
+  readonly name = 'metrics';
+  /** Observing a result is a few counter updates: nothing to drop. */
+  readonly backpressure = 'drop';
   readonly registry = new Registry();
-  private readonly subscription: Subscription;
   private readonly stage: Histogram<'stream' | 'stage'>;
   private readonly inference: Histogram<'model'>;
   private readonly batchSize: Histogram<'model'>;
   /** Streams that have histogram series, to drop them once the stream is removed. */
   private readonly observed = new Set<string>();
+  /** Every `stage` label observed (latency terms and chain stage names). */
+  private readonly stageLabels = new Set<string>();
 
   constructor(
-    private readonly hub: StreamHub,
+    private readonly hub: Pick<StreamHubApi, 'has' | 'ids' | 'settings'>,
+    streams: StreamStatsSource,
     clients: ClientFigures,
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    const streamGauge = (name: string, help: string, read: (s: ReturnType<StreamHub['list']>[number]) => number): void => {
+    const streamGauge = (name: string, help: string, read: (s: StreamStats) => number): void => {
       new Gauge({
         name,
         help,
@@ -74,12 +78,12 @@ export class ServerMetrics {
         registers,
         collect() {
           this.reset();
-          for (const s of hub.list()) this.set({ stream: s.id }, read(s));
+          for (const s of streams.list()) this.set({ stream: s.id }, read(s));
         },
       });
     };
     // Counters mirror the pipeline's own cumulative counts (absolute values, set at scrape time).
-    const streamCounter = (name: string, help: string, read: (s: ReturnType<StreamHub['list']>[number]) => number): void => {
+    const streamCounter = (name: string, help: string, read: (s: StreamStats) => number): void => {
       new Counter({
         name,
         help,
@@ -87,7 +91,7 @@ export class ServerMetrics {
         registers,
         collect() {
           this.reset();
-          for (const s of hub.list()) this.inc({ stream: s.id }, read(s));
+          for (const s of streams.list()) this.inc({ stream: s.id }, read(s));
         },
       });
     };
@@ -104,7 +108,7 @@ export class ServerMetrics {
       registers,
       collect() {
         this.reset();
-        for (const s of hub.list()) for (const [reason, n] of Object.entries(s.drops)) this.inc({ stream: s.id, reason }, n);
+        for (const s of streams.list()) for (const [reason, n] of Object.entries(s.drops)) this.inc({ stream: s.id, reason }, n);
       },
     });
     new Gauge({
@@ -114,7 +118,7 @@ export class ServerMetrics {
       registers,
       collect() {
         this.reset();
-        for (const s of hub.list()) for (const state of STATES) this.set({ stream: s.id, state }, s.state === state ? 1 : 0);
+        for (const s of streams.list()) for (const state of STATES) this.set({ stream: s.id, state }, s.state === state ? 1 : 0);
       },
     });
     new Gauge({
@@ -164,7 +168,7 @@ export class ServerMetrics {
     });
     this.stage = new Histogram({
       name: 'streamlens_stage_latency_seconds',
-      help: 'Per-frame time in each pipeline stage: wait (capture to batcher), queue (batcher), preprocess, inference, postprocess (in the worker), track, capture_to_send (end to end).',
+      help: 'Per-frame time by stage: the latency terms (wait, queue, preprocess, inference, postprocess, run, publish, total; docs/observability.md) and each stage of the chain by name (infer, track, ...).',
       labelNames: ['stream', 'stage'],
       buckets: LATENCY_BUCKETS,
       registers,
@@ -183,14 +187,17 @@ export class ServerMetrics {
       buckets: BATCH_BUCKETS,
       registers,
     });
-    this.subscription = hub.results$.subscribe((r) => this.observe(r));
   }
 
   /** Records one sent frame's timing. */
-  observe(result: FrameResult): void {
+  write(result: FrameResult): void {
     const stream = result.streamId;
     this.observed.add(stream);
-    for (const [stage, s] of Object.entries(stageSeconds(result.timing))) this.stage.observe({ stream, stage }, s);
+    const seconds = stageSeconds(result.timing);
+    for (const stage in seconds) {
+      if (!this.stageLabels.has(stage)) this.stageLabels.add(stage);
+      this.stage.observe({ stream, stage }, seconds[stage]);
+    }
     const model = this.hub.settings(stream)?.model ?? 'unknown';
     if (result.timing.inferenceMs !== undefined) this.inference.observe({ model }, result.timing.inferenceMs / 1000);
     if (result.timing.batchSize !== undefined) this.batchSize.observe({ model }, result.timing.batchSize);
@@ -200,7 +207,7 @@ export class ServerMetrics {
   async text(): Promise<string> {
     for (const stream of this.observed) {
       if (this.hub.has(stream)) continue;
-      for (const stage of STAGES) this.stage.remove({ stream, stage });
+      for (const stage of this.stageLabels) this.stage.remove({ stream, stage });
       this.observed.delete(stream);
     }
     return this.registry.metrics();
@@ -210,8 +217,7 @@ export class ServerMetrics {
     return this.registry.contentType;
   }
 
-  close(): void {
-    this.subscription.unsubscribe();
+  async close(): Promise<void> {
     this.registry.clear();
   }
 }

@@ -2,9 +2,11 @@
  * The WebSocket protocol (docs/protocol.md): parsing client messages and encoding server
  * messages. Encoders run once per frame; the same string/buffer goes to every client.
  */
-import type { Detection, FrameResult, StreamStats } from '../types.js';
-import type { ModelStats, StreamStateEvent } from '../pipeline/streamHub.js';
+import type { Detection, FrameResult, FrameTiming, StreamStats } from '../types.js';
+import type { ModelStats, StreamStateEvent } from '../pipeline/hub.js';
+import type { BatcherMetrics } from '../infer/batcher.js';
 import { detectionToJson, type DetectionJson } from '../output/resultJson.js';
+import { LATENCY_TERM_NAMES, latencyMs, type LatencyTerm } from '../latency.js';
 
 /** Close codes the server uses besides the standard ones. */
 export const CLOSE_TOO_SLOW = 4008;
@@ -53,7 +55,24 @@ export function isProtocolError(m: ClientMessage | ProtocolError): m is Protocol
 
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
-const span = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined ? r1(b - a) : null);
+
+/** A frame's latency on the wire: every term of src/latency.ts as `<term>_ms` (0.1 ms, null when unknown). */
+export type WireLatency = { [K in LatencyTerm as `${K}_ms`]: number | null };
+
+export function wireLatency(t: FrameTiming): WireLatency {
+  const out: Record<string, number | null> = {};
+  for (const term of LATENCY_TERM_NAMES) {
+    const ms = latencyMs(t, term);
+    out[`${term}_ms`] = ms === undefined ? null : r1(ms);
+  }
+  return out as WireLatency;
+}
+
+function stagesMs(stages: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name in stages) out[name] = r1(stages[name]);
+  return out;
+}
 
 /** A detection on the wire (WebSocket and /api/detect): the shared file schema, `track_id` null when untracked. */
 export type WireObject = Omit<DetectionJson, 'track_id'> & { track_id: number | null };
@@ -75,13 +94,7 @@ export function encodeDetections(r: FrameResult): string {
     width: r.width,
     height: r.height,
     objects: r.detections.map(wireObject),
-    latency: {
-      wait_ms: span(t.captureTs, t.inferStartTs ?? t.queuedTs),
-      inference_ms: span(t.inferStartTs, t.inferEndTs),
-      track_ms: span(t.inferEndTs, t.trackEndTs),
-      total_ms: span(t.captureTs, t.sendTs),
-      batch: t.batchSize ?? null,
-    },
+    latency: { ...wireLatency(t), stages_ms: stagesMs(t.stages), batch: t.batchSize ?? null },
   });
 }
 
@@ -122,13 +135,20 @@ export function encodeUnsubscribed(streams: string[], all: boolean): string {
   return JSON.stringify({ type: 'unsubscribed', streams, ...(all ? { all: true } : {}) });
 }
 
-export interface ClientDrops {
+export type ClientDrops = {
   video: number;
   detections: number;
+};
+
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** A model's batcher metrics as the API reports them: means to 0.01. */
+export function batchingView(b: BatcherMetrics): BatcherMetrics {
+  return { ...b, meanBatchSize: r2(b.meanBatchSize), queueWaitMs: { mean: r2(b.queueWaitMs.mean), max: r2(b.queueWaitMs.max) } };
 }
 
 export function encodeStats(streams: StreamStats[], client: { drops: ClientDrops; bufferedAmount: number }, models: ModelStats[] = []): string {
-  return JSON.stringify({ type: 'stats', ts: Date.now(), streams, models, client });
+  return JSON.stringify({ type: 'stats', ts: Date.now(), streams, models: models.map((m) => ({ ...m, batching: batchingView(m.batching) })), client });
 }
 
 export function encodeError(e: ProtocolError): string {

@@ -1,32 +1,45 @@
 /**
- * The live server: HTTP API + `/ws` on one node:http server, over a StreamHub. `close()` is the
- * graceful shutdown: stop accepting, close WebSockets with 1001, stop every stream (ending its
- * ffmpeg), close the models.
+ * The live server: HTTP API + `/ws` on one node:http server, over a hub (StreamHubApi: local
+ * streams or streams elsewhere). Results leave the hub to the result sinks: the WebSocket gateway,
+ * the snapshot cache, the metrics, then the live sinks the config enables (output/sinks.ts).
+ * `close()` is the graceful shutdown: stop accepting, close WebSockets with 1001, stop every
+ * stream (ending its ffmpeg), close the models, flush and close the sinks.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServeConfig } from '../config.js';
-import { StreamHub } from '../pipeline/streamHub.js';
-import { modelSettings } from '../config.js';
+import type { StreamHubApi } from '../pipeline/hub.js';
 import type { Logger } from '../log.js';
 import { log as defaultLog } from '../log.js';
+import { openLiveSinks } from '../output/sinks.js';
+import { SinkSet } from '../output/sinkSet.js';
 import { isAuthorised } from './auth.js';
 import { handleApiRequest, type ApiContext } from './httpApi.js';
 import { isDashboardPath, serveDashboard } from './staticFiles.js';
 import { ServerMetrics } from './metrics.js';
+import { LatestFrames } from './snapshot.js';
+import { ClientDropCounts, servedStats, type StreamStatsSource } from './streamStats.js';
 import { WsGateway, type ClientInfo } from './wsGateway.js';
 
 export interface RunningServer {
   /** http://host:port */
   url: string;
   port: number;
-  hub: StreamHub;
+  hub: StreamHubApi;
+  /** Stream stats as the API reports them (with client drops). */
+  streams: StreamStatsSource;
+  /** The newest frame (with JPEG) of each stream producing video. */
+  snapshots: LatestFrames;
+  /** The result sinks, in the order each result reaches them. */
+  sinks: SinkSet;
   clients(): ClientInfo[];
   close(): Promise<void>;
 }
 
 export interface StartServerOptions {
   config: ServeConfig;
+  /** The streams; the server owns it from here (close() closes it). The config's streams are added to it. */
+  hub: StreamHubApi;
   version: string;
   log?: Logger;
 }
@@ -74,14 +87,26 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   if (!settings.authToken && !isLoopback(settings.host)) {
     log.warn({ host: settings.host }, 'listening beyond loopback without server.authToken: anyone who can reach this port can use the API');
   }
-  const hub = new StreamHub({ modelSettings: (path) => modelSettings(config, path), log });
-  const gateway = new WsGateway(hub, settings, log);
-  const metrics = new ServerMetrics(hub, {
+  const { hub } = options;
+  const clientDrops = new ClientDropCounts();
+  const streams = servedStats(hub, clientDrops);
+  const snapshots = new LatestFrames();
+  const gateway = new WsGateway({ hub, streams, clientDrops, settings, log });
+  const metrics = new ServerMetrics(hub, streams, {
     clientCount: () => gateway.clientCount,
-    clientDrops: () => gateway.totalClientDrops(),
+    clientDrops: () => gateway.drops(),
     connectionsAccepted: () => gateway.connectionsAccepted,
   });
-  const ctx: ApiContext = { config, hub, log, version: options.version, startedAt: Date.now(), clientCount: () => gateway.clientCount };
+  const sinks = new SinkSet([gateway, snapshots, metrics, ...openLiveSinks({ config, log })], log, { live: true });
+  const subscriptions = [
+    hub.results$.subscribe((result) => void sinks.write(result)),
+    hub.states$.subscribe((e) => {
+      if (e.state !== 'stopped') return;
+      snapshots.forget(e.stream);
+      clientDrops.forget(e.stream);
+    }),
+  ];
+  const ctx: ApiContext = { config, hub, streams, snapshots, log, version: options.version, startedAt: Date.now(), clientCount: () => gateway.clientCount };
 
   const server = createServer(
     {
@@ -127,13 +152,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      gateway.close();
+      await gateway.close();
       server.closeIdleConnections();
       await hub.close();
-      metrics.close();
+      for (const sub of subscriptions) sub.unsubscribe();
+      await sinks.close().catch((err: unknown) => log.error({ err }, 'closing the result sinks failed'));
       server.closeAllConnections();
       await stopped;
     })());
 
-  return { url: `http://${host}:${port}`, port, hub, clients: () => gateway.clients(), close };
+  return { url: `http://${host}:${port}`, port, hub, streams, snapshots, sinks, clients: () => gateway.clients(), close };
 }

@@ -4,6 +4,31 @@
  */
 import sharp, { type OverlayOptions } from 'sharp';
 import type { Detection, FrameResult, MaskRle } from '../types.js';
+import type { ResultSink } from '../output/sink.js';
+
+/** The newest result with a JPEG of each stream, for GET /api/streams/:id/snapshot.jpg (newest wins). */
+export class LatestFrames implements ResultSink {
+  readonly name = 'snapshot';
+  readonly backpressure = 'drop';
+  private readonly latest = new Map<string, FrameResult & { jpeg: Uint8Array }>();
+
+  write(result: FrameResult): void {
+    if (result.jpeg) this.latest.set(result.streamId, result as FrameResult & { jpeg: Uint8Array });
+  }
+
+  get(stream: string): (FrameResult & { jpeg: Uint8Array }) | undefined {
+    return this.latest.get(stream);
+  }
+
+  /** The stream was removed. */
+  forget(stream: string): void {
+    this.latest.delete(stream);
+  }
+
+  async close(): Promise<void> {
+    this.latest.clear();
+  }
+}
 
 const PALETTE = ['#ff3838', '#ff9d97', '#ff701f', '#ffb21d', '#cfd231', '#48f90a', '#92cc17', '#3ddb86', '#1a9334', '#00d4bb', '#2c99a8', '#00c2ff', '#344593', '#6473ff', '#0018ec', '#8438ff', '#520085', '#cb38ff', '#ff95c8', '#ff37c7'];
 

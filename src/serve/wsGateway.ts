@@ -1,14 +1,17 @@
 /**
  * The `/ws` endpoint: accepts WebSocket upgrades, keeps a ClientSession per connection, and fans
- * every result out to the clients subscribed to its stream. Each frame is encoded once (one JSON
- * string, one binary video message) and the same bytes go to every client.
+ * every result out to the clients subscribed to its stream. It is the server's first result sink
+ * ('drop': each client's backpressure drops, newest frame wins; see clientSession.ts). Each frame
+ * is encoded once (one JSON string, one binary video message) and the same bytes go to every client.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Subscription } from 'rxjs';
-import type { StreamHub } from '../pipeline/streamHub.js';
+import type { StreamHubApi } from '../pipeline/hub.js';
 import type { FrameResult } from '../types.js';
+import type { ResultSink } from '../output/sink.js';
+import type { ClientDropCounts, StreamStatsSource } from './streamStats.js';
 import type { ServerSettings } from '../config.js';
 import type { Logger } from '../log.js';
 import { ClientSession } from './clientSession.js';
@@ -37,7 +40,24 @@ export interface ClientInfo {
   closing: boolean;
 }
 
-export class WsGateway {
+export interface WsGatewayDeps {
+  hub: StreamHubApi;
+  /** Stream stats with client drops, for `stats` and the state sent on subscribe. */
+  streams: StreamStatsSource;
+  /** Where this gateway counts the messages it drops, per stream. */
+  clientDrops: ClientDropCounts;
+  settings: ServerSettings;
+  log: Logger;
+}
+
+export class WsGateway implements ResultSink {
+  readonly name = 'websocket';
+  readonly backpressure = 'drop';
+  private readonly hub: StreamHubApi;
+  private readonly streams: StreamStatsSource;
+  private readonly clientDrops: ClientDropCounts;
+  private readonly settings: ServerSettings;
+  private readonly log: Logger;
   private readonly wss: WebSocketServer;
   private readonly sessions = new Set<ClientSession>();
   private readonly subscriptions: Subscription[] = [];
@@ -45,15 +65,13 @@ export class WsGateway {
   /** Drops of clients that have gone, so totals survive disconnects (for /metrics). */
   private readonly goneDrops: ClientDrops = { video: 0, detections: 0 };
   private accepted = 0;
+  private closed = false;
 
-  constructor(
-    private readonly hub: StreamHub,
-    private readonly settings: ServerSettings,
-    private readonly log: Logger,
-  ) {
+  constructor(deps: WsGatewayDeps) {
+    ({ hub: this.hub, streams: this.streams, clientDrops: this.clientDrops, settings: this.settings, log: this.log } = deps);
+    const { hub, settings } = deps;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPayloadBytes, clientTracking: false });
     this.subscriptions.push(
-      hub.results$.subscribe((result) => this.guard('broadcast', () => this.broadcast(result))),
       hub.states$.subscribe((event) =>
         this.guard('state', () => {
           const text = encodeState(event);
@@ -88,8 +106,8 @@ export class WsGateway {
     return this.accepted;
   }
 
-  /** Messages dropped for slow clients since start, all clients (present and gone) together. */
-  totalClientDrops(): ClientDrops {
+  /** Messages dropped for slow clients since start, all clients (present and gone) together, by kind. */
+  drops(): ClientDrops {
     const total = { ...this.goneDrops };
     for (const s of this.sessions) {
       total.video += s.drops.video;
@@ -108,8 +126,15 @@ export class WsGateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
   }
 
+  /** One frame to every subscriber: encoded once, the same bytes for all. Never throws. */
+  write(result: FrameResult): void {
+    this.guard('broadcast', () => this.broadcast(result));
+  }
+
   /** Closes every client with 1001 and stops fan-out. */
-  close(): void {
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (const t of this.timers) clearInterval(t);
     for (const sub of this.subscriptions) sub.unsubscribe();
     for (const s of this.sessions) {
@@ -120,7 +145,6 @@ export class WsGateway {
     this.wss.close();
   }
 
-  /** One frame to every subscriber: encoded once, the same bytes for all. */
   private broadcast(result: FrameResult): void {
     if (this.sessions.size === 0) return;
     const detections = encodeDetections(result);
@@ -150,7 +174,7 @@ export class WsGateway {
     const session = new ClientSession(ws, {
       bufferBytes: this.settings.clientBufferBytes,
       stuckTimeoutMs: this.settings.stuckClientTimeoutMs,
-      onDrop: (stream) => this.hub.countClientDrops(stream, 1),
+      onDrop: (stream) => this.clientDrops.add(stream),
     });
     this.sessions.add(session);
     this.accepted++;
@@ -188,7 +212,7 @@ export class WsGateway {
       session.subscribe(known, msg.video);
       session.sendControl(encodeSubscribed(known, msg.video, all));
       for (const id of known) {
-        const stats = this.hub.stats(id);
+        const stats = this.streams.stats(id);
         if (stats) session.sendControl(encodeState({ stream: id, state: stats.state, reconnects: stats.reconnects, ...(stats.lastError ? { error: stats.lastError } : {}) }));
       }
     } else {
@@ -202,7 +226,7 @@ export class WsGateway {
   private sendStats(): void {
     for (const s of this.sessions) {
       if (s.subscriptions.size === 0) continue;
-      const streams = [...s.subscriptions].flatMap((id) => this.hub.stats(id) ?? []);
+      const streams = [...s.subscriptions].flatMap((id) => this.streams.stats(id) ?? []);
       const models = this.hub.modelStats([...s.subscriptions].flatMap((id) => this.hub.settings(id)?.model ?? []));
       s.sendControl(encodeStats(streams, { drops: { ...s.drops }, bufferedAmount: s.bufferedAmount }, models));
     }

@@ -4,13 +4,15 @@ import WebSocket from 'ws';
 import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
+import { StreamHub } from '../../src/pipeline/streamHub.js';
 import { decodeVideoFrame } from '../../src/serve/protocol.js';
 
 export type Json = Record<string, any>;
 
 export async function startTestServer(config: Json, baseDir: string): Promise<RunningServer> {
   const parsed = parseConfig({ ...config, server: { ...(config.server ?? {}), host: '127.0.0.1', port: 0 } }, baseDir);
-  return startServer({ config: parsed, version: 'test', log: createLogger({ test: true }, (process.env.STREAMLENS_LOG_LEVEL as 'info') ?? 'error') });
+  const log = createLogger({ test: true }, (process.env.STREAMLENS_LOG_LEVEL as 'info') ?? 'error');
+  return startServer({ config: parsed, hub: StreamHub.forConfig(parsed, log), version: 'test', log });
 }
 
 export async function api(server: RunningServer, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Json; bytes: Buffer; headers: Headers }> {
@@ -128,8 +130,4 @@ export function ffmpegChildPids(): number[] {
   }
 }
 
-/** Percentile (nearest rank) of a list of numbers. */
-export function percentile(values: number[], q: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : NaN;
-}
+export { percentile } from '../../src/percentile.js';

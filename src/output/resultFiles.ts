@@ -1,17 +1,13 @@
 /**
- * Result files for recorded-video analysis. Written incrementally, one whole record per write,
- * so an interrupted run leaves only complete lines behind.
+ * Result files for recorded-video analysis, as 'wait' sinks: written incrementally, one whole
+ * record per write, and a write waits while the file's stream is over its high-water mark, so
+ * decoding pauses rather than results piling up in memory. An interrupted run leaves only complete
+ * lines behind.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { FrameResult } from '../types.js';
 import { detectionToJson } from './resultJson.js';
-
-export type ResultFormat = 'jsonl' | 'mot';
-
-export interface ResultWriter {
-  write(result: FrameResult): Promise<void>;
-  close(): Promise<void>;
-}
+import type { ResultSink } from './sink.js';
 
 /** `{"frame","pts","width","height","detections":[...]}` per decoded frame, in order. */
 export function jsonlLine(r: FrameResult): string {
@@ -37,11 +33,14 @@ export function motLines(r: FrameResult): string {
   return out;
 }
 
-class StreamResultWriter implements ResultWriter {
+/** A text file with one formatted record per result. */
+export class ResultFileSink implements ResultSink {
+  readonly backpressure = 'wait';
   private readonly stream: WriteStream;
   private failure: Error | undefined;
 
   constructor(
+    readonly name: string,
     path: string,
     private readonly format: (r: FrameResult) => string,
   ) {
@@ -72,13 +71,10 @@ class StreamResultWriter implements ResultWriter {
   }
 
   async close(): Promise<void> {
-    if (this.stream.closed) return;
-    this.stream.end();
-    await this.settled('close');
+    if (!this.stream.closed) {
+      this.stream.end();
+      await this.settled('close');
+    }
     if (this.failure) throw this.failure;
   }
-}
-
-export function openResultWriter(path: string, format: ResultFormat): ResultWriter {
-  return new StreamResultWriter(path, format === 'mot' ? motLines : jsonlLine);
 }

@@ -1,0 +1,76 @@
+/**
+ * Sources: where frames come from, behind one small interface. The stream runner and `analyze`
+ * open sources through a SourceFactory, so their logic (reconnect, stall, drops) is independent of
+ * ffmpeg and tested with fake sources. `ffmpegSources` is the real one: ffprobe, then one ffmpeg
+ * child decoding, scaling and letterboxing (FrameDecoder).
+ */
+import type { Frame, SourceInfo } from '../types.js';
+import { FrameDecoder } from './decoder.js';
+import { probeSource } from './probe.js';
+
+export interface SourceRequest {
+  streamId: string;
+  url: string;
+  /** Model input size: frames come letterboxed to it. */
+  dstWidth: number;
+  dstHeight: number;
+  /** Files: pace at the native frame rate. */
+  realtime?: boolean;
+  /** Files: start over at the end. */
+  loop?: boolean;
+  /** Most frames per second taken from the source; undefined = every frame. */
+  fps?: number;
+  /** Also produce a JPEG of each source frame. */
+  jpeg?: { quality: number; maxWidth?: number };
+  rtspTransport?: 'tcp' | 'udp';
+  /** seq of the first frame (a stream's numbering continues across reconnects). */
+  startSeq?: number;
+  /** Time allowed to open the source, ms. */
+  openTimeoutMs?: number;
+  /** Decoded frames to hold before decoding pauses (default 1). */
+  readAhead?: number;
+  /** Decoder niceness 0..19 (default 0). */
+  nice?: number;
+  /** Aborting ends an open() in progress at once. */
+  signal?: AbortSignal;
+}
+
+/** An opened source. Frames are pulled; nothing is decoded ahead beyond `readAhead`. */
+export interface FrameSource {
+  readonly info: SourceInfo;
+  /** The frames in order; ends when the source ends, throws when it fails. Single use. */
+  frames(): AsyncIterableIterator<Frame>;
+  /** Ends the source (an iteration in progress ends) and releases it. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface SourceFactory {
+  /**
+   * Opens `req.url`. Rejects with a SourceError when the source cannot be read (a missing or
+   * undecodable file; a camera that does not answer) and with an AbortError when aborted.
+   */
+  open(req: SourceRequest): Promise<FrameSource>;
+}
+
+/** ffprobe + FrameDecoder (one ffmpeg child per opened source, started on the first frames() pull). */
+export const ffmpegSources: SourceFactory = {
+  async open(req) {
+    const info = await probeSource(req.url, { timeoutMs: req.openTimeoutMs, rtspTransport: req.rtspTransport, signal: req.signal });
+    const decoder = new FrameDecoder({
+      streamId: req.streamId,
+      url: req.url,
+      info,
+      dstWidth: req.dstWidth,
+      dstHeight: req.dstHeight,
+      realtime: req.realtime,
+      loop: req.loop,
+      fps: req.fps,
+      jpeg: req.jpeg,
+      rtspTransport: req.rtspTransport,
+      startSeq: req.startSeq,
+      readAhead: req.readAhead,
+      nice: req.nice,
+    });
+    return { info, frames: () => decoder.frames(), stop: () => decoder.stop() };
+  },
+};

@@ -1,0 +1,88 @@
+/**
+ * The hub as the outputs (serve/) see it: the streams, their results and states, the models. The
+ * local StreamHub implements it; a hub that runs streams on other machines implements the same
+ * interface, and serve/ never knows which one it talks to.
+ */
+import type { Observable } from 'rxjs';
+import type { BatcherMetrics } from '../infer/batcher.js';
+import type { ModelBackend } from '../infer/backend.js';
+import type { FrameResult, StreamState, StreamStats } from '../types.js';
+import type { StreamSettings } from '../config.js';
+
+export interface StreamStateEvent {
+  stream: string;
+  state: StreamState;
+  reconnects: number;
+  error?: string;
+}
+
+/** A loaded model as GET /api/info reports it. */
+export interface ModelInfo {
+  path: string;
+  inputWidth: number;
+  inputHeight: number;
+  classes: string[];
+  format: string;
+  task: string;
+  activeProvider: string;
+  maxBatch: number;
+  maxWaitMs: number;
+  padBatchSizes: number[];
+  maxQueuePerStream: number;
+  /** Streams using the model. */
+  streams: string[];
+  batching: BatcherMetrics;
+}
+
+/** Per-model part of the WebSocket `stats` message. */
+export interface ModelStats {
+  path: string;
+  activeProvider: string;
+  batching: BatcherMetrics;
+}
+
+export class DuplicateStreamError extends Error {
+  constructor(id: string) {
+    super(`stream "${id}" already exists`);
+    this.name = 'DuplicateStreamError';
+  }
+}
+
+export class UnknownStreamError extends Error {
+  constructor(id: string) {
+    super(`no stream "${id}"`);
+    this.name = 'UnknownStreamError';
+  }
+}
+
+export interface StreamHubApi {
+  ids(): string[];
+  has(id: string): boolean;
+  settings(id: string): StreamSettings | undefined;
+  stats(id: string): StreamStats | undefined;
+  list(): StreamStats[];
+  /**
+   * Starts a stream. Resolves once its model is loaded and frames are being pulled; a model that
+   * cannot be loaded leaves the stream in state `failed` with the reason in `lastError`. Rejects
+   * with DuplicateStreamError when the id is taken.
+   */
+  add(settings: StreamSettings): Promise<StreamStats>;
+  /** Stops a stream (its source released when this resolves). False when there is no such stream. */
+  remove(id: string): Promise<boolean>;
+  /**
+   * Applies changed settings of a running stream (e.g. its analytics) without restarting its
+   * source where possible. Rejects with UnknownStreamError when there is no such stream.
+   */
+  update(id: string, settings: StreamSettings): Promise<StreamStats>;
+  /** Every stream's results, in frame order per stream, with `timing.sendTs` set. Hot. */
+  readonly results$: Observable<FrameResult>;
+  readonly states$: Observable<StreamStateEvent>;
+  /** The models loaded now. */
+  modelInfo(): Promise<ModelInfo[]>;
+  /** Provider and batching metrics of the loaded models among `paths`, without waiting. */
+  modelStats(paths: Iterable<string>): ModelStats[];
+  /** The backend for POST /api/detect (shares the streams' batcher); loaded on first use, kept until close. */
+  detectBackend(modelPath: string): Promise<ModelBackend>;
+  /** Stops every stream and closes the models. */
+  close(): Promise<void>;
+}
