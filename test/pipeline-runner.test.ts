@@ -1,0 +1,191 @@
+/**
+ * The stream runner over fake sources and a fake model backend (no ffmpeg, no ONNX Runtime):
+ * reconnect and its backoff, stall detection, permanent failures, drop accounting under each drop
+ * policy, and a clean stop.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseStream, type StreamSettings } from '../src/config.js';
+import { SourceError } from '../src/ingest/probe.js';
+import { StreamRunner } from '../src/pipeline/streamRunner.js';
+import { DEFAULT_TRACKER_CONFIG } from '../src/track/byteTracker.js';
+import type { FrameResult, StreamState } from '../src/types.js';
+import { FakeBackend, memoryLogger, ScriptedSources, until, type Attempt } from './helpers/fakes.js';
+
+const ctx = { baseDir: '/media', mediaFolders: ['/media'], modelPaths: ['/models/fake.onnx'], tracker: DEFAULT_TRACKER_CONFIG };
+
+function settings(fields: Record<string, unknown>, overrides: Partial<StreamSettings> = {}): StreamSettings {
+  return { ...parseStream({ id: 'cam', url: 'rtsp://camera.local/live', ...fields }, ctx), ...overrides };
+}
+
+const fastReconnect = { initialMs: 10, maxMs: 1000, factor: 2, jitter: 0 };
+
+interface Run {
+  runner: StreamRunner;
+  sources: ScriptedSources;
+  model: FakeBackend;
+  results: FrameResult[];
+  states: StreamState[];
+  log: ReturnType<typeof memoryLogger>;
+}
+
+let running: Run[] = [];
+afterEach(async () => {
+  // stop() waits for frames in the model: closing the model answers them (as the hub does after removal).
+  await Promise.all(running.map(async ({ runner, model }) => Promise.all([runner.stop(), model.close()])));
+  running = [];
+});
+
+function start(s: StreamSettings, attempts: Attempt[], model = new FakeBackend()): Run {
+  const sources = new ScriptedSources(attempts);
+  const log = memoryLogger();
+  const results: FrameResult[] = [];
+  const runner = new StreamRunner(s, { log, sources, onResult: (r) => results.push(r) });
+  const states: StreamState[] = [];
+  runner.state$.subscribe((st) => states.push(st));
+  runner.start(model);
+  const run = { runner, sources, model, results, states, log };
+  running.push(run);
+  return run;
+}
+
+const reconnectDelays = (run: Run): number[] => run.log.entries.filter((e) => e.msg === 'stream reconnecting').map((e) => e.delayMs as number);
+
+describe('StreamRunner with a fake source', () => {
+  it('reconnects a live source that fails, keeps seq continuous across sources and counts the reconnect', async () => {
+    const run = start(settings({ reconnect: fastReconnect }), [
+      { frames: 3, then: { fail: new Error('connection reset by peer') } },
+      { frames: 3, then: 'hang' },
+    ]);
+    await until(() => run.results.length === 6, 5000, 'six results');
+    expect(run.results.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(run.sources.requests.map((r) => r.startSeq)).toEqual([0, 3]);
+    expect(run.states).toEqual(['connecting', 'streaming', 'reconnecting', 'streaming']);
+    const stats = run.runner.stats();
+    expect(stats).toMatchObject({ reconnects: 1, framesDecoded: 6, framesInferred: 6, framesSent: 6, state: 'streaming' });
+    expect(stats.lastError).toBeUndefined();
+    expect(run.sources.stops).toBe(1);
+    expect(run.results.every((r) => r.timing.sendTs! >= r.timing.doneTs!)).toBe(true);
+    expect(Object.keys(stats.stages)).toEqual(['infer', 'track']);
+  });
+
+  it('restarts a source that stalls (no frame within stallTimeoutSeconds) and stops the stalled one', async () => {
+    const run = start(settings({ reconnect: fastReconnect }, { stallTimeoutSeconds: 0.05 }), [{ frames: 2, then: 'hang' }]);
+    await until(() => run.sources.requests.length >= 2, 5000, 'a second attempt');
+    expect(run.sources.stops).toBeGreaterThanOrEqual(1);
+    const warn = run.log.entries.find((e) => e.msg === 'stream reconnecting')!;
+    expect((warn.err as Error).name).toBe('StallError');
+    expect(run.runner.reconnects).toBeGreaterThanOrEqual(1);
+    await run.runner.stop();
+    expect(run.sources.running).toBe(0);
+  });
+
+  it('backs off exponentially while attempts fail and starts over once a frame went through', async () => {
+    const refused: Attempt = { open: 'fail', error: new Error('connection refused') };
+    const run = start(settings({ reconnect: fastReconnect }), [refused, refused, refused, { frames: 2, then: { fail: new Error('reset') } }, refused, refused]);
+    await until(() => reconnectDelays(run).length >= 6, 5000, 'six reconnects');
+    expect(reconnectDelays(run).slice(0, 6)).toEqual([10, 20, 40, 10, 20, 40]);
+    expect(run.runner.state).toBe('reconnecting');
+    expect(run.runner.lastError).toBe('connection refused');
+  });
+
+  it('fails a file that cannot be read at once, but keeps retrying a camera', async () => {
+    const unreadable: Attempt = { open: 'fail', error: new SourceError('ENOENT', 'input not found: /media/x.mp4') };
+    const file = start(settings({ url: 'x.mp4', reconnect: fastReconnect }), [unreadable]);
+    await until(() => file.runner.state === 'failed', 5000, 'failed');
+    expect(file.sources.requests).toHaveLength(1);
+    expect(file.runner.lastError).toMatch(/input not found/);
+    const camera = start(settings({ reconnect: fastReconnect }), [unreadable]);
+    await until(() => camera.sources.requests.length >= 3, 5000, 'retries');
+    expect(camera.runner.state).toBe('reconnecting');
+  });
+
+  it('fails permanently when the model fails', async () => {
+    const model = new FakeBackend();
+    model.failWith = new Error('session exploded');
+    const run = start(settings({ reconnect: fastReconnect }), [{ frames: 5, then: 'hang' }], model);
+    await until(() => run.runner.state === 'failed', 5000, 'failed');
+    expect(run.runner.lastError).toMatch(/inference failed: session exploded/);
+    expect(run.sources.requests).toHaveLength(1);
+    await until(() => run.sources.running === 0, 5000, 'source stopped');
+  });
+
+  it('ends a file that is not looped; reconnects a live source that ends', async () => {
+    const file = start(settings({ url: 'clip.mp4', dropPolicy: 'all', reconnect: fastReconnect }), [{ frames: 4, then: 'end' }]);
+    await until(() => file.runner.state === 'ended', 5000, 'ended');
+    expect(file.results).toHaveLength(4);
+    const live = start(settings({ reconnect: fastReconnect }), [{ frames: 2, then: 'end' }]);
+    await until(() => live.runner.reconnects >= 1, 5000, 'reconnect');
+    expect(live.log.entries.find((e) => e.msg === 'stream reconnecting')!.err).toMatchObject({ message: 'live source ended the stream' });
+  });
+
+  it('latest: counts every frame overwritten while the model was busy as a policy drop', async () => {
+    const model = new FakeBackend(false);
+    const run = start(settings({ dropPolicy: 'latest' }), [{ frames: 10, then: 'hang' }], model);
+    await until(() => run.runner.counters.framesDecoded === 10 && model.pending.length === 1, 5000, 'all decoded, one in the model');
+    const c = run.runner.counters;
+    while (c.framesInferred + c.drops.policy < 10) {
+      model.complete();
+      await until(() => model.pending.length > 0 || c.framesInferred + c.drops.policy === 10, 5000, 'next frame');
+    }
+    expect(c.drops.policy).toBeGreaterThanOrEqual(8);
+    expect(c.framesInferred + c.drops.policy).toBe(10);
+    expect(c.framesSent).toBe(c.framesInferred);
+    expect(run.results.at(-1)!.seq).toBe(9);
+  });
+
+  it('all: never drops, the source is only read when the chain takes a frame', async () => {
+    const model = new FakeBackend(false);
+    const run = start(settings({ url: 'clip.mp4', dropPolicy: 'all', realtime: false }), [{ frames: 10, then: 'end' }], model);
+    await until(() => model.pending.length === 1, 5000, 'one frame in the model');
+    expect(run.runner.counters.framesDecoded).toBe(1);
+    while (run.runner.state !== 'ended') {
+      model.complete();
+      await until(() => model.pending.length > 0 || run.runner.state === 'ended', 5000, 'next frame');
+    }
+    expect(run.results.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(run.runner.counters.drops).toEqual({ policy: 0, staleness: 0, client: 0 });
+  });
+
+  it('maxStalenessMs: counts frames that waited too long as staleness drops', async () => {
+    const model = new FakeBackend(false);
+    const run = start(settings({ dropPolicy: 'queue:5', maxStalenessMs: 30 }), [{ frames: 6, then: 'hang' }], model);
+    await until(() => run.runner.counters.framesDecoded === 6 && model.pending.length === 1, 5000, 'queue full');
+    await new Promise((r) => setTimeout(r, 60)); // the five waiting frames are now older than 30 ms
+    model.complete();
+    await until(() => run.runner.counters.drops.staleness === 5, 5000, 'five stale frames');
+    expect(run.runner.counters.framesInferred).toBe(1);
+    expect(run.runner.counters.drops.policy).toBe(0);
+  });
+
+  it('stop() waits for the frame in the model and stops the source', async () => {
+    const model = new FakeBackend(false);
+    const run = start(settings({}), [{ frames: 3, then: 'hang' }], model);
+    await until(() => model.pending.length === 1, 5000, 'a frame in the model');
+    let stopped = false;
+    const stopping = run.runner.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stopped).toBe(false);
+    model.complete();
+    await stopping;
+    expect(run.sources.running).toBe(0);
+    expect(run.runner.state).toBe('stopped');
+  });
+
+  it('applies stage settings without a new source, and refuses source settings', async () => {
+    const model = new FakeBackend(false);
+    const run = start(settings({ conf: 0.25, dropPolicy: 'all' }), [{ frames: 1000, then: 'hang' }], model);
+    await until(() => model.pending.length === 1, 5000, 'frame 0 in the model');
+    model.complete();
+    await until(() => model.pending.length === 1, 5000, 'frame 1 in the model');
+    expect(run.runner.reconfigure({ ...run.runner.settings, conf: 0.6 })).toBe(true);
+    model.complete(); // frame 1 finishes in the chain it started in
+    await until(() => model.pending.length === 1, 5000, 'frame 2 in the model');
+    expect(model.submitted.map((i) => i.conf)).toEqual([0.25, 0.25, 0.6]);
+    model.complete();
+    await until(() => run.results.length === 3, 5000, 'three results');
+    expect(run.results.map((r) => r.seq)).toEqual([0, 1, 2]);
+    expect(run.sources.requests).toHaveLength(1);
+    expect(run.runner.reconfigure({ ...run.runner.settings, url: 'rtsp://other.local/live' })).toBe(false);
+    expect(run.runner.settings.url).toBe('rtsp://camera.local/live');
+  });
+});
