@@ -11,9 +11,6 @@ import { probeSource } from './probe.js';
 export interface SourceRequest {
   streamId: string;
   url: string;
-  /** Model input size: frames come letterboxed to it. */
-  dstWidth: number;
-  dstHeight: number;
   /** Files: pace at the native frame rate. */
   realtime?: boolean;
   /** Files: start over at the end. */
@@ -27,19 +24,26 @@ export interface SourceRequest {
   startSeq?: number;
   /** Time allowed to open the source, ms. */
   openTimeoutMs?: number;
-  /** Decoded frames to hold before decoding pauses (default 1). */
-  readAhead?: number;
   /** Decoder niceness 0..19 (default 0). */
   nice?: number;
   /** Aborting ends an open() in progress at once. */
   signal?: AbortSignal;
 }
 
+/** How the consumer takes the frames. */
+export interface FrameOutput {
+  /** The size frames come letterboxed to (the model's input). */
+  width: number;
+  height: number;
+  /** Decoded frames to hold before decoding pauses (default 1). */
+  readAhead?: number;
+}
+
 /** An opened source. Frames are pulled; nothing is decoded ahead beyond `readAhead`. */
 export interface FrameSource {
   readonly info: SourceInfo;
-  /** The frames in order; ends when the source ends, throws when it fails. Single use. */
-  frames(): AsyncIterableIterator<Frame>;
+  /** The frames in order, letterboxed to `output`'s size; ends when the source ends, throws when it fails. Single use. */
+  frames(output: FrameOutput): AsyncIterableIterator<Frame>;
   /** Ends the source (an iteration in progress ends) and releases it. Idempotent. */
   stop(): Promise<void>;
 }
@@ -52,25 +56,42 @@ export interface SourceFactory {
   open(req: SourceRequest): Promise<FrameSource>;
 }
 
-/** ffprobe + FrameDecoder (one ffmpeg child per opened source, started on the first frames() pull). */
+/** ffprobe on open, then one FrameDecoder (one ffmpeg child) for the frames. */
 export const ffmpegSources: SourceFactory = {
   async open(req) {
     const info = await probeSource(req.url, { timeoutMs: req.openTimeoutMs, rtspTransport: req.rtspTransport, signal: req.signal });
-    const decoder = new FrameDecoder({
-      streamId: req.streamId,
-      url: req.url,
+    let decoder: FrameDecoder | undefined;
+    let stopped = false;
+    return {
       info,
-      dstWidth: req.dstWidth,
-      dstHeight: req.dstHeight,
-      realtime: req.realtime,
-      loop: req.loop,
-      fps: req.fps,
-      jpeg: req.jpeg,
-      rtspTransport: req.rtspTransport,
-      startSeq: req.startSeq,
-      readAhead: req.readAhead,
-      nice: req.nice,
-    });
-    return { info, frames: () => decoder.frames(), stop: () => decoder.stop() };
+      frames(output) {
+        decoder = decoderFor(req, info, output);
+        // Stopped before it started: the decoder ends at once without spawning ffmpeg.
+        if (stopped) void decoder.stop();
+        return decoder.frames();
+      },
+      async stop() {
+        stopped = true;
+        await decoder?.stop();
+      },
+    };
   },
 };
+
+function decoderFor(req: SourceRequest, info: SourceInfo, output: FrameOutput): FrameDecoder {
+  return new FrameDecoder({
+    streamId: req.streamId,
+    url: req.url,
+    info,
+    dstWidth: output.width,
+    dstHeight: output.height,
+    realtime: req.realtime,
+    loop: req.loop,
+    fps: req.fps,
+    jpeg: req.jpeg,
+    rtspTransport: req.rtspTransport,
+    startSeq: req.startSeq,
+    readAhead: output.readAhead,
+    nice: req.nice,
+  });
+}

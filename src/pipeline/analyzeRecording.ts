@@ -63,24 +63,22 @@ async function takeBatch(frames: AsyncIterator<Frame>, n: number): Promise<Frame
 export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSummary> {
   const log = opts.log ?? defaultLog;
   const requested = Math.max(1, opts.batch);
-  // Two batches in flight at most (see the file comment): the queue never drops, it would refuse.
-  const model = await openModelBackend({ allowSpinning: false, ...opts.detector }, { maxBatch: requested, maxQueuePerStream: 2 * requested, overflow: 'reject' });
-  const batchSize = model.batching.maxBatch;
-  let source;
+  // The input first: a file that cannot be read fails before the model is loaded.
+  const source = await (opts.sources ?? ffmpegSources).open({
+    streamId: ANALYZE_STREAM,
+    url: opts.input,
+    openTimeoutMs: 15_000,
+    nice: opts.decodeNice ?? 19,
+  });
+  let model;
   try {
-    source = await (opts.sources ?? ffmpegSources).open({
-      streamId: ANALYZE_STREAM,
-      url: opts.input,
-      dstWidth: model.info.inputWidth,
-      dstHeight: model.info.inputHeight,
-      openTimeoutMs: 15_000,
-      readAhead: 2 * batchSize,
-      nice: opts.decodeNice ?? 19,
-    });
+    // Two batches in flight at most (see the file comment): the queue never drops, it would refuse.
+    model = await openModelBackend({ allowSpinning: false, ...opts.detector }, { maxBatch: requested, maxQueuePerStream: 2 * requested, overflow: 'reject' });
   } catch (err) {
-    await model.close();
+    await source.stop();
     throw err;
   }
+  const batchSize = model.batching.maxBatch;
   const total = source.info.frameCount;
   const chain = buildStageChain({
     streamId: ANALYZE_STREAM,
@@ -98,7 +96,7 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   try {
-    const decoded = source.frames();
+    const decoded = source.frames({ width: model.info.inputWidth, height: model.info.inputHeight, readAhead: 2 * batchSize });
     let pending: Promise<FrameResult[]> | undefined;
     for (;;) {
       const batch = interrupted ? [] : await takeBatch(decoded, batchSize);

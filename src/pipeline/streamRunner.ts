@@ -204,8 +204,6 @@ export class StreamRunner {
       const opening = this.options.sources.open({
         streamId: s.id,
         url: s.url,
-        dstWidth: model.info.inputWidth,
-        dstHeight: model.info.inputHeight,
         realtime: s.realtime,
         loop: s.loop,
         fps: s.fps || undefined,
@@ -231,7 +229,8 @@ export class StreamRunner {
       return () => abort.abort();
     }).pipe(
       switchMap((source) => {
-        const link = linkFrames(s.dropPolicy, this.counted(source.frames()), {
+        const frames = source.frames({ width: model.info.inputWidth, height: model.info.inputHeight });
+        const link = linkFrames(s.dropPolicy, this.counted(frames), {
           maxStalenessMs: s.maxStalenessMs,
           onDrop: (reason) => this.counters.dropped(reason),
         });

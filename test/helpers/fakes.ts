@@ -122,7 +122,7 @@ export class ScriptedSources implements SourceFactory {
     }
     return {
       info,
-      frames,
+      frames: () => frames(),
       async stop() {
         if (stopped) return;
         stopped = true;
