@@ -7,11 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { modelSettings, parseStream, type ModelSettings, type StreamSettings } from '../src/config.js';
 import { DuplicateStreamError, UnknownStreamError, type StreamStateEvent } from '../src/pipeline/hub.js';
 import { StreamHub } from '../src/pipeline/streamHub.js';
-import { DEFAULT_TRACKER_CONFIG } from '../src/track/byteTracker.js';
+import { DEFAULT_TRACKER } from '../src/config/schema.js';
 import type { FrameResult } from '../src/types.js';
 import { FakeBackend, memoryLogger, ScriptedSources, until } from './helpers/fakes.js';
 
-const ctx = { baseDir: '/media', mediaFolders: ['/media'], modelPaths: ['/models/a.onnx'], tracker: DEFAULT_TRACKER_CONFIG };
+const ctx = { baseDir: '/media', mediaFolders: ['/media'], modelPaths: ['/models/a.onnx'], tracker: DEFAULT_TRACKER };
 const stream = (id: string, fields: Record<string, unknown> = {}): StreamSettings => parseStream({ id, url: `rtsp://camera.local/${id}`, dropPolicy: 'all', ...fields }, ctx);
 
 let hubs: { hub: StreamHub; opened: { backend: FakeBackend }[] }[] = [];

@@ -7,11 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseStream, type StreamSettings } from '../src/config.js';
 import { SourceError } from '../src/ingest/probe.js';
 import { StreamRunner } from '../src/pipeline/streamRunner.js';
-import { DEFAULT_TRACKER_CONFIG } from '../src/track/byteTracker.js';
+import { DEFAULT_TRACKER } from '../src/config/schema.js';
 import type { FrameResult, StreamState } from '../src/types.js';
 import { FakeBackend, memoryLogger, ScriptedSources, until, type Attempt } from './helpers/fakes.js';
 
-const ctx = { baseDir: '/media', mediaFolders: ['/media'], modelPaths: ['/models/fake.onnx'], tracker: DEFAULT_TRACKER_CONFIG };
+const ctx = { baseDir: '/media', mediaFolders: ['/media'], modelPaths: ['/models/fake.onnx'], tracker: DEFAULT_TRACKER };
 
 function settings(fields: Record<string, unknown>, overrides: Partial<StreamSettings> = {}): StreamSettings {
   return { ...parseStream({ id: 'cam', url: 'rtsp://camera.local/live', ...fields }, ctx), ...overrides };

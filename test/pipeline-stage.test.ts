@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { composeStages, type Discontinuity, type FrameStage, type StageItem } from '../src/pipeline/stage.js';
 import { buildStageChain, STAGES } from '../src/pipeline/stages.js';
-import { DEFAULT_TRACKER_CONFIG } from '../src/track/byteTracker.js';
+import { DEFAULT_TRACKER } from '../src/config/schema.js';
 import type { FrameResult } from '../src/types.js';
 import { FakeBackend, fakeFrame, letterbox, memoryLogger } from './helpers/fakes.js';
 
@@ -137,7 +137,7 @@ describe('stage chain', () => {
 });
 
 describe('registered stages', () => {
-  const settings = (tracker: Partial<typeof DEFAULT_TRACKER_CONFIG> = {}) => ({ conf: 0.3, classes: [0], tracker: { ...DEFAULT_TRACKER_CONFIG, ...tracker } });
+  const settings = (tracker: Partial<typeof DEFAULT_TRACKER> = {}) => ({ conf: 0.3, classes: [0], tracker: { ...DEFAULT_TRACKER, ...tracker } });
 
   it('builds inference then tracking from a stream\'s settings; tracking only when enabled', () => {
     const model = new FakeBackend();
