@@ -108,6 +108,10 @@ export function renderReport(r: BenchResult): string {
     const t = r.tracker;
     parts.push(section('8. Tracker (MOT15)', table(['sequence', 'HOTA', 'IDF1', 'MOTA'], [...t.sequences.map((s) => [s.name, s.hota, s.idf1, s.mota] as Cell[]), ['combined', t.hota, t.idf1, t.mota]]) + `<p>Update: median ${(t.medianUpdateMs * 1000).toFixed(1)} us, p95 ${(t.p95UpdateMs * 1000).toFixed(1)} us per frame over ${t.frames} frames.</p>`));
   }
+  if (r.analytics) {
+    const a = r.analytics;
+    parts.push(section('9. Analytics stage', `<p>${a.tracks} tracks, ${a.zones} zones, ${a.lines} lines over ${a.frames} frames (${a.events} events): median ${(a.medianFrameMs * 1000).toFixed(1)} us, p95 ${(a.p95FrameMs * 1000).toFixed(1)} us per frame; target ${(a.targetMs * 1000).toFixed(0)} us (headroom ${a.headroom.toFixed(1)}x at p95).</p>`));
+  }
   if (r.micro) {
     const m = r.micro;
     parts.push(section('Micro-benchmarks', table(['measure', 'p50 ms', 'p95 ms', 'p99 ms', 'samples'], [['preprocess 640x640', m.preprocess640], ['postprocess, 100 objects', m.postprocess100], ['tracking, 100 objects', m.tracking100], ['post + track, 100 objects', m.postTrack100]].map(([n, s]) => { const x = s as typeof m.preprocess640; return [n as string, x.p50, x.p95, x.p99, x.n]; }))));

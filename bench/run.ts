@@ -18,8 +18,9 @@ import { microBench, type MicroResult } from './micro.js';
 import { peerRun, type PeerRun } from './peer.js';
 import { ratio, r3 } from './stats.js';
 import { benchTracker, type TrackerBenchResult } from './tracker.js';
+import { benchAnalytics, type AnalyticsBenchResult } from './analytics.js';
 
-export const SECTIONS = ['limits', 'analysis', 'peer', 'live', 'capacity', 'fanout', 'http', 'tracker', 'micro'] as const;
+export const SECTIONS = ['limits', 'analysis', 'peer', 'live', 'capacity', 'fanout', 'http', 'tracker', 'analytics', 'micro'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -63,6 +64,7 @@ export interface BenchResult {
   fanout?: FanoutResult;
   http?: HttpResult;
   tracker?: TrackerBenchResult;
+  analytics?: AnalyticsBenchResult;
   micro?: MicroResult & { targets: { preprocessMs: number; postTrackMs: number } };
   errors: { section: Section; message: string }[];
 }
@@ -218,6 +220,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
   await run('tracker', async () => {
     result.tracker = benchTracker({ repeats: q ? 1 : 5 });
+  });
+
+  await run('analytics', async () => {
+    result.analytics = benchAnalytics({ frames: q ? 2000 : 20_000 });
   });
 
   result.meta.seconds = r3((performance.now() - started) / 1000);

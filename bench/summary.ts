@@ -73,6 +73,10 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
     const t = r.tracker;
     add('tracker', `ByteTracker on MOT15 (${t.frames} frames)`, `${f(t.medianUpdateMs * 1000, 0)} us/frame p50`, `p95 ${f(t.p95UpdateMs * 1000, 0)} us; HOTA ${f(100 * t.hota)} IDF1 ${f(100 * t.idf1)} MOTA ${f(100 * t.mota)}`);
   }
+  if (r.analytics) {
+    const a = r.analytics;
+    add('analytics', `${a.tracks} tracks, ${a.zones} zones, ${a.lines} lines (${a.frames} frames)`, `${f(a.medianFrameMs * 1000, 1)} us/frame p50`, `p95 ${f(a.p95FrameMs * 1000, 1)} us; target <= ${f(a.targetMs * 1000, 0)} us: ${mark(a.p95FrameMs <= a.targetMs)}; ${a.events} events`);
+  }
   for (const e of r.errors) add(e.section, 'FAILED', e.message.split('\n')[0].slice(0, 120));
   return rows;
 }

@@ -1,6 +1,8 @@
 /** Pure parts of the benchmark harness: statistics, rate series and the SVG charts. */
 import { describe, expect, it } from 'vitest';
 import { progressSeries } from '../bench/analysis.js';
+import { benchAnalytics, benchConfig } from '../bench/analytics.js';
+import { analyticsProblems } from '../src/analytics/config.js';
 import { stageSamples } from '../bench/stages.js';
 import { histogram, percentileSorted, rateSeries, summarize } from '../bench/stats.js';
 import { histogramChart, lineChart } from '../bench/svg.js';
@@ -60,5 +62,16 @@ describe('bench SVG charts', () => {
   it('draws one bar per histogram bin', () => {
     const svg = histogramChart('latency', histogram([1, 2, 3, 4], 4), 'ms');
     expect(svg.match(/<rect x=/g)).toHaveLength(4);
+  });
+});
+
+describe('bench analytics', () => {
+  it('measures a busy scene: valid zones and lines, tracks that cross and dwell', () => {
+    expect(analyticsProblems(benchConfig(10, 10))).toEqual([]);
+    const r = benchAnalytics({ frames: 300 });
+    expect(r).toMatchObject({ tracks: 20, zones: 10, lines: 10, frames: 300, targetMs: 0.1 });
+    // The walk takes the tracks through lines and zones: the timed frames do the events' work too.
+    expect(r.events).toBeGreaterThan(10);
+    expect(r.p95FrameMs).toBeGreaterThanOrEqual(r.medianFrameMs);
   });
 });

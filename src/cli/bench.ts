@@ -21,6 +21,7 @@ Sections (in run order):
   fanout     WebSocket fan-out to 10, 100, 500 clients (metadata, video); one stuck client
   http       autocannon on POST /api/detect at concurrency 1, 8, 32, batching off and on
   tracker    ByteTracker speed and quality on the MOT15 sequences
+  analytics  the analytics stage per frame: 20 tracks, 10 zones, 10 lines (target <= 0.1 ms)
 
 Options:
   --quick            short inputs, fewer iterations, streams and clients (under 2 minutes)
