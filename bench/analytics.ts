@@ -87,7 +87,7 @@ export function benchAnalytics(opts: AnalyticsBenchOptions = {}): AnalyticsBench
       if (w.y < 20 || w.y > HEIGHT - 20) w.vy = -w.vy;
       return { box: [w.x - w.size / 4, w.y - w.size, w.x + w.size / 4, w.y], score: 0.8, class: w.id % 3, label: ['person', 'car', 'bicycle'][w.id % 3]!, trackId: w.id };
     });
-    return { streamId: 'bench', seq: index, index, pts: index / 30, width: WIDTH, height: HEIGHT, detections, timing: { captureTs: Date.now() } };
+    return { streamId: 'bench', seq: index, index, pts: index / 30, width: WIDTH, height: HEIGHT, detections, timing: { captureTs: Date.now(), stages: {} } };
   };
   // What the stage does per frame: the engine, and a counts snapshot when they changed.
   const step = (result: FrameResult): number => {

@@ -22,7 +22,7 @@ function frame(index: number, objs: Obj[], o: { width?: number; height?: number;
     width: o.width ?? 640,
     height: o.height ?? 480,
     detections: objs.map((b) => ({ box: boxAt(b.x, b.y, b.size), score: b.score ?? 0.9, class: b.cls ?? 0, label: b.label ?? 'person', trackId: b.id })),
-    timing: { captureTs: Date.UTC(2025, 0, 31, 12, 0, 0) + index * 100 },
+    timing: { captureTs: Date.UTC(2025, 0, 31, 12, 0, 0) + index * 100, stages: {} },
   };
 }
 

@@ -32,7 +32,7 @@ describe('the analytics scene', () => {
       const result: FrameResult = {
         streamId: 'scene', seq: f.frame, index: f.frame, pts: f.pts, width: 640, height: 480,
         detections: f.targets.map((t) => ({ box: t.box, score: 1, class: t.class, label: t.label, trackId: t.id + 1 })),
-        timing: { captureTs: 0 },
+        timing: { captureTs: 0, stages: {} },
       };
       events.push(...engine.process(result));
     }
