@@ -42,7 +42,7 @@ export async function analysisRun(opts: AnalysisOptions): Promise<AnalysisRun> {
     const summary = await analyzeRecording({
       input: opts.clip.path,
       onResult: (result) => sink.write(result),
-      detector: { modelPath: opts.modelPath, providers: ['cpu'], intraOpThreads: opts.intraOpThreads, maxBatch: opts.batch },
+      detector: { path: opts.modelPath, providers: ['cpu'], intraOpThreads: opts.intraOpThreads, maxBatch: opts.batch },
       conf: 0.25,
       batch: opts.batch,
       tracker: DEFAULT_TRACKER,

@@ -4,7 +4,7 @@
  * decoding and letterboxing a clip (FrameDecoder drained as fast as it produces).
  */
 import { performance } from 'node:perf_hooks';
-import { measureSessionFps } from '../src/infer/measure.js';
+import { measureSessionFps } from './measure.js';
 import { FrameDecoder } from '../src/ingest/decoder.js';
 import { probeSource } from '../src/ingest/probe.js';
 import type { Clip } from './inputs.js';

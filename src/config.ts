@@ -24,6 +24,7 @@ import {
   type TrackerConfig,
 } from './config/schema.js';
 import { ConfigError, describeValue, schemaCheck, type ConfigIssue } from './config/validate.js';
+import { sourceKind, urlScheme } from './ingest/sourceUrl.js';
 
 export * from './config/schema.js';
 export { ConfigError, type ConfigIssue } from './config/validate.js';
@@ -41,8 +42,6 @@ export interface ServeConfig {
 
 const checkConfigSchema = schemaCheck(ConfigSchema);
 const checkStreamSchema = schemaCheck(StreamSchema);
-
-const LIVE_SCHEMES = ['rtsp:', 'rtsps:', 'http:', 'https:'];
 
 function isInside(folder: string, file: string): boolean {
   const rel = relative(folder, file);
@@ -63,10 +62,11 @@ function realpathOrSelf(p: string): string {
  * (absolute for files) or an error message.
  */
 export function checkSourceUrl(url: string, baseDir: string, mediaFolders: string[]): { url: string; isFile: boolean } | { error: string } {
-  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
-  // One-letter "schemes" are Windows drive letters, i.e. paths.
-  if (scheme && scheme.length > 1) {
-    if (!LIVE_SCHEMES.includes(scheme + ':')) {
+  const scheme = urlScheme(url);
+  if (scheme !== undefined) {
+    const kind = sourceKind(url);
+    // A file: URL is a file by kind, but only plain paths are checked against the media folders.
+    if (kind !== 'rtsp' && kind !== 'http') {
       return { error: `expected an rtsp://, rtsps://, http:// or https:// URL or a file under a media folder, got scheme "${scheme}:"` };
     }
     try {

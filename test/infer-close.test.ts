@@ -31,7 +31,7 @@ describe('Detector.close() during inference', () => {
       `import { Detector } from ${JSON.stringify(detectorUrl)};
 let rejected = 0, resolved = 0;
 for (let i = 0; i < 12; i++) {
-  const d = await Detector.open({ modelPath: ${JSON.stringify(model)}, providers: ['cpu'], intraOpThreads: 1 });
+  const d = await Detector.open({ path: ${JSON.stringify(model)}, providers: ['cpu'], intraOpThreads: 1 });
   const w = d.info.inputWidth, h = d.info.inputHeight;
   const lb = { srcWidth: w, srcHeight: h, dstWidth: w, dstHeight: h, resizedWidth: w, resizedHeight: h, padX: 0, padY: 0, scale: 1 };
   const runs = [];
@@ -59,7 +59,7 @@ console.log(JSON.stringify({ rejected, resolved }));
   }, 120_000);
 
   it('in process: close() while a run is in flight resolves promptly; the run rejects; later calls reject', async () => {
-    const d = await Detector.open({ modelPath: model, providers: ['cpu'], intraOpThreads: 1 });
+    const d = await Detector.open({ path: model, providers: ['cpu'], intraOpThreads: 1 });
     const { inputWidth: w, inputHeight: h } = d.info;
     const runs = [1, 2, 3].map(() => d.detect([blankFrame(w, h)], { conf: 0.25 }).then(() => 'ok', (e: Error) => e.message));
     await new Promise((r) => setTimeout(r, 5));

@@ -10,6 +10,7 @@ import { readModelFile } from '../src/infer/onnx/modelFile.js';
 import { parsePyLiteral } from '../src/infer/onnx/pyLiteral.js';
 import { ProtoWriter } from '../src/infer/onnx/protoWire.js';
 import { sessionOptions } from '../src/infer/session.js';
+import { DEFAULT_MODEL } from '../src/config/schema.js';
 import { workerUrl } from '../src/infer/workerUrl.js';
 import { ints, OnnxGraphBuilder } from '../src/tools/modelgen/onnxBuilder.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
@@ -125,19 +126,19 @@ describe('model contract at load', () => {
 
   it('rejects an unsupported output shape, naming the tensor, its shape and the expectation', async () => {
     const path = writeModel('rank4', [1, 3, 32, 32], [['output0', [1, 84, 8400, 2]]]);
-    await expect(Detector.open({ modelPath: path, providers: ['cpu'] })).rejects.toThrow(
+    await expect(Detector.open({ path: path, providers: ['cpu'] })).rejects.toThrow(
       "model output 'output0' has shape [1,84,8400,2]; expected [B,N,6] (yolov10) or [B,4+nc,N] (yolov8)",
     );
   });
 
   it('rejects a non-RGB input and a forced format that does not fit', async () => {
     const gray = writeModel('gray', [1, 1, 32, 32], [['output0', [1, 300, 6]]]);
-    await expect(Detector.open({ modelPath: gray, providers: ['cpu'] })).rejects.toThrow("model input 'images' has shape [1,1,32,32] float32; expected [B,3,H,W] float32");
-    await expect(Detector.open({ modelPath: det, providers: ['cpu'], format: 'yolo26-seg' })).rejects.toThrow('model has no prototype-mask output');
-    await expect(Detector.open({ modelPath: det, providers: ['cpu'], format: 'yolov8' })).rejects.toThrow(
+    await expect(Detector.open({ path: gray, providers: ['cpu'] })).rejects.toThrow("model input 'images' has shape [1,1,32,32] float32; expected [B,3,H,W] float32");
+    await expect(Detector.open({ path: det, providers: ['cpu'], format: 'yolo26-seg' })).rejects.toThrow('model has no prototype-mask output');
+    await expect(Detector.open({ path: det, providers: ['cpu'], format: 'yolov8' })).rejects.toThrow(
       "model output 'output0' has shape [batch,300,6], which implies 296 classes, but metadata 'names' lists 4",
     );
-    await expect(Detector.open({ modelPath: join(tmp, 'missing.onnx') })).rejects.toThrow('model not found');
+    await expect(Detector.open({ path: join(tmp, 'missing.onnx') })).rejects.toThrow('model not found');
   });
 });
 
@@ -145,7 +146,7 @@ describe('Detector (worker thread)', () => {
   let d: Detector;
   beforeAll(async () => {
     warnings.length = 0;
-    d = await Detector.open({ modelPath: det, providers: ['tensorrt', 'cpu'], intraOpThreads: 1, onWarning });
+    d = await Detector.open({ path: det, providers: ['tensorrt', 'cpu'], intraOpThreads: 1, onWarning });
   });
   afterAll(() => d?.close());
 
@@ -192,7 +193,7 @@ describe('Detector (worker thread)', () => {
 describe('batch equivalence', () => {
   for (const [name, path] of [['yolov10', () => det], ['yolo26-seg', () => seg], ['yolov8', () => v8]] as const) {
     it(`${name}: a frame gives the same detections alone and in a batch of 4`, async () => {
-      const d = await Detector.open({ modelPath: path(), providers: ['cpu'], intraOpThreads: 1 });
+      const d = await Detector.open({ path: path(), providers: ['cpu'], intraOpThreads: 1 });
       try {
         expect(d.info.format).toBe(name);
         const frames = (): DetectFrame[] => scenes.map((s) => ({ rgb: canvas(s), letterbox: lb }));
@@ -228,18 +229,29 @@ describe('batch equivalence', () => {
 });
 
 describe('session options', () => {
-  it('allowSpinning maps to ONNX Runtime config entries; sleeping threads give the same detections', async () => {
-    expect(sessionOptions({}, 'cpu').extra).toBeUndefined();
-    expect(sessionOptions({ allowSpinning: false }, 'cpu').extra).toEqual({
-      session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
+  it('the model settings map to ONNX Runtime options; the defaults are ONNX Runtime\'s own', () => {
+    expect(sessionOptions(DEFAULT_MODEL, 'cpu')).toEqual({
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      // 0 is ONNX Runtime's "choose" (one thread per physical core).
+      intraOpNumThreads: 0,
+      extra: { session: { intra_op: { allow_spinning: '1' }, inter_op: { allow_spinning: '1' } } },
     });
-    expect(sessionOptions({ allowSpinning: true }, 'cpu').extra).toEqual({
-      session: { intra_op: { allow_spinning: '1' }, inter_op: { allow_spinning: '1' } },
+    expect(sessionOptions({ ...DEFAULT_MODEL, intraOpThreads: 3, graphOptimizationLevel: 'basic' }, 'cuda')).toMatchObject({
+      executionProviders: ['cuda'],
+      graphOptimizationLevel: 'basic',
+      intraOpNumThreads: 3,
+    });
+  });
+
+  it('allowSpinning maps to ONNX Runtime config entries; sleeping threads give the same detections', async () => {
+    expect(sessionOptions({ ...DEFAULT_MODEL, allowSpinning: false }, 'cpu').extra).toEqual({
+      session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
     });
     const frames = (): DetectFrame[] => scenes.map((s) => ({ rgb: canvas(s), letterbox: lb }));
     const results = [];
     for (const allowSpinning of [undefined, false]) {
-      const d = await Detector.open({ modelPath: det, providers: ['cpu'], intraOpThreads: 2, allowSpinning });
+      const d = await Detector.open({ path: det, providers: ['cpu'], intraOpThreads: 2, allowSpinning });
       try {
         results.push(await d.detect(frames(), { conf: 0.25 }));
       } finally {
@@ -254,7 +266,7 @@ describe('session options', () => {
 describe('fixed batch size', () => {
   it('a batch-1 model runs one frame per session run', async () => {
     const fixed = await ensureModel('synthetic-det', { imgsz: S, batch: 1 });
-    const d = await Detector.open({ modelPath: fixed, providers: ['cpu'], intraOpThreads: 1, maxBatch: 8 });
+    const d = await Detector.open({ path: fixed, providers: ['cpu'], intraOpThreads: 1, maxBatch: 8 });
     try {
       expect(d.info).toMatchObject({ batch: 1, maxBatch: 1 });
       const r = await d.detect(scenes.slice(0, 3).map((s) => ({ rgb: canvas(s), letterbox: lb })), { conf: 0.25 });
@@ -269,7 +281,7 @@ describe('fixed batch size', () => {
 describe('responsiveness and batching', () => {
   it('the event loop keeps ticking while a heavier model infers', async () => {
     const heavy = await ensureModel('yolov10n-bench', { imgsz: S });
-    const d = await Detector.open({ modelPath: heavy, providers: ['cpu'], intraOpThreads: 1 });
+    const d = await Detector.open({ path: heavy, providers: ['cpu'], intraOpThreads: 1 });
     try {
       let last = performance.now();
       let maxGap = 0;
@@ -298,7 +310,7 @@ describe('responsiveness and batching', () => {
   });
 
   it('4 streams into one batcher: batches > 1, every stream progresses, results map to their frames', async () => {
-    const d = await Detector.open({ modelPath: det, providers: ['cpu'], intraOpThreads: 1 });
+    const d = await Detector.open({ path: det, providers: ['cpu'], intraOpThreads: 1 });
     const batcher = new Batcher(d, { maxBatch: 4, maxWaitMs: 10 });
     try {
       const framesPerStream = 5;

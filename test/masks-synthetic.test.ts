@@ -44,7 +44,7 @@ describe('segmentation masks on the synthetic scene', () => {
     await analyzeRecording({
       input: clip.video,
       onResult: (r) => sink.write(r),
-      detector: { modelPath: await ensureModel('synthetic-seg', { imgsz: 640 }), providers: ['cpu'] },
+      detector: { path: await ensureModel('synthetic-seg', { imgsz: 640 }), providers: ['cpu'] },
       conf: 0.25,
       batch: 2,
     }).finally(() => sink.close());

@@ -137,7 +137,7 @@ describe('POST /api/detect', () => {
     console.log(`letterbox sharp vs ffmpeg: mean |diff| ${(diff / ours.rgb.length).toFixed(3)} per channel`);
     expect(diff / ours.rgb.length).toBeLessThan(3);
     // And the same detections as running the detector on ffmpeg's letterboxed frame.
-    const det = await Detector.open({ modelPath: model, providers: ['cpu'], intraOpThreads: 1 });
+    const det = await Detector.open({ path: model, providers: ['cpu'], intraOpThreads: 1 });
     try {
       const [viaFfmpeg] = await det.detect([{ rgb: new Uint8Array(theirs!), letterbox: ours.letterbox }], { conf: 0.25 });
       const viaHttp = (await post('/api/detect', big)).json.objects as Json[];

@@ -33,7 +33,7 @@ describe.each([4321, 99])('tracker on the synthetic scene (seed %i)', (seed) => 
     await analyzeRecording({
       input: clip.video,
       onResult: (r) => sink.write(r),
-      detector: { modelPath: await ensureModel('synthetic-det', { imgsz: 640 }), providers: ['cpu'] },
+      detector: { path: await ensureModel('synthetic-det', { imgsz: 640 }), providers: ['cpu'] },
       conf: 0.25,
       batch: 4,
       tracker: DEFAULT_TRACKER,

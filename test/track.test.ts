@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AssignmentSolver, solveAssignment } from '../src/track/assignment.js';
 import { DEFAULT_TRACKER } from '../src/config/schema.js';
 import { ByteTracker } from '../src/track/byteTracker.js';
-import { boxIou, iouMatrix } from '../src/track/iou.js';
+import { boxIou, iouMatrix } from '../src/geometry/iou.js';
 import { kalmanInitiate, kalmanPredict, kalmanUpdate, type KalmanNoise } from '../src/track/kalman.js';
 import { DEFAULT_OCCLUSION_OPTIONS, coversSide, occlusionAwareBox, type OcclusionOptions } from '../src/track/occlusion.js';
 import type { Box, Detection, TrackerConfig } from '../src/types.js';

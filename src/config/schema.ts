@@ -106,7 +106,9 @@ export const ModelSchema = Type.Object(
       }),
     ),
     format: Type.Optional(OneOf(MODEL_FORMATS, { description: 'Output format. Default: detected from the model.' })),
-    intraOpThreads: Type.Optional(Type.Integer({ minimum: 0, maximum: 256, default: 0, description: "ONNX Runtime intra-op threads; 0 = ONNX Runtime's default." })),
+    intraOpThreads: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 256, default: 0, description: "ONNX Runtime intra-op threads; 0 = ONNX Runtime's choice (one per physical core)." }),
+    ),
     allowSpinning: Type.Optional(
       Type.Boolean({ default: true, description: "Idle intra-op threads busy-wait (ONNX Runtime's default) or sleep (false: leaves the cycles to ffmpeg on shared cores)." }),
     ),
@@ -257,6 +259,10 @@ export type ModelSettings = Filled<Static<typeof ModelSchema>, 'format'> & {
   /** Absolute path of the model file. */
   path: string;
 };
+/** What opening an ONNX Runtime session takes from a model's settings. */
+export type SessionSettings = Pick<ModelSettings, 'providers' | 'intraOpThreads' | 'allowSpinning' | 'graphOptimizationLevel'>;
+/** How ingest reads a source: files paced at their frame rate and looped, the RTSP transport. */
+export type SourceSettings = Pick<StreamSettings, 'realtime' | 'loop' | 'rtspTransport'>;
 export type StreamSettings = Filled<Omit<Static<typeof StreamSchema>, 'dropPolicy' | 'tracker' | 'reconnect'>> & {
   dropPolicy: DropPolicy;
   tracker: TrackerConfig;

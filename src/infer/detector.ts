@@ -9,31 +9,23 @@
  * If the worker dies, calls in flight reject, and a new worker is started for later calls.
  */
 import { Worker } from 'node:worker_threads';
-import type { ExecutionProvider, GraphOptimizationLevel, ModelFormat } from '../config/schema.js';
+import { DEFAULT_MODEL, type ExecutionProvider, type ModelSettings } from '../config/schema.js';
 import type { Letterbox } from '../types.js';
 import type { FrameDetections, FromWorker, ModelInfo, ToWorker, WorkerConfig, WorkerFrame } from './protocol.js';
 import { workerUrl } from './workerUrl.js';
 
 export type { FrameDetections, ModelInfo } from './protocol.js';
 
-export interface DetectorOptions {
-  modelPath: string;
-  /** Tried in order ('tensorrt' | 'cuda' | 'cpu'), each failure logged as a warning. Default ['tensorrt', 'cuda', 'cpu']. */
-  providers?: readonly string[];
-  intraOpThreads?: number;
-  interOpThreads?: number;
-  graphOptimizationLevel?: GraphOptimizationLevel;
-  /** Idle intra-op threads busy-wait (ONNX Runtime's default) or sleep; see SessionConfig. */
-  allowSpinning?: boolean;
-  /** GPU index for cuda/tensorrt. Default 0. */
-  deviceId?: number;
-  /** Output format; chosen from output shapes and metadata when omitted. */
-  format?: ModelFormat;
-  /** Most frames per session run for dynamic-batch models. Default 16. */
-  maxBatch?: number;
-  /** Receives provider-fallback warnings; default console.warn. */
-  onWarning?: (message: string) => void;
-}
+/**
+ * The model to open: its path and its settings (the config's ModelSettings, docs/configuration.md);
+ * settings left out are the config's defaults (DEFAULT_MODEL). Providers are tried in order, each
+ * failure a warning.
+ */
+export type DetectorOptions = Pick<ModelSettings, 'path'> &
+  Partial<ModelSettings> & {
+    /** Receives provider-fallback warnings; default console.warn. */
+    onWarning?: (message: string) => void;
+  };
 
 export interface DetectFrame {
   rgb: Uint8Array;
@@ -73,8 +65,17 @@ export class Detector {
   private constructor(private readonly cfg: WorkerConfig, private readonly warn: (m: string) => void) {}
 
   static async open(opts: DetectorOptions): Promise<Detector> {
-    const { onWarning, ...rest } = opts;
-    const cfg: WorkerConfig = { ...rest, maxBatch: opts.maxBatch ?? 16 };
+    const { onWarning, ...given } = opts;
+    const s: ModelSettings = { ...DEFAULT_MODEL, ...definedOnly(given), path: given.path };
+    const cfg: WorkerConfig = {
+      path: s.path,
+      format: s.format,
+      maxBatch: s.maxBatch,
+      providers: s.providers,
+      intraOpThreads: s.intraOpThreads,
+      allowSpinning: s.allowSpinning,
+      graphOptimizationLevel: s.graphOptimizationLevel,
+    };
     const d = new Detector(cfg, onWarning ?? ((m) => console.warn(`[infer] ${m}`)));
     d.start();
     try {
@@ -195,4 +196,9 @@ export class Detector {
     this.onClosed = undefined;
     await worker.terminate();
   }
+}
+
+/** `o` without its undefined members, so they do not hide defaults when spread over them. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

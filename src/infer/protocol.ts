@@ -1,16 +1,11 @@
 /** Messages between Detector (main thread) and its inference worker. */
 import type { Detection, Letterbox } from '../types.js';
-import type { ExecutionProvider, ModelFormat } from '../config/schema.js';
+import type { ExecutionProvider, ModelFormat, ModelSettings, SessionSettings } from '../config/schema.js';
 import type { DecodeOptions } from './adapters/types.js';
 import type { Dim, TensorSpec } from './onnx/modelFile.js';
-import type { SessionConfig } from './session.js';
 
-export interface WorkerConfig extends SessionConfig {
-  modelPath: string;
-  format?: ModelFormat;
-  /** Most frames per session run for dynamic-batch models. */
-  maxBatch: number;
-}
+/** What the worker needs of the model's settings (maxBatch: most frames per session run of a dynamic-batch model). */
+export type WorkerConfig = SessionSettings & Pick<ModelSettings, 'path' | 'format' | 'maxBatch'>;
 
 export interface ModelInfo {
   path: string;

@@ -14,25 +14,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { EXECUTION_PROVIDERS, type ExecutionProvider, type GraphOptimizationLevel } from '../config/schema.js';
+import { EXECUTION_PROVIDERS, type ExecutionProvider, type SessionSettings } from '../config/schema.js';
 
-
-export interface SessionConfig {
-  /** Tried in order; default tensorrt, cuda, cpu. Names are validated here (config passes strings). */
-  providers?: readonly string[];
-  /** Threads inside one operator; default: ONNX Runtime's (one per physical core). */
-  intraOpThreads?: number;
-  interOpThreads?: number;
-  graphOptimizationLevel?: GraphOptimizationLevel;
-  /**
-   * Whether idle intra-op threads spin (busy-wait) for the next parallel section. ONNX Runtime's
-   * default (true) suits a CPU the session has to itself; when decoding shares the cores, spinning
-   * burns the cycles ffmpeg needs. Default: ONNX Runtime's.
-   */
-  allowSpinning?: boolean;
-  /** GPU index for cuda/tensorrt (the only provider option onnxruntime-node passes on). Default 0. */
-  deviceId?: number;
-}
 
 export interface OpenedSession {
   session: ort.InferenceSession;
@@ -41,23 +24,26 @@ export interface OpenedSession {
   warnings: string[];
 }
 
-export function sessionOptions(cfg: SessionConfig, provider: ExecutionProvider): ort.InferenceSession.SessionOptions {
-  const opts: ort.InferenceSession.SessionOptions = {
-    executionProviders: [provider === 'cpu' || cfg.deviceId === undefined ? provider : { name: provider, deviceId: cfg.deviceId }],
-    graphOptimizationLevel: cfg.graphOptimizationLevel ?? 'all',
+/**
+ * The model's settings as ONNX Runtime options. intraOpThreads 0 is ONNX Runtime's own "choose"
+ * (one thread per physical core). allowSpinning: idle intra-op threads busy-wait for the next
+ * parallel section (ONNX Runtime's default, true), which suits a CPU the session has to itself;
+ * when decoding shares the cores, spinning burns the cycles ffmpeg needs.
+ */
+export function sessionOptions(cfg: SessionSettings, provider: ExecutionProvider): ort.InferenceSession.SessionOptions {
+  // Session config entries (onnxruntime_session_options_config_keys.h), strings in the Node binding.
+  const spin = cfg.allowSpinning ? '1' : '0';
+  return {
+    executionProviders: [provider],
+    graphOptimizationLevel: cfg.graphOptimizationLevel,
+    intraOpNumThreads: cfg.intraOpThreads,
+    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
   };
-  if (cfg.intraOpThreads !== undefined) opts.intraOpNumThreads = cfg.intraOpThreads;
-  if (cfg.interOpThreads !== undefined) opts.interOpNumThreads = cfg.interOpThreads;
-  if (cfg.allowSpinning !== undefined) {
-    // Session config entries (onnxruntime_session_options_config_keys.h), strings in the Node binding.
-    const spin = cfg.allowSpinning ? '1' : '0';
-    opts.extra = { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } };
-  }
-  return opts;
 }
 
-export async function openSession(modelPath: string, cfg: SessionConfig): Promise<OpenedSession> {
-  const providers = (cfg.providers ?? EXECUTION_PROVIDERS) as readonly ExecutionProvider[];
+/** Opens the model with the first of `cfg.providers` that works; names are checked here too (the worker's config crossed a thread). */
+export async function openSession(modelPath: string, cfg: SessionSettings): Promise<OpenedSession> {
+  const providers = cfg.providers;
   if (providers.length === 0) throw new Error('providers: at least one execution provider is needed');
   for (const p of providers) {
     if (!EXECUTION_PROVIDERS.includes(p)) throw new Error(`providers: unknown execution provider '${p}' (known: ${EXECUTION_PROVIDERS.join(', ')})`);

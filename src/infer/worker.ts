@@ -26,12 +26,12 @@ interface Loaded {
 let tensorData = new Float32Array(0);
 
 async function load(cfg: WorkerConfig): Promise<Loaded> {
-  const file = readModelFile(cfg.modelPath);
+  const file = readModelFile(cfg.path);
   const contract = resolveContract(file, cfg.format);
-  const opened = await openSession(cfg.modelPath, cfg);
+  const opened = await openSession(cfg.path, cfg);
   const [h, w] = contract.imgsz;
   const info: ModelInfo = {
-    path: cfg.modelPath,
+    path: cfg.path,
     inputName: contract.inputName,
     outputNames: contract.outputNames,
     inputs: file.inputs,

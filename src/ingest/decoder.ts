@@ -11,6 +11,7 @@
  * has none, files fall back to index / fps and live sources to wall-clock seconds since the first
  * frame.
  */
+import type { SourceSettings } from '../config/schema.js';
 import type { Frame, Letterbox, SourceInfo } from '../types.js';
 import {
   DEFAULT_SOCKET_TIMEOUT_MS,
@@ -21,27 +22,24 @@ import {
   JPEG_FD,
   parseGraphInput,
   parseShowinfo,
-  redactUrl,
   spawnFfmpeg,
   type ExitStatus,
   type FfmpegProcess,
   withoutInputName,
 } from './ffmpeg.js';
+import { redactUrl } from './sourceUrl.js';
 import { JpegSplitter } from './jpegStream.js';
 import { computeLetterbox } from './letterbox.js';
 import { RawFrameSplitter } from './rawFrames.js';
 import { nowMs } from '../clock.js';
 
-export interface FrameDecoderOptions {
+/** `realtime` and `loop` apply to files only; `rtspTransport` to RTSP sources. */
+export interface FrameDecoderOptions extends Partial<SourceSettings> {
   streamId: string;
   url: string;
   info: SourceInfo;
   dstWidth: number;
   dstHeight: number;
-  /** Files: pace at the native frame rate (-re). */
-  realtime?: boolean;
-  /** Files: start over at the end (-stream_loop -1). */
-  loop?: boolean;
   /** Cap the frame rate with ffmpeg's fps filter; 0 or undefined = every decoded frame. */
   fps?: number;
   /** Also emit a JPEG of each source frame from the same decode (quality 1..100). */
@@ -52,7 +50,6 @@ export interface FrameDecoderOptions {
    * of a 1080p H.264 clip costs about 3x what this extra output does).
    */
   source?: boolean;
-  rtspTransport?: 'tcp' | 'udp';
   /** seq of the first frame (continues a stream's numbering across reconnects). */
   startSeq?: number;
   /** Socket I/O timeout for network sources, ms. */

@@ -7,6 +7,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
+import { DEFAULT_STREAM, type SourceSettings } from '../config/schema.js';
+import { isFileSource, sourceKind, urlScheme } from './sourceUrl.js';
 
 const require = createRequire(import.meta.url);
 
@@ -34,38 +36,25 @@ const FILE_PROTOCOLS = 'file,pipe';
 
 /** The -protocol_whitelist for a source URL. */
 export function protocolWhitelist(url: string): string {
-  if (!isNetworkSource(url)) return FILE_PROTOCOLS;
-  if (isRtsp(url)) return RTSP_PROTOCOLS;
-  if (/^https?:\/\//i.test(url)) return HTTP_PROTOCOLS;
-  // Other schemes are refused by the config (checkSourceUrl); should one get here, it may use
-  // only itself and plain sockets.
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)![1].toLowerCase();
-  return `${scheme},tcp,udp`;
+  switch (sourceKind(url)) {
+    case 'file':
+      return FILE_PROTOCOLS;
+    case 'rtsp':
+      return RTSP_PROTOCOLS;
+    case 'http':
+      return HTTP_PROTOCOLS;
+    case 'other':
+      // Refused by the config (checkSourceUrl); should one get here, it may use only itself and plain sockets.
+      return `${urlScheme(url)},tcp,udp`;
+  }
 }
 
-/** True for URLs with a scheme other than file: (rtsp://, http://, udp://...). */
-export function isNetworkSource(url: string): boolean {
-  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
-  return m !== null && m[1].toLowerCase() !== 'file';
-}
-
-/** True for rtsp:// and rtsps:// URLs. */
-export function isRtsp(url: string): boolean {
-  return /^rtsps?:\/\//i.test(url);
-}
-
-/** Hides passwords (scheme://user:password@host) in a URL or in text quoting URLs, for logs and errors. */
-export function redactUrl(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s/@:]*):[^\s/@]*@/gi, '$1:***@');
-}
-
-export interface InputOptions {
-  /** Read files at their native frame rate (-re), like a live source. */
-  realtime?: boolean;
-  /** Loop files forever (-stream_loop -1). */
-  loop?: boolean;
-  /** RTSP transport; TCP by default (no losses behind NAT, firewalls and lossy links). */
-  rtspTransport?: 'tcp' | 'udp';
+/**
+ * The stream's source settings (files: `realtime` reads at the native frame rate with -re, `loop`
+ * starts over with -stream_loop -1; RTSP transport, TCP by default: no losses behind NAT, firewalls
+ * and lossy links), and how long a network read may block.
+ */
+export interface InputOptions extends Partial<SourceSettings> {
   /** Socket I/O timeout for network sources, so a dead server ends ffmpeg instead of hanging it. */
   socketTimeoutMs?: number;
   /** Low-latency demuxing for live sources (-fflags nobuffer -flags low_delay). */
@@ -80,7 +69,8 @@ export const DEFAULT_SOCKET_TIMEOUT_MS = 5000;
  * source kind gets only the protocols it needs.
  */
 export function inputArgs(url: string, binary: string, opts: InputOptions = {}): string[] {
-  if (!isNetworkSource(url)) {
+  const kind = sourceKind(url);
+  if (kind === 'file') {
     const args = ['-protocol_whitelist', protocolWhitelist(url)];
     if (opts.realtime) args.push('-re');
     if (opts.loop) args.push('-stream_loop', '-1');
@@ -88,8 +78,8 @@ export function inputArgs(url: string, binary: string, opts: InputOptions = {}):
   }
   const args = ['-protocol_whitelist', protocolWhitelist(url)];
   const timeoutUs = String(Math.round((opts.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS) * 1000));
-  if (isRtsp(url)) {
-    args.push('-rtsp_transport', opts.rtspTransport ?? 'tcp');
+  if (kind === 'rtsp') {
+    args.push('-rtsp_transport', opts.rtspTransport ?? DEFAULT_STREAM.rtspTransport);
     // libavformat 58 (ffmpeg 4.x) calls the RTSP socket timeout -stimeout; there -timeout means
     // "listen as a server". From 59 on, -timeout is the socket timeout and -stimeout is gone.
     args.push(libavformatMajor(binary) >= 59 ? '-timeout' : '-stimeout', timeoutUs);
@@ -102,7 +92,7 @@ export function inputArgs(url: string, binary: string, opts: InputOptions = {}):
 
 /** What ffmpeg is given after -i for `url` (and how it names the input in its messages). */
 export function inputName(url: string): string {
-  if (isNetworkSource(url) || url === '-' || url.startsWith('pipe:') || url.startsWith('file:')) return url;
+  if (!isFileSource(url) || url === '-' || url.startsWith('file:')) return url;
   return `file:${url}`;
 }
 

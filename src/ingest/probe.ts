@@ -5,7 +5,9 @@
  */
 import { stat } from 'node:fs/promises';
 import type { SourceInfo } from '../types.js';
-import { describeExit, ffmpegPath, ffprobePath, inputArgs, isNetworkSource, redactUrl, spawnFfmpeg, withoutInputName, type ExitStatus } from './ffmpeg.js';
+import type { SourceSettings } from '../config/schema.js';
+import { describeExit, ffmpegPath, ffprobePath, inputArgs, spawnFfmpeg, withoutInputName, type ExitStatus } from './ffmpeg.js';
+import { isFileSource, redactUrl } from './sourceUrl.js';
 
 export type SourceErrorCode = 'ENOENT' | 'NOT_VIDEO' | 'TRUNCATED' | 'NO_VIDEO_STREAM' | 'UNREACHABLE' | 'TIMEOUT' | 'PROBE_FAILED' | 'CANCELLED';
 
@@ -19,10 +21,9 @@ export class SourceError extends Error {
   }
 }
 
-export interface ProbeOptions {
+export interface ProbeOptions extends Partial<Pick<SourceSettings, 'rtspTransport'>> {
   /** Whole probe deadline; ffprobe is killed after it. Default 10 s. */
   timeoutMs?: number;
-  rtspTransport?: 'tcp' | 'udp';
   /** Aborting ends ffprobe at once; the probe then rejects with code CANCELLED. */
   signal?: AbortSignal;
 }
@@ -50,7 +51,7 @@ interface ProbeJson {
 
 export async function probeSource(url: string, opts: ProbeOptions = {}): Promise<ProbedSource> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const isFile = !isNetworkSource(url);
+  const isFile = isFileSource(url);
   const shown = redactUrl(url);
   if (isFile) await assertReadableFile(url);
 

@@ -6,6 +6,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { FrameResult } from '../types.js';
+import { motResultLine } from '../tools/mot/formats.js';
 import { detectionToJson } from './resultJson.js';
 import type { ResultSink } from './sink.js';
 
@@ -28,7 +29,7 @@ export function motLines(r: FrameResult): string {
   for (const d of r.detections) {
     if (d.trackId === undefined) continue;
     const [x1, y1, x2, y2] = d.box;
-    out += `${r.index + 1},${d.trackId},${x1.toFixed(2)},${y1.toFixed(2)},${(x2 - x1).toFixed(2)},${(y2 - y1).toFixed(2)},${d.score.toFixed(4)},-1,-1,-1\n`;
+    out += motResultLine({ frame: r.index + 1, id: d.trackId, x: x1, y: y1, w: x2 - x1, h: y2 - y1, score: d.score });
   }
   return out;
 }

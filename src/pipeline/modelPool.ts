@@ -13,16 +13,7 @@ export type ModelBackendFactory = (settings: ModelSettings, log: Logger) => Prom
 /** Worker thread + session + batcher, from a model's settings. */
 export const onnxBackends: ModelBackendFactory = (settings, log) =>
   openModelBackend(
-    {
-      modelPath: settings.path,
-      providers: settings.providers,
-      intraOpThreads: settings.intraOpThreads || undefined,
-      allowSpinning: settings.allowSpinning,
-      graphOptimizationLevel: settings.graphOptimizationLevel,
-      format: settings.format,
-      maxBatch: settings.maxBatch,
-      onWarning: (message) => log.warn({ model: settings.path }, message),
-    },
+    { ...settings, onWarning: (message) => log.warn({ model: settings.path }, message) },
     { maxBatch: settings.maxBatch, maxWaitMs: settings.maxWaitMs, padSizes: settings.padBatchSizes, maxQueuePerStream: settings.maxQueuePerStream },
   );
 

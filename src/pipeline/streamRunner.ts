@@ -33,6 +33,7 @@ import {
 } from 'rxjs';
 import { SourceError } from '../ingest/probe.js';
 import type { FrameSource, SourceFactory } from '../ingest/source.js';
+import { isFileSource } from '../ingest/sourceUrl.js';
 import type { ModelBackend } from '../infer/backend.js';
 import type { Frame, FrameResult, StreamState, StreamStats } from '../types.js';
 import type { StreamSettings } from '../config.js';
@@ -86,7 +87,7 @@ export class StreamRunner {
     private readonly options: StreamRunnerOptions,
   ) {
     this.state$ = new BehaviorSubject<StreamState>('connecting');
-    this.isFile = !/^[a-z][a-z0-9+.-]+:\/\//i.test(current.url);
+    this.isFile = isFileSource(current.url);
   }
 
   get settings(): StreamSettings {

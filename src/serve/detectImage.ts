@@ -9,6 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import { resolve, basename } from 'node:path';
 import sharp, { type OutputInfo } from 'sharp';
+import { DEFAULT_STREAM } from '../config/schema.js';
 import { computeLetterbox } from '../ingest/letterbox.js';
 import type { ModelBackend } from '../infer/backend.js';
 import type { FrameTiming, Letterbox } from '../types.js';
@@ -122,7 +123,7 @@ export function pickModel(requested: string | null, known: string[], baseDir: st
 }
 
 export function parseConf(v: string | null): number {
-  if (v === null || v === '') return 0.25;
+  if (v === null || v === '') return DEFAULT_STREAM.conf;
   const conf = Number(v);
   if (!Number.isFinite(conf) || conf < 0 || conf > 1) throw new HttpError(400, `conf: expected a number in [0, 1], got "${v}"`);
   return conf;

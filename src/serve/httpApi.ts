@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, formatDropPolicy, parseStream, streamContext, type ServeConfig, type StreamSettings } from '../config.js';
+import { redactUrl } from '../ingest/sourceUrl.js';
 import { DuplicateStreamError, type StreamHubApi } from '../pipeline/hub.js';
 import type { Logger } from '../log.js';
 import { nowMs } from '../clock.js';
@@ -37,18 +38,6 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
-}
-
-/** Hides the password of URLs like rtsp://user:pass@camera/stream. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.password) return url;
-    u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }
 
 /** A stream's settings as the API shows them: the config file's shape, secrets hidden. */

@@ -29,7 +29,7 @@
 import { DEFAULT_TRACKER } from '../config/schema.js';
 import type { Box, Detection, TrackerConfig } from '../types.js';
 import { AssignmentSolver } from './assignment.js';
-import { boxIou } from './iou.js';
+import { boxIou } from '../geometry/iou.js';
 import { DEFAULT_KALMAN_NOISE, type KalmanNoise } from './kalman.js';
 import { DEFAULT_OCCLUSION_OPTIONS, occlusionAwareBox, type OcclusionOptions } from './occlusion.js';
 import { Track } from './track.js';

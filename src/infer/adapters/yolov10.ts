@@ -4,7 +4,7 @@
  * in letterboxed input pixels.
  */
 import type { Detection, Letterbox } from '../../types.js';
-import { toSourceBox } from './geometry.js';
+import { toSource } from '../../ingest/letterbox.js';
 import { classFilter, DEFAULT_MAX_DET, labelOf, type DecodeOptions, type OutputAdapter, type OutputTensor } from './types.js';
 
 /** Calls `keep(rowOffset, detection)` for each kept row, in the model's (score) order. */
@@ -28,7 +28,7 @@ export function decodeEnd2End(
     if (!(score > opts.conf)) continue;
     const cls = Math.round(data[o + 5]);
     if (allowed && !allowed(cls)) continue;
-    const box = toSourceBox(data[o], data[o + 1], data[o + 2], data[o + 3], lb);
+    const box = toSource([data[o], data[o + 1], data[o + 2], data[o + 3]], lb);
     const det: Detection = { box, score, class: cls, label: labelOf(names, cls) };
     keep?.(o, det);
     dets.push(det);

@@ -4,7 +4,7 @@
  * score > conf, optional class filter, per-class NMS (Ultralytics defaults IoU 0.7, max 300).
  */
 import type { Detection, Letterbox } from '../../types.js';
-import { toSourceBox } from './geometry.js';
+import { toSource } from '../../ingest/letterbox.js';
 import { nmsPerClass } from './nms.js';
 import {
   classFilter,
@@ -93,7 +93,7 @@ export function decodeAnchors(
   const kept = nmsPerClass(boxes, scores, classes, m, opts.iou ?? DEFAULT_IOU, opts.maxDet ?? DEFAULT_MAX_DET);
   const dets: Detection[] = [];
   for (const i of kept) {
-    const box = toSourceBox(boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3], lb);
+    const box = toSource([boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]], lb);
     const det: Detection = { box, score: scores[i], class: classes[i], label: labelOf(names, classes[i]) };
     keep?.(anchors[i], det);
     dets.push(det);

@@ -97,9 +97,15 @@ export function readMotRows(path: string): MotRow[] {
   return parseMotRows(readText(path), path);
 }
 
-/** Results lines `frame,id,x,y,w,h,score,-1,-1,-1`, sorted by frame then id. */
+/**
+ * One results line, `frame,id,x,y,w,h,score,-1,-1,-1`: pixels to 0.01, score to 0.0001. The only
+ * MOT writer: `mot track` and `analyze --format mot` both write through it.
+ */
+export function motResultLine(r: MotRow): string {
+  return `${r.frame},${r.id},${r.x.toFixed(2)},${r.y.toFixed(2)},${r.w.toFixed(2)},${r.h.toFixed(2)},${r.score.toFixed(4)},-1,-1,-1\n`;
+}
+
+/** Results lines sorted by frame then id. */
 export function formatMotResults(rows: MotRow[]): string {
-  const sorted = [...rows].sort((a, b) => a.frame - b.frame || a.id - b.id);
-  const f2 = (v: number): string => v.toFixed(2);
-  return sorted.map((r) => `${r.frame},${r.id},${f2(r.x)},${f2(r.y)},${f2(r.w)},${f2(r.h)},${f2(r.score)},-1,-1,-1\n`).join('');
+  return [...rows].sort((a, b) => a.frame - b.frame || a.id - b.id).map(motResultLine).join('');
 }

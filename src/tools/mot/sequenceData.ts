@@ -3,7 +3,7 @@
  * consider = 0 dropped, no tracker rows removed, ids relabelled to 0..n-1 (in ascending id order), and
  * per frame the IoU of every ground-truth box against every tracker box.
  */
-import { iouMatrix } from '../../track/iou.js';
+import { iouMatrix } from '../../geometry/iou.js';
 import type { MotRow } from './formats.js';
 
 export interface SequenceData {

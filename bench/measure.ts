@@ -4,23 +4,19 @@
  */
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { resolveContract } from './adapters/select.js';
-import { readModelFile } from './onnx/modelFile.js';
-import type { GraphOptimizationLevel } from '../config/schema.js';
-import { openSession } from './session.js';
+import { DEFAULT_MODEL, type SessionSettings } from '../src/config/schema.js';
+import { resolveContract } from '../src/infer/adapters/select.js';
+import { readModelFile } from '../src/infer/onnx/modelFile.js';
+import { openSession } from '../src/infer/session.js';
 
-export interface MeasureOptions {
+export interface MeasureOptions extends Partial<SessionSettings> {
   batch: number;
   iterations: number;
-  intraOpThreads?: number;
-  interOpThreads?: number;
-  graphOptimizationLevel?: GraphOptimizationLevel;
-  /** Default ['cpu']; the first that loads is used. */
-  providers?: readonly string[];
   /** Untimed runs first (allocations, lazy init). Default 2. */
   warmup?: number;
 }
 
+/** Session settings as the config's defaults except providers (default ['cpu'], the first that loads is used). */
 export async function measureSessionFps(modelPath: string, opts: MeasureOptions): Promise<{ fps: number; msPerBatch: number }> {
   const contract = resolveContract(readModelFile(modelPath));
   if (contract.batch !== 'dynamic' && contract.batch !== opts.batch) {
@@ -29,9 +25,9 @@ export async function measureSessionFps(modelPath: string, opts: MeasureOptions)
   const [h, w] = contract.imgsz;
   const { session } = await openSession(modelPath, {
     providers: opts.providers ?? ['cpu'],
-    intraOpThreads: opts.intraOpThreads,
-    interOpThreads: opts.interOpThreads,
-    graphOptimizationLevel: opts.graphOptimizationLevel,
+    intraOpThreads: opts.intraOpThreads ?? DEFAULT_MODEL.intraOpThreads,
+    allowSpinning: opts.allowSpinning ?? DEFAULT_MODEL.allowSpinning,
+    graphOptimizationLevel: opts.graphOptimizationLevel ?? DEFAULT_MODEL.graphOptimizationLevel,
   });
   try {
     // Mid-grey with a little structure, so data-dependent models do some work.

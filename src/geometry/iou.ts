@@ -1,5 +1,6 @@
 /**
- * Intersection over union of axis-aligned boxes, on packed typed arrays.
+ * Intersection over union of axis-aligned boxes, on packed typed arrays: the one definition that
+ * NMS (infer/), association (track/) and the MOT evaluator share, so it lives before them all.
  * Boxes are [x1, y1, x2, y2] in continuous coordinates (no "+1 pixel" convention), four numbers per box.
  */
 
