@@ -1,6 +1,6 @@
 /**
- * `streamlens bench`: runs the selected sections in order, each with its own inputs and bounds,
- * and collects one plain result object. Baselines (the session alone, ffmpeg alone, the Node peer)
+ * The benchmark harness (`npm run bench`, bench/main.ts): runs the selected sections in order,
+ * each with its own inputs and bounds, and collects one plain result object. Baselines (the session alone, ffmpeg alone, the Node peer)
  * are measured in the same run as what they are compared with. A failing section is recorded with
  * its reason and the others still run.
  */

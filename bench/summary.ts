@@ -85,5 +85,5 @@ export function formatSummary(r: BenchResult): string {
   const rows = summaryRows(r);
   const w = [8, 0, 0].map((min, i) => Math.max(min, ...rows.map((row) => [row.section, row.metric, row.value][i].length)));
   const lines = rows.map((row) => `${row.section.padEnd(w[0])}  ${row.metric.padEnd(w[1])}  ${row.value.padEnd(w[2])}  ${row.against}`.trimEnd());
-  return [`streamlens bench${r.meta.quick ? ' --quick' : ''}: ${r.meta.sections.join(', ')} in ${r.meta.seconds.toFixed(0)} s (${r.meta.host.cpus} CPUs, ${r.meta.host.cpuModel})`, ...lines, r.meta.note].join('\n');
+  return [`bench${r.meta.quick ? ' --quick' : ''}: ${r.meta.sections.join(', ')} in ${r.meta.seconds.toFixed(0)} s (${r.meta.host.cpus} CPUs, ${r.meta.host.cpuModel})`, ...lines, r.meta.note].join('\n');
 }

@@ -1,5 +1,5 @@
 /**
- * `streamlens bench --quick` on the cheap sections: the command writes its JSON and HTML report,
+ * `npm run bench -- --quick` (bench/cli.ts) on the cheap sections: the command writes its JSON and HTML report,
  * and the results have the documented structure with sane values. Performance targets are never
  * asserted here (numbers on shared CI machines are noise); docs/benchmarks.md reports them.
  */
@@ -7,13 +7,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { command } from '../src/cli/bench.js';
+import { benchCommand as command } from '../bench/cli.js';
 import { runBench, type BenchResult } from '../bench/run.js';
 
 const out = mkdtempSync(join(tmpdir(), 'streamlens-bench-test-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-describe('streamlens bench --quick', () => {
+describe('bench --quick', () => {
   it('runs the micro and tracker sections from the CLI and writes JSON and a self-contained HTML report', async () => {
     const code = await command.run(['--quick', '--only', 'micro,tracker', '--out', out]);
     expect(code).toBe(0);

@@ -1,6 +1,6 @@
 /** The Dockerfile cannot be built here (no Docker engine): check that what it copies and runs exists. */
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,5 +37,27 @@ describe('Dockerfile', () => {
   it('uses a Node 22 slim runtime and a multi-stage build', () => {
     expect(dockerfile).toMatch(/node:22-[a-z]+-slim/);
     expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+/** The .ts files under `dir`, recursively. */
+function sources(dir: string): string[] {
+  return readdirSync(join(root, dir)).flatMap((f) => {
+    const rel = `${dir}/${f}`;
+    if (statSync(join(root, rel)).isDirectory()) return sources(rel);
+    return /\.(ts|mts|mjs)$/.test(f) ? [rel] : [];
+  });
+}
+
+describe('the product without the benchmark harness', () => {
+  it('src/ never imports bench/, the image does not copy it, and every runtime dependency is one src/ uses', () => {
+    const imports = sources('src').map((f) => ({ f, text: readFileSync(join(root, f), 'utf8') }));
+    for (const { f, text } of imports) expect({ f, importsBench: /from\s+['"](\.\.\/)+bench\/|import\(\s*['"](\.\.\/)+bench\//.test(text) }).toEqual({ f, importsBench: false });
+    expect(dockerfile).not.toMatch(/^COPY\s+bench\b/m);
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const all = imports.map((i) => i.text).join('\n');
+    for (const dep of Object.keys(pkg.dependencies)) {
+      expect({ dep, usedBySrc: new RegExp(`(from\\s+|import\\(\\s*|require\\(\\s*)['"]${dep.replace(/[/.]/g, '\\$&')}(/[^'"]*)?['"]`).test(all) }).toEqual({ dep, usedBySrc: true });
+    }
   });
 });

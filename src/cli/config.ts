@@ -1,5 +1,5 @@
 /** `streamlens config schema`: the JSON Schema of the serve config file. */
-import type { Command } from './command.js';
+import { runCommand, UsageError, type Command } from './command.js';
 import { configJsonSchema } from '../config/schema.js';
 
 const help = `Usage: streamlens config schema
@@ -10,13 +10,12 @@ names it in "$schema" (e.g. "$schema": "./streamlens.schema.json") so editors co
 
 Exit status: 0 done, 2 bad usage.`;
 
-async function run(argv: string[]): Promise<number> {
-  if (argv.length !== 1 || argv[0] !== 'schema') {
-    process.stderr.write(`streamlens config: expected 'schema'${argv.length ? `, got '${argv.join(' ')}'` : ''}. See --help.\n`);
-    return 2;
-  }
-  process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
-  return 0;
+function run(argv: string[]): Promise<number> {
+  return runCommand('config', async () => {
+    if (argv.length !== 1 || argv[0] !== 'schema') throw new UsageError(`expected 'schema'${argv.length ? `, got '${argv.join(' ')}'` : ''}. See --help.`);
+    process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
+    return 0;
+  });
 }
 
 export const command: Command = { summary: 'print the JSON Schema of the serve config file', help, run };

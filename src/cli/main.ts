@@ -1,21 +1,14 @@
 #!/usr/bin/env node
 /** `streamlens <command>`: each command lives in its own module and is loaded on demand. */
-import { readFileSync } from 'node:fs';
-import type { Command } from './command.js';
+import { packageVersion, type Command } from './command.js';
 
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).command,
   analyze: async () => (await import('./analyze.js')).command,
-  bench: async () => (await import('./bench.js')).command,
   mot: async () => (await import('./mot.js')).command,
   config: async () => (await import('./config.js')).command,
   models: async () => (await import('./models.js')).command,
 };
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 async function usage(): Promise<string> {
   const lines = ['Usage: streamlens <command> [options]', '', 'Commands:'];
@@ -33,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (name === '--version' || name === '-v') {
-    process.stdout.write(version() + '\n');
+    process.stdout.write(packageVersion() + '\n');
     return 0;
   }
   const load = commands[name];

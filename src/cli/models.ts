@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Command } from './command.js';
+import { runCommand, UsageError, type Command } from './command.js';
 import { BUILTIN_MODELS, MODEL_DESCRIPTIONS, ensureModel, isBuiltinModel, modelsDir, readMetadata, type BuiltinModel } from '../tools/modelgen/index.js';
 import { writeModelFile } from '../tools/modelgen/onnxBuilder.js';
 
@@ -33,13 +33,6 @@ const OFFICIAL: Record<string, { url: string; repo: string; tag: string; asset: 
 };
 
 const EXPORT_HINT = 'pip install ultralytics && yolo export model=yolov10n.pt format=onnx dynamic=True (see models/README.md)';
-
-class UsageError extends Error {}
-
-function fail(message: string, code = 1): number {
-  process.stderr.write(`streamlens models: ${message}\n`);
-  return code;
-}
 
 function formatBytes(n: number): string {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
@@ -123,15 +116,16 @@ async function fetchWeights(names: string[], values: { out?: string; sha256?: st
   if (pinned !== undefined && !/^[0-9a-f]{64}$/.test(pinned)) throw new UsageError('--sha256 must be 64 hex digits');
 
   const url = values.url ?? source.url;
+  let res: Response;
   let bytes: Uint8Array;
   try {
-    const res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(120_000) });
-    if (!res.ok) return fail(`download of ${url} failed: HTTP ${res.status}; instead, on a machine with internet: ${EXPORT_HINT}`);
+    res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(120_000) });
     bytes = new Uint8Array(await res.arrayBuffer());
   } catch (err) {
     const reason = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-    return fail(`cannot download ${url} (${reason}); without internet, export on a machine that has it: ${EXPORT_HINT}`);
+    throw new Error(`cannot download ${url} (${reason}); without internet, export on a machine that has it: ${EXPORT_HINT}`);
   }
+  if (!res.ok) throw new Error(`download of ${url} failed: HTTP ${res.status}; instead, on a machine with internet: ${EXPORT_HINT}`);
   const actual = createHash('sha256').update(bytes).digest('hex');
   let expected = pinned;
   if (expected === undefined) {
@@ -142,10 +136,10 @@ async function fetchWeights(names: string[], values: { out?: string; sha256?: st
     }
   }
   if (expected === undefined && !values['allow-unverified']) {
-    return fail(`downloaded ${name} (sha256 ${actual}) but found no published checksum to verify it; pass --sha256 <hex> from a source you trust, or --allow-unverified`);
+    throw new Error(`downloaded ${name} (sha256 ${actual}) but found no published checksum to verify it; pass --sha256 <hex> from a source you trust, or --allow-unverified`);
   }
   if (expected !== undefined && expected !== actual) {
-    return fail(`checksum mismatch for ${url}: expected ${expected}, got ${actual}; file not written`);
+    throw new Error(`checksum mismatch for ${url}: expected ${expected}, got ${actual}; file not written`);
   }
   writeModelFile(out, bytes);
   const verdict = expected !== undefined ? 'verified' : 'NOT verified (--allow-unverified)';
@@ -154,10 +148,9 @@ async function fetchWeights(names: string[], values: { out?: string; sha256?: st
   return 0;
 }
 
-async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+function run(argv: string[]): Promise<number> {
+  return runCommand('models', async () => {
+    const { positionals, values } = parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
@@ -169,25 +162,18 @@ async function run(argv: string[]): Promise<number> {
         'allow-unverified': { type: 'boolean' },
       },
     });
-  } catch (err) {
-    return fail(`${err instanceof Error ? err.message : String(err)}\n${help}`, 2);
-  }
-  const [sub, ...names] = parsed.positionals;
-  try {
+    const [sub, ...names] = positionals;
     switch (sub) {
       case 'build':
-        return await build(names, parsed.values);
+        return await build(names, values);
       case 'list':
         return list();
       case 'fetch':
-        return await fetchWeights(names, parsed.values);
+        return await fetchWeights(names, values);
       default:
-        return fail(`expected a subcommand: build, list or fetch${sub ? ` (got '${sub}')` : ''}`, 2);
+        throw new UsageError(`expected a subcommand: build, list or fetch${sub ? ` (got '${sub}')` : ''}`);
     }
-  } catch (err) {
-    if (err instanceof UsageError) return fail(err.message, 2);
-    return fail(err instanceof Error ? err.message : String(err));
-  }
+  });
 }
 
 export const command: Command = {

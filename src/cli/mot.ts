@@ -10,7 +10,7 @@ import type { TrackerConfig } from '../types.js';
 import { evaluateFolders, formatReport } from '../tools/mot/evaluate.js';
 import { formatMotResults, readMotRows, readSeqInfo } from '../tools/mot/formats.js';
 import { BYTETRACK_MOT_FILTER, detectionsByFrame, trackSequence } from '../tools/mot/trackSequence.js';
-import type { Command } from './command.js';
+import { numberOption, runCommand, UsageError, type Command } from './command.js';
 
 const d = DEFAULT_TRACKER;
 const help = `Usage:
@@ -30,16 +30,6 @@ eval: --gt holds one folder per sequence (SEQ/gt/gt.txt, SEQ/seqinfo.ini); --res
   Prints HOTA, DetA, AssA, LocA, MOTA, MOTP, IDF1, IDP, IDR (percent) and IDSW, FP, FN, Frag, MT, ML
   per sequence and combined (TrackEval MOT15 conventions). --json writes every metric as JSON.
 `;
-
-function numberOption(values: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}], got '${String(raw)}'`);
-  return value;
-}
-
-class UsageError extends Error {}
 
 function requireOption(values: Record<string, unknown>, name: string): string {
   const value = values[name];
@@ -68,11 +58,11 @@ async function runTrack(args: string[]): Promise<number> {
   const outPath = requireOption(values, 'out');
   const config: TrackerConfig = {
     ...DEFAULT_TRACKER,
-    trackThresh: numberOption(values, 'track-thresh', d.trackThresh, 0, 1),
-    lowThresh: numberOption(values, 'low-thresh', d.lowThresh, 0, 1),
-    newTrackThresh: numberOption(values, 'new-track-thresh', d.newTrackThresh, 0, 1),
-    matchThresh: numberOption(values, 'match-thresh', d.matchThresh, 0, 1),
-    lostTrackSeconds: numberOption(values, 'lost-seconds', d.lostTrackSeconds, 0, 3600),
+    trackThresh: numberOption('track-thresh', values['track-thresh'], d.trackThresh, { min: 0, max: 1 }),
+    lowThresh: numberOption('low-thresh', values['low-thresh'], d.lowThresh, { min: 0, max: 1 }),
+    newTrackThresh: numberOption('new-track-thresh', values['new-track-thresh'], d.newTrackThresh, { min: 0, max: 1 }),
+    matchThresh: numberOption('match-thresh', values['match-thresh'], d.matchThresh, { min: 0, max: 1 }),
+    lostTrackSeconds: numberOption('lost-seconds', values['lost-seconds'], d.lostTrackSeconds, { min: 0, max: 3600 }),
   };
   if (config.lowThresh > config.trackThresh) throw new UsageError('--low-thresh must not exceed --track-thresh');
   const info = readSeqInfo(seqinfoPath);
@@ -103,19 +93,13 @@ async function runEval(args: string[]): Promise<number> {
 export const command: Command = {
   summary: 'MOTChallenge tools: track public detections, evaluate results (HOTA, CLEAR, IDF1)',
   help,
-  async run(argv: string[]): Promise<number> {
+  run(argv: string[]): Promise<number> {
     const [sub, ...rest] = argv;
-    try {
-      if (sub === 'track') return await runTrack(rest);
-      if (sub === 'eval') return await runEval(rest);
-      process.stderr.write(`streamlens mot: expected 'track' or 'eval', got ${sub ? `'${sub}'` : 'nothing'}. See --help.\n`);
-      return 2;
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      process.stderr.write(`streamlens mot ${sub}: ${message}\n`);
-      // Bad arguments are usage errors (2); unreadable or malformed input is a failure (1).
-      const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-      return usage ? 2 : 1;
-    }
+    // Bad arguments are usage errors (2); unreadable or malformed input is a failure (1).
+    return runCommand(sub === 'track' || sub === 'eval' ? `mot ${sub}` : 'mot', async () => {
+      if (sub === 'track') return runTrack(rest);
+      if (sub === 'eval') return runEval(rest);
+      throw new UsageError(`expected 'track' or 'eval', got ${sub ? `'${sub}'` : 'nothing'}. See --help.`);
+    });
   },
 };

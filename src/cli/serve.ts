@@ -1,12 +1,13 @@
 /** `streamlens serve`: the live server. Without --config it runs the built-in demo. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Command } from './command.js';
+import { numberOption, packageVersion, runCommand, UsageError, type Command } from './command.js';
 import { ConfigError, loadConfig, parseConfig, type ServeConfig } from '../config.js';
 import { startServer } from '../serve/server.js';
-import { StreamHub } from '../pipeline/streamHub.js';
 import { killAllFfmpeg, liveFfmpegChildren } from '../ingest/ffmpeg.js';
+import { isFileSource } from '../ingest/sourceUrl.js';
+import { StreamHub } from '../pipeline/streamHub.js';
 import { createLogger, levelFromEnv, type Logger } from '../log.js';
 import { demoClipPath, ensureDemoClip } from '../tools/synth/index.js';
 import { ensureModel, isBuiltinModel, modelsDir, type BuiltinModel } from '../tools/modelgen/index.js';
@@ -65,7 +66,7 @@ function builtinModelAt(path: string): { name: BuiltinModel; imgsz: number; batc
 async function ensureGenerated(config: ServeConfig, log: Logger): Promise<void> {
   const jobs: Promise<unknown>[] = [];
   const demo = demoClipPath();
-  if (config.streams.some((s) => resolve(s.url) === demo) && !existsSync(demo)) {
+  if (config.streams.some((s) => isFileSource(s.url) && resolve(s.url) === demo) && !existsSync(demo)) {
     log.info({ file: demo }, 'generating the demo clip');
     jobs.push(ensureDemoClip());
   }
@@ -78,42 +79,27 @@ async function ensureGenerated(config: ServeConfig, log: Logger): Promise<void> 
   await Promise.all(jobs);
 }
 
-function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+function run(argv: string[]): Promise<number> {
+  return runCommand('serve', () => serve(argv));
 }
 
-async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } } }));
-  } catch (err) {
-    process.stderr.write(`streamlens serve: ${(err as Error).message}\n`);
-    return 2;
-  }
+async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } } });
+  const port = values.port === undefined ? undefined : numberOption('port', values.port, 0, { min: 0, max: 65535, integer: true });
   let config: ServeConfig;
   try {
     config = values.config ? loadConfig(values.config) : await demoConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`streamlens serve: invalid config ${values.config ?? '(demo)'}:\n${err.message}\n`);
-      return 2;
-    }
+    if (err instanceof ConfigError) throw new UsageError(`invalid config ${values.config ?? '(demo)'}:\n${err.message}`);
     throw err;
   }
   if (values.host) config.server.host = values.host;
-  if (values.port !== undefined) {
-    const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      process.stderr.write(`streamlens serve: --port must be an integer in [0, 65535], got "${values.port}"\n`);
-      return 2;
-    }
-    config.server.port = port;
-  }
+  if (port !== undefined) config.server.port = port;
 
   // STREAMLENS_LOG_LEVEL overrides server.logLevel.
   const log = createLogger({}, levelFromEnv(config.server.logLevel));
   if (values.config) await ensureGenerated(config, log);
-  const server = await startServer({ config, hub: StreamHub.forConfig(config, log), version: version(), log });
+  const server = await startServer({ config, hub: StreamHub.forConfig(config, log), version: packageVersion(), log });
   process.stdout.write(`streamlens serving ${config.streams.length} stream(s) on ${server.url} (WebSocket ${server.url.replace(/^http/, 'ws')}/ws)\n`);
 
   return new Promise<number>((resolve) => {
