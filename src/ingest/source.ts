@@ -4,22 +4,19 @@
  * ffmpeg and tested with fake sources. `ffmpegSources` is the real one: ffprobe, then one ffmpeg
  * child decoding, scaling and letterboxing (FrameDecoder).
  */
+import type { SourceSettings } from '../config/schema.js';
 import type { Frame, SourceInfo } from '../types.js';
 import { FrameDecoder } from './decoder.js';
 import { probeSource } from './probe.js';
 
-export interface SourceRequest {
+/** `realtime` (pace at the native frame rate) and `loop` apply to files, `rtspTransport` to RTSP. */
+export interface SourceRequest extends Partial<SourceSettings> {
   streamId: string;
   url: string;
-  /** Files: pace at the native frame rate. */
-  realtime?: boolean;
-  /** Files: start over at the end. */
-  loop?: boolean;
   /** Most frames per second taken from the source; undefined = every frame. */
   fps?: number;
   /** Also produce a JPEG of each source frame. */
   jpeg?: { quality: number; maxWidth?: number };
-  rtspTransport?: 'tcp' | 'udp';
   /** seq of the first frame (a stream's numbering continues across reconnects). */
   startSeq?: number;
   /** Time allowed to open the source, ms. */
