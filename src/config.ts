@@ -6,11 +6,13 @@
  * path (`streams[1].dropPolicy: expected ...`), so a bad file or API request says exactly what to fix.
  */
 import { readFileSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join as joinPath, relative, resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import {
   ConfigSchema,
   DEFAULT_MODEL,
+  DEFAULT_EVENT_STORE,
+  EventsSchema,
   DEFAULT_SERVER,
   DEFAULT_TRACKER,
   ModelSchema,
@@ -18,10 +20,14 @@ import {
   TrackerSchema,
   parseDropPolicy,
   type BackoffSettings,
+  type EventsSettings,
+  type EventStoreSettings,
   type ModelSettings,
+  type MqttSettings,
   type ServerSettings,
   type StreamSettings,
   type TrackerConfig,
+  type WebhookSettings,
 } from './config/schema.js';
 import { ConfigError, describeValue, schemaCheck, type ConfigIssue } from './config/validate.js';
 import { sourceKind, urlScheme } from './ingest/sourceUrl.js';
@@ -38,6 +44,9 @@ export interface ServeConfig {
   tracker: TrackerConfig;
   /** Where relative paths in streams added later (over the API) resolve from. */
   baseDir: string;
+  /** Absolute folder the server keeps data in; undefined = nothing is kept. */
+  dataDir?: string;
+  events: EventsSettings;
 }
 
 const checkConfigSchema = schemaCheck(ConfigSchema);
@@ -107,6 +116,11 @@ function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 
+/** A backoff whose maxMs is below its initialMs is reported (when its schema check passed). */
+function checkBackoff(b: BackoffSettings | undefined, path: string, issues: ConfigIssue[]): void {
+  if (b && clean(issues, path) && b.maxMs < b.initialMs) issues.push({ path: `${path}.maxMs`, message: `expected >= initialMs (${b.initialMs}), got ${b.maxMs}` });
+}
+
 /** Whether the schema check reported nothing at or under `path`. */
 function clean(issues: ConfigIssue[], path: string): boolean {
   if (path === '') return issues.length === 0;
@@ -132,9 +146,7 @@ function resolveStream(v: StreamInput, path: string, ctx: StreamContext, issues:
   else if (ctx.modelPaths.length === 1) model = ctx.modelPaths[0];
   else issues.push({ path: at('model'), message: `required (the config lists ${ctx.modelPaths.length} models)` });
   const reconnect = v.reconnect as BackoffSettings | undefined;
-  if (reconnect && clean(issues, at('reconnect')) && reconnect.maxMs < reconnect.initialMs) {
-    issues.push({ path: at('reconnect.maxMs'), message: `expected >= initialMs (${reconnect.initialMs}), got ${reconnect.maxMs}` });
-  }
+  checkBackoff(reconnect, at('reconnect'), issues);
   if (!clean(issues, path) || !url || !model || !reconnect) return undefined;
 
   const { dropPolicy, tracker, ...plain } = v;
@@ -168,6 +180,20 @@ export function modelSettings(config: Pick<ServeConfig, 'models'>, path: string)
 }
 
 type ConfigInput = Static<typeof ConfigSchema>;
+
+/** The event outputs: the store lives in `<dataDir>/events` and is on whenever there is a dataDir. */
+function resolveEvents(v: Static<typeof EventsSchema> | undefined, dataDir: string | undefined, issues: ConfigIssue[]): EventsSettings {
+  const mqtt = v?.mqtt as MqttSettings | undefined;
+  checkBackoff(mqtt?.reconnect, 'events.mqtt.reconnect', issues);
+  const webhooks = (v?.webhooks ?? []) as WebhookSettings[];
+  webhooks.forEach((w, i) => checkBackoff(w.retry, `events.webhooks[${i}].retry`, issues));
+  // Given, the store section has its defaults filled in by the schema check; absent, it is all defaults.
+  const { enabled, ...storeSettings } = v?.store ?? { enabled: true, ...DEFAULT_EVENT_STORE };
+  let store: EventStoreSettings | undefined;
+  if (enabled && dataDir !== undefined) store = { ...(storeSettings as Omit<EventStoreSettings, 'dir'>), dir: joinPath(dataDir, 'events') };
+  else if (enabled && v?.store !== undefined) issues.push({ path: 'events.store', message: 'needs a top-level "dataDir" (the folder events are kept in)' });
+  return { ...(mqtt ? { mqtt } : {}), webhooks, ...(store ? { store } : {}) };
+}
 
 /** Validates a whole config document. `baseDir` anchors relative model, media and file paths. */
 export function parseConfig(json: unknown, baseDir: string): ServeConfig {
@@ -203,8 +229,10 @@ export function parseConfig(json: unknown, baseDir: string): ServeConfig {
     const s = resolveStream(sv, path, ctx, issues);
     if (s) streams.push(s);
   });
+  const dataDir = typeof input.dataDir === 'string' ? resolve(baseDir, input.dataDir) : undefined;
+  const events = clean(issues, 'events') ? resolveEvents(input.events, dataDir, issues) : { webhooks: [] };
   if (issues.length) throw new ConfigError(issues);
-  return { server, models, streams, tracker, baseDir };
+  return { server, models, streams, tracker, baseDir, ...(dataDir ? { dataDir } : {}), events };
 }
 
 /** Reads and validates a JSON config file; relative paths resolve from the file's folder. */

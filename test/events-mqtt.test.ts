@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MqttSink } from '../src/output/events/mqttSink.js';
-import { DEFAULT_MQTT, type MqttSettings } from '../src/output/events/settings.js';
+import { DEFAULT_MQTT, type MqttSettings } from '../src/config.js';
 import { countTopics, topicLevel } from '../src/output/events/topics.js';
 import { createLogger } from '../src/log.js';
 import { MqttRecorder, startMosquitto, type Mosquitto } from './helpers/mosquitto.js';

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventDb } from '../src/output/events/eventDb.js';
 import { EventQueryError, parseEventQuery } from '../src/output/events/eventQuery.js';
 import { EventStore, EventStoreUnavailable } from '../src/output/events/eventStore.js';
-import { DEFAULT_EVENT_STORE, type EventStoreSettings } from '../src/output/events/settings.js';
+import { DEFAULT_EVENT_STORE, type EventStoreSettings } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import type { AnalyticsEvent } from '../src/types.js';
 import { lineCross, resultWith, until } from './helpers/eventFixtures.js';

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebhookSink } from '../src/output/events/webhookSink.js';
-import { DEFAULT_WEBHOOK, type WebhookSettings } from '../src/output/events/settings.js';
+import { DEFAULT_WEBHOOK, type WebhookSettings } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { lineCross, resultWith, until } from './helpers/eventFixtures.js';
 // @ts-expect-error: a plain .mjs example without types

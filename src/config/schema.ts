@@ -221,6 +221,68 @@ export const StreamSchema = Type.Object(
   { additionalProperties: false, description: 'One stream (also the body of POST /api/streams).' },
 );
 
+// ---- event outputs (docs/analytics.md) ----
+
+/** The analytics event types (src/types.ts AnalyticsEventType), for webhook filters and queries. */
+export const EVENT_TYPES = ['line_cross', 'zone_enter', 'zone_exit', 'zone_loiter'] as const;
+
+export const MqttSchema = Type.Object(
+  {
+    url: Type.String({ pattern: '^(mqtts?|wss?)://[^/\\s]', errorMessage: 'expected an mqtt://, mqtts://, ws:// or wss:// URL', description: 'Broker URL, e.g. mqtt://127.0.0.1:1883.' }),
+    prefix: Type.Optional(
+      Type.String({
+        pattern: '^[^/+#\\u0000]([^+#\\u0000]*[^/+#\\u0000])?$',
+        default: 'streamlens',
+        errorMessage: 'expected topic levels without +, # or a / at either end',
+        description: 'First topic level(s) of every topic, e.g. "site1/streamlens".',
+      }),
+    ),
+    username: Type.Optional(Type.String({ minLength: 1, description: 'Broker user name.' })),
+    password: Type.Optional(Type.String({ description: 'Broker password.' })),
+    qos: Type.Optional(Type.Integer({ minimum: 0, maximum: 2, default: 1, description: 'QoS of every message (events, counts, availability).' })),
+    clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 65535, description: 'MQTT client id. Default: streamlens-<random>.' })),
+    maxQueue: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'Events kept while the broker is unreachable; beyond, the oldest is dropped (queue_full).' })),
+    maxInflight: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_535, default: 100, description: 'Messages handed to the broker and not yet acknowledged.' })),
+    connectTimeoutMs: Type.Optional(Type.Number({ minimum: 100, maximum: 600_000, default: 10_000, description: 'Time allowed for one connection attempt, ms.' })),
+    reconnect: Type.Optional(BackoffSchema),
+  },
+  { additionalProperties: false, description: 'Publish events and counts to an MQTT broker (docs/analytics.md).' },
+);
+
+export const WebhookSchema = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://[^/\\s]', errorMessage: 'expected an http:// or https:// URL', description: 'URL each event is POSTed to.' }),
+    types: Type.Optional(Type.Array(OneOf(EVENT_TYPES), { minItems: 1, description: 'Event types to send. Default: all.' })),
+    secret: Type.Optional(Type.String({ minLength: 1, description: 'Sign each request: x-streamlens-signature = sha256=HMAC-SHA256(secret, "<x-streamlens-timestamp>.<body>").' })),
+    timeoutMs: Type.Optional(Type.Number({ minimum: 100, maximum: 600_000, default: 5000, description: 'Time allowed for one request (connection, request, answer headers), ms.' })),
+    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Attempts per event, the first included (5xx, 408, 429, timeouts and connection errors are retried).' })),
+    maxQueue: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'Events waiting for this webhook; beyond, the oldest is dropped (queue_full).' })),
+    retry: Type.Optional(BackoffSchema),
+  },
+  { additionalProperties: false, description: 'POST every event to a URL (docs/analytics.md).' },
+);
+
+export const EventStoreSchema = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean({ default: true, description: 'Keep events (needs dataDir); false keeps none even with a dataDir.' })),
+    retentionDays: Type.Optional(Type.Number({ minimum: 0, maximum: 36_500, default: 30, description: 'Events older than this are deleted; 0 = no age limit.' })),
+    maxRows: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 500_000, description: 'The oldest events beyond this many are deleted; 0 = no limit.' })),
+    snapshots: Type.Optional(Type.Boolean({ default: true, description: "Store a JPEG of each event's frame with the object's box (streams with video)." })),
+    maxSnapshotMB: Type.Optional(Type.Number({ minimum: 1, maximum: 10_000_000, default: 1024, description: 'Snapshot files together stay under this; the oldest snapshots are deleted first (their events stay), MiB.' })),
+    maxQueue: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Events waiting to be written; beyond, the oldest is dropped (queue_full).' })),
+  },
+  { additionalProperties: false, description: 'The event store in <dataDir>/events, on whenever dataDir is set (docs/analytics.md).' },
+);
+
+export const EventsSchema = Type.Object(
+  {
+    mqtt: Type.Optional(MqttSchema),
+    webhooks: Type.Optional(Type.Array(WebhookSchema, { default: [], description: 'Webhooks, each delivered to on its own.' })),
+    store: Type.Optional(EventStoreSchema),
+  },
+  { additionalProperties: false, default: {}, description: 'Where analytics events go besides the WebSocket (docs/analytics.md).' },
+);
+
 export const ConfigSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'The JSON Schema of this file, for editors (e.g. "./streamlens.schema.json"). Ignored by the server.' })),
@@ -234,6 +296,8 @@ export const ConfigSchema = Type.Object(
     ),
     tracker: Type.Optional(TrackerSetting({ default: TRACKER_DEFAULTS, description: "Tracker (ByteTrack) defaults for every stream; a stream's `tracker` overrides them. false disables tracking." })),
     streams: Type.Optional(Type.Array(StreamSchema, { default: [], description: 'Streams to start; more can be added over the API.' })),
+    dataDir: Type.Optional(Type.String({ minLength: 1, description: 'Folder the server keeps data in (the event store), relative to the config file. None = nothing is kept.' })),
+    events: Type.Optional(EventsSchema),
   },
   { additionalProperties: false, title: 'streamlens serve configuration', description: 'docs/configuration.md' },
 );
@@ -269,6 +333,22 @@ export type StreamSettings = Filled<Omit<Static<typeof StreamSchema>, 'dropPolic
   reconnect: BackoffSettings;
 };
 
+export type MqttSettings = Filled<Omit<Static<typeof MqttSchema>, 'qos' | 'reconnect'>, 'username' | 'password' | 'clientId'> & {
+  qos: 0 | 1 | 2;
+  reconnect: BackoffSettings;
+};
+export type WebhookSettings = Filled<Omit<Static<typeof WebhookSchema>, 'retry'>, 'types' | 'secret'> & { retry: BackoffSettings };
+export type EventStoreSettings = Filled<Omit<Static<typeof EventStoreSchema>, 'enabled'>> & {
+  /** Absolute folder of the database and snapshots: `<dataDir>/events`. */
+  dir: string;
+};
+export interface EventsSettings {
+  mqtt?: MqttSettings;
+  webhooks: WebhookSettings[];
+  /** Set when the config has a dataDir and `events.store` is not false. */
+  store?: EventStoreSettings;
+}
+
 /** The schema's defaults of an object schema whose fields all have one. */
 function defaultsOf<T extends TSchema>(schema: T): Filled<Static<T>> {
   return Value.Default(schema, {}) as Filled<Static<T>>;
@@ -278,5 +358,8 @@ export const DEFAULT_TRACKER: TrackerConfig = TRACKER_DEFAULTS;
 export const DEFAULT_SERVER: ServerSettings = defaultsOf(ServerSchema);
 export const DEFAULT_MODEL: Omit<ModelSettings, 'path'> = defaultsOf(ModelSchema);
 export const DEFAULT_BACKOFF: BackoffSettings = defaultsOf(BackoffSchema);
+export const DEFAULT_MQTT = defaultsOf(Type.Omit(MqttSchema, ['url', 'username', 'password', 'clientId']));
+export const DEFAULT_WEBHOOK = defaultsOf(Type.Omit(WebhookSchema, ['url', 'types', 'secret']));
+export const DEFAULT_EVENT_STORE = defaultsOf(Type.Omit(EventStoreSchema, ['enabled']));
 /** A stream's defaults, for the fields that have a static one. */
 export const DEFAULT_STREAM = defaultsOf(Type.Omit(StreamSchema, ['id', 'url', 'model', 'dropPolicy', 'tracker']));

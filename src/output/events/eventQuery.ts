@@ -4,7 +4,7 @@
  * zone, e.g. `2025-01-31T12:00:00Z`) or epoch milliseconds.
  */
 import type { AnalyticsEventType } from '../../types.js';
-import { EVENT_TYPES } from './settings.js';
+import { EVENT_TYPES } from '../../config.js';
 
 export interface EventFilter {
   stream?: string;

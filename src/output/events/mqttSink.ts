@@ -16,7 +16,7 @@ import { backoffDelay } from '../../pipeline/backoff.js';
 import type { Logger } from '../../log.js';
 import type { AnalyticsEvent, FrameResult } from '../../types.js';
 import type { ResultSink } from './resultSink.js';
-import type { MqttSettings } from './settings.js';
+import type { MqttSettings } from '../../config.js';
 import { SinkCounters, type EventSinkStats } from './sinkStats.js';
 import { availabilityTopic, countTopics, eventsTopic } from './topics.js';
 

@@ -11,7 +11,7 @@ import { backoffDelay } from '../../pipeline/backoff.js';
 import type { Logger } from '../../log.js';
 import type { AnalyticsEvent, FrameResult } from '../../types.js';
 import type { ResultSink } from './resultSink.js';
-import type { WebhookSettings } from './settings.js';
+import type { WebhookSettings } from '../../config.js';
 import { signatureHeaders } from './signature.js';
 import { SinkCounters, type EventSinkStats } from './sinkStats.js';
 
