@@ -11,7 +11,8 @@ import { DEFAULT_MQTT, type MqttSettings } from '../src/config.js';
 import { countTopics, topicLevel } from '../src/output/events/topics.js';
 import { createLogger } from '../src/log.js';
 import { MqttRecorder, startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
-import { lineCross, resultWith, until } from './helpers/eventFixtures.js';
+import { lineCross, resultWith } from './helpers/eventFixtures.js';
+import { until } from './helpers/serveHarness.js';
 
 const log = createLogger({ test: 'mqtt' }, 'silent');
 

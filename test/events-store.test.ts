@@ -15,7 +15,8 @@ import { EventStore, EventStoreUnavailable } from '../src/output/events/eventSto
 import { DEFAULT_EVENT_STORE, type EventStoreSettings } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import type { AnalyticsEvent } from '../src/types.js';
-import { lineCross, resultWith, until } from './helpers/eventFixtures.js';
+import { lineCross, resultWith } from './helpers/eventFixtures.js';
+import { until } from './helpers/serveHarness.js';
 
 const log = createLogger({ test: 'store' }, 'silent');
 const T0 = Date.parse('2025-01-31T12:00:00Z');

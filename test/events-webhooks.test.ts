@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebhookSink } from '../src/output/events/webhookSink.js';
 import { DEFAULT_WEBHOOK, type WebhookSettings } from '../src/config.js';
 import { createLogger } from '../src/log.js';
-import { lineCross, resultWith, until } from './helpers/eventFixtures.js';
+import { lineCross, resultWith } from './helpers/eventFixtures.js';
+import { until } from './helpers/serveHarness.js';
 // @ts-expect-error: a plain .mjs example without types
 import { createReceiver, verify } from '../docs/examples/webhook-receiver.mjs';
 

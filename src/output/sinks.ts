@@ -4,13 +4,16 @@
  *
  *  - FILE_SINKS: `analyze --format <key>` (and the format guessed from --out);
  *  - LIVE_SINKS: outputs of `serve`, each enabled by its own section of the config (undefined when
- *    it is not configured). serve adds its own sinks first (the WebSocket gateway, the snapshot
- *    cache, the metrics).
+ *    it is not configured, several for a list). serve adds its own sinks first (the WebSocket
+ *    gateway, the snapshot cache, the metrics).
  */
 import type { ServeConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { jsonlLine, motLines, ResultFileSink } from './resultFiles.js';
 import type { ResultSink } from './sink.js';
+import { EventStore } from './events/eventStore.js';
+import { MqttSink } from './events/mqttSink.js';
+import { WebhookSink } from './events/webhookSink.js';
 
 export type FileSinkFactory = (path: string) => ResultSink;
 
@@ -35,11 +38,17 @@ export function openFileSink(format: ResultFormat, path: string): ResultSink {
 export interface LiveSinkContext {
   config: ServeConfig;
   log: Logger;
+  /** streamlens version (e.g. for a user-agent). */
+  version: string;
 }
 
-export type LiveSinkFactory = (ctx: LiveSinkContext) => ResultSink | undefined;
+export type LiveSinkFactory = (ctx: LiveSinkContext) => ResultSink | ResultSink[] | undefined;
 
-export const LIVE_SINKS: readonly LiveSinkFactory[] = [];
+export const LIVE_SINKS: readonly LiveSinkFactory[] = [
+  ({ config, log }) => config.events.mqtt && new MqttSink({ settings: config.events.mqtt, log }),
+  ({ config, log, version }) => config.events.webhooks.map((settings, index) => new WebhookSink({ settings, index, version, log })),
+  ({ config, log }) => config.events.store && new EventStore({ settings: config.events.store, log }),
+];
 
 /** The live sinks the config enables, in registration order. */
 export function openLiveSinks(ctx: LiveSinkContext): ResultSink[] {

@@ -1,5 +1,5 @@
 /**
- * The HTTP API (node:http, no framework). Every response is JSON except the snapshot; errors are
+ * The HTTP API (node:http, no framework). Every response is JSON except the snapshots; errors are
  * `{"error": "...", ...details}` with a fitting status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,6 +13,7 @@ import { renderSnapshot, type LatestFrames } from './snapshot.js';
 import { detectImage, parseClasses, parseConf, pickModel, readImageBody } from './detectImage.js';
 import { batchingView } from './protocol.js';
 import type { StreamStatsSource } from './streamStats.js';
+import { eventSnapshot, listEvents, type EventQueries } from './eventsApi.js';
 
 export interface ApiContext {
   config: ServeConfig;
@@ -20,6 +21,8 @@ export interface ApiContext {
   /** Stream stats with serve's client drops. */
   streams: StreamStatsSource;
   snapshots: LatestFrames;
+  /** The event store (GET /api/events); undefined without a dataDir. */
+  events?: EventQueries;
   log: Logger;
   version: string;
   startedAt: number;
@@ -145,6 +148,21 @@ const routes: Route[] = [
       if (!result) throw new HttpError(503, `stream "${id}" has no frame yet`);
       const jpeg = await renderSnapshot(result);
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length, 'cache-control': 'no-store', 'x-frame-seq': String(result.seq) });
+      res.end(jpeg);
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/events$/,
+    handler: async (ctx, _req, res, _params, url) => json(res, 200, await listEvents(ctx.events, url.searchParams)),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/events\/([^/]+)\/snapshot\.jpg$/,
+    handler: async (ctx, _req, res, [id]) => {
+      const jpeg = await eventSnapshot(ctx.events, id);
+      // An event's snapshot never changes: clients may keep it.
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length, 'cache-control': 'private, max-age=86400' });
       res.end(jpeg);
     },
   },

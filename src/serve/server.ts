@@ -17,6 +17,9 @@ import { isAuthorised } from './auth.js';
 import { handleApiRequest, type ApiContext } from './httpApi.js';
 import { isDashboardPath, serveDashboard } from './staticFiles.js';
 import { ServerMetrics } from './metrics.js';
+import { registerEventMetrics } from './eventMetrics.js';
+import { EventStore } from '../output/events/eventStore.js';
+import type { EventSinkStats } from '../output/events/sinkStats.js';
 import { LatestFrames } from './snapshot.js';
 import { ClientDropCounts, servedStats, type StreamStatsSource } from './streamStats.js';
 import { WsGateway, type ClientInfo } from './wsGateway.js';
@@ -60,6 +63,11 @@ function listen(server: Server, host: string, port: number): Promise<number> {
   });
 }
 
+/** The event outputs (MQTT, webhooks, store) report their figures for /metrics. */
+function hasEventStats(sink: object): sink is { stats(): EventSinkStats[] } {
+  return typeof (sink as { stats?: unknown }).stats === 'function';
+}
+
 /** GET /metrics (Prometheus text format). */
 function serveMetrics(metrics: ServerMetrics, req: IncomingMessage, res: ServerResponse, log: Logger): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -97,7 +105,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     clientDrops: () => gateway.drops(),
     connectionsAccepted: () => gateway.connectionsAccepted,
   });
-  const sinks = new SinkSet([gateway, snapshots, metrics, ...openLiveSinks({ config, log })], log, { live: true });
+  const live = openLiveSinks({ config, log, version: options.version });
+  const sinks = new SinkSet([gateway, snapshots, metrics, ...live], log, { live: true });
+  registerEventMetrics(metrics.registry, () => live.flatMap((s) => (hasEventStats(s) ? s.stats() : [])));
   const subscriptions = [
     hub.results$.subscribe((result) => void sinks.write(result)),
     hub.states$.subscribe((e) => {
@@ -106,7 +116,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       clientDrops.forget(e.stream);
     }),
   ];
-  const ctx: ApiContext = { config, hub, streams, snapshots, log, version: options.version, startedAt: Date.now(), clientCount: () => gateway.clientCount };
+  const events = live.find((s): s is EventStore => s instanceof EventStore);
+  const ctx: ApiContext = { config, hub, streams, snapshots, events, log, version: options.version, startedAt: Date.now(), clientCount: () => gateway.clientCount };
 
   const server = createServer(
     {

@@ -40,12 +40,3 @@ export function resultWith(stream: string, events: AnalyticsEvent[], counts?: An
     ...(jpeg ? { jpeg } : {}),
   };
 }
-
-/** Polls `cond` every 20 ms until it holds or `timeoutMs` passes (then throws naming `what`). */
-export async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

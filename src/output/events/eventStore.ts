@@ -14,7 +14,7 @@ import type { AnalyticsEvent, FrameResult } from '../../types.js';
 import type { InsertResult, NewEvent, StoredEvent } from './eventDb.js';
 import type { EventFilter } from './eventQuery.js';
 import { renderEventSnapshot } from './eventSnapshot.js';
-import type { ResultSink } from './resultSink.js';
+import type { ResultSink } from '../sink.js';
 import type { EventStoreSettings } from '../../config.js';
 import { SinkCounters, type EventSinkStats } from './sinkStats.js';
 import type { StoreReplies, StoreReply, StoreRequest, StoreWorkerData } from './storeProtocol.js';

@@ -10,7 +10,7 @@ import { DropOldestQueue } from '../../pipeline/dropPolicy.js';
 import { backoffDelay } from '../../pipeline/backoff.js';
 import type { Logger } from '../../log.js';
 import type { AnalyticsEvent, FrameResult } from '../../types.js';
-import type { ResultSink } from './resultSink.js';
+import type { ResultSink } from '../sink.js';
 import type { WebhookSettings } from '../../config.js';
 import { signatureHeaders } from './signature.js';
 import { SinkCounters, type EventSinkStats } from './sinkStats.js';
