@@ -1,4 +1,5 @@
 /** The dashboard's pure parts: RLE painting, frame/detection pairing, trails, backoff, filter, static paths. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeRle } from '../src/infer/adapters/rle.js';
 import { backoffDelay } from '../src/serve/dashboard/backoff.js';
@@ -8,6 +9,7 @@ import { paintRle } from '../src/serve/dashboard/rle.js';
 import { TrackTrails } from '../src/serve/dashboard/trails.js';
 import type { DetectionsMessage, WireObject } from '../src/serve/dashboard/wire.js';
 import { dashboardFileName } from '../src/serve/staticFiles.js';
+import { wireLatency } from '../src/serve/protocol.js';
 
 const obj = (label: string, score: number, track: number | null = null, box: [number, number, number, number] = [0, 0, 10, 10]): WireObject => ({
   box,
@@ -16,7 +18,18 @@ const obj = (label: string, score: number, track: number | null = null, box: [nu
   label,
   track_id: track,
 });
-const det = (seq: number, objects: WireObject[] = []): DetectionsMessage => ({ type: 'detections', stream: 's', seq, width: 64, height: 48, ts: 0, objects });
+const det = (seq: number, objects: WireObject[] = []): DetectionsMessage => ({
+  type: 'detections',
+  stream: 's',
+  seq,
+  frame: seq,
+  pts: seq / 10,
+  width: 64,
+  height: 48,
+  ts: 0,
+  objects,
+  latency: { ...wireLatency({ captureTs: 0, stages: {} }), stages_ms: {}, batch: null },
+});
 
 describe('paintRle', () => {
   it('paints exactly the pixels of a column-major RLE, row-major out', () => {
@@ -104,5 +117,15 @@ describe('dashboardFileName', () => {
     for (const bad of ['/dashboard/', '/dashboard/../package.json', '/dashboard/..%2Fpackage.json', '/dashboard/a/b.js', '/dashboard/.env', '/dashboard/x.json', '/dashboard/%2e%2e']) {
       expect(dashboardFileName(bad), bad).toBe('');
     }
+  });
+});
+
+describe('the wire types', () => {
+  it('are the server\'s (type-only imports from src/serve), not copies declared in the dashboard', () => {
+    const wire = readFileSync(new URL('../src/serve/dashboard/wire.ts', import.meta.url), 'utf8');
+    expect(wire).not.toMatch(/^\s*(export\s+)?(interface|type)\s+\w+\s*(=|\{|<)/m);
+    expect(wire).toMatch(/export type \{[^}]*ServerMessage[^}]*\} from '\.\.\/protocol\.js'/);
+    // Nothing but types may come from the server: a value import would bundle server code.
+    expect(wire).not.toMatch(/^import (?!type )/m);
   });
 });

@@ -7,6 +7,7 @@ import { ConfigError, formatDropPolicy, parseStream, streamContext, type ServeCo
 import { redactUrl } from '../ingest/sourceUrl.js';
 import { DuplicateStreamError, type StreamHubApi } from '../pipeline/hub.js';
 import type { Logger } from '../log.js';
+import type { StreamStats } from '../types.js';
 import { nowMs } from '../clock.js';
 import { HttpError, readJsonBody } from './body.js';
 import { renderSnapshot, type LatestFrames } from './snapshot.js';
@@ -44,11 +45,16 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** A stream's settings as the API shows them: the config file's shape, secrets hidden. */
-export function publicSettings(s: StreamSettings): Record<string, unknown> {
+export type PublicSettings = Omit<StreamSettings, 'dropPolicy'> & { dropPolicy: string };
+
+/** A stream in GET /api/streams (and the dashboard, src/serve/dashboard/wire.ts): its stats and settings. */
+export type StreamView = StreamStats & { config: PublicSettings };
+
+export function publicSettings(s: StreamSettings): PublicSettings {
   return { ...s, url: redactUrl(s.url), dropPolicy: formatDropPolicy(s.dropPolicy) };
 }
 
-function streamView(ctx: ApiContext, id: string): Record<string, unknown> | undefined {
+function streamView(ctx: ApiContext, id: string): StreamView | undefined {
   const stats = ctx.streams.stats(id);
   const settings = ctx.hub.settings(id);
   return stats && settings ? { ...stats, config: publicSettings(settings) } : undefined;

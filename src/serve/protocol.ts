@@ -81,6 +81,72 @@ export function wireObject(d: Detection): WireObject {
   return { ...detectionToJson(d), track_id: d.trackId ?? null };
 }
 
+// ---- Server messages, as sent: the dashboard (src/serve/dashboard/wire.ts) imports these types ----
+
+export interface HelloMessage {
+  type: 'hello';
+  streams: string[];
+}
+
+/** A frame's results; `ts` is its capture time (epoch ms), `pts` its presentation time (s). */
+export interface DetectionsMessage {
+  type: 'detections';
+  stream: string;
+  seq: number;
+  frame: number;
+  pts: number;
+  ts: number;
+  width: number;
+  height: number;
+  objects: WireObject[];
+  latency: WireLatency & { stages_ms: Record<string, number>; batch: number | null };
+}
+
+/** The JSON header of a binary video message; stream/seq as in the frame's `detections` message. */
+export interface FrameHeader {
+  type: 'frame';
+  stream: string;
+  seq: number;
+  frame: number;
+  pts: number;
+  ts: number;
+  width: number;
+  height: number;
+}
+
+export type StateMessage = { type: 'state' } & StreamStateEvent;
+
+export interface SubscribedMessage {
+  type: 'subscribed';
+  streams: string[];
+  video: boolean;
+  /** Set when the subscription is `"*"`. */
+  all?: true;
+}
+
+export interface UnsubscribedMessage {
+  type: 'unsubscribed';
+  streams: string[];
+  all?: true;
+}
+
+export interface StatsMessage {
+  type: 'stats';
+  ts: number;
+  streams: StreamStats[];
+  models: ModelStats[];
+  client: { drops: ClientDrops; bufferedAmount: number };
+}
+
+export type ErrorMessage = { type: 'error' } & ProtocolError;
+
+/** Every text message the server sends. */
+export type ServerMessage = HelloMessage | DetectionsMessage | StateMessage | SubscribedMessage | UnsubscribedMessage | StatsMessage | ErrorMessage;
+
+export function encodeHello(streams: string[]): string {
+  return JSON.stringify({ type: 'hello', streams } satisfies HelloMessage);
+}
+
 /** `detections` message for one frame. */
 export function encodeDetections(r: FrameResult): string {
   const t = r.timing;
@@ -95,7 +161,7 @@ export function encodeDetections(r: FrameResult): string {
     height: r.height,
     objects: r.detections.map(wireObject),
     latency: { ...wireLatency(t), stages_ms: stagesMs(t.stages), batch: t.batchSize ?? null },
-  });
+  } satisfies DetectionsMessage);
 }
 
 /**
@@ -105,7 +171,7 @@ export function encodeDetections(r: FrameResult): string {
  */
 export function encodeVideoFrame(r: FrameResult, jpeg: Uint8Array): Buffer {
   const header = Buffer.from(
-    JSON.stringify({ type: 'frame', stream: r.streamId, seq: r.seq, frame: r.index, pts: r3(r.pts), ts: r1(r.timing.captureTs), width: r.width, height: r.height }),
+    JSON.stringify({ type: 'frame', stream: r.streamId, seq: r.seq, frame: r.index, pts: r3(r.pts), ts: r1(r.timing.captureTs), width: r.width, height: r.height } satisfies FrameHeader),
     'utf8',
   );
   const out = Buffer.allocUnsafe(4 + header.length + jpeg.byteLength);
@@ -116,23 +182,23 @@ export function encodeVideoFrame(r: FrameResult, jpeg: Uint8Array): Buffer {
 }
 
 /** Splits a binary video message (for clients and tests). */
-export function decodeVideoFrame(buf: Uint8Array): { header: { stream: string; seq: number; frame: number; pts: number; ts: number; width: number; height: number }; jpeg: Uint8Array } {
+export function decodeVideoFrame(buf: Uint8Array): { header: FrameHeader; jpeg: Uint8Array } {
   const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const n = view.readUInt32BE(0);
   return { header: JSON.parse(view.subarray(4, 4 + n).toString('utf8')), jpeg: view.subarray(4 + n) };
 }
 
 export function encodeState(e: StreamStateEvent): string {
-  return JSON.stringify({ type: 'state', ...e });
+  return JSON.stringify({ type: 'state', ...e } satisfies StateMessage);
 }
 
 /** Reply to subscribe (also sent when a `"*"` subscription takes a new stream); `all` marks `"*"`. */
 export function encodeSubscribed(streams: string[], video: boolean, all: boolean): string {
-  return JSON.stringify({ type: 'subscribed', streams, video, ...(all ? { all: true } : {}) });
+  return JSON.stringify({ type: 'subscribed', streams, video, ...(all ? { all: true as const } : {}) } satisfies SubscribedMessage);
 }
 
 export function encodeUnsubscribed(streams: string[], all: boolean): string {
-  return JSON.stringify({ type: 'unsubscribed', streams, ...(all ? { all: true } : {}) });
+  return JSON.stringify({ type: 'unsubscribed', streams, ...(all ? { all: true as const } : {}) } satisfies UnsubscribedMessage);
 }
 
 export type ClientDrops = {
@@ -148,9 +214,9 @@ export function batchingView(b: BatcherMetrics): BatcherMetrics {
 }
 
 export function encodeStats(streams: StreamStats[], client: { drops: ClientDrops; bufferedAmount: number }, models: ModelStats[] = []): string {
-  return JSON.stringify({ type: 'stats', ts: Date.now(), streams, models: models.map((m) => ({ ...m, batching: batchingView(m.batching) })), client });
+  return JSON.stringify({ type: 'stats', ts: Date.now(), streams, models: models.map((m) => ({ ...m, batching: batchingView(m.batching) })), client } satisfies StatsMessage);
 }
 
 export function encodeError(e: ProtocolError): string {
-  return JSON.stringify({ type: 'error', ...e });
+  return JSON.stringify({ type: 'error', ...e } satisfies ErrorMessage);
 }

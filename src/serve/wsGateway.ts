@@ -22,6 +22,7 @@ import {
   CLOSE_TOO_MANY_CLIENTS,
   encodeDetections,
   encodeError,
+  encodeHello,
   encodeState,
   encodeStats,
   encodeSubscribed,
@@ -187,7 +188,7 @@ export class WsGateway implements ResultSink {
       this.log.debug({ code, drops: session.drops }, 'client closed');
     });
     ws.on('error', (err) => this.log.debug({ err }, 'client error'));
-    session.sendControl(JSON.stringify({ type: 'hello', streams: this.hub.ids() }));
+    session.sendControl(encodeHello(this.hub.ids()));
   }
 
   private onMessage(session: ClientSession, data: WebSocket.RawData, isBinary: boolean): void {
