@@ -91,7 +91,7 @@ describe('MQTT sink with mosquitto', () => {
 
     await s.close();
     await until(() => rec.on('sl/available').at(-1) === 'offline', 5000, 'offline on close');
-    expect(s.stats()[0]).toMatchObject({ sink: 'mqtt', published: 2, dropped: {} });
+    expect(s.eventStats()[0]).toMatchObject({ sink: 'mqtt', published: 2, dropped: {} });
   });
 
   it('the broker publishes offline (last will) when the process dies', async () => {
@@ -125,15 +125,15 @@ describe('MQTT sink with mosquitto', () => {
     for (const e of events) s.write(resultWith('cam', [e]));
     // write() never waits for the broker.
     expect(performance.now() - t0).toBeLessThan(100);
-    expect(s.stats()[0]).toMatchObject({ queueDepth: 5, dropped: { queue_full: 3 }, connected: false });
+    expect(s.eventStats()[0]).toMatchObject({ queueDepth: 5, dropped: { queue_full: 3 }, connected: false });
 
     await broker.start();
     await until(() => rec.on('sl/cam/events').length === 5, 10_000, 'the queued events');
     expect(rec.on('sl/cam/events').map((p) => JSON.parse(p).id)).toEqual(events.slice(3).map((e) => e.id));
     // The broker acknowledges after it forwarded them.
-    await until(() => s.stats()[0].published === 5, 5000, 'the acknowledgements');
-    expect(s.stats()[0]).toMatchObject({ queueDepth: 0, connected: true, dropped: { queue_full: 3 } });
-    expect(s.stats()[0].retries).toBeGreaterThanOrEqual(1);
+    await until(() => s.eventStats()[0].published === 5, 5000, 'the acknowledgements');
+    expect(s.eventStats()[0]).toMatchObject({ queueDepth: 0, connected: true, dropped: { queue_full: 3 } });
+    expect(s.eventStats()[0].retries).toBeGreaterThanOrEqual(1);
   });
 
   it('delivers events written before, during and after a broker restart mid-stream', async () => {
@@ -147,12 +147,12 @@ describe('MQTT sink with mosquitto', () => {
       sent.push(e.id);
       s.write(resultWith('cam', [e]));
     };
-    await until(() => s.stats()[0].connected === true, 5000, 'connected');
+    await until(() => s.eventStats()[0].connected === true, 5000, 'connected');
     for (let i = 0; i < 3; i++) tick();
     await until(() => rec.on('sl/cam/events').length === 3, 5000, 'events before the outage');
 
     await broker.stop();
-    await until(() => s.stats()[0].connected === false, 5000, 'the sink to notice');
+    await until(() => s.eventStats()[0].connected === false, 5000, 'the sink to notice');
     for (let i = 0; i < 3; i++) tick(); // during the outage: queued
     await broker.start();
     for (let i = 0; i < 3; i++) tick(); // after the restart, connected or not yet
@@ -160,8 +160,8 @@ describe('MQTT sink with mosquitto', () => {
     // QoS 1 is at least once: a message in flight at the cut may come twice; none is missing.
     const got = rec.on('sl/cam/events').map((p) => JSON.parse(p).id as string);
     expect([...new Set(got)]).toEqual(sent);
-    await until(() => s.stats()[0].published === 9, 5000, 'the acknowledgements');
-    expect(s.stats()[0].dropped).toEqual({});
+    await until(() => s.eventStats()[0].published === 9, 5000, 'the acknowledgements');
+    expect(s.eventStats()[0].dropped).toEqual({});
   });
 
   it('publishes online and every count again after a restart of a broker without persistence', async () => {
@@ -170,10 +170,10 @@ describe('MQTT sink with mosquitto', () => {
     const first = await recorder();
     await until(() => first.on('sl/cam/zones/bay/car').length === 1, 5000, 'the counts');
     await first.close();
-    const retries = s.stats()[0].retries;
+    const retries = s.eventStats()[0].retries;
     await broker.stop();
     await broker.start();
-    await until(() => s.stats()[0].connected === true && s.stats()[0].retries > retries, 10_000, 'the sink to reconnect');
+    await until(() => s.eventStats()[0].connected === true && s.eventStats()[0].retries > retries, 10_000, 'the sink to reconnect');
     const late = await recorder();
     await until(() => late.messages.length === 4, 5000, 'the retained messages again');
     expect(Object.fromEntries(late.messages.map((m) => [m.topic, m.payload]))).toEqual({
@@ -186,12 +186,12 @@ describe('MQTT sink with mosquitto', () => {
 
   it('close() does not hang on a broker that is gone', async () => {
     const s = sink();
-    await until(() => s.stats()[0].connected === true, 5000, 'connected');
+    await until(() => s.eventStats()[0].connected === true, 5000, 'connected');
     await broker.stop();
     s.write(resultWith('cam', [lineCross('cam')]));
     const t0 = Date.now();
     await s.close();
     expect(Date.now() - t0).toBeLessThan(7000);
-    expect(s.stats()[0].dropped.closed).toBe(1);
+    expect(s.eventStats()[0].dropped.closed).toBe(1);
   });
 });

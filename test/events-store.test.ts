@@ -193,7 +193,7 @@ describe('event store sink (worker thread)', () => {
     s.write(resultWith('gate', [withVideo], undefined, await greyJpeg(640, 480)));
     s.write(resultWith('gate', [scaled], undefined, await greyJpeg(320, 240))); // jpegMaxWidth scaled it down
     s.write(resultWith('gate', [noVideo]));
-    await until(() => s.stats()[0].published === 3, 10_000, 'three stored events');
+    await until(() => s.eventStats()[0].published === 3, 10_000, 'three stored events');
     const stored = await s.query({ limit: 10 });
     expect(stored.map((e) => [e.event.id, e.snapshot])).toEqual([
       [noVideo.id, false],
@@ -216,7 +216,7 @@ describe('event store sink (worker thread)', () => {
 
     expect(await s.snapshot(noVideo.id)).toBeUndefined();
     expect(await s.snapshot('no-such-event')).toBeUndefined();
-    expect(s.stats()).toEqual([
+    expect(s.eventStats()).toEqual([
       { sink: 'store', published: 3, retries: 0, dropped: {}, queueDepth: 0 },
       { sink: 'snapshots', published: 2, retries: 0, dropped: {}, queueDepth: 0 },
     ]);
@@ -227,8 +227,8 @@ describe('event store sink (worker thread)', () => {
     const t0 = performance.now();
     for (let i = 0; i < 50; i++) s.write(resultWith('gate', Array.from({ length: 100 }, (_, k) => at(T0 + i * 100 + k))));
     expect(performance.now() - t0).toBeLessThan(1000);
-    await until(() => s.stats()[0].queueDepth === 0, 10_000, 'the queue to drain');
-    const st = s.stats()[0];
+    await until(() => s.eventStats()[0].queueDepth === 0, 10_000, 'the queue to drain');
+    const st = s.eventStats()[0];
     expect(st.published + (st.dropped.queue_full ?? 0)).toBe(5000);
     expect(st.dropped.queue_full).toBeGreaterThan(0);
     expect((await s.query({ limit: 1 }))[0].event.time).toBe(new Date(T0 + 4999).toISOString());
@@ -239,17 +239,17 @@ describe('event store sink (worker thread)', () => {
     writeFileSync(join(dir, 'events'), 'in the way');
     const s = store();
     s.write(resultWith('gate', [at(T0)]));
-    await until(() => s.stats()[0].dropped.store_error === 1, 10_000, 'the failed write');
+    await until(() => s.eventStats()[0].dropped.store_error === 1, 10_000, 'the failed write');
     await expect(s.query({ limit: 1 })).rejects.toBeInstanceOf(EventStoreUnavailable);
     rmSync(join(dir, 'events'));
     const later = at(T0 + 1);
     // The worker tries to open the database again (at most every 5 s) on later writes.
     const deadline = Date.now() + 15_000;
-    while (s.stats()[0].published === 0 && Date.now() < deadline) {
+    while (s.eventStats()[0].published === 0 && Date.now() < deadline) {
       s.write(resultWith('gate', [later]));
       await new Promise((r) => setTimeout(r, 300));
     }
-    expect(s.stats()[0].published).toBe(1);
+    expect(s.eventStats()[0].published).toBe(1);
     expect((await s.query({ limit: 5 })).map((e) => e.event.id)).toEqual([later.id]);
   });
 });
@@ -273,7 +273,7 @@ describe('event store on a full disk', () => {
     const s = new EventStore({ settings: { ...DEFAULT_EVENT_STORE, dir: join(mnt, 'events') }, log });
     try {
       s.write(resultWith('gate', [at(T0)]));
-      await until(() => s.stats()[0].published === 1, 10_000, 'the first event');
+      await until(() => s.eventStats()[0].published === 1, 10_000, 'the first event');
       // Fill the disk.
       try {
         execFileSync('dd', ['if=/dev/zero', `of=${join(mnt, 'filler')}`, 'bs=64k'], { stdio: 'ignore' });
@@ -281,11 +281,11 @@ describe('event store on a full disk', () => {
         // dd stops with ENOSPC: the point.
       }
       const jpeg = await greyJpeg(1280, 720);
-      for (let i = 1; i <= 200 && !s.stats()[0].dropped.store_error; i++) {
+      for (let i = 1; i <= 200 && !s.eventStats()[0].dropped.store_error; i++) {
         s.write(resultWith('gate', Array.from({ length: 50 }, (_, k) => at(T0 + i * 100 + k, { label: 'x'.repeat(2000) })), undefined, jpeg));
         await new Promise((r) => setTimeout(r, 20));
       }
-      expect(s.stats()[0].dropped.store_error).toBeGreaterThan(0);
+      expect(s.eventStats()[0].dropped.store_error).toBeGreaterThan(0);
       rmSync(join(mnt, 'filler'));
       const after = at(T0 + 100_000);
       const deadline = Date.now() + 10_000;

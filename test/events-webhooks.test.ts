@@ -88,8 +88,8 @@ describe('webhook sink', () => {
       expect(verify('s3cret', Buffer.from(g.body + ' '), ts, g.headers['x-streamlens-signature'])).toBe(false);
       expect(verify('s3cret', Buffer.from(g.body), ts, g.headers['x-streamlens-signature'], Number(ts) + 301)).toBe(false);
     }
-    await until(() => s.stats()[0].published === 3, 5000, 'published');
-    expect(s.stats()[0]).toMatchObject({ sink: 'webhooks[0]', retries: 0, dropped: {}, queueDepth: 0 });
+    await until(() => s.eventStats()[0].published === 3, 5000, 'published');
+    expect(s.eventStats()[0]).toMatchObject({ sink: 'webhooks[0]', retries: 0, dropped: {}, queueDepth: 0 });
   });
 
   it('sends no signature headers without a secret, and only the configured types', async () => {
@@ -97,7 +97,7 @@ describe('webhook sink', () => {
     serve(r.server);
     const s = sink(r.url, { types: ['zone_enter'] });
     s.write(resultWith('gate', [lineCross('gate'), lineCross('gate', { type: 'zone_enter', zone: 'bay' } as never), lineCross('gate')]));
-    await until(() => s.stats()[0].published === 1, 5000, 'one delivery');
+    await until(() => s.eventStats()[0].published === 1, 5000, 'one delivery');
     expect(r.got).toHaveLength(1);
     expect(JSON.parse(r.got[0].body).type).toBe('zone_enter');
     expect(r.got[0].headers['x-streamlens-signature']).toBeUndefined();
@@ -110,13 +110,13 @@ describe('webhook sink', () => {
     const s = sink(r.url, { secret: 'k' });
     const e = lineCross('gate');
     s.write(resultWith('gate', [e]));
-    await until(() => s.stats()[0].published === 1, 5000, 'the retried delivery');
+    await until(() => s.eventStats()[0].published === 1, 5000, 'the retried delivery');
     expect(r.got).toHaveLength(2);
     expect(r.got.map((g) => g.headers['x-streamlens-attempt'])).toEqual(['1', '2']);
     expect(r.got.map((g) => g.body)).toEqual([JSON.stringify(e), JSON.stringify(e)]);
     expect(r.got[1].at - r.got[0].at).toBeGreaterThanOrEqual(45); // the first backoff step, 50 ms
     expect(verify('k', Buffer.from(r.got[1].body), r.got[1].headers['x-streamlens-timestamp'], r.got[1].headers['x-streamlens-signature'])).toBe(true);
-    expect(s.stats()[0]).toMatchObject({ retries: 1, dropped: {} });
+    expect(s.eventStats()[0]).toMatchObject({ retries: 1, dropped: {} });
   });
 
   it('drops a 4xx answer without retrying it', async () => {
@@ -124,9 +124,9 @@ describe('webhook sink', () => {
     serve(r.server);
     const s = sink(r.url);
     s.write(resultWith('gate', [lineCross('gate')]));
-    await until(() => s.stats()[0].dropped.rejected === 1, 5000, 'the rejection');
+    await until(() => s.eventStats()[0].dropped.rejected === 1, 5000, 'the rejection');
     expect(r.got).toHaveLength(1);
-    expect(s.stats()[0]).toMatchObject({ published: 0, retries: 0 });
+    expect(s.eventStats()[0]).toMatchObject({ published: 0, retries: 0 });
   });
 
   it('a receiver that never answers: bounded queue, timeouts counted, write() never waits', async () => {
@@ -137,10 +137,10 @@ describe('webhook sink', () => {
     for (let i = 0; i < 20; i++) s.write(resultWith('gate', [lineCross('gate')]));
     expect(performance.now() - t0).toBeLessThan(100);
     // One in delivery, three waiting, the rest dropped oldest first.
-    expect(s.stats()[0]).toMatchObject({ queueDepth: 4, dropped: { queue_full: 16 } });
-    await until(() => (s.stats()[0].dropped.failed ?? 0) === 4, 10_000, 'every attempt to time out');
+    expect(s.eventStats()[0]).toMatchObject({ queueDepth: 4, dropped: { queue_full: 16 } });
+    await until(() => (s.eventStats()[0].dropped.failed ?? 0) === 4, 10_000, 'every attempt to time out');
     expect(r.got).toHaveLength(8); // 4 events x 2 attempts
-    expect(s.stats()[0]).toMatchObject({ published: 0, retries: 4, queueDepth: 0 });
+    expect(s.eventStats()[0]).toMatchObject({ published: 0, retries: 4, queueDepth: 0 });
   });
 
   it('a refused connection is retried, then counted as failed', async () => {
@@ -149,8 +149,8 @@ describe('webhook sink', () => {
     await new Promise<void>((resolve) => r.server.close(() => resolve()));
     const s = sink(url, { maxAttempts: 3 });
     s.write(resultWith('gate', [lineCross('gate')]));
-    await until(() => s.stats()[0].dropped.failed === 1, 5000, 'the failure');
-    expect(s.stats()[0].retries).toBe(2);
+    await until(() => s.eventStats()[0].dropped.failed === 1, 5000, 'the failure');
+    expect(s.eventStats()[0].retries).toBe(2);
   });
 
   it('close() gives up within its bound on a receiver that never answers', async () => {
@@ -162,7 +162,7 @@ describe('webhook sink', () => {
     const t0 = Date.now();
     await s.close();
     expect(Date.now() - t0).toBeLessThan(4000);
-    expect(s.stats()[0]).toMatchObject({ dropped: { closed: 3 }, queueDepth: 0 });
+    expect(s.eventStats()[0]).toMatchObject({ dropped: { closed: 3 }, queueDepth: 0 });
   });
 
   it('the documented receiver accepts signed events once and refuses unsigned ones', async () => {
@@ -174,11 +174,11 @@ describe('webhook sink', () => {
     const s = sink(url, { secret: 's3cret' });
     const e = lineCross('gate');
     s.write(resultWith('gate', [e, e])); // the same id twice: a retry after a lost answer
-    await until(() => s.stats()[0].published === 2, 5000, 'both deliveries');
+    await until(() => s.eventStats()[0].published === 2, 5000, 'both deliveries');
     expect(got).toEqual([e]);
     const wrong = sink(url, { secret: 'other', maxAttempts: 1 });
     wrong.write(resultWith('gate', [lineCross('gate')]));
-    await until(() => wrong.stats()[0].dropped.rejected === 1, 5000, 'the 401');
+    await until(() => wrong.eventStats()[0].dropped.rejected === 1, 5000, 'the 401');
     expect(got).toHaveLength(1);
   });
 });

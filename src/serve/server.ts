@@ -64,8 +64,8 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 }
 
 /** The event outputs (MQTT, webhooks, store) report their figures for /metrics. */
-function hasEventStats(sink: object): sink is { stats(): EventSinkStats[] } {
-  return typeof (sink as { stats?: unknown }).stats === 'function';
+function hasEventStats(sink: object): sink is { eventStats(): EventSinkStats[] } {
+  return typeof (sink as { eventStats?: unknown }).eventStats === 'function';
 }
 
 /** GET /metrics (Prometheus text format). */
@@ -107,7 +107,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   });
   const live = openLiveSinks({ config, log, version: options.version });
   const sinks = new SinkSet([gateway, snapshots, metrics, ...live], log, { live: true });
-  registerEventMetrics(metrics.registry, () => live.flatMap((s) => (hasEventStats(s) ? s.stats() : [])));
+  registerEventMetrics(metrics.registry, () => live.flatMap((s) => (hasEventStats(s) ? s.eventStats() : [])));
   const subscriptions = [
     hub.results$.subscribe((result) => void sinks.write(result)),
     hub.states$.subscribe((e) => {

@@ -125,7 +125,7 @@ export class EventStore implements ResultSink {
     return this.counters.drops() as Record<string, number>;
   }
 
-  stats(): EventSinkStats[] {
+  eventStats(): EventSinkStats[] {
     const rendering = this.renders.size + (this.rendering ? 1 : 0);
     return [this.counters.stats('store', this.pending.size + rendering + this.writing), this.snapshotCounters.stats('snapshots', rendering)];
   }

@@ -100,7 +100,7 @@ export class MqttSink implements ResultSink {
     return this.counters.drops() as Record<string, number>;
   }
 
-  stats(): EventSinkStats[] {
+  eventStats(): EventSinkStats[] {
     return [this.counters.stats('mqtt', this.events.size, this.client.connected)];
   }
 

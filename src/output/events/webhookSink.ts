@@ -73,7 +73,7 @@ export class WebhookSink implements ResultSink {
     return this.counters.drops() as Record<string, number>;
   }
 
-  stats(): EventSinkStats[] {
+  eventStats(): EventSinkStats[] {
     return [this.counters.stats(this.name, this.queue.size + (this.delivering ? 1 : 0))];
   }
 
