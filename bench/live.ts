@@ -13,6 +13,7 @@ import type { Clip } from './inputs.js';
 import { ResultRecorder, startBenchServer } from './liveServer.js';
 import { missingStages, stageSamples, stageSummaries } from './stages.js';
 import { histogram, rateSeries, r3, sleep, summarize, type Histogram, type Summary } from './stats.js';
+import { nowMs } from '../src/clock.js';
 
 export interface LiveStreamStats {
   id: string;
@@ -51,8 +52,6 @@ export interface LiveOptions {
   video?: boolean;
 }
 
-const now = (): number => performance.timeOrigin + performance.now();
-
 /** A client subscribed to every stream: delivery = receive time - the result's sendTs. */
 async function deliveryClient(url: string, streams: string[]): Promise<{ ws: WebSocket; delivery: number[]; captureToClient: number[]; recording: { on: boolean } }> {
   const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws');
@@ -63,7 +62,7 @@ async function deliveryClient(url: string, streams: string[]): Promise<{ ws: Web
   const ready = new Promise<void>((resolve) => (subscribed = resolve));
   ws.on('message', (data, isBinary) => {
     if (isBinary) return;
-    const t = now();
+    const t = nowMs();
     const m = JSON.parse(data.toString()) as { type: string; ts: number; latency?: { total_ms: number | null } };
     if (m.type === 'subscribed') subscribed();
     if (m.type !== 'detections' || !recording.on) return;
@@ -101,11 +100,11 @@ export async function liveRun(o: LiveOptions): Promise<LiveRun> {
     serialise.length = 0;
     recorder.start();
     client.recording.on = true;
-    const t0 = now();
+    const t0 = nowMs();
     await sleep(o.seconds * 1000);
     const results = recorder.stop();
     client.recording.on = false;
-    const seconds = (now() - t0) / 1000;
+    const seconds = (nowMs() - t0) / 1000;
     const after = new Map(ids.map((id) => [id, bench.server.hub.stats(id)!]));
     return summarizeLive(o, results, seconds, before, after, serialise, client.delivery, client.captureToClient, t0);
   } finally {

@@ -4,8 +4,8 @@
  * 127.0.0.1 server, prints {"ready":true} once all are subscribed, waits for a "go" line on stdin,
  * records for `seconds`, then prints one JSON LoadReport line and exits.
  */
-import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { nowMs } from '../src/clock.js';
 
 export interface LoadSpec {
   url: string;
@@ -31,8 +31,6 @@ export interface LoadReport {
   seconds: number;
 }
 
-const now = (): number => performance.timeOrigin + performance.now();
-
 interface Client {
   ws: WebSocket;
   detections: number;
@@ -55,7 +53,7 @@ function connect(spec: LoadSpec, state: State, video: boolean): Promise<Client> 
         if (state.recording) client.videos++;
         return;
       }
-      const t = now();
+      const t = nowMs();
       const m = JSON.parse(data.toString()) as { type: string; seq?: number; ts?: number; latency?: { total_ms: number | null } };
       if (m.type === 'subscribed') resolve(client);
       else if (m.type === 'detections' && state.recording) {
@@ -107,10 +105,10 @@ async function main(spec: LoadSpec): Promise<LoadReport> {
   process.stdout.write(JSON.stringify({ ready: true }) + '\n');
   await goSignal();
   state.recording = true;
-  const t0 = now();
+  const t0 = nowMs();
   await new Promise((r) => setTimeout(r, spec.seconds * 1000));
   state.recording = false;
-  const seconds = (now() - t0) / 1000;
+  const seconds = (nowMs() - t0) / 1000;
   for (const c of clients) c.ws.terminate();
   stuck?.ws.terminate();
   return { clients: clients.length, delivery: state.delivery, received: clients.map((c) => ({ detections: c.detections, videos: c.videos })), seqRange: [state.minSeq, state.maxSeq], connectRetries, lastConnectError, seconds };

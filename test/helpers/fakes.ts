@@ -6,6 +6,7 @@ import type { BatchItem, BatchResult, BatcherMetrics, ModelBackend, ModelInfo } 
 import type { FrameSource, SourceFactory, SourceRequest } from '../../src/ingest/source.js';
 import type { Logger, LogFields } from '../../src/log.js';
 import type { Detection, Frame, Letterbox, SourceInfo } from '../../src/types.js';
+import { nowMs } from '../../src/clock.js';
 
 export function letterbox(srcWidth = 64, srcHeight = 48): Letterbox {
   return { srcWidth, srcHeight, dstWidth: 64, dstHeight: 64, scale: 1, resizedWidth: srcWidth, resizedHeight: srcHeight, padX: 0, padY: 0 };
@@ -17,7 +18,7 @@ export function fakeFrame(seq: number, opts: { streamId?: string; lb?: Letterbox
     seq,
     index: opts.index ?? seq,
     pts: seq / 10,
-    captureTs: opts.captureTs ?? performance.timeOrigin + performance.now(),
+    captureTs: opts.captureTs ?? nowMs(),
     letterbox: opts.lb ?? letterbox(),
     // The frame's seq in the first byte: the fake backend echoes it back.
     rgb: Uint8Array.of(seq % 256),
@@ -67,7 +68,7 @@ export class FakeBackend implements ModelBackend {
         p.reject(this.failWith);
         continue;
       }
-      const t = performance.timeOrigin + performance.now();
+      const t = nowMs();
       p.resolve({
         detections: [detectionFor(p.item.rgb[0])],
         timing: { queuedTs: t, inferStartTs: t, inferEndTs: t, batchSize: 1, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 },
