@@ -81,6 +81,8 @@ export interface StreamHubApi {
   modelInfo(): Promise<ModelInfo[]>;
   /** Provider and batching metrics of the loaded models among `paths`, without waiting. */
   modelStats(paths: Iterable<string>): ModelStats[];
+  /** ffmpeg/ffprobe child processes the hub's sources keep alive now (for /metrics). */
+  childProcesses(): number;
   /** The backend for POST /api/detect (shares the streams' batcher); loaded on first use, kept until close. */
   detectBackend(modelPath: string): Promise<ModelBackend>;
   /** Stops every stream and closes the models. */

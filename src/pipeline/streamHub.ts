@@ -8,6 +8,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { FrameResult, StreamStats } from '../types.js';
 import { modelSettings, type ModelSettings, type ServeConfig, type StreamSettings } from '../config.js';
 import { ffmpegSources, type SourceFactory } from '../ingest/source.js';
+import { liveFfmpegChildren } from '../ingest/ffmpeg.js';
 import type { ModelBackend } from '../infer/backend.js';
 import { log as defaultLog, type Logger } from '../log.js';
 import { nowMs } from '../clock.js';
@@ -111,6 +112,10 @@ export class StreamHub implements StreamHubApi {
     // The source or the model changed: a new runner (a new source) under the same id.
     await this.remove(id);
     return this.add(settings);
+  }
+
+  childProcesses(): number {
+    return liveFfmpegChildren();
   }
 
   detectBackend(path: string): Promise<ModelBackend> {

@@ -15,7 +15,6 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { StreamHubApi } from '../pipeline/hub.js';
 import type { FrameResult, FrameTiming, StreamState, StreamStats } from '../types.js';
 import type { ResultSink } from '../output/sink.js';
-import { liveFfmpegChildren } from '../ingest/ffmpeg.js';
 import { LATENCY_TERM_NAMES, latencyMs } from '../latency.js';
 import type { StreamStatsSource } from './streamStats.js';
 
@@ -64,7 +63,7 @@ export class ServerMetrics implements ResultSink {
   private readonly stageLabels = new Set<string>();
 
   constructor(
-    private readonly hub: Pick<StreamHubApi, 'has' | 'ids' | 'settings'>,
+    private readonly hub: Pick<StreamHubApi, 'has' | 'ids' | 'settings' | 'childProcesses'>,
     streams: StreamStatsSource,
     clients: ClientFigures,
   ) {
@@ -134,7 +133,7 @@ export class ServerMetrics implements ResultSink {
       help: 'ffmpeg/ffprobe child processes alive.',
       registers,
       collect() {
-        this.set(liveFfmpegChildren());
+        this.set(hub.childProcesses());
       },
     });
     new Gauge({
