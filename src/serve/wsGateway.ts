@@ -69,8 +69,12 @@ export class WsGateway implements ResultSink {
   private closed = false;
 
   constructor(deps: WsGatewayDeps) {
-    ({ hub: this.hub, streams: this.streams, clientDrops: this.clientDrops, settings: this.settings, log: this.log } = deps);
     const { hub, settings } = deps;
+    this.hub = hub;
+    this.streams = deps.streams;
+    this.clientDrops = deps.clientDrops;
+    this.settings = settings;
+    this.log = deps.log;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPayloadBytes, clientTracking: false });
     this.subscriptions.push(
       hub.states$.subscribe((event) =>
