@@ -225,6 +225,29 @@ describe('Batcher', () => {
     expect(b.metrics().failedBatches).toBe(1);
   });
 
+  it('runsInFlight 2 hands the next full batch to the runner while one runs, and no third', async () => {
+    const r = new FakeRunner({ maxBatch: 8, batch: 'dynamic' });
+    const b = make(r, { maxBatch: 2, maxWaitMs: 1000, maxQueuePerStream: 8, runsInFlight: 2 });
+    const first = [1, 2].map((t) => b.submit(frame('a', t)));
+    const second = [3, 4].map((t) => b.submit(frame('a', t)));
+    const third = [5, 6].map((t) => b.submit(frame('a', t)));
+    await tick();
+    expect(r.runs.map((run) => run.tags)).toEqual([[1, 2], [3, 4]]);
+    r.runs[0].done();
+    await Promise.all(first);
+    await tick();
+    expect(r.runs.map((run) => run.tags)).toEqual([[1, 2], [3, 4], [5, 6]]);
+    r.runs[1].done();
+    r.runs[2].done();
+    expect((await Promise.all([...second, ...third])).map((x) => x.detections[0].class)).toEqual([3, 4, 5, 6]);
+    // The default keeps one run at a time.
+    const one = new FakeRunner({ maxBatch: 8, batch: 'dynamic' });
+    const c = make(one, { maxBatch: 2, maxWaitMs: 1000, maxQueuePerStream: 8 });
+    for (const t of [1, 2, 3, 4]) fire(c, frame('a', t));
+    await tick();
+    expect(one.runs).toHaveLength(1);
+  });
+
   it('close() rejects waiting frames', async () => {
     const r = new FakeRunner({ maxBatch: 1, batch: 1 });
     const b = make(r, { maxWaitMs: 0 });

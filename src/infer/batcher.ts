@@ -3,7 +3,8 @@
  * in per-stream FIFO queues; a batch is formed when `maxBatch` frames wait, when every stream
  * active in the last ACTIVE_WINDOW_MS already has a frame waiting (nobody else is expected: a
  * single camera never waits), or `maxWaitMs` after the oldest waiting frame arrived, whichever
- * comes first, and runs while the next batch forms (one session run at a time per detector).
+ * comes first, and runs while the next batch forms (one session run at a time per detector, unless
+ * `runsInFlight` lets a throughput caller hand the next batch over before the current one returns).
  * One-shot sources (HTTP requests) are never waited for.
  *
  * Fairness: a batch takes one frame per waiting stream, round-robin starting after the stream
@@ -35,6 +36,13 @@ export interface BatcherOptions {
   /** Per-stream queue cap. Default 4. */
   maxQueuePerStream?: number;
   overflow?: 'drop-oldest' | 'reject';
+  /**
+   * Batches handed to the runner at once. 1 (default): the next batch forms, and grows, while one
+   * runs. 2: a full batch is handed over while the previous one still runs, so the runner starts it
+   * without waiting for the main thread (throughput work such as `analyze`; its `run` time then
+   * includes the wait behind the previous batch).
+   */
+  runsInFlight?: number;
 }
 
 /** The batching a Batcher applies (maxBatch capped by the model, padding only for dynamic-batch models). */
@@ -116,7 +124,8 @@ export class Batcher {
   /** Last submit time of each recently active (not one-shot) stream. */
   private readonly active = new Map<string, number>();
   private queued = 0;
-  private running = false;
+  private inFlight = 0;
+  private readonly maxInFlight: number;
   private closed = false;
   private timer?: NodeJS.Timeout;
   private soon?: NodeJS.Immediate;
@@ -145,6 +154,7 @@ export class Batcher {
     this.padSizes = runner.info.batch === 'dynamic' ? [...(opts.padSizes ?? [])].sort((a, b) => a - b) : [];
     this.cap = opts.maxQueuePerStream ?? 4;
     this.overflow = opts.overflow ?? 'drop-oldest';
+    this.maxInFlight = Math.max(1, opts.runsInFlight ?? 1);
     if (this.cap < 1) throw new Error('batcher: maxQueuePerStream must be at least 1');
   }
 
@@ -208,7 +218,7 @@ export class Batcher {
   }
 
   private kick(): void {
-    if (this.running || this.closed || this.queued === 0) return;
+    if (this.inFlight >= this.maxInFlight || this.closed || this.queued === 0) return;
     const now = nowMs();
     const deadline = this.oldestQueuedTs() + this.maxWaitMs;
     if (this.queued >= this.maxBatch || now >= deadline) return this.runNow();
@@ -216,7 +226,7 @@ export class Batcher {
       // Nobody else is expected; frames submitted in this same turn of the event loop still join.
       this.soon ??= setImmediate(() => {
         this.soon = undefined;
-        if (!this.running && !this.closed && this.queued > 0) this.runNow();
+        if (this.inFlight < this.maxInFlight && !this.closed && this.queued > 0) this.runNow();
       });
       return;
     }
@@ -271,7 +281,7 @@ export class Batcher {
   }
 
   private async run(batch: Queued[]): Promise<void> {
-    this.running = true;
+    this.inFlight++;
     const n = batch.length;
     const padTo = this.padSizes.find((s) => s >= n);
     const inferStartTs = nowMs();
@@ -309,7 +319,7 @@ export class Batcher {
       this.m.failed++;
       for (const it of batch) it.reject(err as Error);
     } finally {
-      this.running = false;
+      this.inFlight--;
       this.kick();
     }
   }

@@ -73,7 +73,7 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
   let model;
   try {
     // Two batches in flight at most (see the file comment): the queue never drops, it would refuse.
-    model = await openModelBackend({ allowSpinning: false, ...opts.detector }, { maxBatch: requested, maxQueuePerStream: 2 * requested, overflow: 'reject' });
+    model = await openModelBackend({ allowSpinning: false, ...opts.detector }, { maxBatch: requested, maxQueuePerStream: 2 * requested, overflow: 'reject', runsInFlight: 2 });
   } catch (err) {
     await source.stop();
     throw err;

@@ -59,11 +59,13 @@ const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 /** A frame's latency on the wire: every term of src/latency.ts as `<term>_ms` (0.1 ms, null when unknown). */
 export type WireLatency = { [K in LatencyTerm as `${K}_ms`]: number | null };
 
+const WIRE_KEYS = LATENCY_TERM_NAMES.map((term) => `${term}_ms`);
+
 export function wireLatency(t: FrameTiming): WireLatency {
   const out: Record<string, number | null> = {};
-  for (const term of LATENCY_TERM_NAMES) {
-    const ms = latencyMs(t, term);
-    out[`${term}_ms`] = ms === undefined ? null : r1(ms);
+  for (let i = 0; i < LATENCY_TERM_NAMES.length; i++) {
+    const ms = latencyMs(t, LATENCY_TERM_NAMES[i]);
+    out[WIRE_KEYS[i]] = ms === undefined ? null : r1(ms);
   }
   return out as WireLatency;
 }
