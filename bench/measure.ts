@@ -28,6 +28,7 @@ export async function measureSessionFps(modelPath: string, opts: MeasureOptions)
     intraOpThreads: opts.intraOpThreads ?? DEFAULT_MODEL.intraOpThreads,
     allowSpinning: opts.allowSpinning ?? DEFAULT_MODEL.allowSpinning,
     graphOptimizationLevel: opts.graphOptimizationLevel ?? DEFAULT_MODEL.graphOptimizationLevel,
+    deviceId: opts.deviceId ?? DEFAULT_MODEL.deviceId,
   });
   try {
     // Mid-grey with a little structure, so data-dependent models do some work.

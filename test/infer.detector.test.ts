@@ -237,8 +237,8 @@ describe('session options', () => {
       intraOpNumThreads: 0,
       extra: { session: { intra_op: { allow_spinning: '1' }, inter_op: { allow_spinning: '1' } } },
     });
-    expect(sessionOptions({ ...DEFAULT_MODEL, intraOpThreads: 3, graphOptimizationLevel: 'basic' }, 'cuda')).toMatchObject({
-      executionProviders: ['cuda'],
+    expect(sessionOptions({ ...DEFAULT_MODEL, intraOpThreads: 3, graphOptimizationLevel: 'basic', deviceId: 1 }, 'cuda')).toMatchObject({
+      executionProviders: [{ name: 'cuda', deviceId: 1 }],
       graphOptimizationLevel: 'basic',
       intraOpNumThreads: 3,
     });

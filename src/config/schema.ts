@@ -113,6 +113,7 @@ export const ModelSchema = Type.Object(
       Type.Boolean({ default: true, description: "Idle intra-op threads busy-wait (ONNX Runtime's default) or sleep (false: leaves the cycles to ffmpeg on shared cores)." }),
     ),
     graphOptimizationLevel: Type.Optional(OneOf(GRAPH_OPTIMIZATION_LEVELS, { default: 'all', description: "ONNX Runtime's graph optimisation level." })),
+    deviceId: Type.Optional(Type.Integer({ minimum: 0, maximum: 63, default: 0, description: 'GPU index for the cuda and tensorrt providers.' })),
     maxBatch: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'Most frames per inference run, across the streams sharing the model (capped by the model).' })),
     maxWaitMs: Type.Optional(Type.Number({ minimum: 0, maximum: 1000, default: 5, description: 'Longest a partial batch waits for frames of other recently active streams, ms.' })),
     padBatchSizes: Type.Optional(
@@ -324,7 +325,7 @@ export type ModelSettings = Filled<Static<typeof ModelSchema>, 'format'> & {
   path: string;
 };
 /** What opening an ONNX Runtime session takes from a model's settings. */
-export type SessionSettings = Pick<ModelSettings, 'providers' | 'intraOpThreads' | 'allowSpinning' | 'graphOptimizationLevel'>;
+export type SessionSettings = Pick<ModelSettings, 'providers' | 'intraOpThreads' | 'allowSpinning' | 'graphOptimizationLevel' | 'deviceId'>;
 /** How ingest reads a source: files paced at their frame rate and looped, the RTSP transport. */
 export type SourceSettings = Pick<StreamSettings, 'realtime' | 'loop' | 'rtspTransport'>;
 export type StreamSettings = Filled<Omit<Static<typeof StreamSchema>, 'dropPolicy' | 'tracker' | 'reconnect'>> & {

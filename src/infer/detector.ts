@@ -75,6 +75,7 @@ export class Detector {
       intraOpThreads: s.intraOpThreads,
       allowSpinning: s.allowSpinning,
       graphOptimizationLevel: s.graphOptimizationLevel,
+      deviceId: s.deviceId,
     };
     const d = new Detector(cfg, onWarning ?? ((m) => console.warn(`[infer] ${m}`)));
     d.start();

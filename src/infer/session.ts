@@ -34,7 +34,7 @@ export function sessionOptions(cfg: SessionSettings, provider: ExecutionProvider
   // Session config entries (onnxruntime_session_options_config_keys.h), strings in the Node binding.
   const spin = cfg.allowSpinning ? '1' : '0';
   return {
-    executionProviders: [provider],
+    executionProviders: [provider === 'cpu' ? provider : { name: provider, deviceId: cfg.deviceId }],
     graphOptimizationLevel: cfg.graphOptimizationLevel,
     intraOpNumThreads: cfg.intraOpThreads,
     extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
