@@ -130,7 +130,7 @@ export interface DecodeSpec {
   input?: InputOptions;
   /** Cap the frame rate with the fps filter; 0 or undefined = every frame. */
   fps?: number;
-  /** Second output: MJPEG of the source frame on fd 3. */
+  /** Second output: MJPEG of the source frame on fd 3, at most maxWidth wide (0 or undefined: as wide as the source). */
   jpeg?: { quality: number; maxWidth?: number };
   /**
    * Another output: the source frame itself as rgb24 at width x height (the probed size: a source

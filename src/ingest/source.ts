@@ -13,9 +13,9 @@ import { probeSource } from './probe.js';
 export interface SourceRequest extends Partial<SourceSettings> {
   streamId: string;
   url: string;
-  /** Most frames per second taken from the source; undefined = every frame. */
+  /** Most frames per second taken from the source; 0 or undefined = every frame (the config's `fps`). */
   fps?: number;
-  /** Also produce a JPEG of each source frame. */
+  /** Also produce a JPEG of each source frame, at most `maxWidth` wide (0 or undefined: the source's width). */
   jpeg?: { quality: number; maxWidth?: number };
   /** seq of the first frame (a stream's numbering continues across reconnects). */
   startSeq?: number;
