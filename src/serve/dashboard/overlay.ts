@@ -2,19 +2,10 @@
  * Draws one frame's results over its image: translucent masks, track trails, boxes and a
  * "label score #id" tag. Coordinates arrive in source pixels and are scaled to the canvas.
  */
+import { classRgb, textRgbOn } from '../../output/render/palette.js';
 import { paintRle } from './rle.js';
 import type { TrackTrails } from './trails.js';
 import type { WireObject } from './wire.js';
-
-const palette: ReadonlyArray<readonly [number, number, number]> = [
-  [255, 56, 56], [255, 157, 151], [255, 112, 31], [255, 178, 29], [207, 210, 49], [72, 249, 10], [146, 204, 23],
-  [61, 219, 134], [26, 147, 52], [0, 212, 187], [44, 153, 168], [0, 194, 255], [52, 69, 147], [100, 115, 255],
-  [0, 24, 236], [132, 56, 255], [82, 0, 133], [203, 56, 255], [255, 149, 200], [255, 55, 199],
-];
-
-export function classRgb(cls: number): readonly [number, number, number] {
-  return palette[((cls % palette.length) + palette.length) % palette.length];
-}
 
 function css([r, g, b]: readonly [number, number, number], alpha = 1): string {
   return `rgba(${r},${g},${b},${alpha})`;
@@ -94,7 +85,7 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, input: OverlayInput):
     const tx = Math.max(0, Math.min(x1, ctx.canvas.width - tw)); // keep the tag on the canvas
     ctx.fillStyle = css(colour, 0.85);
     ctx.fillRect(tx, ty, tw, th);
-    ctx.fillStyle = '#000';
+    ctx.fillStyle = css(textRgbOn(colour));
     ctx.fillText(tag, tx + 3 * pr, ty + 2 * pr);
   }
 }
