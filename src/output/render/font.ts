@@ -3,7 +3,7 @@
  * runs once per character, so drawing a label is a handful of rectangle fills, whatever the scale.
  * Characters outside the font are drawn as '?'.
  */
-import { fillRect, type Rgb, type RgbImage } from './image.js';
+import type { Rgb, RgbImage } from './image.js';
 
 export const GLYPH_WIDTH = 5;
 /** Rows per character cell: 7 above the baseline, 2 for descenders. */
@@ -149,14 +149,30 @@ export function textHeight(scale: number): number {
   return GLYPH_HEIGHT * scale;
 }
 
-/** Draws `text` with its top-left corner at (x, y); each font pixel is a scale x scale square. */
+/**
+ * Draws `text` with its top-left corner at (x, y); each font pixel is a scale x scale square.
+ * Runs are a few pixels long: a plain byte loop beats fillRect's per-call set-up here.
+ */
 export function drawText(img: RgbImage, x: number, y: number, text: string, scale: number, c: Rgb): void {
+  const { width, height, data } = img;
+  const [r, g, b] = c;
   let cx = Math.round(x);
   const top = Math.round(y);
   for (const ch of text) {
-    if (cx >= img.width) break;
-    for (const [row, a, b] of glyphRuns(ch)) {
-      fillRect(img, cx + a * scale, top + row * scale, cx + b * scale, top + (row + 1) * scale, c);
+    if (cx >= width) break;
+    for (const [row, a, e] of glyphRuns(ch)) {
+      const x0 = Math.max(0, cx + a * scale);
+      const x1 = Math.min(width, cx + e * scale);
+      if (x0 >= x1) continue;
+      const y0 = Math.max(0, top + row * scale);
+      const y1 = Math.min(height, top + (row + 1) * scale);
+      for (let yy = y0; yy < y1; yy++) {
+        for (let p = (yy * width + x0) * 3, end = (yy * width + x1) * 3; p < end; p += 3) {
+          data[p] = r;
+          data[p + 1] = g;
+          data[p + 2] = b;
+        }
+      }
     }
     cx += ADVANCE * scale;
   }
