@@ -6,7 +6,7 @@ export interface ProgressSnapshot {
   elapsedSeconds: number;
 }
 
-function formatDuration(s: number): string {
+export function formatDuration(s: number): string {
   if (!Number.isFinite(s)) return '--:--';
   const m = Math.floor(s / 60);
   const r = Math.floor(s % 60);
