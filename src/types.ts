@@ -35,6 +35,8 @@ export interface SourceInfo {
   /** Duration in seconds when known. */
   duration?: number;
   codec: string;
+  /** Codec of the first audio stream, when there is one (a rendered copy of the video can carry it). */
+  audioCodec?: string;
   /** True for files (seekable, finite); false for live streams. */
   isFile: boolean;
 }
@@ -123,6 +125,11 @@ export interface FrameResult {
   inferred?: boolean;
   timing: FrameTiming;
   jpeg?: Uint8Array;
+  /**
+   * The source frame's pixels when the run asked for them (analyze --render / --report): outputs
+   * draw on them or crop them. Never serialised.
+   */
+  source?: SourceImage;
   /** Analytics events of this frame, in the order they happened (set by the analytics stage when there are any). */
   events?: AnalyticsEvent[];
   /** The stream's analytics counts, set on the frames where a count changed (and the first frame). */

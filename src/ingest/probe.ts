@@ -31,8 +31,6 @@ export interface ProbeOptions extends Partial<Pick<SourceSettings, 'rtspTranspor
 export interface ProbedSource extends SourceInfo {
   /** False when frameCount was estimated from duration x fps (no frame count in the container). */
   frameCountExact: boolean;
-  /** Codec of the first audio stream (a rendered copy of the video can carry it); absent without audio. */
-  audioCodec?: string;
 }
 
 interface ProbeJson {

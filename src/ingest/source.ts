@@ -17,6 +17,8 @@ export interface SourceRequest extends Partial<SourceSettings> {
   fps?: number;
   /** Also produce a JPEG of each source frame, at most `maxWidth` wide (0 or undefined: the source's width). */
   jpeg?: { quality: number; maxWidth?: number };
+  /** Also hand over each source frame's pixels at the source size (Frame.source), from the same decode. */
+  source?: boolean;
   /** seq of the first frame (a stream's numbering continues across reconnects). */
   startSeq?: number;
   /** Time allowed to open the source, ms. */
@@ -86,6 +88,7 @@ function decoderFor(req: SourceRequest, info: SourceInfo, output: FrameOutput): 
     loop: req.loop,
     fps: req.fps,
     jpeg: req.jpeg,
+    source: req.source,
     rtspTransport: req.rtspTransport,
     startSeq: req.startSeq,
     readAhead: output.readAhead,

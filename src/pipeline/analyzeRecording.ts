@@ -12,9 +12,9 @@
  */
 import { ffmpegSources, type SourceFactory } from '../ingest/source.js';
 import { openModelBackend } from '../infer/backend.js';
-import type { DetectorOptions } from '../infer/detector.js';
+import type { DetectorOptions, ModelInfo } from '../infer/detector.js';
 import { DEFAULT_TRACKER } from '../config/schema.js';
-import type { Frame, FrameResult, TrackerConfig } from '../types.js';
+import type { Frame, FrameResult, SourceInfo, TrackerConfig } from '../types.js';
 import { log as defaultLog, type Logger } from '../log.js';
 import { buildStageChain } from './stages.js';
 
@@ -32,6 +32,13 @@ export interface AnalyzeOptions {
   decodeNice?: number;
   /** Tracker settings; undefined disables tracking. */
   tracker?: TrackerConfig;
+  /** Give each result its source frame's pixels (FrameResult.source), for outputs that draw or crop. */
+  sourceFrames?: boolean;
+  /**
+   * Called once the input is probed and the model loaded, before the first frame: outputs that
+   * need the source's size and rate or the model's classes open here. A rejection ends the analysis.
+   */
+  onOpen?(opened: { source: SourceInfo; model: ModelInfo }): void | Promise<void>;
   /**
    * Every result, in frame order. A returned promise is awaited before more results are handed
    * over (a sink that waits pauses decoding); a rejection ends the analysis with that error.
@@ -69,6 +76,7 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
     url: opts.input,
     openTimeoutMs: 15_000,
     nice: opts.decodeNice ?? 19,
+    source: opts.sourceFrames,
   });
   let model;
   try {
@@ -76,6 +84,13 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
     model = await openModelBackend({ allowSpinning: false, ...opts.detector }, { maxBatch: requested, maxQueuePerStream: 2 * requested, overflow: 'reject', runsInFlight: 2 });
   } catch (err) {
     await source.stop();
+    throw err;
+  }
+  try {
+    await opts.onOpen?.({ source: source.info, model: model.info });
+  } catch (err) {
+    await source.stop();
+    await model.close();
     throw err;
   }
   const batchSize = model.batching.maxBatch;

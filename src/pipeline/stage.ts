@@ -94,6 +94,7 @@ export function resultOf(frame: Frame): FrameResult {
     timing: { captureTs: frame.captureTs, stages: {} },
   };
   if (frame.jpeg) result.jpeg = frame.jpeg;
+  if (frame.source) result.source = frame.source;
   return result;
 }
 
