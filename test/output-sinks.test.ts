@@ -54,9 +54,13 @@ describe("result files ('wait')", () => {
     expect(lines.map((l) => Number(l.split(' ')[0]))).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
-  it('are registered by format: jsonl lines and MOT rows', async () => {
-    expect(Object.keys(FILE_SINKS).sort()).toEqual(['jsonl', 'mot']);
+  it('are registered by kind (result formats first, the rendered video last): jsonl lines and MOT rows', async () => {
+    expect(Object.keys(FILE_SINKS)).toEqual(['jsonl', 'mot', 'coco', 'report', 'render']);
     expect(isResultFormat('mot')).toBe(true);
+    expect(isResultFormat('coco')).toBe(true);
+    // The report and the video have their own flags, and need the probed source.
+    expect(isResultFormat('render')).toBe(false);
+    expect(() => openFileSink('render', join(dir, 'x.mp4'))).toThrow(/opened with the probed source/);
     expect(isResultFormat('toString')).toBe(false);
     const jsonl = openFileSink('jsonl', join(dir, 'a.jsonl'));
     const mot = openFileSink('mot', join(dir, 'a.txt'));

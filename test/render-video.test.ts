@@ -31,8 +31,8 @@ async function render(input: string, out: string, detectionsOf: (index: number) 
   const renderer = new VideoRenderer({ out, source: info, crf, preset: 'veryfast' });
   let n = 0;
   for await (const f of decoder.frames()) {
-    const r: FrameResult = { streamId: 't', seq: f.seq, index: f.index, pts: f.pts, width: f.letterbox.srcWidth, height: f.letterbox.srcHeight, detections: detectionsOf(f.index), timing: { captureTs: f.captureTs } };
-    await renderer.write(r, f.source);
+    const r: FrameResult = { streamId: 't', seq: f.seq, index: f.index, pts: f.pts, width: f.letterbox.srcWidth, height: f.letterbox.srcHeight, detections: detectionsOf(f.index), timing: { captureTs: f.captureTs, stages: {} }, source: f.source };
+    await renderer.write(r);
     n++;
   }
   await renderer.close();
@@ -72,7 +72,7 @@ describe('rendered video of a synthetic clip with known objects', () => {
     expect(rendered.length).toBe(source.length);
     const { thickness } = styleFor(640, 480);
     let checked = 0;
-    const dists: number[] = [];
+    const ratios: number[] = [];
     for (let i = 0; i < rendered.length; i += 2) {
       const dets = detectionsOf(i);
       for (const d of dets) {
@@ -84,18 +84,17 @@ describe('rendered video of a synthetic clip with known objects', () => {
           // The point is outside the object, so the source shows background there, not the box colour.
           if (colourDistance(rgbAt(source[i], 640, x, y), colour) < 60) continue;
           // H.264 4:2:0 shares chroma between pixel pairs: a 2-pixel line's colour bleeds into its
-          // neighbours, so "the box colour" is: near it, and much nearer than the source pixel was.
-          const drawn = colourDistance(rgbAt(rendered[i], 640, x, y), colour);
-          expect(drawn).toBeLessThan(90);
-          expect(drawn).toBeLessThan(0.8 * colourDistance(rgbAt(source[i], 640, x, y), colour));
-          dists.push(drawn);
+          // neighbours, so "the box colour" is: much nearer it than the source pixel was, and twice
+          // as near as a rule (the median below).
+          const ratio = colourDistance(rgbAt(rendered[i], 640, x, y), colour) / colourDistance(rgbAt(source[i], 640, x, y), colour);
+          expect(ratio).toBeLessThan(0.8);
+          ratios.push(ratio);
           checked++;
         }
       }
     }
     expect(checked).toBeGreaterThan(200);
-    dists.sort((a, b) => a - b);
-    expect(dists[Math.floor(dists.length / 2)]).toBeLessThan(35);
+    expect(ratios.sort((a, b) => a - b)[Math.floor(ratios.length / 2)]).toBeLessThan(0.5);
     // Frames without detections: the rendered frame is the source frame (up to re-encoding).
     for (let i = 1; i < rendered.length; i += 2) expect(meanDifference(rendered[i], source[i], 640, [0, 0, 640, 480])).toBeLessThan(3);
     // Frames with detections: away from every box, tag and trail (boxes of the frames before) the picture is the source's too.

@@ -18,6 +18,7 @@
 import { rm } from 'node:fs/promises';
 import type { Detection, FrameResult } from '../types.js';
 import { rleArea } from '../infer/adapters/rle.js';
+import type { ResultSink } from './sink.js';
 import { TextFile } from './textFile.js';
 
 export interface CocoWriterOptions {
@@ -92,7 +93,10 @@ export function cocoCategories(seen: Map<number, string>, opts: CocoWriterOption
   return [...byClass.entries()].sort((a, b) => a[0] - b[0]).map(([c, name]) => ({ id: c + 1, name, supercategory: '' }));
 }
 
-export class CocoWriter {
+/** The COCO file as a 'wait' sink: a write waits while the files' buffers are full. */
+export class CocoWriter implements ResultSink {
+  readonly name = 'coco';
+  readonly backpressure = 'wait';
   private readonly main: TextFile;
   private readonly annotations: TextFile;
   private readonly seen = new Map<number, string>();

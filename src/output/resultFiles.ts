@@ -4,11 +4,11 @@
  * decoding pauses rather than results piling up in memory. An interrupted run leaves only complete
  * lines behind.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
 import type { FrameResult } from '../types.js';
 import { motResultLine } from '../tools/mot/formats.js';
 import { detectionToJson } from './resultJson.js';
 import type { ResultSink } from './sink.js';
+import { TextFile } from './textFile.js';
 
 /** `{"frame","pts","width","height","detections":[...]}` per decoded frame, in order. */
 export function jsonlLine(r: FrameResult): string {
@@ -37,45 +37,21 @@ export function motLines(r: FrameResult): string {
 /** A text file with one formatted record per result. */
 export class ResultFileSink implements ResultSink {
   readonly backpressure = 'wait';
-  private readonly stream: WriteStream;
-  private failure: Error | undefined;
+  private readonly file: TextFile;
 
   constructor(
     readonly name: string,
     path: string,
     private readonly format: (r: FrameResult) => string,
   ) {
-    this.stream = createWriteStream(path, { flags: 'w' });
-    this.stream.on('error', (err) => {
-      this.failure = new Error(`cannot write ${path}: ${err.message}`);
-    });
+    this.file = new TextFile(path);
   }
 
-  async write(result: FrameResult): Promise<void> {
-    if (this.failure) throw this.failure;
-    const text = this.format(result);
-    if (text.length > 0 && !this.stream.write(text)) await this.settled('drain');
-    if (this.failure) throw this.failure;
+  write(result: FrameResult): Promise<void> {
+    return this.file.write(this.format(result));
   }
 
-  /** Resolves on `event` or on an error, leaving no listener behind. */
-  private settled(event: 'drain' | 'close'): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.stream.off(event, done);
-        this.stream.off('error', done);
-        resolve();
-      };
-      this.stream.on(event, done);
-      this.stream.on('error', done);
-    });
-  }
-
-  async close(): Promise<void> {
-    if (!this.stream.closed) {
-      this.stream.end();
-      await this.settled('close');
-    }
-    if (this.failure) throw this.failure;
+  close(): Promise<void> {
+    return this.file.close();
   }
 }

@@ -1,9 +1,14 @@
 /**
- * The annotated video: each source frame with its results drawn on it (FrameAnnotator), encoded
- * to H.264 at the source's size and frame rate, with the source's audio when it has some. Every
- * analysed frame becomes one output frame, so the video has the source's frame count.
+ * The annotated video, as a 'wait' sink: each result's source frame (FrameResult.source) with the
+ * results drawn on it (FrameAnnotator), encoded to H.264 at the source's size and frame rate, with
+ * the source's audio when it has some. Every analysed frame becomes one output frame, so the video
+ * has the source's frame count.
+ *
+ * It draws on the source pixels in place (no copy of a 6 MB 1080p frame per frame): outputs that
+ * read those pixels (the report's thumbnails) must be given each result before this one.
  */
-import type { AnalyticsCounts, FrameResult, SourceImage } from '../../types.js';
+import type { AnalyticsCounts, FrameResult } from '../../types.js';
+import type { ResultSink } from '../sink.js';
 import { analyticsOverlay, FrameAnnotator, type AnalyticsGeometry, type AnnotatorOptions } from './annotate.js';
 import { wrapImage, type RgbImage } from './image.js';
 import { VideoEncoder } from './videoEncoder.js';
@@ -26,7 +31,9 @@ export interface VideoRendererOptions {
   annotator?: AnnotatorOptions;
 }
 
-export class VideoRenderer {
+export class VideoRenderer implements ResultSink {
+  readonly name = 'render';
+  readonly backpressure = 'wait';
   private readonly encoder: VideoEncoder;
   private readonly annotator: FrameAnnotator;
   private readonly analytics: AnalyticsGeometry | undefined;
@@ -46,9 +53,10 @@ export class VideoRenderer {
     this.analytics = opts.analytics;
   }
 
-  /** Draws on `image` in place (its buffer is the caller's to give away) and queues it for encoding. */
-  async write(result: FrameResult, image: SourceImage | undefined): Promise<void> {
+  /** Draws on result.source in place and queues it for encoding. */
+  async write(result: FrameResult): Promise<void> {
     if (result.counts) this.counts = result.counts;
+    const image = result.source;
     const { width, height } = this.encoder.spec;
     let img: RgbImage;
     if (image && image.width === width && image.height === height) img = wrapImage(width, height, image.rgb);

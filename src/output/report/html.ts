@@ -188,7 +188,7 @@ h1{font-size:22px;margin:8px 0 4px}h2{font-size:18px;border-bottom:1px solid #dd
 table{border-collapse:collapse;margin:8px 0}th,td{padding:4px 10px;border-bottom:1px solid #eee;text-align:left;vertical-align:middle}
 th{background:#f6f6f6;font-weight:600}.props td:first-child{color:#555}
 .swatch{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px}
-.thumb{display:block;max-height:112px;max-width:112px;border-radius:3px}
+.thumb{display:block;height:72px;width:auto;max-width:140px;object-fit:contain;border-radius:3px}
 .big{font-size:16px}video{max-width:100%;background:#000;margin-top:8px}
 .sub{color:#666;margin:0}
 `;
@@ -209,7 +209,7 @@ document.addEventListener('click', (e) => {
 export function renderReport(meta: ReportMeta, data: CollectedReport): string {
   const title = `streamlens analysis: ${meta.input.source}`;
   const video = meta.video
-    ? `<section id="rendered"><h2>Rendered video</h2><video id="video" src="${escapeHtml(meta.video)}" controls preload="metadata"></video></section>`
+    ? `<section id="rendered"><h2>Rendered video</h2><video id="video" src="${escapeHtml(meta.video)}" controls preload="auto"></video></section>`
     : '';
   return (
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
