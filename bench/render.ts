@@ -57,7 +57,7 @@ function timeDrawing(objects: number, masks: boolean, frames: number): DrawTimes
   const annotator = new FrameAnnotator();
   // Scenes are built outside the timed loop (masks come encoded from the model).
   const scenes = Array.from({ length: 30 }, (_, i) => scene(i, objects, masks));
-  const result = (i: number): FrameResult => ({ streamId: 'bench', seq: i, index: i, pts: i / 30, width: W, height: H, detections: scenes[i % 30], timing: { captureTs: 0 } });
+  const result = (i: number): FrameResult => ({ streamId: 'bench', seq: i, index: i, pts: i / 30, width: W, height: H, detections: scenes[i % 30], timing: { captureTs: 0, stages: {} } });
   for (let i = 0; i < 30; i++) annotator.draw(img, result(i), OVERLAY);
   const times: number[] = [];
   const cpu0 = process.cpuUsage();

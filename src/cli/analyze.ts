@@ -1,46 +1,137 @@
-/** `streamlens analyze`: every frame of a recording through the model (and tracker) into a results file. */
+/**
+ * `streamlens analyze`: every frame of one or many recordings through the model (and tracker) into
+ * result files, an HTML report and an annotated video.
+ */
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { choiceListOption, numberOption, runCommand, UsageError, type Command } from './command.js';
-import { analyzeRecording } from '../pipeline/analyzeRecording.js';
 import { ProgressBar, summaryLine } from '../output/progress.js';
+import { BatchProgress } from '../output/batchProgress.js';
 import { resolveModelArg } from './modelArg.js';
 import { DEFAULT_MODEL, DEFAULT_STREAM, DEFAULT_TRACKER, EXECUTION_PROVIDERS } from '../config/schema.js';
 import { urlScheme } from '../ingest/sourceUrl.js';
-import { isResultFormat, openFileSink, RESULT_FORMATS } from '../output/sinks.js';
-import { SinkSet } from '../output/sinkSet.js';
+import { FILE_SINKS, isResultFormat, RESULT_FORMATS, type OutputKind } from '../output/sinks.js';
+import { X264_PRESETS } from '../ingest/ffmpeg.js';
 import { log } from '../log.js';
+import { analyzeInto, runPool, type OutputChoice, type SharedOptions } from './analyzeJobs.js';
+import { expandInputs, outputBaseNames } from './analyzeInputs.js';
 
-const help = `Usage: streamlens analyze <input> --model <model> --out <file> [options]
+const help = `Usage: streamlens analyze <input> --model <model> [--out <file>] [--render <video>] [--report <html>] [options]
+       streamlens analyze <input>... --model <model> --out-dir <dir> [--format <list>] [--render] [--report] [options]
 
-Runs every decoded frame of a recorded video (file or URL ffmpeg can read) through the model
-and writes results incrementally: one JSON line per frame (jsonl) or MOTChallenge rows (mot).
+Runs every decoded frame of recorded videos (files or URLs ffmpeg can read) through the model
+and writes what was found:
+  --out <file>          results, written incrementally: one JSON line per frame (jsonl),
+                        MOTChallenge rows (mot) or a COCO file (coco)
+  --render <video>      the video with boxes, labels, scores, track ids and trails, masks and the
+                        analytics zones and lines drawn on every frame (H.264, source size and
+                        frame rate, the source's audio copied)
+  --report <html>       one self-contained HTML page: the input, the speed, detections per class
+                        over time, every track with a picture of its best detection, line/zone
+                        counts and events (linked into the rendered video when there is one)
+
+Many inputs: files, folders (their video files) and glob patterns; each input goes to
+<dir>/<name>.<ext> for every chosen output (jsonl, txt, coco.json, mp4, html). A failing input
+is reported and the others go on; the exit status is then 1 and names it.
 
 Options:
   --model <model>       ONNX file, or a built-in model name (synthetic-det, synthetic-seg, ...)
-  --out <file>          results file (written incrementally; complete lines only)
-  --format <fmt>        jsonl | mot (default: mot when --out ends in .txt, else jsonl)
+  --format <fmt>        ${RESULT_FORMATS.join(' | ')} (default: mot when --out ends in .txt, else jsonl);
+                        with --out-dir a comma-separated list (default jsonl, or none when
+                        --render or --report is given)
+  --out-dir <dir>       many-input mode (created when missing); --render and --report then take
+                        no value
+  --crf <n>             rendered video quality, x264 CRF 0..51 (default 23; lower is better)
+  --preset <name>       rendered video x264 preset (default veryfast): ${X264_PRESETS.join(', ')}
+  --jobs <n>            inputs analysed at the same time (default 1); each gets its share of the
+                        cores for ONNX Runtime unless --threads says otherwise
   --conf <x>            confidence threshold (default ${DEFAULT_STREAM.conf})
   --classes <ids>       comma-separated class ids to keep (default: all)
   --batch <n>           frames per inference call (default ${DEFAULT_MODEL.maxBatch}; 1 for fixed-batch models)
-  --no-track            do not run the tracker (no track_id in the output)
+  --no-track            do not run the tracker (no track ids, trails or track list)
   --providers <list>    execution providers in order of preference (default ${DEFAULT_MODEL.providers.join(',')})
-  --threads <n>         ONNX Runtime intra-op threads (default 0: ONNX Runtime's choice)
-  --decode-nice <n>     ffmpeg's niceness 0..19 (default 19: decoding takes the cycles inference
-                        leaves; 0 runs it at the same priority)
+  --threads <n>         ONNX Runtime intra-op threads (default 0: ONNX Runtime's choice; with
+                        --jobs N, the cores divided by N)
+  --decode-nice <n>     ffmpeg's niceness 0..19 for decoding and encoding (default 19: ffmpeg
+                        takes the cycles inference leaves; 0 runs it at the same priority)
   -h, --help            this help
 
-Exit status: 0 done, 1 failed (reason on stderr), 2 bad usage, 130 interrupted.`;
+Exit status: 0 done, 1 failed (reason on stderr; with many inputs: some failed), 2 bad usage,
+130 interrupted.`;
+
+
+/** With --out-dir, --render and --report are switches: they must not swallow the next input. */
+function switchesInDirMode(argv: string[]): string[] {
+  if (!argv.some((a) => a === '--out-dir' || a.startsWith('--out-dir='))) return argv;
+  return argv.map((a) => (a === '--render' || a === '--report' ? `${a}=` : a));
+}
+
+interface Plan {
+  /** One entry per input: the outputs it is written to. */
+  jobs: Array<{ input: string; outputs: OutputChoice[] }>;
+  /** Named inputs that do not exist (reported as failed). */
+  missing: Array<{ arg: string; reason: string }>;
+  many: boolean;
+}
+
+async function plan(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<Plan> {
+  const outDir = values['out-dir'] as string | undefined;
+  const render = values.render as string | undefined;
+  const report = values.report as string | undefined;
+  if (positionals.length === 0) throw new UsageError('expected an input (a video file, folder, glob or URL); see --help');
+  if (outDir === undefined) {
+    if (positionals.length > 1) throw new UsageError('several inputs need --out-dir <dir> (each input gets its own files there)');
+    const out = values.out as string | undefined;
+    if (!out && !render && !report) throw new UsageError('say where results go: --out <file>, --render <video> and/or --report <html>');
+    const outputs: OutputChoice[] = [];
+    if (out) {
+      const format = (values.format as string | undefined) ?? (out.endsWith('.txt') ? 'mot' : 'jsonl');
+      if (!isResultFormat(format)) throw new UsageError(`--format must be ${RESULT_FORMATS.join(', ')}, got "${format}"`);
+      outputs.push({ kind: format, path: out });
+    } else if (values.format !== undefined) throw new UsageError('--format names the format of --out: give --out too');
+    if (render) outputs.push({ kind: 'render', path: render });
+    if (report) outputs.push({ kind: 'report', path: report });
+    const input = positionals[0];
+    if (urlScheme(input) === undefined && !existsSync(input)) throw new Error(`input not found: ${input}`);
+    return { jobs: [{ input, outputs }], missing: [], many: false };
+  }
+  if (values.out !== undefined) throw new UsageError('--out names one file: with --out-dir the files are named after the inputs');
+  if ((render && render !== '') || (report && report !== '')) throw new UsageError('with --out-dir, --render and --report take no file name (they write <dir>/<name>.mp4 and .html)');
+  const kinds: OutputKind[] = [];
+  const formats = values.format === undefined ? (render !== undefined || report !== undefined ? [] : ['jsonl']) : String(values.format).split(',').map((f) => f.trim());
+  for (const f of formats) {
+    if (!isResultFormat(f)) throw new UsageError(`--format must be a comma-separated list of ${RESULT_FORMATS.join(', ')}, got "${f}"`);
+    if (!kinds.includes(f)) kinds.push(f);
+  }
+  if (render !== undefined) kinds.push('render');
+  if (report !== undefined) kinds.push('report');
+  const { inputs, missing } = await expandInputs(positionals);
+  mkdirSync(outDir, { recursive: true });
+  const names = outputBaseNames(inputs);
+  return {
+    jobs: inputs.map((input, i) => ({ input, outputs: kinds.map((kind) => ({ kind, path: join(outDir, `${names[i]}.${FILE_SINKS[kind].ext}`) })) })),
+    missing,
+    many: true,
+  };
+}
 
 function run(argv: string[]): Promise<number> {
   return runCommand('analyze', async () => {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: switchesInDirMode(argv),
       allowPositionals: true,
       options: {
         model: { type: 'string' },
         out: { type: 'string' },
+        'out-dir': { type: 'string' },
         format: { type: 'string' },
+        render: { type: 'string' },
+        report: { type: 'string' },
+        crf: { type: 'string' },
+        preset: { type: 'string' },
+        jobs: { type: 'string' },
         conf: { type: 'string' },
         classes: { type: 'string' },
         batch: { type: 'string' },
@@ -50,55 +141,91 @@ function run(argv: string[]): Promise<number> {
         'decode-nice': { type: 'string' },
       },
     });
-    if (positionals.length !== 1) throw new UsageError('expected exactly one input (a video file or URL); see --help');
     if (!values.model) throw new UsageError('--model is required (an .onnx file or a built-in model name)');
-    if (!values.out) throw new UsageError('--out is required');
-    const format = values.format ?? (values.out.endsWith('.txt') ? 'mot' : 'jsonl');
-    if (!isResultFormat(format)) throw new UsageError(`--format must be ${RESULT_FORMATS.join(' or ')}, got "${values.format}"`);
     const conf = numberOption('conf', values.conf, DEFAULT_STREAM.conf, { min: 0, max: 1 });
     const batch = numberOption('batch', values.batch, DEFAULT_MODEL.maxBatch, { min: 1, max: 64, integer: true });
     const threads = numberOption('threads', values.threads, DEFAULT_MODEL.intraOpThreads, { min: 0, max: 256, integer: true });
     const decodeNice = numberOption('decode-nice', values['decode-nice'], 19, { min: 0, max: 19, integer: true });
+    const crf = numberOption('crf', values.crf, 23, { min: 0, max: 51, integer: true });
+    const jobs = numberOption('jobs', values.jobs, 1, { min: 1, max: 64, integer: true });
+    const preset = values.preset ?? 'veryfast';
+    if (!(X264_PRESETS as readonly string[]).includes(preset)) throw new UsageError(`--preset must be one of ${X264_PRESETS.join(', ')}, got "${preset}"`);
     const providers = choiceListOption('providers', values.providers, EXECUTION_PROVIDERS);
     const classes = values.classes?.split(',').map((s) => {
       const v = Number(s.trim());
       if (s.trim() === '' || !Number.isInteger(v) || v < 0) throw new UsageError(`--classes must be comma-separated class ids, got "${values.classes}"`);
       return v;
     });
-    const input = positionals[0];
-    if (urlScheme(input) === undefined && !existsSync(input)) throw new Error(`input not found: ${input}`);
+    const p = await plan(values, positionals);
     const modelPath = await resolveModelArg(values.model);
+    const tracker = values['no-track'] ? undefined : DEFAULT_TRACKER;
+    const shared: SharedOptions = {
+      // Several inputs at once share the cores: each session gets its part unless told otherwise.
+      detector: { path: modelPath, providers, intraOpThreads: threads || (jobs > 1 ? Math.max(1, Math.floor(availableParallelism() / jobs)) : 0), maxBatch: batch },
+      conf,
+      classes,
+      batch,
+      decodeNice,
+      tracker,
+      render: { crf, preset, nice: decodeNice },
+      settings: { confidence: conf, classes: classes?.join(',') ?? 'all', tracker: tracker ? 'on' : 'off', batch },
+      log,
+    };
 
-    const progress = new ProgressBar(process.stderr);
-    const started = performance.now();
     const abort = new AbortController();
     const onSignal = (): void => abort.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    const sinks = new SinkSet([openFileSink(format, values.out)], log);
     try {
-      const summary = await analyzeRecording({
-        input,
-        onResult: (result) => sinks.write(result),
-        detector: { path: modelPath, providers, intraOpThreads: threads, maxBatch: batch },
-        conf,
-        classes,
-        batch,
-        decodeNice,
-        tracker: values['no-track'] ? undefined : DEFAULT_TRACKER,
-        signal: abort.signal,
-        onProgress: (done, total) => progress.update({ done, total, elapsedSeconds: (performance.now() - started) / 1000 }),
-      });
-      await sinks.close();
-      progress.finish();
-      process.stderr.write(summaryLine(summary.frames, summary.seconds) + (summary.interrupted ? ' (interrupted)' : '') + '\n');
-      return summary.interrupted ? 130 : 0;
+      return p.many ? await runMany(p, shared, jobs, abort.signal) : await runOne(p.jobs[0], shared, abort.signal);
     } finally {
-      await sinks.close().catch(() => undefined);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
   });
 }
 
-export const command: Command = { summary: 'analyze a recorded video into a results file', help, run };
+async function runOne(job: Plan['jobs'][number], shared: SharedOptions, signal: AbortSignal): Promise<number> {
+  const progress = new ProgressBar(process.stderr);
+  const started = performance.now();
+  const summary = await analyzeInto(job.input, job.outputs, shared, {
+    signal,
+    onProgress: (done, total) => progress.update({ done, total, elapsedSeconds: (performance.now() - started) / 1000 }),
+  });
+  progress.finish();
+  process.stderr.write(summaryLine(summary.frames, summary.seconds) + (summary.interrupted ? ' (interrupted)' : '') + '\n');
+  return summary.interrupted ? 130 : 0;
+}
+
+async function runMany(p: Plan, shared: SharedOptions, jobs: number, signal: AbortSignal): Promise<number> {
+  const names = [...p.jobs.map((j) => j.input), ...p.missing.map((m) => m.arg)];
+  const progress = new BatchProgress(names, process.stderr);
+  const failed: Array<{ input: string; reason: string }> = [];
+  p.missing.forEach((m, k) => {
+    failed.push({ input: m.arg, reason: m.reason });
+    progress.fail(p.jobs.length + k, m.reason);
+  });
+  let interrupted = false;
+  await runPool(
+    p.jobs.length,
+    jobs,
+    async (i) => {
+      progress.start(i);
+      const job = p.jobs[i];
+      const summary = await analyzeInto(job.input, job.outputs, shared, { signal, onProgress: (done, total) => progress.update(i, done, total) });
+      interrupted ||= summary.interrupted;
+      progress.finish(i, job.outputs.map((o) => o.path).join(', ') + (summary.interrupted ? ' (interrupted)' : ''));
+    },
+    (i, reason) => {
+      failed.push({ input: p.jobs[i].input, reason });
+      progress.fail(i, reason);
+    },
+    signal,
+  );
+  progress.close();
+  if (interrupted || signal.aborted) return 130;
+  if (failed.length) throw new Error(`${failed.length} of ${names.length} inputs failed: ${failed.map((f) => `${f.input} (${f.reason})`).join('; ')}`);
+  return 0;
+}
+
+export const command: Command = { summary: 'analyze recorded videos into result files, an HTML report and an annotated video', help, run };

@@ -6,6 +6,7 @@
 import { stat, readdir } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, resolve } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
+import { sourceKind } from '../ingest/sourceUrl.js';
 
 /** File name extensions taken from a folder (a glob or a named file may be anything ffmpeg reads). */
 export const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.ts', '.mts', '.m2ts', '.mpg', '.mpeg', '.wmv', '.flv', '.3gp', '.h264', '.264', '.hevc', '.h265']);
@@ -17,7 +18,8 @@ export interface ExpandedInputs {
   missing: Array<{ arg: string; reason: string }>;
 }
 
-const isUrl = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
+/** A network source (rtsp:, http: ...): taken as it is, named after its last path segment. */
+const isUrl = (s: string): boolean => sourceKind(s) !== 'file';
 
 export async function expandInputs(args: readonly string[]): Promise<ExpandedInputs> {
   const inputs: string[] = [];
