@@ -65,7 +65,7 @@ export function postTrackTimes(objects: number, frames: number): { post: number[
     const t0 = performance.now();
     const dets = adapter.decode([out], 0, lb, { conf: 0.25 });
     const t1 = performance.now();
-    tracker.update(dets, f / 30);
+    tracker.annotate(dets, f / 30);
     const t2 = performance.now();
     if (f >= 10) {
       post.push(t1 - t0);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AssignmentSolver, solveAssignment } from '../src/track/assignment.js';
 import { DEFAULT_TRACKER } from '../src/config/schema.js';
 import { ByteTracker } from '../src/track/byteTracker.js';
-import { boxIou, iouMatrix } from '../src/geometry/iou.js';
+import { boxIou, bufferedIou, iouMatrix } from '../src/geometry/iou.js';
 import { kalmanInitiate, kalmanPredict, kalmanUpdate, type KalmanNoise } from '../src/track/kalman.js';
 import { DEFAULT_OCCLUSION_OPTIONS, coversSide, occlusionAwareBox, type OcclusionOptions } from '../src/track/occlusion.js';
 import type { Box, Detection, TrackerConfig } from '../src/types.js';
@@ -17,6 +17,17 @@ describe('iou', () => {
     expect(boxIou([0, 0, 4, 2], 0, [2, 1, 6, 5], 0)).toBe(2 / (8 + 16 - 2));
     expect(boxIou([0, 0, 10, 10], 0, [10, 0, 20, 10], 0)).toBe(0); // touching edges
     expect(boxIou([5, 5, 5, 9], 0, [0, 0, 10, 10], 0)).toBe(0); // zero-width box
+  });
+
+  it('buffers both boxes by a fraction of their own size (C-BIoU)', () => {
+    const a = [0, 0, 10, 10];
+    const b = [12, 0, 22, 10];
+    expect(bufferedIou(a, 0, b, 0, 0)).toBe(0);
+    expect(bufferedIou(a, 0, b, 0, 0.1)).toBe(0); // [-1,-1,11,11] and [11,-1,23,11] touch
+    // [-2,-2,12,12] and [10,-2,24,12]: 2 x 14 = 28 over 196 + 196 - 28 = 364.
+    expect(bufferedIou(a, 0, b, 0, 0.2)).toBeCloseTo(28 / 364, 12);
+    // Each box by its own size: [0,0,4,2] -> [-1,-0.5,5,2.5] (18); [4,0,6,2] -> [3.5,-0.5,6.5,2.5] (9); 1.5 x 3 = 4.5 shared.
+    expect(bufferedIou([0, 0, 4, 2], 0, [4, 0, 6, 2], 0, 0.25)).toBeCloseTo(4.5 / (18 + 9 - 4.5), 12);
   });
 });
 
@@ -150,6 +161,11 @@ describe('assignment', () => {
   });
 });
 
+/** The tracked detections of a frame (those `annotate` gave a track id). */
+function tracked(tracker: ByteTracker, detections: Detection[], t: number): Detection[] {
+  return tracker.annotate(detections, t).filter((d) => d.trackId !== undefined);
+}
+
 function det(box: Box, score = 0.9): Detection {
   return { box, score, class: 0, label: 'person' };
 }
@@ -164,24 +180,24 @@ describe('ByteTracker life cycle', () => {
 
   it('confirms first-frame objects at once and later objects on their second frame', () => {
     const tracker = new ByteTracker(config);
-    expect(tracker.update([det(at(0))], 0).map((d) => d.trackId)).toEqual([1]);
-    expect(tracker.update([det(at(0)), det(at(500))], 0.1).map((d) => d.trackId)).toEqual([1]);
-    const third = tracker.update([det(at(0)), det(at(500))], 0.2);
+    expect(tracked(tracker, [det(at(0))], 0).map((d) => d.trackId)).toEqual([1]);
+    expect(tracked(tracker, [det(at(0)), det(at(500))], 0.1).map((d) => d.trackId)).toEqual([1]);
+    const third = tracked(tracker, [det(at(0)), det(at(500))], 0.2);
     expect(third.map((d) => d.trackId).sort()).toEqual([1, 2]);
     // A detection seen once (not on the first frame) never becomes a track.
-    tracker.update([det(at(0)), det(at(500)), det(at(900))], 0.3);
-    expect(tracker.update([det(at(0)), det(at(500))], 0.4).map((d) => d.trackId).sort()).toEqual([1, 2]);
+    tracker.annotate([det(at(0)), det(at(500)), det(at(900))], 0.3);
+    expect(tracked(tracker, [det(at(0)), det(at(500))], 0.4).map((d) => d.trackId).sort()).toEqual([1, 2]);
   });
 
   it('keeps the id across a gap shorter than lostTrackSeconds, gives a new one after a longer gap, never reuses ids', () => {
     const tracker = new ByteTracker(config);
     let t = 0;
     const step = (boxes: Box[]): number[] => {
-      const out = tracker.update(boxes.map((b) => det(b)), t);
+      const out = tracked(tracker, boxes.map((b) => det(b)), t);
       t = Math.round((t + 0.1) * 10) / 10;
       return out.map((d) => d.trackId!);
     };
-    for (let k = 0; k < 5; k++) expect(step([at(100)])).toEqual([1]);
+    for (let k = 0; k < 15; k++) expect(step([at(100)])).toEqual([1]); // observed 1.4 s
     for (let k = 0; k < 8; k++) expect(step([])).toEqual([]); // 0.8 s away
     expect(step([at(100)])).toEqual([1]);
     for (let k = 0; k < 15; k++) step([]); // 1.5 s away: removed
@@ -189,6 +205,29 @@ describe('ByteTracker life cycle', () => {
     expect(step([at(100)])).toEqual([2]);
     tracker.reset();
     expect(step([at(100)])).toEqual([3]); // ids keep counting after a reset
+  });
+
+  it('keeps a lost track at most as long as it was observed', () => {
+    // lostTrackSeconds 2; 10 fps. Returns the id given to the object when it is back after `gap` s.
+    const idAfter = (observedFrames: number, gap: number): number | undefined => {
+      const tracker = new ByteTracker({ ...DEFAULT_TRACKER, lostTrackSeconds: 2 });
+      for (let k = 0; k < observedFrames; k++) tracker.annotate([det(at(100))], k / 10);
+      const back = (observedFrames - 1) / 10 + gap;
+      for (let t = (observedFrames - 1) / 10 + 0.1; t < back - 0.05; t += 0.1) tracker.annotate([], t);
+      tracker.annotate([det(at(100))], back);
+      return tracker.annotate([det(at(100))], back + 0.1)[0]?.trackId;
+    };
+    // Observed 0.3 s (4 frames): found again after 0.3 s, a new object after 0.5 s.
+    expect(idAfter(4, 0.3)).toBe(1);
+    expect(idAfter(4, 0.5)).toBe(2);
+    // Observed 1.9 s: kept the full lostTrackSeconds, not longer.
+    expect(idAfter(20, 1.9)).toBe(1);
+    expect(idAfter(20, 2.2)).toBe(2);
+    // Without the limit every lost track is kept lostTrackSeconds.
+    const plain = new ByteTracker({ ...DEFAULT_TRACKER, lostTrackSeconds: 2 }, { lostObservedRatio: 0 });
+    for (let k = 0; k < 4; k++) plain.annotate([det(at(100))], k / 10);
+    for (let k = 4; k < 18; k++) plain.annotate([], k / 10);
+    expect(plain.annotate([det(at(100))], 1.8).map((d) => d.trackId)).toEqual([1]);
   });
 
   it('follows a moving object through a gap at 10 and at 30 fps alike (time, not frames)', () => {
@@ -199,7 +238,7 @@ describe('ByteTracker life cycle', () => {
       for (let k = 0; k <= 2 * fps; k++) {
         const t = k / fps;
         const visible = t < 1.5 || t >= 2;
-        const out = tracker.update(visible ? [det(at(100 + speed * t))] : [], t);
+        const out = tracked(tracker, visible ? [det(at(100 + speed * t))] : [], t);
         if (!visible) continue;
         expect(out).toHaveLength(1);
         if (lastId !== undefined) expect(out[0]!.trackId).toBe(lastId);
@@ -211,11 +250,11 @@ describe('ByteTracker life cycle', () => {
 
   it('predicts the same position for the same motion at different frame rates', () => {
     const predictedX = (fps: number): number => {
-      const tracker = new ByteTracker(config);
-      for (let k = 0; k <= 3 * fps; k++) tracker.update([det(at(100 + 60 * (k / fps)))], k / fps);
+      const tracker = new ByteTracker(config, { outputBox: 'filtered' });
+      for (let k = 0; k <= 3 * fps; k++) tracker.annotate([det(at(100 + 60 * (k / fps)))], k / fps);
       // 0.2 s later, in the same frame, a detection halfway between the stale and the predicted box
       // gets the filtered (predicted and corrected) box back: equal at both rates within a pixel.
-      const out = tracker.update([det(at(100 + 60 * 3.2))], 3.2);
+      const out = tracked(tracker, [det(at(100 + 60 * 3.2))], 3.2);
       return out[0]!.box[0];
     };
     const at10 = predictedX(10);
@@ -224,11 +263,30 @@ describe('ByteTracker life cycle', () => {
     expect(Math.abs(at10 - at30)).toBeLessThan(0.5);
   });
 
+  it('keeps a track through an occlusion on its low-score detections (second association)', () => {
+    // 10 fps. A person walks right at 50 px/s; for 2.5 s (longer than lostTrackSeconds) another object
+    // covers most of it and the detector scores it between 0.1 and 0.5 only. Those detections cannot
+    // start a track, but they continue the person's track: the same id all the way.
+    const config: TrackerConfig = { ...DEFAULT_TRACKER, lostTrackSeconds: 2 };
+    expect(config.lowThresh).toBeLessThanOrEqual(0.15);
+    expect(config.trackThresh).toBeGreaterThan(0.45);
+    const tracker = new ByteTracker(config);
+    const ids: (number | undefined)[] = [];
+    for (let k = 0; k < 45; k++) {
+      const t = k / 10;
+      const occluded = t >= 1 && t < 3.5;
+      const score = occluded ? 0.15 + 0.3 * ((k * 7) % 10) / 10 : 0.9; // 0.15 .. 0.42
+      ids.push(tracker.annotate([det(at(100 + 50 * t), score)], t)[0]!.trackId);
+    }
+    expect(ids.slice(10, 35).every((id) => id === 1)).toBe(true); // through the occlusion
+    expect(ids.slice(35)).toEqual(new Array(10).fill(1)); // and after it
+  });
+
   it('does not match across classes', () => {
     const tracker = new ByteTracker(config);
-    tracker.update([det(at(0))], 0);
+    tracker.annotate([det(at(0))], 0);
     const car: Detection = { ...det(at(0)), class: 2, label: 'car' };
-    expect(tracker.update([car], 0.1)).toEqual([]);
+    expect(tracked(tracker, [car], 0.1)).toEqual([]);
   });
 });
 
@@ -282,7 +340,7 @@ describe('occlusion-aware measurement', () => {
         const detections = [occluder];
         if (left >= right && left >= 0.2 * 64) detections.push(det([x1, 170, x1 + left, 202]));
         if (right > left && right >= 0.2 * 64) detections.push(det([x1 + 64 - right, 170, x1 + 64, 202]));
-        for (const d of tracker.update(detections, t)) if (d.class === 0) ids.push(d.trackId!);
+        for (const d of tracked(tracker, detections, t)) if (d.class === 0) ids.push(d.trackId!);
       }
       return ids;
     };

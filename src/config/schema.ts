@@ -146,12 +146,16 @@ export const BackoffSchema = Type.Object(
 );
 
 /**
- * The tracker's defaults, for the general case (ByteTrack's published defaults, in seconds):
- * - trackThresh 0.5: detections at or above take part in the first association;
- * - lowThresh 0.1: detections between 0.1 and 0.5 can only continue existing tracks;
- * - newTrackThresh 0.6: only fairly confident detections start tracks (trackThresh + 0.1);
+ * The tracker's defaults (times in seconds). ByteTrack's published values, except trackThresh and
+ * lostTrackSeconds, which the leave-one-sequence-out selection on MOT15 chose (docs/tracker.md,
+ * `streamlens mot select`; a test checks that these are what it selects):
+ * - trackThresh 0.55: detections at or above take part in the first association (ByteTrack: 0.5 in its
+ *   demo, 0.6 for MOTChallenge);
+ * - lowThresh 0.1: detections between 0.1 and trackThresh can only continue existing tracks;
+ * - newTrackThresh 0.6: only fairly confident detections start tracks;
  * - matchThresh 0.8: first-association pairs need IoU x score >= 0.2;
- * - lostTrackSeconds 1: ByteTrack's 30-frame buffer at 30 fps;
+ * - lostTrackSeconds 2: at most; a track seen only briefly is kept shorter (the tracker's
+ *   `lostObservedRatio`);
  * - keepTracksOnReconnect true: a short network hiccup should not renumber every object.
  * A literal rather than `default`s in TrackerSchema: the tracker setting is a union (true, false or
  * an object), inside which ajv applies no defaults, and a stream's tracker inherits the top-level
@@ -159,11 +163,11 @@ export const BackoffSchema = Type.Object(
  */
 const TRACKER_DEFAULTS = {
   enabled: true,
-  trackThresh: 0.5,
+  trackThresh: 0.55,
   lowThresh: 0.1,
   newTrackThresh: 0.6,
   matchThresh: 0.8,
-  lostTrackSeconds: 1,
+  lostTrackSeconds: 2,
   keepTracksOnReconnect: true,
 };
 
@@ -175,7 +179,7 @@ export const TrackerSchema = Type.Object(
     lowThresh: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: `Detections between this and trackThresh can only continue tracks. Default ${d.lowThresh}.` })),
     newTrackThresh: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: `Unmatched detections at or above start tracks. Default ${d.newTrackThresh}.` })),
     matchThresh: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: `IoU-distance (1 - IoU) limit of the first association. Default ${d.matchThresh}.` })),
-    lostTrackSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 3600, description: `How long a lost track is kept, s. Default ${d.lostTrackSeconds}.` })),
+    lostTrackSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 3600, description: `How long a lost track is kept at most, s; a track observed for less time is kept only that long. Default ${d.lostTrackSeconds}.` })),
     keepTracksOnReconnect: Type.Optional(Type.Boolean({ description: `Keep tracks (and ids) across a source reconnect. Default ${d.keepTracksOnReconnect}.` })),
   },
   { additionalProperties: false },

@@ -1,10 +1,11 @@
 /**
  * ByteTrack-style multi-object tracker with two OC-SORT refinements, in stream time.
  *
- * Each `update` (one frame) reads top to bottom:
+ * Each frame (`annotate`, its `step`) reads top to bottom:
  *  1. predict every track to the frame's time;
  *  2. first association: high-score detections against confirmed tracks (tracked and lost), on
- *     1 - IoU x score (ByteTrack's fused cost), limited by `matchThresh`;
+ *     1 - IoU x score (ByteTrack's fused cost; IoU of boxes buffered in proportion to the frame
+ *     interval), limited by `matchThresh`;
  *  3. second association: low-score detections against the confirmed tracks still unmatched and not
  *     lost, on 1 - IoU, limited by 0.5 (ByteTrack's constant) -- this keeps occluded, low-confidence
  *     objects on their tracks instead of starting new ones;
@@ -12,24 +13,24 @@
  *     unmatched against the remaining confirmed tracks' last OBSERVED boxes (OC-SORT's
  *     observation-centric recovery); it measured neutral on MOT15 (docs/tracker.md);
  *  5. tentative tracks (seen once) against the remaining high-score detections; unmatched ones die;
- *  6. life cycle: unmatched tracked -> lost, lost longer than `lostTrackSeconds` -> removed, remaining
- *     detections with score >= `newTrackThresh` -> new tentative tracks;
- *  7. output: the detections of confirmed tracks matched in this frame, with `trackId`.
+ *  6. life cycle: unmatched tracked -> lost, lost longer than `lostTrackSeconds` (or than it was
+ *     observed) -> removed, remaining detections with score >= `newTrackThresh` -> new tentative tracks;
+ *  7. output (`annotate`): every detection of the frame, those taken by confirmed tracks with `trackId`.
  *
  * Matches never cross classes. A re-found lost track re-runs its filter over the gap along virtual
  * observations (OC-SORT's observation-centric re-update). A matched detection that shrank behind
  * another detection of the frame (partly hidden) is measured by its visible edge and most of the
  * predicted size (occlusion.ts), so the hidden side does not drag the centre and velocity.
  *
- * Output boxes are, by default, the Kalman-filtered boxes right after the update (as ByteTrack): they
- * average out the detector's frame-to-frame jitter, which measured better localisation and MOTA than
- * the raw detection boxes (MOT15: LocA +1, MOTA +2.8 points). Score, class, label and mask stay the
- * detection's. `tuning.outputBox = 'detection'` returns the detector's boxes unchanged.
+ * Output boxes are the detector's: a tracked detection reads as the model produced it, like an untracked
+ * one and like its mask. The Kalman-filtered box (`tuning.outputBox = 'filtered'`, as official ByteTrack
+ * writes) averages out a noisy detector's jitter but lags objects that change speed or direction: it
+ * measured better on MOT15's pedestrians and worse on the synthetic scenes (docs/tracker.md).
  */
 import { DEFAULT_TRACKER } from '../config/schema.js';
-import type { Box, Detection, TrackerConfig } from '../types.js';
+import type { Detection, TrackerConfig } from '../types.js';
 import { AssignmentSolver } from './assignment.js';
-import { boxIou } from '../geometry/iou.js';
+import { boxIou, bufferedIou } from '../geometry/iou.js';
 import { DEFAULT_KALMAN_NOISE, type KalmanNoise } from './kalman.js';
 import { DEFAULT_OCCLUSION_OPTIONS, occlusionAwareBox, type OcclusionOptions } from './occlusion.js';
 import { Track } from './track.js';
@@ -39,7 +40,7 @@ export interface ByteTrackerTuning {
   noise: KalmanNoise;
   /** IoU-distance limit of the second (low-score) association. */
   lowMatchThresh: number;
-  /** Fused-cost limit for tentative tracks. */
+  /** Fused-cost limit for a tentative track's next detection (ByteTrack 0.7; 0.6 selected on MOT15). */
   tentativeMatchThresh: number;
   /** IoU-distance limit of the recovery association on last observed boxes; 0 disables it. */
   recoveryMatchThresh: number;
@@ -47,21 +48,36 @@ export interface ByteTrackerTuning {
   reupdateGaps: boolean;
   /** A tracked and a lost track overlapping more than this IoU are one object: the younger is removed. */
   duplicateIou: number;
-  /** Report the matched detection's box, or the Kalman-filtered box. */
+  /** The box a tracked detection is reported with: the detector's (default), or the track's Kalman-filtered box. */
   outputBox: 'detection' | 'filtered';
   /** Partly hidden detections (occlusion.ts): a box shrunk behind another detection keeps its visible edge. */
   occlusion: OcclusionOptions;
+  /**
+   * A lost track is kept at most this many times as long as it was observed (and never longer than
+   * `lostTrackSeconds`): a track seen briefly is weak evidence of an object, and keeping it long lets it
+   * take the detection of another one. 0 keeps every lost track `lostTrackSeconds`.
+   */
+  lostObservedRatio: number;
+  /**
+   * Buffered IoU (C-BIoU) in time: for the first and the tentative association both boxes are
+   * enlarged on each side by this many times the seconds since the previous frame, times their size.
+   * Objects move further between frames at low frame rates; the buffer keeps the same motion matchable
+   * at 7 and at 30 fps (0.036 of the size at 7 fps, 0.008 at 30 fps). 0 is plain IoU.
+   */
+  iouBufferRate: number;
 }
 
 export const DEFAULT_TRACKER_TUNING: ByteTrackerTuning = {
   noise: DEFAULT_KALMAN_NOISE,
   lowMatchThresh: 0.5,
-  tentativeMatchThresh: 0.7,
+  tentativeMatchThresh: 0.6,
   recoveryMatchThresh: 0,
   reupdateGaps: true,
   duplicateIou: 0.85,
-  outputBox: 'filtered',
+  outputBox: 'detection',
   occlusion: DEFAULT_OCCLUSION_OPTIONS,
+  lostObservedRatio: 1,
+  iouBufferRate: 0.25,
 };
 
 type Cost = 'fusedIou' | 'iou' | 'observedIou';
@@ -95,8 +111,25 @@ export class ByteTracker {
     this.tuning = { ...DEFAULT_TRACKER_TUNING, ...tuning };
   }
 
-  /** Tracks `detections` of the frame at presentation time `t` (seconds); returns confirmed tracks' detections. */
-  update(detections: Detection[], t: number): Detection[] {
+  /**
+   * Tracks `detections`, the frame at presentation time `t` (seconds), and returns every one of them,
+   * in input order: those taken by a confirmed track carry its `trackId` (and, with `outputBox`
+   * 'filtered', the track's filtered box); the others are returned as they are. This is the tracker's
+   * one output: serve, analyze and `mot track` all report it.
+   */
+  annotate(detections: Detection[], t: number): Detection[] {
+    this.step(detections, t);
+    const filtered = this.tuning.outputBox === 'filtered';
+    return detections.map((det, d) => {
+      const track = this.detectionTrack[d];
+      // A track removed as a duplicate in this frame no longer reports its detection.
+      if (track === undefined || !track.confirmed || track.state === 'removed') return det;
+      const b = track.box;
+      return { ...det, box: filtered ? [b[0]!, b[1]!, b[2]!, b[3]!] : det.box, trackId: track.id };
+    });
+  }
+
+  private step(detections: Detection[], t: number): void {
     const { trackThresh, lowThresh, matchThresh } = this.config;
     const { lowMatchThresh, tentativeMatchThresh, recoveryMatchThresh } = this.tuning;
     const dt = this.advanceClock(t);
@@ -117,23 +150,6 @@ export class ByteTracker {
     this.advanceLifeCycle();
     this.startTracks(detections, high);
     this.removeDuplicates();
-    return this.output();
-  }
-
-  /**
-   * Tracks the frame like `update`, but returns every input detection unchanged, with `trackId` on
-   * those taken by a confirmed track: results keep every detection the model made, and ids where known.
-   */
-  annotate(detections: Detection[], t: number): Detection[] {
-    this.update(detections, t);
-    const ids = new Map<Detection, number>();
-    for (const track of this.tracks) {
-      if (track.confirmed && this.matchedNow(track)) ids.set(track.detection, track.id);
-    }
-    return detections.map((d) => {
-      const id = ids.get(d);
-      return id === undefined ? d : { ...d, trackId: id };
-    });
   }
 
   /** Drops every track. Ids keep counting, so an id is never given to two objects. */
@@ -196,6 +212,7 @@ export class ByteTracker {
     if (this.rowToCol.length < rows) this.rowToCol = new Int32Array(2 * rows);
     const costs = this.costs;
     const boxes = this.detectionBoxes;
+    const buffer = cost === 'fusedIou' ? this.tuning.iouBufferRate * this.frameStep : 0;
     for (let r = 0; r < rows; r++) {
       const track = tracks[r]!;
       const trackBox = cost === 'observedIou' ? track.lastObservation : track.box;
@@ -204,7 +221,7 @@ export class ByteTracker {
         const det = detections[d]!;
         let value = Infinity;
         if (det.class === track.detection.class) {
-          const iou = boxIou(trackBox, 0, boxes, d);
+          const iou = buffer > 0 ? bufferedIou(trackBox, 0, boxes, d, buffer) : boxIou(trackBox, 0, boxes, d);
           value = cost === 'fusedIou' ? 1 - iou * det.score : 1 - iou;
         }
         costs[r * cols + c] = value;
@@ -238,13 +255,20 @@ export class ByteTracker {
     for (const track of this.tracks) {
       if (!this.matchedNow(track)) {
         if (!track.confirmed) track.state = 'removed';
-        else if (this.clock - track.lastSeenTime > this.config.lostTrackSeconds) track.state = 'removed';
+        else if (this.clock - track.lastSeenTime > this.lostLifetime(track)) track.state = 'removed';
         else track.state = 'lost';
       }
       if (track.state !== 'removed') survivors.push(track);
     }
     this.tracks.length = 0;
     for (const track of survivors) this.tracks.push(track);
+  }
+
+  /** Seconds a lost track is kept: lostTrackSeconds, or less for a track observed only briefly. */
+  private lostLifetime(track: Track): number {
+    const ratio = this.tuning.lostObservedRatio;
+    const max = this.config.lostTrackSeconds;
+    return ratio > 0 ? Math.min(max, ratio * track.observedSeconds) : max;
   }
 
   private startTracks(detections: Detection[], unmatchedHigh: number[]): void {
@@ -281,14 +305,4 @@ export class ByteTracker {
     if (removed) this.tracks = this.tracks.filter((track) => track.state !== 'removed');
   }
 
-  private output(): Detection[] {
-    const out: Detection[] = [];
-    for (const track of this.tracks) {
-      if (!track.confirmed || !this.matchedNow(track)) continue;
-      const b = track.box;
-      const box: Box = this.tuning.outputBox === 'filtered' ? [b[0]!, b[1]!, b[2]!, b[3]!] : track.detection.box;
-      out.push({ ...track.detection, box, trackId: track.id });
-    }
-    return out;
-  }
 }

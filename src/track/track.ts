@@ -43,6 +43,8 @@ export class Track {
   lastSeenTime: number;
   /** Number of the tracker update that last matched (or created) this track. */
   lastUpdate = 0;
+  /** Seconds of observation: one frame interval for each frame after the first the track was matched in. */
+  observedSeconds = 0;
 
   constructor(detection: Detection, time: number, noise: KalmanNoise) {
     this.detection = detection;
@@ -86,6 +88,7 @@ export class Track {
     xyahToBox(this.mean, this.box);
     this.detection = detection;
     this.lastSeenTime = time;
+    this.observedSeconds += stepSeconds;
     this.state = 'tracked';
     this.remember(measured);
   }

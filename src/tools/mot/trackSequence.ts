@@ -1,6 +1,7 @@
 /**
  * Runs the tracker over a sequence of MOTChallenge public detections and produces MOTChallenge result
- * rows. Frame f (1-based) is presented at t = (f - 1) / frameRate seconds.
+ * rows. Frame f (1-based) is presented at t = (f - 1) / frameRate seconds. The rows are what serve and
+ * analyze report for the same detections: `ByteTracker.annotate`'s detections that carry a track id.
  */
 import { DEFAULT_TRACKER } from '../../config/schema.js';
 import { ByteTracker, type ByteTrackerTuning } from '../../track/byteTracker.js';
@@ -43,14 +44,15 @@ export function trackSequence(frames: Detection[][], info: SeqInfo, options: Tra
   const filter = options.filter;
   for (let f = 0; f < frames.length; f++) {
     const start = options.onUpdateTime ? performance.now() : 0;
-    const tracked = tracker.update(frames[f]!, f / info.frameRate);
+    const annotated = tracker.annotate(frames[f]!, f / info.frameRate);
     if (options.onUpdateTime) options.onUpdateTime(performance.now() - start);
-    for (const det of tracked) {
+    for (const det of annotated) {
+      if (det.trackId === undefined) continue;
       const [x1, y1, x2, y2] = det.box;
       const w = x2 - x1;
       const h = y2 - y1;
       if (filter && (w / h > filter.maxAspect || w * h <= filter.minArea)) continue;
-      out.push({ frame: f + 1, id: det.trackId!, x: x1, y: y1, w, h, score: det.score });
+      out.push({ frame: f + 1, id: det.trackId, x: x1, y: y1, w, h, score: det.score });
     }
   }
   return out;
