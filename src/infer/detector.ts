@@ -150,6 +150,8 @@ export class Detector {
     if (this.closed) throw new Error('detector is closed');
     if (frames.length === 0) return [];
     await this.ready;
+    // close() may have been called while this call waited: the worker is going away.
+    if (this.closed) throw new Error('detector is closed');
     if (this.broken) throw this.broken;
     const transfer: ArrayBuffer[] = [];
     const sent: WorkerFrame[] = frames.map((f) => {
