@@ -1,15 +1,19 @@
 /**
- * Issue 3 acceptance, overload: a 30 fps source into a model slower than the source.
+ * Issue 3 acceptance, overload: a 30 fps source into a model slower than the source (a model made
+ * slow on this machine: its run takes at least three frame intervals).
  * `latest`: capture -> send latency stays bounded (late window no worse than the early one) and
  * the skipped frames are counted as policy drops. `all` on a file: every frame comes out, in order.
  */
-import { dirname } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import type { RunningServer } from '../src/serve/server.js';
 import type { FrameResult } from '../src/types.js';
-import { TestClient, api, percentile, sleep, startTestServer, until } from './helpers/serveHarness.js';
+import { calibrateCostlyModel } from './helpers/costlyModel.js';
+import { TestClient, api, percentile, startTestServer, until } from './helpers/serveHarness.js';
 
 let server: RunningServer;
 let clip30: string;
@@ -21,7 +25,7 @@ beforeAll(async () => {
   const [c30, c15, heavy, light] = await Promise.all([
     ensureDemoClip({ fps: 30, seconds: 6 }),
     ensureDemoClip(),
-    ensureModel('yolov10n-bench'),
+    calibrateCostlyModel(mkdtempSync(join(tmpdir(), 'streamlens-overload-')), 3 * (1000 / 30)).then((m) => m.path),
     ensureModel('synthetic-det'),
   ]);
   clip30 = c30.video;
@@ -50,14 +54,17 @@ describe('serve: overload', () => {
     const client = await TestClient.connect(server);
     await client.subscribe(['fast']);
     await client.waitFor(() => client.detections.length >= 3, 30_000, 'first detections');
+    // A queue would drift by ~(1 - out/in) s per second: compare the first results with those
+    // after 8 s, once there are enough of both however slowly this machine runs.
     const t0 = Date.now();
-    await sleep(12_000);
+    const after = (ms: number) => client.detections.filter((d) => (d.ts as number) >= t0 + ms).length;
+    await client.waitFor(() => after(0) >= 10 && after(8000) >= 10, 90_000, 'ten results after 8 s');
     const stats = (await api(server, 'GET', '/api/streams/fast')).json;
     client.close();
     await api(server, 'DELETE', '/api/streams/fast');
 
     const rows = client.detections.map((d) => ({ at: d.ts as number, total: d.latency.total_ms as number, inference: d.latency.run_ms as number }));
-    const early = rows.filter((r) => r.at >= t0 && r.at < t0 + 4000).map((r) => r.total);
+    const early = rows.filter((r) => r.at >= t0).slice(0, 10).map((r) => r.total);
     const late = rows.filter((r) => r.at >= t0 + 8000).map((r) => r.total);
     const inference = percentile(rows.map((r) => r.inference), 0.5);
     const seconds = (rows.at(-1)!.at - rows[0].at) / 1000;
@@ -66,11 +73,9 @@ describe('serve: overload', () => {
         `capture->send early p50/p95 ${percentile(early, 0.5)}/${percentile(early, 0.95)} ms, late p50/p95 ${percentile(late, 0.5)}/${percentile(late, 0.95)} ms; ` +
         `server p50/p95/max ${stats.latency.p50}/${stats.latency.p95}/${stats.latency.max} ms; drops ${JSON.stringify(stats.drops)}`,
     );
-    expect(inference).toBeGreaterThan(1000 / 30); // the model really is slower than the source
+    // The model is slower than the source: latest drops what inference cannot take.
     expect(stats.drops.policy).toBeGreaterThan(0);
     expect(stats.framesDecoded).toBeGreaterThan(stats.framesInferred);
-    expect(early.length).toBeGreaterThan(3);
-    expect(late.length).toBeGreaterThan(3);
     // No drift: a queue would grow by ~(1 - out/in) s per second; latest keeps it ~one inference.
     expect(percentile(late, 0.5)).toBeLessThan(percentile(early, 0.5) * 1.5 + 50);
     expect(percentile(late, 0.95)).toBeLessThan(4 * inference + 100);
