@@ -3,7 +3,7 @@
  * line (SourceError) when the input is missing, not a video, has no video stream, or cannot be
  * reached in time.
  */
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { SourceInfo } from '../types.js';
 import type { SourceSettings } from '../config/schema.js';
 import { describeExit, ffmpegPath, ffprobePath, inputArgs, spawnFfmpeg, withoutInputName, type ExitStatus } from './ffmpeg.js';
@@ -81,7 +81,9 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
   if (status.spawnError) throw new SourceError('PROBE_FAILED', `cannot run ffprobe (${binary}): ${status.spawnError.message}`);
   if (status.code !== 0) {
     if (isFile) {
-      if (tail.some((l) => /moov atom not found/i.test(l))) {
+      // ffprobe misses the moov atom of anything named .mp4; only an MP4 (it starts with an ftyp
+      // box) that lacks it is one cut short.
+      if (tail.some((l) => /moov atom not found/i.test(l)) && (await startsWithFtyp(url))) {
         throw new SourceError('TRUNCATED', `not a video: ${shown} (truncated or unfinished MP4: moov atom not found)`);
       }
       if (/no such file/i.test(reason)) throw new SourceError('ENOENT', `input not found: ${shown}`);
@@ -145,8 +147,25 @@ function positive(v: number): number | undefined {
   return Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
+/** The filesystem path of a local source URL. */
+function localPath(url: string): string {
+  return url.startsWith('file:') ? url.slice(5) : url;
+}
+
+/** Whether a file begins with an ISO BMFF file-type box (bytes 4-7 are 'ftyp'). */
+async function startsWithFtyp(url: string): Promise<boolean> {
+  const file = await open(localPath(url), 'r');
+  try {
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await file.read(head, 0, 8, 0);
+    return bytesRead === 8 && head.toString('latin1', 4, 8) === 'ftyp';
+  } finally {
+    await file.close();
+  }
+}
+
 async function assertReadableFile(path: string): Promise<void> {
-  const p = path.startsWith('file:') ? path.slice(5) : path;
+  const p = localPath(path);
   if (p === '-' || p.startsWith('pipe:')) return;
   try {
     const s = await stat(p);
