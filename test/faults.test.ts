@@ -7,11 +7,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSilentServer, type SilentServer } from './helpers/silentServer.js';
+import { holdClosedPort, type ClosedPort } from './helpers/closedPort.js';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { OnnxGraphBuilder } from '../src/tools/modelgen/onnxBuilder.js';
@@ -20,7 +20,7 @@ import { createLogger } from '../src/log.js';
 import { ffmpegPath, liveFfmpegChildren } from '../src/ingest/ffmpeg.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { StreamHub } from '../src/pipeline/streamHub.js';
-import { api, ffmpegChildPids, sleep, until, type Json } from './helpers/serveHarness.js';
+import { api, ffmpegChildPids, until, type Json } from './helpers/serveHarness.js';
 
 let server: RunningServer;
 let media: string;
@@ -28,7 +28,7 @@ let model: string;
 const logLines: Json[] = [];
 let silent: SilentServer | undefined;
 let silentPort: number;
-let closedPort: number;
+let closed: ClosedPort | undefined;
 
 function cmdline(pid: number): string {
   try {
@@ -75,11 +75,8 @@ beforeAll(async () => {
   // An RTSP "server" that accepts and never says a word.
   silent = await startSilentServer();
   silentPort = silent.port;
-  // A port nobody listens on: bind, note, close.
-  const tmp = createNetServer();
-  await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', r));
-  closedPort = (tmp.address() as { port: number }).port;
-  await new Promise<void>((r) => tmp.close(() => r()));
+  // A port that refuses connections, held for the whole file.
+  closed = await holdClosedPort();
 
   const config = parseConfig(
     {
@@ -101,6 +98,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await silent?.close();
+  await closed?.release();
   expect(liveFfmpegChildren()).toBe(0);
   expect(ffmpegChildPids()).toEqual([]);
 });
@@ -130,17 +128,20 @@ describe('faults', () => {
     expect(logLines.some((l) => l.stream === 'a' && /reconnecting/.test(String(l.msg)) && l.level === 'warn')).toBe(true);
   });
 
-  const bad: [string, () => Json, RegExp][] = [
-    ['a truncated MP4', () => ({ url: join(media, 'truncated.mp4') }), /truncated|moov atom|not a video/i],
-    ['a corrupt MP4', () => ({ url: join(media, 'corrupt.mp4') }), /not a video|invalid data|no video/i],
-    ['a non-video file', () => ({ url: join(media, 'notes.mp4') }), /not a video|invalid data/i],
-    ['an RTSP URL that refuses', () => ({ url: `rtsp://127.0.0.1:${closedPort}/cam`, probeTimeoutMs: 3000 }), /refused|cannot open|unreachable/i],
-    ['an RTSP server that accepts and never sends', () => ({ url: `rtsp://127.0.0.1:${silentPort}/cam`, probeTimeoutMs: 2000 }), /timed out|no answer|within/i],
-    ['a model file that is not ONNX', () => ({ url: join(media, 'healthy.mp4'), model: join(media, 'not-a-model.onnx') }), /not an ONNX model/i],
-    ['a model with unexpected outputs', () => ({ url: join(media, 'healthy.mp4'), model: join(media, 'odd-outputs.onnx') }), /output0.*expected|unexpected|output/i],
+  // Each fault, the message that names it, and the one state it leaves the stream in: a local file
+  // or a model that cannot work fails for good; a live source is retried (cameras come back).
+  const bad: [string, () => Json, RegExp, 'failed' | 'reconnecting'][] = [
+    ['a truncated MP4', () => ({ url: join(media, 'truncated.mp4') }), /^not a video: \S+\/truncated\.mp4 \(truncated or unfinished MP4: moov atom not found\)$/, 'failed'],
+    ['a corrupt MP4', () => ({ url: join(media, 'corrupt.mp4') }), /^not a video: \S+\/corrupt\.mp4 \(/, 'failed'],
+    ['a non-video file', () => ({ url: join(media, 'notes.mp4') }), /^not a video: \S+\/notes\.mp4 \(ffprobe: Invalid data found when processing input\)$/, 'failed'],
+    ['an RTSP URL that refuses', () => ({ url: `rtsp://127.0.0.1:${closed!.port}/cam`, probeTimeoutMs: 3000 }), /^cannot open rtsp:\/\/127\.0\.0\.1:\d+\/cam \(ffprobe: Connection refused\)$/, 'reconnecting'],
+    // The probe deadline (2 s) or ffprobe's socket timeout (0.8 x that) ends it, whichever fires first.
+    ['an RTSP server that accepts and never sends', () => ({ url: `rtsp://127.0.0.1:${silentPort}/cam`, probeTimeoutMs: 2000 }), /^(timed out after 2000 ms probing|no answer from) rtsp:\/\/127\.0\.0\.1:\d+\/cam/, 'reconnecting'],
+    ['a model file that is not ONNX', () => ({ url: join(media, 'healthy.mp4'), model: join(media, 'not-a-model.onnx') }), /^model \S+\/not-a-model\.onnx: not an ONNX model: \S+\/not-a-model\.onnx \(protobuf: /, 'failed'],
+    ['a model with unexpected outputs', () => ({ url: join(media, 'healthy.mp4'), model: join(media, 'odd-outputs.onnx') }), /^model \S+\/odd-outputs\.onnx: model output 'output0' has shape \[1,3,1\]; expected \[B,N,6\] \(yolov10\) or \[B,4\+nc,N\] \(yolov8\)$/, 'failed'],
   ];
 
-  it.each(bad)('%s: clear error on the stream (API and log), no crash, others keep running', async (name, settings, pattern) => {
+  it.each(bad)('%s: clear error on the stream (API and log), no crash, others keep running', async (name, settings, pattern, state) => {
     const id = `bad-${name.replace(/[^a-z]+/gi, '-')}`.toLowerCase();
     const healthy0 = await stream('healthy');
     const res = await api(server, 'POST', '/api/streams', { id, model, loop: true, video: false, reconnect: { initialMs: 200, maxMs: 1000 }, ...settings() });
@@ -148,16 +149,14 @@ describe('faults', () => {
     await until(async () => Boolean((await stream(id)).lastError), 30_000, `${id} lastError`);
     const s = await stream(id);
     expect(s.lastError).toMatch(pattern);
-    expect(['reconnecting', 'failed', 'connecting']).toContain(s.state);
+    expect(s.state).toBe(state);
     expect(s.framesSent).toBe(0);
     // The log says so too, with the stream id.
-    expect(logLines.some((l) => l.stream === id && ['warn', 'error'].includes(String(l.level)) && pattern.test(JSON.stringify(l)))).toBe(true);
-    // Process and the other streams fine.
-    await sleep(500);
-    const healthy1 = await stream('healthy');
-    if (!(healthy1.framesSent > healthy0.framesSent)) console.log(JSON.stringify((await api(server, 'GET', '/api/streams')).json, null, 1), ffmpegChildPids().map(cmdline));
-    expect(healthy1.state).toBe('streaming');
-    expect(healthy1.framesSent).toBeGreaterThan(healthy0.framesSent);
+    const logged = (l: Json): unknown[] => [l.lastError, (l.err as Json | undefined)?.message];
+    expect(logLines.some((l) => l.stream === id && ['warn', 'error'].includes(String(l.level)) && logged(l).some((m) => typeof m === 'string' && pattern.test(m)))).toBe(true);
+    // Process and the other streams fine: the healthy stream keeps sending frames.
+    await until(async () => (await stream('healthy')).framesSent > healthy0.framesSent, 30_000, 'the healthy stream to send more frames');
+    expect((await stream('healthy')).state).toBe('streaming');
     expect((await api(server, 'GET', '/healthz')).status).toBe(200);
     expect((await api(server, 'DELETE', `/api/streams/${id}`)).status).toBe(204);
   });
@@ -168,7 +167,7 @@ describe('faults', () => {
     await until(() => ffmpegChildPids().some((p) => cmdline(p).includes(`127.0.0.1:${silentPort}`)), 10_000, 'ffprobe running');
     const t0 = Date.now();
     expect((await api(server, 'DELETE', '/api/streams/probing')).status).toBe(204);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(Date.now() - t0).toBeLessThan(30_000); // not the probe's 60 s
     expect(ffmpegChildPids().filter((p) => cmdline(p).includes(`127.0.0.1:${silentPort}`))).toEqual([]);
   });
 
