@@ -11,6 +11,7 @@ import { ensureModel } from '../src/tools/modelgen/index.js';
 import { liveFfmpegChildren } from '../src/ingest/ffmpeg.js';
 import type { RunningServer } from '../src/serve/server.js';
 import { TestClient, api, ffmpegChildPids, startTestServer, until } from './helpers/serveHarness.js';
+import { holdClosedPort } from './helpers/closedPort.js';
 
 let server: RunningServer;
 let clip: string;
@@ -78,12 +79,15 @@ describe('serve: HTTP API', () => {
   });
 
   it('an unreachable URL reconnects while the other stream keeps running; removing it ends its ffmpeg', async () => {
-    const added = await api(server, 'POST', '/api/streams', { id: 'gone', url: 'rtsp://127.0.0.1:9/none', probeTimeoutMs: 1000, reconnect: { initialMs: 100, maxMs: 500 } }, auth);
+    const closed = await holdClosedPort();
+    const url = `rtsp://127.0.0.1:${closed.port}/none`;
+    const added = await api(server, 'POST', '/api/streams', { id: 'gone', url, probeTimeoutMs: 1000, reconnect: { initialMs: 100, maxMs: 500 } }, auth);
     expect(added.status).toBe(201);
     await until(async () => (await api(server, 'GET', '/api/streams/gone', undefined, auth)).json.reconnects >= 2, 20_000, 'reconnect attempts');
     const gone = (await api(server, 'GET', '/api/streams/gone', undefined, auth)).json;
+    await closed.release();
     expect(gone.state).toBe('reconnecting');
-    expect(gone.lastError).toBeTruthy();
+    expect(gone.lastError).toBe(`cannot open ${url} (ffprobe: Connection refused)`);
     const before = (await api(server, 'GET', '/api/streams/demo', undefined, auth)).json.framesSent;
     await until(async () => (await api(server, 'GET', '/api/streams/demo', undefined, auth)).json.framesSent > before + 10, 10_000, 'demo keeps running');
     expect((await api(server, 'GET', '/api/streams/demo', undefined, auth)).json.state).toBe('streaming');
@@ -99,7 +103,7 @@ describe('serve: HTTP API', () => {
     const added = await api(server, 'POST', '/api/streams', { id: 'missing', url: dirname(clip) + '/missing.mp4' }, auth);
     expect(added.status).toBe(201);
     await until(async () => (await api(server, 'GET', '/api/streams/missing', undefined, auth)).json.state === 'failed', 15_000, 'failed');
-    expect((await api(server, 'GET', '/api/streams/missing', undefined, auth)).json.lastError).toBeTruthy();
+    expect((await api(server, 'GET', '/api/streams/missing', undefined, auth)).json.lastError).toBe(`input not found: ${dirname(clip)}/missing.mp4`);
     await api(server, 'DELETE', '/api/streams/missing', undefined, auth);
   });
 });
