@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { Batcher, BatcherDropError, type BatchRunner } from '../src/infer/batcher.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ACTIVE_WINDOW_MS, Batcher, BatcherDropError, type BatchRunner } from '../src/infer/batcher.js';
 import type { DetectFrame, DetectOptions, FrameDetections } from '../src/infer/detector.js';
 import type { Letterbox } from '../src/types.js';
 
@@ -36,10 +36,20 @@ const tick = async (ms = 0): Promise<void> => {
   await new Promise((r) => setTimeout(r, ms));
 };
 
+/**
+ * A fake clock for the tests about waiting: timers, immediates and performance.now() move only when
+ * the test advances them, so "waits exactly maxWaitMs" holds on any machine, however loaded.
+ */
+function fakeClock(): { advance(ms: number): Promise<void> } {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'] });
+  return { advance: async (ms) => void (await vi.advanceTimersByTimeAsync(ms)) };
+}
+
 let batchers: Batcher[] = [];
 afterEach(() => {
   batchers.forEach((b) => b.close());
   batchers = [];
+  vi.useRealTimers();
 });
 function make(runner: BatchRunner, opts: ConstructorParameters<typeof Batcher>[1]): Batcher {
   const b = new Batcher(runner, opts);
@@ -68,60 +78,60 @@ describe('Batcher', () => {
   });
 
   it('runs a partial batch after maxWaitMs while another active stream may still send, and forms the next batch while one runs', async () => {
+    const clock = fakeClock();
     const r = new FakeRunner({ maxBatch: 8, batch: 'dynamic' });
     const b = make(r, { maxBatch: 4, maxWaitMs: 30 });
     // Stream 'b' alone: nobody else is active, so its frame runs at once.
     const warm = b.submit(frame('b', 9));
-    await tick();
+    await clock.advance(0);
     expect(r.runs).toHaveLength(1);
     r.runs[0].done();
     await warm;
-    // Now 'b' is active and has nothing waiting: a frame of 'a' waits up to maxWaitMs for it.
-    const t0 = performance.now();
+    // Now 'b' is active and has nothing waiting: a frame of 'a' waits exactly maxWaitMs for it.
     const p = b.submit(frame('a', 1));
-    await tick(5);
+    await clock.advance(29);
     expect(r.runs).toHaveLength(1);
-    while (r.runs.length === 1) await tick(2);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
-    // While run 2 is in progress, four frames arrive: they wait, then go as one batch.
+    await clock.advance(1);
+    expect(r.runs).toHaveLength(2);
+    // While run 2 is in progress, four frames arrive: they wait however long it takes, then go as one batch.
     for (const [s, t] of [['a', 2], ['b', 3], ['c', 4], ['d', 5]] as const) fire(b, frame(s, t));
-    await tick(40);
+    await clock.advance(1000);
     expect(r.runs).toHaveLength(2);
     r.runs[1].done();
     await p;
-    await tick();
+    await clock.advance(0);
     expect(r.runs).toHaveLength(3);
     expect(r.runs[2].tags.sort()).toEqual([2, 3, 4, 5]);
     r.runs[2].done();
   });
 
   it('never waits when every active stream already has a frame in the batch (a single camera, one-shot requests)', async () => {
+    const clock = fakeClock();
     const r = new FakeRunner({ maxBatch: 8, batch: 'dynamic' });
     const b = make(r, { maxBatch: 4, maxWaitMs: 1000 });
+    // The clock does not move: each run starts without any timer firing.
     for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
       const p = b.submit(frame('cam', i));
-      await tick();
+      await clock.advance(0);
       expect(r.runs).toHaveLength(i + 1);
-      expect(performance.now() - t0).toBeLessThan(100);
       r.runs[i].done();
       await p;
     }
-    // Two cameras, both with a frame waiting: one batch at once, no timer.
+    // Two cameras, both with a frame waiting: one batch at once.
     fire(b, frame('cam', 10));
     fire(b, frame('cam2', 20));
-    await tick();
+    await clock.advance(0);
     expect(r.runs.map((x) => x.tags.length)).toEqual([1, 1, 1, 2]);
     expect(r.runs[3].tags.sort((x, y) => x - y)).toEqual([10, 20]);
     r.runs[3].done();
-    await tick();
+    await clock.advance(0);
     // A request waits (up to maxWaitMs) for the active cameras, which have nothing waiting...
     const req = b.submit({ ...frame('@http#1', 30), oneShot: true });
-    await tick(5);
+    await clock.advance(999);
     expect(r.runs).toHaveLength(4);
     fire(b, frame('cam', 11));
     fire(b, frame('cam2', 21));
-    await tick();
+    await clock.advance(0);
     expect(r.runs).toHaveLength(5);
     expect(r.runs[4].tags.sort((x, y) => x - y)).toEqual([11, 21, 30]);
     r.runs[4].done();
@@ -129,10 +139,35 @@ describe('Batcher', () => {
     // ...but nothing waits for a one-shot source afterwards: a camera frame alone runs at once.
     fire(b, frame('cam', 12));
     fire(b, frame('cam2', 22));
-    await tick();
+    await clock.advance(0);
     expect(r.runs).toHaveLength(6);
     expect(r.runs[5].tags.sort((x, y) => x - y)).toEqual([12, 22]);
     r.runs[5].done();
+  });
+
+  it('a request alone runs after maxWaitMs, and streams idle for longer than the active window are not waited for', async () => {
+    const clock = fakeClock();
+    const r = new FakeRunner({ maxBatch: 8, batch: 'dynamic' });
+    const b = make(r, { maxBatch: 4, maxWaitMs: 50 });
+    const cam = b.submit(frame('cam', 1));
+    await clock.advance(0);
+    r.runs[0].done();
+    await cam;
+    // The camera was active just now: the request waits the full 50 ms for it.
+    const req = b.submit({ ...frame('@http#1', 2), oneShot: true });
+    await clock.advance(49);
+    expect(r.runs).toHaveLength(1);
+    await clock.advance(1);
+    expect(r.runs).toHaveLength(2);
+    r.runs[1].done();
+    await req;
+    // ACTIVE_WINDOW_MS later the camera no longer counts as active: the next request runs at once.
+    await clock.advance(ACTIVE_WINDOW_MS + 1);
+    const late = b.submit({ ...frame('@http#2', 3), oneShot: true });
+    await clock.advance(0);
+    expect(r.runs).toHaveLength(3);
+    r.runs[2].done();
+    await late;
   });
 
   it('is fair: a busy stream does not crowd out the others', async () => {
