@@ -71,7 +71,8 @@ describe('roundHalfEven', () => {
 });
 
 describe('toInput / toSource', () => {
-  const lb = computeLetterbox(1920, 1080, 640, 640);
+  /** 1920x1080 into 640x640, as worked out above (a literal, so these tests stand on their own). */
+  const lb = { srcWidth: 1920, srcHeight: 1080, dstWidth: 640, dstHeight: 640, scale: 1 / 3, resizedWidth: 640, resizedHeight: 360, padX: 0, padY: 140 };
 
   it('maps source boxes into the canvas: in = src * scale + pad', () => {
     expect(toInput([960, 540, 1920, 1080], lb)).toEqual([320, 320, 640, 500]);
