@@ -34,6 +34,58 @@ const COUNTS: [keyof MotMetrics, string][] = [
   ['MT', 'MT'], ['PT', 'PT'], ['ML', 'ML'], ['IDTP', 'IDTP'], ['IDFN', 'IDFN'], ['IDFP', 'IDFP'],
 ];
 
+/** Scores one sequence given as MOT rows 'frame,id,x,y,w,h' (ground truth and results). */
+function score(gt: string[], results: string[], numFrames: number): MotMetrics {
+  const rows = (lines: string[]) => parseMotRows(lines.map((l) => `${l},1`).join('\n'));
+  return evaluateSequences([{ name: 'hand', gt: rows(gt), results: rows(results), numFrames }]).combined;
+}
+
+// Hand-worked cases at the metrics' thresholds. They come first: they are quick, and mutation
+// testing stops at the first failing test.
+describe('MOT metrics at their exact thresholds', () => {
+  it('IoU exactly 0.5 is a CLEAR and an Identity match, and a HOTA match for alpha <= 0.5', () => {
+    // gt [0,0,10,10], result [0,0,10,5]: IoU 50 / 100.
+    const m = score(['1,1,0,0,10,10'], ['1,7,0,0,10,5'], 1);
+    expect([m.CLR_TP, m.CLR_FN, m.CLR_FP, m.IDTP, m.IDFN, m.IDFP]).toEqual([1, 0, 0, 1, 0, 0]);
+    expect(m.MOTP).toBeCloseTo(0.5, 12);
+    // Matched at the 10 alphas 0.05 ... 0.50 of 19: DetA = AssA = HOTA = 10/19.
+    expect(m.DetA).toBeCloseTo(10 / 19, 12);
+    expect(m.AssA).toBeCloseTo(10 / 19, 12);
+    expect(m.HOTA).toBeCloseTo(10 / 19, 12);
+    expect(m.LocA).toBeCloseTo((10 * 0.5 + 9) / 19, 12);
+  });
+
+  it('IoU 0.49 is no CLEAR or Identity match, and a HOTA match up to alpha 0.45', () => {
+    const m = score(['1,1,0,0,100,100'], ['1,7,0,0,100,49'], 1);
+    expect([m.CLR_TP, m.CLR_FN, m.CLR_FP, m.IDTP, m.IDFN, m.IDFP]).toEqual([0, 1, 1, 0, 1, 1]);
+    expect(m.HOTA).toBeCloseTo(9 / 19, 12);
+  });
+
+  it('HOTA counts an IoU equal to alpha even where numpy\'s arange rounds alpha up (0.7 is 0.70000000000000007)', () => {
+    // gt [0,0,10,10], result [0,0,10,7]: IoU 0.7, matched at the 14 alphas 0.05 ... 0.70.
+    const m = score(['1,1,0,0,10,10'], ['1,7,0,0,10,7'], 1);
+    expect(m.HOTA).toBeCloseTo(14 / 19, 12);
+    expect(m.DetRe).toBeCloseTo(14 / 19, 12);
+    expect(m.DetPr).toBeCloseTo(14 / 19, 12);
+    expect(m.LocA).toBeCloseTo((14 * 0.7 + 5) / 19, 12);
+  });
+
+  it('mostly tracked means more than 80 % of a track\'s frames, partly tracked at least 20 %', () => {
+    // Four targets over 5 frames, far apart; the results follow them in 5, 4, 1 and 0 frames.
+    const gt: string[] = [];
+    const res: string[] = [];
+    [5, 4, 1, 0].forEach((tracked, k) => {
+      for (let f = 1; f <= 5; f++) {
+        gt.push(`${f},${k + 1},${100 * k},0,10,10`);
+        if (f <= tracked) res.push(`${f},${k + 11},${100 * k},0,10,10`);
+      }
+    });
+    const m = score(gt, res, 5);
+    expect([m.MT, m.PT, m.ML]).toEqual([1, 2, 1]);
+    expect([m.CLR_TP, m.CLR_FN, m.CLR_FP, m.IDSW, m.Frag]).toEqual([10, 10, 0, 0, 0]);
+  });
+});
+
 describe('MOT evaluator reproduces TrackEval', () => {
   for (const tracker of REFERENCES) {
     it(`${tracker}: every sequence and combined within 0.05 points`, () => {
