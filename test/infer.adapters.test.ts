@@ -6,7 +6,7 @@ import { createYolo26SegAdapter, createYolov8SegAdapter } from '../src/infer/ada
 import { nmsPerClass } from '../src/infer/adapters/nms.js';
 import { maskFromProtos, type Protos } from '../src/infer/adapters/masks.js';
 import { createAdapter, resolveContract } from '../src/infer/adapters/select.js';
-import { MODEL_FORMATS, type ModelFormat } from '../src/infer/adapters/types.js';
+import { MODEL_FORMATS, type ModelFormat } from '../src/config/schema.js';
 import type { ModelFile } from '../src/infer/onnx/modelFile.js';
 import { computeLetterbox } from '../src/ingest/letterbox.js';
 import type { Letterbox } from '../src/types.js';
@@ -213,11 +213,24 @@ describe('model contract (resolveContract)', () => {
     expect(resolveContract(model([images], [{ name: 'o', dims: [1, 6, 6] }], { names })).format).toBe('yolov10');
   });
 
+  it('accepts the detect and segment tasks, one class, extra outputs that are not protos, and a v10 head marked end2end=false', () => {
+    const out = [{ name: 'o', dims: [1, 300, 6] }];
+    expect(resolveContract(model([images], out, { task: 'detect' })).task).toBe('detect');
+    expect(resolveContract(model([images], [{ name: 'o', dims: [1, 300, 38] }, { name: 'p', dims: [1, 32, 160, 160] }], { task: 'segment' })).task).toBe('segment');
+    expect(resolveContract(model([images], [{ name: 'o', dims: [1, 5, 8400] }])).nc).toBe(1);
+    expect(resolveContract(model([images], [...out, { name: 'extra', dims: [1, 300] }])).format).toBe('yolov10');
+    expect(resolveContract(model([images], [...out, { name: 'extra', dims: null }])).format).toBe('yolov10');
+    expect(resolveContract(model([images], out, { names, end2end: false })).format).toBe('yolov10');
+  });
+
   it('takes the size from metadata when the input is dynamic, and refuses when neither tells', () => {
     const dyn = { name: 'images', dims: ['batch', 3, 'height', 'width'] };
     expect(resolveContract(model([dyn], [{ name: 'o', dims: [1, 300, 6] }], { imgsz: [480, 640] }))).toMatchObject({ imgsz: [480, 640], dynamicSize: true });
-    // A zero or symbolic dimension is not a size.
-    expect(resolveContract(model([{ name: 'images', dims: [1, 3, 0, 640] }], [{ name: 'o', dims: [1, 300, 6] }], { imgsz: [32, 32] })).imgsz).toEqual([32, 32]);
+    // A zero, negative or symbolic dimension is not a size (nor a batch size).
+    const o = [{ name: 'o', dims: [1, 300, 6] }];
+    expect(resolveContract(model([{ name: 'images', dims: [0, 3, 0, 640] }], o, { imgsz: [32, 32] }))).toMatchObject({ imgsz: [32, 32], batch: 'dynamic', dynamicSize: true });
+    expect(resolveContract(model([{ name: 'images', dims: [-1, 3, 640, -1] }], o, { imgsz: [32, 32] }))).toMatchObject({ imgsz: [32, 32], batch: 'dynamic', dynamicSize: true });
+    expect(resolveContract(model([{ name: 'images', dims: [1, 3, 640, 'width'] }], o, { imgsz: [640, 480] })).dynamicSize).toBe(true);
     expect(() => resolveContract(model([dyn], [{ name: 'o', dims: [1, 300, 6] }]))).toThrow(
       "model input 'images' has dynamic size [batch,3,height,width] and no 'imgsz' metadata",
     );
@@ -256,6 +269,9 @@ describe('model contract (resolveContract)', () => {
       [model([images], [{ name: 'o', dims: [1, 36, 8400] }, { name: 'p', dims: [1, 32, 160, 160] }]), 'yolov8-seg', "model output 'o' has shape [1,36,8400]; expected [B,4+nc+nm,N] with protos [B,nm,mh,mw] (yolov8-seg)"],
       [model([images], [{ name: 'o', dims: [1, 30, 6] }, { name: 'p', dims: [1, 32, 160, 160] }]), undefined, "model output 'o' has shape [1,30,6]; expected [B,N,6+nm] with protos [B,nm,mh,mw] (yolo26-seg) or [B,4+nc+nm,N] with protos [B,nm,mh,mw] (yolov8-seg)"],
       [model([images], [{ name: 'o', dims: [1, 300] }, { name: 'p', dims: [1, 32, 160, 160] }]), undefined, "model output 'o' has shape [1,300]; expected [B,N,6+nm] with protos [B,nm,mh,mw] (yolo26-seg) or [B,4+nc+nm,N] with protos [B,nm,mh,mw] (yolov8-seg)"],
+      [model([images], [{ name: 'o', dims: null }]), undefined, "model output 'o' has shape [unknown rank]; expected [B,N,6] (yolov10) or [B,4+nc,N] (yolov8)"],
+      [model([images], [{ name: 'o', dims: null }, { name: 'p', dims: [1, 32, 160, 160] }]), undefined, "model output 'o' has shape [unknown rank]; expected [B,N,6+nm] with protos [B,nm,mh,mw] (yolo26-seg) or [B,4+nc+nm,N] with protos [B,nm,mh,mw] (yolov8-seg)"],
+      [model([images], [{ name: 'o', dims: [1, 36, 8400] }, { name: 'p', dims: [1, 32, 160, 160] }]), undefined, "model output 'o' has shape [1,36,8400]; expected [B,N,6+nm] with protos [B,nm,mh,mw] (yolo26-seg) or [B,4+nc+nm,N] with protos [B,nm,mh,mw] (yolov8-seg)"],
       [model([images], [{ name: 'o', dims: [1, 116, 8400] }, { name: 'p', dims: [1, 'nm', 160, 160] }]), undefined, "model output 'o' has shape [1,116,8400]; expected [B,N,6+nm] with protos [B,nm,mh,mw] (yolo26-seg) or [B,4+nc+nm,N] with protos [B,nm,mh,mw] (yolov8-seg)"],
     ];
     for (const [m, format, message] of cases) expect(() => resolveContract(m, format), message).toThrow(new Error(message));
@@ -325,23 +341,34 @@ describe('yolov8 adapter at its edges', () => {
   });
 
   it('considers only the 30000 best candidates before NMS (Ultralytics max_nms), ties to the lower anchor', () => {
-    // 30000 heavily overlapping class-0 boxes (each a little shifted), two of them tied best at
-    // 0.99, and 10 weaker boxes elsewhere that only the cap keeps out of the result.
+    // 100 groups of 300 heavily overlapping boxes (each member shifted a little), then 10 boxes
+    // elsewhere scoring as low as the lowest group members: the cap keeps exactly the groups'
+    // 30000 anchors (ties by anchor), so NMS returns the best of each group and nothing else.
+    const groups = 100;
     const n = 30_010;
     const data = new Float32Array(5 * n);
+    const box = (j: number): number[] => {
+      if (j >= 30_000) return [700 + 20 * (j - 30_000), 700, 4, 4];
+      const g = j % groups;
+      return [60 * (g % 10) + 30 + (j % 7) * 0.01, 60 * Math.floor(g / 10) + 30 + (j % 5) * 0.01, 40, 40];
+    };
+    const scoreOf = (j: number): number => Math.fround(j >= 30_000 ? 0.5 : 0.5 + ((j * 37) % 1000) / 2500);
     for (let j = 0; j < n; j++) {
-      const weak = j < 10;
-      data[j] = weak ? 200 + 10 * j : 100 + (j % 7) * 0.01;
-      data[n + j] = weak ? 300 : 100 + (j % 5) * 0.01;
-      data[2 * n + j] = weak ? 4 : 40;
-      data[3 * n + j] = weak ? 4 : 40;
-      data[4 * n + j] = weak ? 0.3 : j === 500 || j === 20_000 ? 0.99 : 0.9;
+      box(j).forEach((v, k) => (data[k * n + j] = v));
+      data[4 * n + j] = scoreOf(j);
     }
-    const dets = createYolov8Adapter(names).decode([{ data, dims: [1, 5, n] }], 0, identity(640, 640), { conf: 0.25 });
-    expect(dets).toHaveLength(1);
-    expect(dets[0].score).toBe(Math.fround(0.99));
-    const [cx, cy] = [100 + (500 % 7) * 0.01, 100 + (500 % 5) * 0.01];
-    expectBox(dets[0].box, [cx - 20, cy - 20, cx + 20, cy + 20]);
+    const best = new Map<number, number>();
+    for (let j = 0; j < 30_000; j++) {
+      const b = best.get(j % groups);
+      if (b === undefined || scoreOf(j) > scoreOf(b)) best.set(j % groups, j);
+    }
+    const expected = [...best.values()].sort((a, b) => scoreOf(b) - scoreOf(a) || a - b);
+    const dets = createYolov8Adapter(names).decode([{ data, dims: [1, 5, n] }], 0, identity(800, 800), { conf: 0.25 });
+    expect(dets.map((d) => d.score)).toEqual(expected.map(scoreOf));
+    dets.forEach((d, i) => {
+      const [cx, cy, w, h] = box(expected[i]).map(Math.fround);
+      expectBox(d.box, [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]);
+    });
   });
 });
 
@@ -421,6 +448,11 @@ describe('masks from prototypes against a brute-force reference', () => {
     expect(compared).toBeGreaterThan(40 * 20);
   });
 
+  it('sets a pixel only where the logit is above 0, not at 0', () => {
+    const zero: Protos = { data: new Float32Array(16), offset: 0, nm: 1, mh: 4, mw: 4 };
+    expect(maskFromProtos(zero, [1], [0, 0, 8, 8], identity(8, 8), 8, 8)).toEqual({ size: [8, 8], counts: [64] });
+  });
+
   it('a box without a pixel centre inside gives an empty mask of the frame size', () => {
     const protos: Protos = { data: new Float32Array(16).fill(1), offset: 0, nm: 1, mh: 4, mw: 4 };
     const lb = identity(8, 6);
@@ -432,17 +464,17 @@ describe('masks from prototypes against a brute-force reference', () => {
 
 describe('segmentation adapters: batches and coefficients', () => {
   // Two images of protos [2, 2, 2, 2] over an 8x8 input: image 0 all -1, image 1 channel 0 +1 on the
-  // left half, -1 on the right; channel 1 the opposite.
-  const protos = { data: Float32Array.from([...new Array(8).fill(-1), 1, -1, 1, -1, -1, 1, -1, 1]), dims: [2, 2, 2, 2] };
+  // left half, -1 on the right; channel 1 -3 on the left, +3 on the right.
+  const protos = { data: Float32Array.from([...new Array(8).fill(-1), 1, -1, 1, -1, -3, 3, -3, 3]), dims: [2, 2, 2, 2] };
 
   it('yolov8-seg takes image 1\'s anchors, its coefficient rows and its protos', () => {
     // channels 4 + 1 class + 2 coefficients, 2 anchors per image; image 1 anchor 1 is the detection.
     const image = (a: number[][]): number[] => [0, 1, 2, 3, 4, 5, 6].flatMap((c) => a.map((anchor) => anchor[c]));
-    const det = { data: Float32Array.from([...image([[4, 4, 8, 8, 0.9, 1, 0], [4, 4, 8, 8, 0.1, 1, 0]]), ...image([[4, 4, 8, 8, 0.1, 1, 0], [4, 4, 8, 8, 0.9, -1, 1]])]), dims: [2, 7, 2] };
+    const det = { data: Float32Array.from([...image([[4, 4, 8, 8, 0.9, 1, 0], [4, 4, 8, 8, 0.1, 1, 0]]), ...image([[4, 4, 8, 8, 0.1, 1, 0], [4, 4, 8, 8, 0.9, 1, -1]])]), dims: [2, 7, 2] };
     const [d] = createYolov8SegAdapter(names).decode([det, protos], 1, identity(8, 8), { conf: 0.25 });
-    // coefficients (-1, 1): logit -2 on the left half, +2 on the right.
+    // coefficients (1, -1): logit +4 on the left half, -4 on the right.
     const m = decodeRle(d.mask!);
-    expect([m[0], m[3], m[4], m[7]]).toEqual([0, 0, 1, 1]);
+    expect([m[0], m[3], m[4], m[7]]).toEqual([1, 1, 0, 0]);
     expect(rleArea(d.mask!)).toBe(32);
   });
 
