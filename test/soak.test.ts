@@ -35,6 +35,8 @@ describe('soak (short)', () => {
     );
     expect(report.failures).toEqual([]);
     expect(report.samples.length).toBeGreaterThanOrEqual(15);
-    expect(report.framesSent).toBeGreaterThan(300);
+    // Frames kept flowing through every sample of the judged window (how many depends on the machine).
+    const judged = report.samples.filter((x) => x.t >= 8_000);
+    judged.slice(1).forEach((x, i) => expect(x.framesSent, `frames sent by ${x.t} ms`).toBeGreaterThan(judged[i].framesSent));
   }, 120_000);
 });
