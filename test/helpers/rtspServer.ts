@@ -19,8 +19,10 @@ export interface RtspServerOptions {
   file?: string;
   /** Mount path without the leading slash; default `stream`. */
   path?: string;
-  /** Milliseconds to wait for readiness; default 15000. */
+  /** Milliseconds to wait for readiness (GStreamer starts slowly on a loaded machine); default 60000. */
   timeoutMs?: number;
+  /** How long a port still held by a just-killed predecessor is retried; default 5000, 0 = once. */
+  busyRetryMs?: number;
 }
 
 export interface RtspServer {
@@ -119,16 +121,16 @@ export async function startRtspServer(opts: RtspServerOptions = {}): Promise<Rts
   const file = opts.file ?? (await ensureDemoClip()).video;
   const path = opts.path ?? 'stream';
   const args = ['--file', file, '--port', String(opts.port ?? 0), '--path', path];
-  const timeoutMs = opts.timeoutMs ?? 15000;
-  const deadline = Date.now() + timeoutMs;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const busyUntil = Date.now() + (opts.busyRetryMs ?? 5000);
   let launched: Launched;
   for (;;) {
     try {
-      launched = await launch(args, Math.max(1000, deadline - Date.now()));
+      launched = await launch(args, timeoutMs);
       break;
     } catch (err) {
       // Restarting right after kill(): the old process may not have released the port yet.
-      if (!(err instanceof PortBusyError) || Date.now() > deadline) throw err;
+      if (!(err instanceof PortBusyError) || Date.now() > busyUntil) throw err;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
