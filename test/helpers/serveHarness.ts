@@ -16,12 +16,23 @@ export async function startTestServer(config: Json, baseDir: string): Promise<Ru
 }
 
 export async function api(server: RunningServer, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Json; bytes: Buffer; headers: Headers }> {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
+  const request = (): Promise<Response> =>
+    fetch(server.url + path, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+  let res: Response;
+  try {
+    res = await request();
+  } catch (err) {
+    // A kept-alive connection the server closed (its keep-alive timeout ran out while the event
+    // loop was busy) as the request went out: an idempotent request is sent again (RFC 9112 9.3.1).
+    const reset = (err as { cause?: { code?: string } }).cause?.code === 'ECONNRESET';
+    if (!(reset && (method === 'GET' || method === 'HEAD'))) throw err;
+    res = await request();
+  }
   const bytes = Buffer.from(await res.arrayBuffer());
   let json: Json = {};
   if ((res.headers.get('content-type') ?? '').includes('json') && bytes.length) json = JSON.parse(bytes.toString('utf8'));
