@@ -4,8 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/setup/global.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Deadlines for hangs, not for speed: a niced run on a loaded machine is several times slower.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     // Tests spawn ffmpeg, servers and workers; two cores are the budget.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
