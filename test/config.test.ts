@@ -169,6 +169,8 @@ describe('schema errors', () => {
     expect(issues(() => cfg([{ id: 'a', url: 'rtsp://h/s', tracker: 'yes' }]))).toEqual(['streams[0].tracker: expected true or false, or an object, got "yes"']);
     const errs = issues(() => cfg([{ id: 'a', url: 'rtsp://h/s', tracker: { trackThresh: 2, lostSeconds: 1 } }]));
     expect(errs).toContain('streams[0].tracker.trackThresh: expected a number >= 0 and <= 1, got 2');
+    expect(cfg([{ id: 'a', url: 'rtsp://h/s', tracker: { boxes: 'filtered' } }]).streams[0].tracker.boxes).toBe('filtered');
+    expect(issues(() => cfg([{ id: 'a', url: 'rtsp://h/s', tracker: { boxes: 'kalman' } }]))).toEqual(['streams[0].tracker.boxes: expected "detection", or "filtered", got "kalman"']);
     expect(errs.some((e) => e.startsWith('streams[0].tracker.lostSeconds: unknown field (known: enabled, trackThresh,'))).toBe(true);
     expect(errs).toHaveLength(2);
   });

@@ -250,7 +250,7 @@ describe('ByteTracker life cycle', () => {
 
   it('predicts the same position for the same motion at different frame rates', () => {
     const predictedX = (fps: number): number => {
-      const tracker = new ByteTracker(config, { outputBox: 'filtered' });
+      const tracker = new ByteTracker({ ...config, boxes: 'filtered' });
       for (let k = 0; k <= 3 * fps; k++) tracker.annotate([det(at(100 + 60 * (k / fps)))], k / fps);
       // 0.2 s later, in the same frame, a detection halfway between the stale and the predicted box
       // gets the filtered (predicted and corrected) box back: equal at both rates within a pixel.
@@ -280,6 +280,21 @@ describe('ByteTracker life cycle', () => {
     }
     expect(ids.slice(10, 35).every((id) => id === 1)).toBe(true); // through the occlusion
     expect(ids.slice(35)).toEqual(new Array(10).fill(1)); // and after it
+  });
+
+  it("reports the detector's box by default, the track's filtered box with boxes 'filtered'", () => {
+    const run = (boxes: TrackerConfig['boxes']): Box => {
+      const tracker = new ByteTracker({ ...config, boxes });
+      for (let k = 0; k < 10; k++) tracker.annotate([det(at(100 + 10 * k))], k / 10);
+      return tracked(tracker, [det(at(203, 104))], 1)[0]!.box; // jumps 3 px right and 4 px down
+    };
+    expect(run('detection')).toEqual(at(203, 104));
+    const filtered = run('filtered');
+    // Between the prediction (about x 200, y 100) and the detection: smoothed, not copied.
+    expect(filtered[0]).toBeGreaterThan(200);
+    expect(filtered[0]).toBeLessThan(203);
+    expect(filtered[1]).toBeGreaterThan(100);
+    expect(filtered[1]).toBeLessThan(104);
   });
 
   it('does not match across classes', () => {

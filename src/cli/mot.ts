@@ -25,8 +25,8 @@ track: runs the tracker over MOTChallenge detections (frame rate from seqinfo.in
   --new-track-thresh <n>  score needed to start a track (default ${d.newTrackThresh})
   --match-thresh <n>      first-association cost limit, 1 - IoU x score (default ${d.matchThresh})
   --lost-seconds <n>      seconds a lost track is kept at most (default ${d.lostTrackSeconds})
-  --boxes <which>         'detection' (default): the detector's boxes, as serve and analyze report
-                          them; 'filtered': the tracks' Kalman-filtered boxes (as official ByteTrack)
+  --boxes <which>         'detection' (default): the detector's boxes; 'filtered': the tracks'
+                          Kalman-filtered boxes (as official ByteTrack); the config's tracker.boxes
   --mot-filter            drop output boxes wider than 1.6 x their height or under 10 px^2
                           (official ByteTrack's MOTChallenge output filter; off by default)
 
@@ -82,7 +82,7 @@ async function runTrack(args: string[]): Promise<number> {
   if (boxes !== 'detection' && boxes !== 'filtered') throw new UsageError(`--boxes must be 'detection' or 'filtered', got '${boxes}'`);
   const info = readSeqInfo(seqinfoPath);
   const frames = detectionsByFrame(readMotRows(detPath), info.seqLength);
-  const rows = trackSequence(frames, info, { config, tuning: { outputBox: boxes }, filter: values['mot-filter'] ? BYTETRACK_MOT_FILTER : undefined });
+  const rows = trackSequence(frames, info, { config: { ...config, boxes }, filter: values['mot-filter'] ? BYTETRACK_MOT_FILTER : undefined });
   mkdirSync(dirname(outPath), { recursive: true });
   writeFileSync(outPath, formatMotResults(rows));
   const ids = new Set(rows.map((r) => r.id)).size;

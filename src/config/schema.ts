@@ -156,7 +156,8 @@ export const BackoffSchema = Type.Object(
  * - matchThresh 0.8: first-association pairs need IoU x score >= 0.2;
  * - lostTrackSeconds 2: at most; a track seen only briefly is kept shorter (the tracker's
  *   `lostObservedRatio`);
- * - keepTracksOnReconnect true: a short network hiccup should not renumber every object.
+ * - keepTracksOnReconnect true: a short network hiccup should not renumber every object;
+ * - boxes 'detection': a tracked detection reads as the model produced it (docs/tracker.md measures both).
  * A literal rather than `default`s in TrackerSchema: the tracker setting is a union (true, false or
  * an object), inside which ajv applies no defaults, and a stream's tracker inherits the top-level
  * one rather than these.
@@ -169,6 +170,7 @@ const TRACKER_DEFAULTS = {
   matchThresh: 0.8,
   lostTrackSeconds: 2,
   keepTracksOnReconnect: true,
+  boxes: 'detection' as 'detection' | 'filtered',
 };
 
 const d = TRACKER_DEFAULTS;
@@ -181,6 +183,11 @@ export const TrackerSchema = Type.Object(
     matchThresh: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: `IoU-distance (1 - IoU) limit of the first association. Default ${d.matchThresh}.` })),
     lostTrackSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 3600, description: `How long a lost track is kept at most, s; a track observed for less time is kept only that long. Default ${d.lostTrackSeconds}.` })),
     keepTracksOnReconnect: Type.Optional(Type.Boolean({ description: `Keep tracks (and ids) across a source reconnect. Default ${d.keepTracksOnReconnect}.` })),
+    boxes: Type.Optional(
+      Type.Union([Type.Literal('detection'), Type.Literal('filtered')], {
+        description: `Box of a tracked detection: the detector's ('detection'), or its track's Kalman-filtered box ('filtered': smoother for a noisy detector, lags objects that turn or change speed). Default '${d.boxes}'.`,
+      }),
+    ),
   },
   { additionalProperties: false },
 );

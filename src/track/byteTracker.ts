@@ -23,7 +23,7 @@
  * predicted size (occlusion.ts), so the hidden side does not drag the centre and velocity.
  *
  * Output boxes are the detector's: a tracked detection reads as the model produced it, like an untracked
- * one and like its mask. The Kalman-filtered box (`tuning.outputBox = 'filtered'`, as official ByteTrack
+ * one and like its mask. The Kalman-filtered box (`config.boxes = 'filtered'`, as official ByteTrack
  * writes) averages out a noisy detector's jitter but lags objects that change speed or direction: it
  * measured better on MOT15's pedestrians and worse on the synthetic scenes (docs/tracker.md).
  */
@@ -48,8 +48,6 @@ export interface ByteTrackerTuning {
   reupdateGaps: boolean;
   /** A tracked and a lost track overlapping more than this IoU are one object: the younger is removed. */
   duplicateIou: number;
-  /** The box a tracked detection is reported with: the detector's (default), or the track's Kalman-filtered box. */
-  outputBox: 'detection' | 'filtered';
   /** Partly hidden detections (occlusion.ts): a box shrunk behind another detection keeps its visible edge. */
   occlusion: OcclusionOptions;
   /**
@@ -74,7 +72,6 @@ export const DEFAULT_TRACKER_TUNING: ByteTrackerTuning = {
   recoveryMatchThresh: 0,
   reupdateGaps: true,
   duplicateIou: 0.85,
-  outputBox: 'detection',
   occlusion: DEFAULT_OCCLUSION_OPTIONS,
   lostObservedRatio: 1,
   iouBufferRate: 0.25,
@@ -113,13 +110,13 @@ export class ByteTracker {
 
   /**
    * Tracks `detections`, the frame at presentation time `t` (seconds), and returns every one of them,
-   * in input order: those taken by a confirmed track carry its `trackId` (and, with `outputBox`
+   * in input order: those taken by a confirmed track carry its `trackId` (and, with `boxes`
    * 'filtered', the track's filtered box); the others are returned as they are. This is the tracker's
    * one output: serve, analyze and `mot track` all report it.
    */
   annotate(detections: Detection[], t: number): Detection[] {
     this.step(detections, t);
-    const filtered = this.tuning.outputBox === 'filtered';
+    const filtered = this.config.boxes === 'filtered';
     return detections.map((det, d) => {
       const track = this.detectionTrack[d];
       // A track removed as a duplicate in this frame no longer reports its detection.

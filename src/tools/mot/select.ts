@@ -227,7 +227,7 @@ export const CANDIDATES: Candidate[] = [
   { name: 'default', change: (s) => s },
   { name: 'lost time not limited by observed time', change: tuned({ lostObservedRatio: 0 }) },
   { name: 'no IoU buffer', change: tuned({ iouBufferRate: 0 }), fixes: ['iouBufferRate'] },
-  { name: 'filtered boxes out', change: tuned({ outputBox: 'filtered' }) },
+  { name: 'filtered boxes out', change: (s) => ({ ...s, config: { ...s.config, boxes: 'filtered' } }) },
   { name: 'newTrackThresh and matchThresh searched too', change: (s) => s, knobs: [
     configKnob('newTrackThresh', [0.5, 0.6, 0.7, 0.8]),
     configKnob('matchThresh', [0.7, 0.8, 0.9]),
