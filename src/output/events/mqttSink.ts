@@ -13,6 +13,7 @@ import { connect, type MqttClient } from 'mqtt';
 import { randomBytes } from 'node:crypto';
 import { DropOldestQueue } from '../../pipeline/dropPolicy.js';
 import { backoffDelay } from '../../pipeline/backoff.js';
+import { redactUrl } from '../../ingest/sourceUrl.js';
 import type { Logger } from '../../log.js';
 import type { AnalyticsEvent, FrameResult } from '../../types.js';
 import type { ResultSink } from '../sink.js';
@@ -27,17 +28,6 @@ export interface MqttSinkOptions {
   settings: MqttSettings;
   log: Logger;
   random?: () => number;
-}
-
-/** The URL without its password, for logs. */
-function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }
 
 export class MqttSink implements ResultSink {
@@ -63,7 +53,7 @@ export class MqttSink implements ResultSink {
 
   constructor(private readonly options: MqttSinkOptions) {
     const s = options.settings;
-    this.log = options.log.child({ sink: 'mqtt', broker: safeUrl(s.url) });
+    this.log = options.log.child({ sink: 'mqtt', broker: redactUrl(s.url) });
     this.events = new DropOldestQueue(s.maxQueue);
     this.client = connect(s.url, {
       username: s.username,
