@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventDb } from '../src/output/events/eventDb.js';
 import { EventQueryError, parseEventQuery } from '../src/output/events/eventQuery.js';
 import { EventStore, EventStoreUnavailable } from '../src/output/events/eventStore.js';
+import { eventCaption, eventOverlaySvg } from '../src/output/events/eventSnapshot.js';
 import { DEFAULT_EVENT_STORE, type EventStoreSettings } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import type { AnalyticsEvent } from '../src/types.js';
@@ -172,6 +173,21 @@ async function pixel(jpeg: Uint8Array, x: number, y: number): Promise<number[]> 
   const o = (y * info.width + x) * info.channels;
   return [data[o], data[o + 1], data[o + 2]];
 }
+
+describe('event snapshot overlay', () => {
+  it('captions the box with label, track and what happened, inside the picture', () => {
+    const cross = at(T0, { box: [100, 100, 140, 140], track_id: 12 });
+    expect(eventCaption(cross)).toBe('person #12 in door');
+    expect(eventCaption(at(T0, { type: 'zone_loiter', zone: 'bay' } as Partial<AnalyticsEvent>))).toBe('person #7 loiter bay');
+    expect(eventOverlaySvg(cross, 640, 480, 640, 480)).toContain('text-anchor="start"');
+    // A box at the right edge: the caption ends there instead of running out of the picture.
+    const edge = eventOverlaySvg(at(T0, { box: [596, 360, 636, 400] }), 640, 480, 640, 480);
+    expect(edge).toContain('text-anchor="end"');
+    expect(Number(/<text x="([\d.]+)"/.exec(edge)?.[1])).toBeLessThanOrEqual(638);
+    // Boxes are source pixels; a scaled-down JPEG gets them scaled.
+    expect(eventOverlaySvg(cross, 640, 480, 320, 240)).toContain('<rect x="50.0" y="50.0" width="20.0" height="20.0"');
+  });
+});
 
 describe('event store sink (worker thread)', () => {
   const stores: EventStore[] = [];

@@ -30,10 +30,16 @@ export function eventOverlaySvg(e: AnalyticsEvent, srcWidth: number, srcHeight: 
   const font = Math.max(12, Math.round(height / 30));
   const stroke = Math.max(3, Math.round(height / 160));
   const ty = y1 > font + 6 ? y1 - 6 : Math.min(height - 4, y2 + font + 4);
+  const caption = eventCaption(e);
+  // Bold sans-serif runs about 0.62 em per character: a caption that would leave the picture on the
+  // right ends at the box's right edge (or the picture's) instead.
+  const textWidth = caption.length * font * 0.62;
+  const fromRight = x1 + textWidth > width - 2;
+  const tx = fromRight ? Math.min(width - 2, Math.max(x2, textWidth + 2)) : Math.max(2, x1);
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
     `<rect x="${x1.toFixed(1)}" y="${y1.toFixed(1)}" width="${(x2 - x1).toFixed(1)}" height="${(y2 - y1).toFixed(1)}" fill="none" stroke="${colour}" stroke-width="${stroke}"/>` +
-    `<text x="${Math.max(2, x1).toFixed(1)}" y="${ty.toFixed(1)}" font-family="sans-serif" font-weight="bold" font-size="${font}" fill="${colour}" stroke="black" stroke-width="0.7">${escapeXml(eventCaption(e))}</text>` +
+    `<text x="${tx.toFixed(1)}" y="${ty.toFixed(1)}" text-anchor="${fromRight ? 'end' : 'start'}" font-family="sans-serif" font-weight="bold" font-size="${font}" fill="${colour}" stroke="black" stroke-width="0.7">${escapeXml(caption)}</text>` +
     `</svg>`
   );
 }
