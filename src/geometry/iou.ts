@@ -8,11 +8,13 @@
 export function boxIou(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number): number {
   const ai = 4 * i;
   const bj = 4 * j;
-  const ax1 = a[ai]!, ay1 = a[ai + 1]!, ax2 = a[ai + 2]!, ay2 = a[ai + 3]!;
-  const bx1 = b[bj]!, by1 = b[bj + 1]!, bx2 = b[bj + 2]!, by2 = b[bj + 3]!;
+  // x first: most pairs (NMS candidates, tracks far apart) do not overlap there, and need no more loads.
+  const ax1 = a[ai]!, ax2 = a[ai + 2]!, bx1 = b[bj]!, bx2 = b[bj + 2]!;
   const iw = Math.min(ax2, bx2) - Math.max(ax1, bx1);
+  if (iw <= 0) return 0;
+  const ay1 = a[ai + 1]!, ay2 = a[ai + 3]!, by1 = b[bj + 1]!, by2 = b[bj + 3]!;
   const ih = Math.min(ay2, by2) - Math.max(ay1, by1);
-  if (iw <= 0 || ih <= 0) return 0;
+  if (ih <= 0) return 0;
   const areaA = (ax2 - ax1) * (ay2 - ay1);
   const areaB = (bx2 - bx1) * (by2 - by1);
   // Same guards as TrackEval: a (near-)empty box or union overlaps nothing.
