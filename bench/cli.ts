@@ -29,6 +29,8 @@ Sections (in run order):
   http       autocannon on POST /api/detect at concurrency 1, 8, 32, batching off and on
   tracker    ByteTracker speed and quality on the MOT15 sequences
   analytics  the analytics stage per frame: 20 tracks, 10 zones, 10 lines (target <= 0.1 ms)
+  render     drawing a 1080p frame's results (CPU ms); analysis fps of the 1080p clip with
+             --render against without (without, with, without)
 
 Options:
   --quick            short inputs, fewer iterations, streams and clients (under 2 minutes)

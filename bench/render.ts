@@ -2,14 +2,22 @@
  * Rendering cost (`analyze --render`): drawing one 1080p frame's results (20 tracked objects with
  * trails and tags, a zone and a counting line; and the same with masks), measured alone in this
  * process. The end-to-end cost (source frames, drawing and H.264 encoding together) is the analysis
- * fps with --render against without, measured in the same run (renderAnalysis).
+ * fps with --render against without on the 1080p clip, measured in the same run: without, with,
+ * without again, the ratio against the mean of the two runs without (renderRatio).
  */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { analyzeInto, type OutputChoice } from '../src/cli/analyzeJobs.js';
+import { DEFAULT_TRACKER } from '../src/config/schema.js';
+import { log } from '../src/log.js';
+import type { Clip } from './inputs.js';
 import { FrameAnnotator, type AnalyticsOverlay } from '../src/output/render/annotate.js';
 import { createImage } from '../src/output/render/image.js';
 import { encodeRleRegion } from '../src/infer/adapters/rle.js';
 import type { Detection, FrameResult } from '../src/types.js';
-import { r3, summarize, type Summary } from './stats.js';
+import { ratio, r3, summarize, type Summary } from './stats.js';
 
 export interface DrawTimes {
   /** Wall-clock ms per frame (inflated when other work shares the cores). */
@@ -73,4 +81,54 @@ function timeDrawing(objects: number, masks: boolean, frames: number): DrawTimes
 export function drawCost(opts: { objects?: number; frames: number }): DrawCost {
   const objects = opts.objects ?? 20;
   return { width: W, height: H, objects, boxes: timeDrawing(objects, false, opts.frames), masks: timeDrawing(objects, true, opts.frames) };
+}
+
+export interface RenderRatio {
+  clip: string;
+  imgsz: number;
+  frames: number;
+  /** Analysis fps without --render, right before and right after the run with it. */
+  withoutFps: [number, number];
+  withFps: number;
+  /** withFps / mean(withoutFps). */
+  ratio: number;
+  /** Size of the rendered video, MB (x264 veryfast, CRF 23). */
+  videoMB: number;
+}
+
+/** One analysis of `clip` into a JSONL file, and into a rendered video too when `render`. */
+async function analysisFps(clip: Clip, modelPath: string, batch: number, render: boolean, dir: string): Promise<{ fps: number; frames: number; videoMB: number }> {
+  const outputs: OutputChoice[] = [{ kind: 'jsonl', path: join(dir, 'results.jsonl') }];
+  if (render) outputs.push({ kind: 'render', path: join(dir, 'rendered.mp4') });
+  const summary = await analyzeInto(clip.path, outputs, {
+    detector: { path: modelPath, providers: ['cpu'], maxBatch: batch },
+    conf: 0.25,
+    batch,
+    tracker: DEFAULT_TRACKER,
+    render: { crf: 23, preset: 'veryfast', nice: 19 },
+    settings: {},
+    log,
+  });
+  const videoMB = render ? statSync(join(dir, 'rendered.mp4')).size / 1e6 : 0;
+  return { fps: summary.fps, frames: summary.frames, videoMB: r3(videoMB) };
+}
+
+export async function renderRatio(opts: { clip: Clip; modelPath: string; imgsz: number; batch: number }): Promise<RenderRatio> {
+  const dir = mkdtempSync(join(tmpdir(), 'streamlens-bench-render-'));
+  try {
+    const before = await analysisFps(opts.clip, opts.modelPath, opts.batch, false, dir);
+    const withRender = await analysisFps(opts.clip, opts.modelPath, opts.batch, true, dir);
+    const after = await analysisFps(opts.clip, opts.modelPath, opts.batch, false, dir);
+    return {
+      clip: opts.clip.name,
+      imgsz: opts.imgsz,
+      frames: withRender.frames,
+      withoutFps: [r3(before.fps), r3(after.fps)],
+      withFps: r3(withRender.fps),
+      ratio: ratio(withRender.fps, (before.fps + after.fps) / 2),
+      videoMB: withRender.videoMB,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -116,6 +116,19 @@ export function renderReport(r: BenchResult): string {
     const m = r.micro;
     parts.push(section('Micro-benchmarks', table(['measure', 'p50 ms', 'p95 ms', 'p99 ms', 'samples'], [['preprocess 640x640', m.preprocess640], ['postprocess, 100 objects', m.postprocess100], ['tracking, 100 objects', m.tracking100], ['post + track, 100 objects', m.postTrack100]].map(([n, s]) => { const x = s as typeof m.preprocess640; return [n as string, x.p50, x.p95, x.p99, x.n]; }))));
   }
+  if (r.render) {
+    const { draw, analysis: a } = r.render;
+    parts.push(
+      section(
+        '10. Rendered video (analyze --render)',
+        table(['drawing one frame', 'CPU ms / frame', 'wall p50 ms', 'wall p95 ms'], [
+          [`${draw.width}x${draw.height}, ${draw.objects} tracked objects, tags, trails, zone, line`, draw.boxes.cpuMsPerFrame, draw.boxes.wall.p50, draw.boxes.wall.p95],
+          ['the same with a mask per object', draw.masks.cpuMsPerFrame, draw.masks.wall.p50, draw.masks.wall.p95],
+        ]) +
+          table(['clip', 'input', 'fps without (before / after)', 'fps with --render', 'ratio', 'video MB'], [[a.clip, a.imgsz, `${a.withoutFps[0]} / ${a.withoutFps[1]}`, a.withFps, a.ratio, a.videoMB]]),
+      ),
+    );
+  }
   if (r.errors.length) parts.push(section('Failed sections', table(['section', 'reason'], r.errors.map((e) => [e.section, e.message]))));
 
   const m = r.meta;

@@ -19,8 +19,9 @@ import { peerRun, type PeerRun } from './peer.js';
 import { ratio, r3 } from './stats.js';
 import { benchTracker, type TrackerBenchResult } from './tracker.js';
 import { benchAnalytics, type AnalyticsBenchResult } from './analytics.js';
+import { drawCost, renderRatio, type DrawCost, type RenderRatio } from './render.js';
 
-export const SECTIONS = ['limits', 'analysis', 'peer', 'live', 'capacity', 'fanout', 'http', 'tracker', 'analytics', 'micro'] as const;
+export const SECTIONS = ['limits', 'analysis', 'peer', 'live', 'capacity', 'fanout', 'http', 'tracker', 'analytics', 'render', 'micro'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -65,6 +66,7 @@ export interface BenchResult {
   http?: HttpResult;
   tracker?: TrackerBenchResult;
   analytics?: AnalyticsBenchResult;
+  render?: { draw: DrawCost; analysis: RenderRatio };
   micro?: MicroResult & { targets: { preprocessMs: number; postTrackMs: number } };
   errors: { section: Section; message: string }[];
 }
@@ -224,6 +226,13 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
   await run('analytics', async () => {
     result.analytics = benchAnalytics({ frames: q ? 2000 : 20_000 });
+  });
+
+  await run('render', async () => {
+    const draw = drawCost({ frames: q ? 60 : 300 });
+    // The 320 model keeps inference from hiding what rendering adds on a small machine.
+    const analysis = await renderRatio({ clip: await big(), modelPath: await model[320](), imgsz: 320, batch: PIPELINE_BATCH });
+    result.render = { draw, analysis };
   });
 
   result.meta.seconds = r3((performance.now() - started) / 1000);

@@ -77,6 +77,11 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
     const a = r.analytics;
     add('analytics', `${a.tracks} tracks, ${a.zones} zones, ${a.lines} lines (${a.frames} frames)`, `${f(a.medianFrameMs * 1000, 1)} us/frame p50`, `p95 ${f(a.p95FrameMs * 1000, 1)} us; target <= ${f(a.targetMs * 1000, 0)} us: ${mark(a.p95FrameMs <= a.targetMs)}; ${a.events} events`);
   }
+  if (r.render) {
+    const { draw, analysis: a } = r.render;
+    add('render', `drawing a ${draw.width}x${draw.height} frame, ${draw.objects} tracked objects + zone + line`, `${f(draw.boxes.cpuMsPerFrame, 2)} ms CPU`, `with masks ${f(draw.masks.cpuMsPerFrame, 2)} ms CPU; wall p50 ${f(draw.boxes.wall.p50, 2)} / ${f(draw.masks.wall.p50, 2)} ms`);
+    add('render', `analysis ${a.clip} @ ${a.imgsz} with --render`, `${f(a.withFps)} fps`, `${f(a.ratio, 2)} x without (${f(a.withoutFps[0])} before, ${f(a.withoutFps[1])} after); video ${f(a.videoMB)} MB for ${a.frames} frames`);
+  }
   for (const e of r.errors) add(e.section, 'FAILED', e.message.split('\n')[0].slice(0, 120));
   return rows;
 }
