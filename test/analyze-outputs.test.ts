@@ -153,7 +153,11 @@ describe('analyze --out --render --report on a synthetic clip', () => {
       mkdirSync(artifacts, { recursive: true });
       await page.evaluate(() => (document.getElementById('video') as HTMLVideoElement).pause());
       await page.screenshot({ path: join(artifacts, 'report.png'), fullPage: true });
-      if (process.env.UPDATE_DOCS_SCREENSHOTS) await page.screenshot({ path: join(root, 'docs/images/report.png'), fullPage: false });
+      // The README's picture: UPDATE_DOCS_SCREENSHOTS=1 npx vitest run test/analyze-outputs.test.ts
+      if (process.env.UPDATE_DOCS_SCREENSHOTS) {
+        mkdirSync(join(root, 'docs/images'), { recursive: true });
+        await page.screenshot({ path: join(root, 'docs/images/report.png'), fullPage: true });
+      }
     } finally {
       await browser.close();
     }
