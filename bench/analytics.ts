@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { AnalyticsEngine } from '../src/analytics/engine.js';
-import type { AnalyticsConfig } from '../src/analytics/config.js';
+import { parseAnalytics, type AnalyticsInput } from '../src/config.js';
 import { uniformRng } from '../src/tools/synth/prng.js';
 import type { Detection, FrameResult } from '../src/types.js';
 
@@ -38,7 +38,7 @@ const HEIGHT = 720;
 const TARGET_MS = 0.1;
 
 /** Zones alternate between rectangles and concave L shapes; lines are slanted, in a grid. */
-export function benchConfig(zones: number, lines: number): AnalyticsConfig {
+export function benchConfig(zones: number, lines: number): AnalyticsInput {
   return {
     zones: Array.from({ length: zones }, (_, i) => {
       const x = 40 + (i % 5) * 250;
@@ -75,7 +75,7 @@ export function benchAnalytics(opts: AnalyticsBenchOptions = {}): AnalyticsBench
     vy: (rng() * 2 - 1) * 3,
     size: 40 + rng() * 120,
   }));
-  const engine = new AnalyticsEngine(benchConfig(zones, lines), { lostSeconds: 1, wallClock: true });
+  const engine = new AnalyticsEngine(parseAnalytics(benchConfig(zones, lines)), { lostSeconds: 1, wallClock: true });
   const frameAt = (index: number): FrameResult => {
     const detections: Detection[] = walkers.map((w) => {
       // Damped random walk: about 100 px/s at 30 fps, turning now and then.

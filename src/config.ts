@@ -9,6 +9,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join as joinPath, relative, resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import {
+  AnalyticsSchema,
   ConfigSchema,
   DEFAULT_MODEL,
   DEFAULT_EVENT_STORE,
@@ -19,6 +20,7 @@ import {
   StreamSchema,
   TrackerSchema,
   parseDropPolicy,
+  type AnalyticsSettings,
   type BackoffSettings,
   type EventsSettings,
   type EventStoreSettings,
@@ -51,6 +53,7 @@ export interface ServeConfig {
 
 const checkConfigSchema = schemaCheck(ConfigSchema);
 const checkStreamSchema = schemaCheck(StreamSchema);
+const checkAnalyticsSchema = schemaCheck(AnalyticsSchema);
 
 function isInside(folder: string, file: string): boolean {
   const rel = relative(folder, file);
@@ -129,6 +132,51 @@ function clean(issues: ConfigIssue[], path: string): boolean {
 
 type StreamInput = Static<typeof StreamSchema>;
 
+/** Twice the polygon's signed area (shoelace); 0 when its points are on one line. */
+function doubleArea(polygon: ReadonlyArray<readonly [number, number]>): number {
+  let a = 0;
+  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) a += polygon[j][0] * polygon[i][1] - polygon[j][1] * polygon[i][0];
+  return a;
+}
+
+/**
+ * The rules of analytics settings beyond the schema (appended to `issues`): unique names, lines of
+ * non-zero length, polygons with an area, normalised coordinates within 0..1.
+ */
+function checkAnalytics(a: AnalyticsSettings, path: string, issues: ConfigIssue[]): void {
+  const at = (key: string): string => join(path, key);
+  const unit = (c: string | undefined, p: readonly number[]): boolean => (c ?? a.coordinates) !== 'normalized' || p.every((v) => v >= 0 && v <= 1);
+  const UNIT = 'normalized coordinates must be within 0..1';
+  for (const kind of ['zones', 'lines'] as const) {
+    const seen = new Set<string>();
+    a[kind].forEach((item, i) => {
+      if (seen.has(item.name)) issues.push({ path: at(`${kind}[${i}].name`), message: `duplicate ${kind === 'zones' ? 'zone' : 'line'} name "${item.name}"` });
+      seen.add(item.name);
+    });
+  }
+  a.zones.forEach((z, i) => {
+    const bad = z.polygon.findIndex((p) => !unit(z.coordinates, p));
+    if (bad >= 0) issues.push({ path: at(`zones[${i}].polygon[${bad}]`), message: UNIT });
+    if (doubleArea(z.polygon) === 0) issues.push({ path: at(`zones[${i}].polygon`), message: 'no area: its points are on one line' });
+  });
+  a.lines.forEach((l, i) => {
+    for (const end of ['from', 'to'] as const) if (!unit(l.coordinates, l[end])) issues.push({ path: at(`lines[${i}].${end}`), message: UNIT });
+    if (l.from[0] === l.to[0] && l.from[1] === l.to[1]) issues.push({ path: at(`lines[${i}].to`), message: 'zero length: equals from' });
+  });
+}
+
+/**
+ * Validates analytics settings (a stream's `analytics`, the body of PUT /api/streams/:id/analytics,
+ * the file of `analyze --analytics`); paths are prefixed with `path`. Throws ConfigError.
+ */
+export function parseAnalytics(v: unknown, path = ''): AnalyticsSettings {
+  const doc = structuredClone(v);
+  const issues = checkAnalyticsSchema(doc, path);
+  if (issues.length === 0) checkAnalytics(doc as AnalyticsSettings, path, issues);
+  if (issues.length) throw new ConfigError(issues);
+  return doc as AnalyticsSettings;
+}
+
 /**
  * The rules beyond the schema for one stream whose schema check left `issues` (appended to); returns
  * the settings when the stream is valid. `v` has the schema's defaults filled in.
@@ -147,7 +195,9 @@ function resolveStream(v: StreamInput, path: string, ctx: StreamContext, issues:
   else issues.push({ path: at('model'), message: `required (the config lists ${ctx.modelPaths.length} models)` });
   const reconnect = v.reconnect as BackoffSettings | undefined;
   checkBackoff(reconnect, at('reconnect'), issues);
-  if (!clean(issues, path) || !url || !model || !reconnect) return undefined;
+  const analytics = v.analytics as AnalyticsSettings | undefined;
+  if (analytics && clean(issues, at('analytics'))) checkAnalytics(analytics, at('analytics'), issues);
+  if (!clean(issues, path) || !url || !model || !reconnect || !analytics) return undefined;
 
   const { dropPolicy, tracker, ...plain } = v;
   return {
@@ -155,6 +205,7 @@ function resolveStream(v: StreamInput, path: string, ctx: StreamContext, issues:
     url: url.url,
     model,
     reconnect,
+    analytics,
     // A live source or a file played in real time keeps only the newest frame; a file read as fast as inference goes loses none.
     dropPolicy: (dropPolicy !== undefined ? parseDropPolicy(dropPolicy) : undefined) ?? (!url.isFile || v.realtime ? { kind: 'latest' } : { kind: 'all' }),
     tracker: resolveTracker(tracker, ctx.tracker),

@@ -11,7 +11,8 @@ import {
   signedDistance,
   type Point,
 } from '../src/analytics/geometry.js';
-import { analyticsProblems, classMatcher, matchesClass, resolveAnalytics } from '../src/analytics/config.js';
+import { classMatcher, matchesClass, resolveAnalytics } from '../src/analytics/config.js';
+import { ConfigError, parseAnalytics, parseConfig } from '../src/config.js';
 
 describe('sides of a line (the issue\'s sign convention)', () => {
   it('a line from (0,240) to (640,240): below is +1 (moving down is "in"), above is -1', () => {
@@ -135,11 +136,11 @@ describe('anchors', () => {
 describe('config resolution', () => {
   it('scales normalised coordinates by the frame size; pixels stay', () => {
     const g = resolveAnalytics(
-      {
+      parseAnalytics({
         coordinates: 'normalized',
         lines: [{ name: 'gate', from: [0, 0.5], to: [1, 0.5] }, { name: 'px', from: [1, 2], to: [3, 4], coordinates: 'pixels' }],
         zones: [{ name: 'bay', polygon: [[0.25, 0.25], [0.75, 0.25], [0.5, 1]] }],
-      },
+      }),
       640,
       480,
     );
@@ -157,9 +158,18 @@ describe('config resolution', () => {
     expect(matchesClass(classMatcher(undefined), 7, 'x')).toBe(true);
   });
 
-  it('names what the schema cannot see: duplicates, zero length, no area, normalised out of range', () => {
+  it('validation names the field: schema errors and the rules beyond it', () => {
+    const issues = (v: unknown, path?: string) => {
+      try {
+        parseAnalytics(v, path);
+        return [];
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        return err.issues;
+      }
+    };
     expect(
-      analyticsProblems({
+      issues({
         zones: [
           { name: 'a', polygon: [[0, 0], [1, 1], [2, 2]] },
           { name: 'a', polygon: [[0, 0], [1, 0], [1.5, 1]], coordinates: 'normalized' },
@@ -168,12 +178,32 @@ describe('config resolution', () => {
       }),
     ).toEqual([
       { path: 'zones[1].name', message: 'duplicate zone name "a"' },
-      { path: 'zones[0].polygon', message: 'polygon has no area (its points are on one line)' },
+      { path: 'zones[0].polygon', message: 'no area: its points are on one line' },
       { path: 'zones[1].polygon[2]', message: 'normalized coordinates must be within 0..1' },
-      { path: 'lines[0].to', message: 'line has zero length (to equals from)' },
+      { path: 'lines[0].to', message: 'zero length: equals from' },
     ]);
-    expect(analyticsProblems({ coordinates: 'normalized', lines: [{ name: 'l', from: [0, 0], to: [1, 1.2] }] })).toEqual([
-      { path: 'lines[0].to', message: 'normalized coordinates must be within 0..1' },
+    expect(issues({ coordinates: 'normalized', lines: [{ name: 'l', from: [0, 0], to: [1, 1.2] }] }, 'streams[0].analytics')).toEqual([
+      { path: 'streams[0].analytics.lines[0].to', message: 'normalized coordinates must be within 0..1' },
     ]);
+    const schema = issues({ zones: [{ name: 'z', polygon: [[0, 0], [1, 0]], minFrames: 0, anchor: 'feet' }], lines: [{ name: 'l', from: [0], to: [1, 1], colour: 'red' }] });
+    expect(schema.map((i) => i.path).sort()).toEqual(['lines[0].colour', 'lines[0].from', 'zones[0].anchor', 'zones[0].minFrames', 'zones[0].polygon'].sort());
+    expect(schema.find((i) => i.path === 'zones[0].polygon')!.message).toMatch(/at least 3 points/);
+    expect(schema.find((i) => i.path === 'lines[0].from')!.message).toMatch(/\[x, y\]/);
+  });
+
+  it('a stream\'s analytics in the config: defaults when absent, errors named from the stream', () => {
+    const config = (analytics?: unknown) => ({ models: { 'm.onnx': {} }, streams: [{ id: 'cam', url: 'rtsp://127.0.0.1/x', ...(analytics ? { analytics } : {}) }] });
+    expect(parseConfig(config(), '/tmp').streams[0]!.analytics).toEqual({ coordinates: 'pixels', zones: [], lines: [] });
+    expect(() => parseConfig(config({ zones: [{ name: 'z', polygon: [[0, 0], [5, 0], [5, 5]], loiterSeconds: -1 }] }), '/tmp')).toThrow(
+      /^streams\[0\]\.analytics\.zones\[0\]\.loiterSeconds: expected a number/,
+    );
+  });
+
+  it('fills in the defaults', () => {
+    expect(parseAnalytics({ lines: [{ name: 'l', from: [0, 0], to: [1, 1] }] })).toEqual({
+      coordinates: 'pixels',
+      zones: [],
+      lines: [{ name: 'l', from: [0, 0], to: [1, 1], anchor: 'bottom-center', minFrames: 2, hysteresis: 0.1 }],
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AnalyticsConfig } from '../src/analytics/config.js';
+import { parseAnalytics, type AnalyticsInput } from '../src/config.js';
 import { AnalyticsEngine, type AnalyticsEngineOptions } from '../src/analytics/engine.js';
 import { uuidv7 } from '../src/analytics/eventId.js';
 import { uniformRng } from '../src/tools/synth/prng.js';
@@ -27,8 +27,8 @@ function frame(index: number, objs: Obj[], o: { width?: number; height?: number;
 }
 
 let ids = 0;
-function engine(config: AnalyticsConfig, o: Partial<AnalyticsEngineOptions> = {}): AnalyticsEngine {
-  return new AnalyticsEngine(config, { lostSeconds: 1, wallClock: false, newId: () => `e${++ids}`, ...o });
+function engine(config: AnalyticsInput, o: Partial<AnalyticsEngineOptions> = {}): AnalyticsEngine {
+  return new AnalyticsEngine(parseAnalytics(config), { lostSeconds: 1, wallClock: false, newId: () => `e${++ids}`, ...o });
 }
 
 /** Feeds frames [startIndex, ...) with one object per frame from `ys` (x fixed); returns all events. */
@@ -45,7 +45,7 @@ const range = (from: number, to: number, step: number): number[] => {
 const brief = (e: AnalyticsEvent): string =>
   e.type === 'line_cross' ? `${e.frame} ${e.track_id} ${e.line} ${e.direction}` : `${e.frame} ${e.track_id} ${e.type} ${e.zone}${e.dwell !== undefined ? ` ${e.dwell}` : ''}`;
 
-const gate: AnalyticsConfig = { lines: [{ name: 'gate', from: [0, 240], to: [640, 240] }] };
+const gate: AnalyticsInput = { lines: [{ name: 'gate', from: [0, 240], to: [640, 240] }] };
 
 describe('line crossing', () => {
   it('moving down the image across a left-to-right line is "in", up is "out"; once per crossing', () => {
@@ -194,7 +194,7 @@ describe('id switch', () => {
 });
 
 describe('zones', () => {
-  const bay: AnalyticsConfig = { zones: [{ name: 'bay', polygon: [[100, 100], [300, 100], [300, 300], [100, 300]], loiterSeconds: 3 }] };
+  const bay: AnalyticsInput = { zones: [{ name: 'bay', polygon: [[100, 100], [300, 100], [300, 300], [100, 300]], loiterSeconds: 3 }] };
 
   it('enter after minFrames, one loiter per visit, exit with dwell in stream seconds', () => {
     const e = engine(bay);
@@ -230,7 +230,7 @@ describe('zones', () => {
 
   it('concave zones: walking through the notch is outside', () => {
     // A "U" opening upwards: the notch is x in (280, 360), y < 300.
-    const u: AnalyticsConfig = { zones: [{ name: 'u', polygon: [[200, 100], [280, 100], [280, 300], [360, 300], [360, 100], [440, 100], [440, 400], [200, 400]] }] };
+    const u: AnalyticsInput = { zones: [{ name: 'u', polygon: [[200, 100], [280, 100], [280, 300], [360, 300], [360, 100], [440, 100], [440, 400], [200, 400]] }] };
     const e = engine(u);
     expect(run(e, path(1, 320, range(120, 280, 10)))).toEqual([]);
     expect(run(e, path(1, 320, range(290, 350, 10)), 17).map(brief)).toEqual(['19 1 zone_enter u']);
@@ -310,7 +310,7 @@ describe('coordinates, discontinuities, counts and config changes', () => {
     const e = engine({ ...gate, zones: [zone] });
     run(e, path(1, 320, range(200, 260, 10)));
     expect(e.snapshotCounts()).toEqual({ lines: { gate: { in: { person: 1 }, out: {} } }, zones: { all: { person: 1 } } });
-    e.configure({ lines: [{ name: 'gate', from: [0, 240], to: [640, 240] }, { name: 'low', from: [0, 300], to: [640, 300] }], zones: [{ ...zone, name: 'whole' }] });
+    e.configure(parseAnalytics({ lines: [{ name: 'gate', from: [0, 240], to: [640, 240] }, { name: 'low', from: [0, 300], to: [640, 300] }], zones: [{ ...zone, name: 'whole' }] }));
     expect(e.snapshotCounts()).toEqual({ lines: { gate: { in: { person: 1 }, out: {} }, low: { in: {}, out: {} } }, zones: { whole: {} } });
     // The track keeps its side of "gate" and is new to "low" and "whole".
     const events = run(e, path(1, 320, range(270, 330, 10)), 7);
@@ -318,7 +318,7 @@ describe('coordinates, discontinuities, counts and config changes', () => {
   });
 
   it('events carry the capture wall clock for live streams, and unique ids', () => {
-    const e = new AnalyticsEngine(gate, { lostSeconds: 1, wallClock: true });
+    const e = new AnalyticsEngine(parseAnalytics(gate), { lostSeconds: 1, wallClock: true });
     const events = run(e, [...path(1, 320, range(200, 300, 10)), ...path(1, 320, range(290, 200, -10))]);
     expect(events).toHaveLength(2);
     expect(events[0]!.time).toBe('2025-01-31T12:00:00.600Z');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnalyticsEngine } from '../src/analytics/engine.js';
+import { parseAnalytics } from '../src/config.js';
 import { generateClip } from '../src/tools/synth/generate.js';
 import { readGroundTruth } from '../src/tools/synth/groundTruth.js';
 import { ANALYTICS_SCENE_CONFIG, analyticsScenePlan } from '../src/tools/synth/analyticsScene.js';
@@ -26,7 +27,7 @@ describe('the analytics scene', () => {
     dirs.push(dir);
     const clip = await generateClip({ out: join(dir, 'scene.mp4'), scene: 'analytics' });
     expect(clip.frames).toBe(180);
-    const engine = new AnalyticsEngine(ANALYTICS_SCENE_CONFIG, { lostSeconds: 1, wallClock: false });
+    const engine = new AnalyticsEngine(parseAnalytics(ANALYTICS_SCENE_CONFIG), { lostSeconds: 1, wallClock: false });
     const events: AnalyticsEvent[] = [];
     for (const f of await readGroundTruth(clip.groundTruth)) {
       const result: FrameResult = {

@@ -10,7 +10,8 @@
  * Detections without a track id take no part: without an identity nothing can cross or dwell.
  */
 import type { AnalyticsCounts, AnalyticsEvent, Box, Detection, FrameResult, LineCrossEvent, ZoneEvent } from '../types.js';
-import type { AnalyticsConfig, ResolvedAnalytics, ResolvedLine, ResolvedZone } from './config.js';
+import type { AnalyticsSettings } from '../config/schema.js';
+import type { ResolvedAnalytics, ResolvedLine, ResolvedZone } from './config.js';
 import { matchesClass, resolveAnalytics } from './config.js';
 import { uuidv7 } from './eventId.js';
 import { anchorPoint } from './geometry.js';
@@ -66,7 +67,7 @@ function add(m: Map<string, number>, label: string, n: number): void {
 }
 
 export class AnalyticsEngine {
-  private config: AnalyticsConfig;
+  private config: AnalyticsSettings;
   private readonly options: AnalyticsEngineOptions;
   private readonly newId: () => string;
   private geometry: ResolvedAnalytics | undefined;
@@ -79,7 +80,7 @@ export class AnalyticsEngine {
   private continuous = false;
   private changed = true;
 
-  constructor(config: AnalyticsConfig, options: AnalyticsEngineOptions) {
+  constructor(config: AnalyticsSettings, options: AnalyticsEngineOptions) {
     this.config = config;
     this.options = options;
     this.newId = options.newId ?? uuidv7;
@@ -179,11 +180,11 @@ export class AnalyticsEngine {
   snapshotCounts(): AnalyticsCounts {
     const plain = (m: Map<string, number>): Record<string, number> => Object.fromEntries(m);
     const lines: AnalyticsCounts['lines'] = {};
-    for (const l of this.config.lines ?? []) {
+    for (const l of this.config.lines) {
       lines[l.name] = { in: plain(this.counts.lineIn.get(l.name)!), out: plain(this.counts.lineOut.get(l.name)!) };
     }
     const zones: AnalyticsCounts['zones'] = {};
-    for (const z of this.config.zones ?? []) zones[z.name] = plain(this.counts.zones.get(z.name)!);
+    for (const z of this.config.zones) zones[z.name] = plain(this.counts.zones.get(z.name)!);
     return { lines, zones };
   }
 
@@ -203,10 +204,10 @@ export class AnalyticsEngine {
    * their counts and every track's state toward them; the others start from nothing (a removed
    * zone's visits end without events: the zone no longer exists).
    */
-  configure(config: AnalyticsConfig): void {
-    const same = <T>(before: T[] | undefined, after: T[] | undefined): Array<number | undefined> => {
-      const keys = new Map((before ?? []).map((item, i) => [JSON.stringify(item), i]));
-      return (after ?? []).map((item) => keys.get(JSON.stringify(item)));
+  configure(config: AnalyticsSettings): void {
+    const same = <T>(before: T[], after: T[]): Array<number | undefined> => {
+      const keys = new Map(before.map((item, i) => [JSON.stringify(item), i]));
+      return after.map((item) => keys.get(JSON.stringify(item)));
     };
     const lineFrom = same(this.config.lines, config.lines);
     const zoneFrom = same(this.config.zones, config.zones);
@@ -216,8 +217,8 @@ export class AnalyticsEngine {
     }
     const kept = (m: Map<string, Map<string, number>>, names: string[], from: Array<number | undefined>) =>
       new Map(names.map((n, i) => [n, from[i] === undefined ? new Map<string, number>() : m.get(n)!]));
-    const lineNames = (config.lines ?? []).map((l) => l.name);
-    const zoneNames = (config.zones ?? []).map((z) => z.name);
+    const lineNames = config.lines.map((l) => l.name);
+    const zoneNames = config.zones.map((z) => z.name);
     this.counts = {
       lineIn: kept(this.counts.lineIn, lineNames, lineFrom),
       lineOut: kept(this.counts.lineOut, lineNames, lineFrom),
@@ -229,11 +230,11 @@ export class AnalyticsEngine {
   }
 
   private initCounts(): void {
-    for (const l of this.config.lines ?? []) {
+    for (const l of this.config.lines) {
       this.counts.lineIn.set(l.name, new Map());
       this.counts.lineOut.set(l.name, new Map());
     }
-    for (const z of this.config.zones ?? []) this.counts.zones.set(z.name, new Map());
+    for (const z of this.config.zones) this.counts.zones.set(z.name, new Map());
   }
 
   private advanceClock(pts: number): number {

@@ -1,6 +1,7 @@
 /**
  * Plane geometry of zones and lines, in image coordinates (x right, y down). Pure functions, no I/O.
  */
+import type { Anchor } from '../config/schema.js';
 import type { Box } from '../types.js';
 
 export type Point = readonly [x: number, y: number];
@@ -110,11 +111,6 @@ export function doubleArea(polygon: readonly Point[]): number {
   }
   return a;
 }
-
-/** The point of a box that stands for the object: where it touches the ground by default. */
-export type Anchor = 'bottom-center' | 'center' | 'top-left' | 'top-right' | 'bottom-left' | 'bottom-right';
-
-export const ANCHORS: readonly Anchor[] = ['bottom-center', 'center', 'top-left', 'top-right', 'bottom-left', 'bottom-right'];
 
 export function anchorPoint(box: Box, anchor: Anchor): Point {
   const [x1, y1, x2, y2] = box;

@@ -194,6 +194,69 @@ export const TrackerSchema = Type.Object(
 
 const TrackerSetting = (options: { default?: TrackerConfig; description: string }) => Type.Union([Type.Boolean(), TrackerSchema], options);
 
+// ---- analytics: zones and lines of a stream (docs/analytics.md) ----
+
+/** The point of a box that stands for the object. */
+export const ANCHORS = ['bottom-center', 'center', 'top-left', 'top-right', 'bottom-left', 'bottom-right'] as const;
+export type Anchor = (typeof ANCHORS)[number];
+
+export const COORDINATES = ['pixels', 'normalized'] as const;
+export type Coordinates = (typeof COORDINATES)[number];
+
+const Point = Type.Tuple([Type.Number(), Type.Number()], { errorMessage: 'expected [x, y] (two numbers)' });
+const RuleName = Type.String({ minLength: 1, maxLength: 64, description: 'Unique among the stream\'s zones (lines); names its events, counts and metrics.' });
+
+/** What zones and lines share. */
+const ruleFields = {
+  classes: Type.Optional(
+    Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1 })]), {
+      errorMessage: 'expected an array of class ids (integers >= 0) or labels (strings)',
+      description: 'Class ids or labels that count; absent or empty = all.',
+    }),
+  ),
+  anchor: Type.Optional(OneOf(ANCHORS, { default: 'bottom-center', description: 'The point of the box that stands for the object.' })),
+  minFrames: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 1000, default: 2, description: 'Consecutive frames a track must show a new state before it counts (enter, exit, side of a line).' }),
+  ),
+  hysteresis: Type.Optional(
+    Type.Number({ minimum: 0, maximum: 10, default: 0.1, description: "Dead band around a line and outside a zone's edge, as a fraction of the object's box size ((w + h) / 2)." }),
+  ),
+  coordinates: Type.Optional(OneOf(COORDINATES, { description: "`pixels` or `normalized` (0..1 of the frame's size). Default: the analytics' coordinates." })),
+};
+
+export const ZoneSchema = Type.Object(
+  {
+    name: RuleName,
+    polygon: Type.Array(Point, { minItems: 3, maxItems: 1000, errorMessage: 'expected at least 3 points [x, y]', description: 'Corners in order; convex or concave.' }),
+    loiterSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'Dwell (stream seconds) after which one zone_loiter is emitted per visit. None = never.' })),
+    ...ruleFields,
+  },
+  { additionalProperties: false, description: 'A polygon: zone_enter, zone_exit, zone_loiter, occupancy per label.' },
+);
+
+export const LineSchema = Type.Object(
+  {
+    name: RuleName,
+    from: Point,
+    to: Point,
+    ...ruleFields,
+  },
+  { additionalProperties: false, description: 'A segment: line_cross "in" (from its negative to its positive side) and "out", counts per label.' },
+);
+
+const analyticsObject = (options: { default?: object }) =>
+  Type.Object(
+    {
+      coordinates: Type.Optional(OneOf(COORDINATES, { default: 'pixels', description: "`pixels` (source frame) or `normalized` (0..1 of the frame's width and height): the default of the zones and lines." })),
+      zones: Type.Optional(Type.Array(ZoneSchema, { maxItems: 100, default: [], description: 'Zones.' })),
+      lines: Type.Optional(Type.Array(LineSchema, { maxItems: 100, default: [], description: 'Lines.' })),
+    },
+    { additionalProperties: false, ...options, description: 'Zones and lines (docs/analytics.md); also the body of PUT /api/streams/:id/analytics and the file of `analyze --analytics`.' },
+  );
+
+/** A document of its own (a PUT body, an `--analytics` file): a root takes no default. */
+export const AnalyticsSchema = analyticsObject({});
+
 export const StreamSchema = Type.Object(
   {
     id: Type.String({
@@ -229,6 +292,7 @@ export const StreamSchema = Type.Object(
     probeTimeoutMs: Type.Optional(Type.Number({ minimum: 100, maximum: 600_000, default: 10_000, description: 'Time allowed to probe the source in each connection attempt, ms.' })),
     jpegQuality: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 75, description: 'JPEG quality of video frames.' })),
     jpegMaxWidth: Type.Optional(Type.Integer({ minimum: 0, maximum: 8192, default: 1280, description: 'Scale JPEGs down to at most this width; 0 = source width.' })),
+    analytics: Type.Optional(analyticsObject({ default: {} })),
   },
   { additionalProperties: false, description: 'One stream (also the body of POST /api/streams).' },
 );
@@ -339,10 +403,17 @@ export type ModelSettings = Filled<Static<typeof ModelSchema>, 'format'> & {
 export type SessionSettings = Pick<ModelSettings, 'providers' | 'intraOpThreads' | 'allowSpinning' | 'graphOptimizationLevel' | 'deviceId'>;
 /** How ingest reads a source: files paced at their frame rate and looped, the RTSP transport. */
 export type SourceSettings = Pick<StreamSettings, 'realtime' | 'loop' | 'rtspTransport'>;
-export type StreamSettings = Filled<Omit<Static<typeof StreamSchema>, 'dropPolicy' | 'tracker' | 'reconnect'>> & {
+type RuleOptional = 'classes' | 'coordinates';
+export type ZoneSettings = Filled<Static<typeof ZoneSchema>, RuleOptional | 'loiterSeconds'>;
+export type LineSettings = Filled<Static<typeof LineSchema>, RuleOptional>;
+export type AnalyticsSettings = { coordinates: Coordinates; zones: ZoneSettings[]; lines: LineSettings[] };
+/** Analytics settings as written (optional fields left out); parseAnalytics (src/config.ts) gives AnalyticsSettings. */
+export type AnalyticsInput = Static<typeof AnalyticsSchema>;
+export type StreamSettings = Filled<Omit<Static<typeof StreamSchema>, 'dropPolicy' | 'tracker' | 'reconnect' | 'analytics'>> & {
   dropPolicy: DropPolicy;
   tracker: TrackerConfig;
   reconnect: BackoffSettings;
+  analytics: AnalyticsSettings;
 };
 
 export type MqttSettings = Filled<Omit<Static<typeof MqttSchema>, 'qos' | 'reconnect'>, 'username' | 'password' | 'clientId'> & {
@@ -375,3 +446,5 @@ export const DEFAULT_WEBHOOK = defaultsOf(Type.Omit(WebhookSchema, ['url', 'type
 export const DEFAULT_EVENT_STORE = defaultsOf(Type.Omit(EventStoreSchema, ['enabled']));
 /** A stream's defaults, for the fields that have a static one. */
 export const DEFAULT_STREAM = defaultsOf(Type.Omit(StreamSchema, ['id', 'url', 'model', 'dropPolicy', 'tracker']));
+/** No zones, no lines. */
+export const DEFAULT_ANALYTICS: AnalyticsSettings = defaultsOf(AnalyticsSchema) as AnalyticsSettings;

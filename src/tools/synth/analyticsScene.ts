@@ -17,14 +17,15 @@
  * anchor, hysteresis 0.1 × 40 px = 4 px, minFrames 2) at 15 fps, worked out in the comments; a
  * detector's boxes may move them by a frame or two.
  */
-import type { AnalyticsConfig } from '../../analytics/config.js';
+import type { AnalyticsInput } from '../../config/schema.js';
 import type { AnalyticsEventType } from '../../types.js';
 import type { ScenePlan, TargetPlan } from './scene.js';
 import { findCrossing } from './scene.js';
 
 export const ANALYTICS_SCENE_SIZE = { width: 640, height: 480 } as const;
 
-export const ANALYTICS_SCENE_CONFIG: AnalyticsConfig = {
+/** As written in a config file (`analyze --analytics`, a stream's `analytics`). */
+export const ANALYTICS_SCENE_CONFIG: AnalyticsInput = {
   lines: [{ name: 'gate', from: [40, 240], to: [600, 240] }],
   zones: [{ name: 'bay', polygon: [[420, 330], [600, 330], [600, 470], [420, 470]], loiterSeconds: 3 }],
 };
