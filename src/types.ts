@@ -212,6 +212,8 @@ export interface StreamStats {
   stages: Record<string, LatencySummary>;
   /** Execution provider running the stream's model (once it is loaded). */
   provider?: string;
+  /** The stream's analytics counts, when it has zones or lines (docs/analytics.md). */
+  analytics?: AnalyticsCounts;
 }
 
 // ---- Configuration: the types come from its schema (src/config/schema.ts) ----

@@ -54,8 +54,8 @@ describe("result files ('wait')", () => {
     expect(lines.map((l) => Number(l.split(' ')[0]))).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
-  it('are registered by kind (result formats first, the rendered video last): jsonl lines and MOT rows', async () => {
-    expect(Object.keys(FILE_SINKS)).toEqual(['jsonl', 'mot', 'coco', 'report', 'render']);
+  it('are registered by kind (result formats first, the rendered video last): jsonl lines, MOT rows and analytics events', async () => {
+    expect(Object.keys(FILE_SINKS)).toEqual(['jsonl', 'mot', 'events', 'coco', 'report', 'render']);
     expect(isResultFormat('mot')).toBe(true);
     expect(isResultFormat('coco')).toBe(true);
     // The report and the video have their own flags, and need the probed source.
@@ -70,6 +70,13 @@ describe("result files ('wait')", () => {
     }
     expect(readFileSync(join(dir, 'a.jsonl'), 'utf8')).toBe(jsonlLine(result(4)));
     expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('5,3,1.00,2.00,10.00,10.00,0.9000,-1,-1,-1\n');
+    const events = openFileSink('events', join(dir, 'e.jsonl'));
+    const cross = { id: 'a', type: 'line_cross', stream: 's', line: 'l', direction: 'in', track_id: 3, class: 0, label: 'x', score: 0.9, box: [1, 2, 11, 12], frame: 4, pts: 0.16 } as const;
+    const exit = { id: 'b', type: 'zone_exit', stream: 's', zone: 'z', track_id: 3, class: 0, label: 'x', box: [1, 2, 11, 12], frame: 4, pts: 0.16, dwell: 2 } as const;
+    await events.write(result(3)); // no events: no line
+    await events.write({ ...result(4), events: [cross, exit] });
+    await events.close();
+    expect(readFileSync(join(dir, 'e.jsonl'), 'utf8')).toBe(`${JSON.stringify(cross)}\n${JSON.stringify(exit)}\n`);
   });
 
   it('reject their writes and close once the file cannot be written', async () => {
@@ -98,7 +105,7 @@ describe("WebSocket clients ('drop')", () => {
     session.deliver('a', 'frame-2', video, 1);
     session.deliver('a', 'frame-3', video, 2);
     expect(ws.sent).toHaveLength(2);
-    expect(session.drops).toEqual({ detections: 1, video: 2 });
+    expect(session.drops).toEqual({ detections: 1, video: 2, events: 0 });
     expect(counts.get('a')).toBe(3);
     ws.bufferedAmount = 0; // it read again: the newest waiting frame goes out, not the replaced one
     session.flush(3);

@@ -3,14 +3,15 @@
  * result files, an HTML report and an annotated video.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { choiceListOption, numberOption, runCommand, UsageError, type Command } from './command.js';
 import { ProgressBar, summaryLine } from '../output/progress.js';
 import { BatchProgress } from '../output/batchProgress.js';
 import { resolveModelArg } from './modelArg.js';
-import { DEFAULT_MODEL, DEFAULT_STREAM, DEFAULT_TRACKER, EXECUTION_PROVIDERS } from '../config/schema.js';
+import { ConfigError, parseAnalytics } from '../config.js';
+import { DEFAULT_MODEL, DEFAULT_STREAM, DEFAULT_TRACKER, EXECUTION_PROVIDERS, type AnalyticsSettings } from '../config/schema.js';
 import { urlScheme } from '../ingest/sourceUrl.js';
 import { FILE_SINKS, isResultFormat, RESULT_FORMATS, type OutputKind } from '../output/sinks.js';
 import { X264_PRESETS } from '../ingest/ffmpeg.js';
@@ -18,7 +19,7 @@ import { log } from '../log.js';
 import { analyzeInto, runPool, type OutputChoice, type SharedOptions } from './analyzeJobs.js';
 import { expandInputs, outputBaseNames } from './analyzeInputs.js';
 
-const help = `Usage: streamlens analyze <input> --model <model> [--out <file>] [--render <video>] [--report <html>] [options]
+const help = `Usage: streamlens analyze <input> --model <model> [--out <file>] [--render <video>] [--report <html>] [--analytics <json> --events <file>] [options]
        streamlens analyze <input>... --model <model> --out-dir <dir> [--format <list>] [--render] [--report] [options]
 
 Runs every decoded frame of recorded videos (files or URLs ffmpeg can read) through the model
@@ -31,6 +32,8 @@ and writes what was found:
   --report <html>       one self-contained HTML page: the input, the speed, detections per class
                         over time, every track with a picture of its best detection, line/zone
                         counts and events (linked into the rendered video when there is one)
+  --events <file>       the events of the --analytics zones and lines, one JSON object per line,
+                        in order (docs/analytics.md); with --out-dir: --format events
 
 Many inputs: files, folders (their video files) and glob patterns; each input goes to
 <dir>/<name>.<ext> for every chosen output (jsonl, txt, coco.json, mp4, html). A failing input
@@ -43,6 +46,8 @@ Options:
                         --render or --report is given)
   --out-dir <dir>       many-input mode (created when missing); --render and --report then take
                         no value
+  --analytics <json>    zones and lines (the JSON of a stream's "analytics"): events, counts, and
+                        the zones and lines drawn in --render and --report; needs the tracker
   --crf <n>             rendered video quality, x264 CRF 0..51 (default 23; lower is better)
   --preset <name>       rendered video x264 preset (default veryfast): ${X264_PRESETS.join(', ')}
   --jobs <n>            inputs analysed at the same time (default 1); each gets its share of the
@@ -84,8 +89,10 @@ async function plan(values: Record<string, string | boolean | undefined>, positi
   if (outDir === undefined) {
     if (positionals.length > 1) throw new UsageError('several inputs need --out-dir <dir> (each input gets its own files there)');
     const out = values.out as string | undefined;
-    if (!out && !render && !report) throw new UsageError('say where results go: --out <file>, --render <video> and/or --report <html>');
+    const events = values.events as string | undefined;
+    if (!out && !render && !report && !events) throw new UsageError('say where results go: --out <file>, --render <video>, --report <html> and/or --events <file>');
     const outputs: OutputChoice[] = [];
+    if (events) outputs.push({ kind: 'events', path: events });
     if (out) {
       const format = (values.format as string | undefined) ?? (out.endsWith('.txt') ? 'mot' : 'jsonl');
       if (!isResultFormat(format)) throw new UsageError(`--format must be ${RESULT_FORMATS.join(', ')}, got "${format}"`);
@@ -98,6 +105,7 @@ async function plan(values: Record<string, string | boolean | undefined>, positi
     return { jobs: [{ input, outputs }], missing: [], many: false };
   }
   if (values.out !== undefined) throw new UsageError('--out names one file: with --out-dir the files are named after the inputs');
+  if (values.events !== undefined) throw new UsageError('--events names one file: with --out-dir use --format events (<dir>/<name>.events.jsonl)');
   if ((render && render !== '') || (report && report !== '')) throw new UsageError('with --out-dir, --render and --report take no file name (they write <dir>/<name>.mp4 and .html)');
   const kinds: OutputKind[] = [];
   const formats = values.format === undefined ? (render !== undefined || report !== undefined ? [] : ['jsonl']) : String(values.format).split(',').map((f) => f.trim());
@@ -115,6 +123,22 @@ async function plan(values: Record<string, string | boolean | undefined>, positi
     missing,
     many: true,
   };
+}
+
+/** The zones and lines of `--analytics FILE`, validated like a stream's (errors name the field). */
+function readAnalytics(file: string): AnalyticsSettings {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--analytics ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return parseAnalytics(json);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`--analytics ${file}: ${err.issues.map((i) => `${i.path || '(top)'}: ${i.message}`).join('; ')}`);
+    throw err;
+  }
 }
 
 function run(argv: string[]): Promise<number> {
@@ -139,6 +163,8 @@ function run(argv: string[]): Promise<number> {
         providers: { type: 'string' },
         threads: { type: 'string' },
         'decode-nice': { type: 'string' },
+        analytics: { type: 'string' },
+        events: { type: 'string' },
       },
     });
     if (!values.model) throw new UsageError('--model is required (an .onnx file or a built-in model name)');
@@ -157,6 +183,10 @@ function run(argv: string[]): Promise<number> {
       return v;
     });
     const p = await plan(values, positionals);
+    const wantsEvents = p.jobs.some((j) => j.outputs.some((o) => o.kind === 'events'));
+    if (wantsEvents && !values.analytics) throw new UsageError('events need --analytics (the zones and lines that make them)');
+    if (values.analytics && values['no-track']) throw new UsageError('--analytics needs the tracker (remove --no-track)');
+    const analytics = values.analytics === undefined ? undefined : readAnalytics(values.analytics);
     const modelPath = await resolveModelArg(values.model);
     const tracker = values['no-track'] ? undefined : DEFAULT_TRACKER;
     const shared: SharedOptions = {
@@ -167,6 +197,7 @@ function run(argv: string[]): Promise<number> {
       batch,
       decodeNice,
       tracker,
+      analytics,
       render: { crf, preset, nice: decodeNice },
       settings: { confidence: conf, classes: classes?.join(',') ?? 'all', tracker: tracker ? 'on' : 'off', batch },
       log,

@@ -8,6 +8,7 @@ import { redactUrl } from '../ingest/sourceUrl.js';
 import { OUTPUT_KINDS, openFileSink, readsSourceFrames, type FileSinkContext, type OutputKind } from '../output/sinks.js';
 import { SinkSet } from '../output/sinkSet.js';
 import type { Logger } from '../log.js';
+import { resolveAnalytics } from '../analytics/config.js';
 
 export interface OutputChoice {
   kind: OutputKind;
@@ -55,6 +56,7 @@ export async function analyzeInto(
               renderedVideo: video && o.kind === 'report' ? relative(dirname(o.path), video) : undefined,
               settings: shared.settings,
               startedAt,
+              analytics: shared.analytics && resolveAnalytics(shared.analytics, source.width, source.height),
             };
             opened.push(openFileSink(o.kind, o.path, ctx));
           }

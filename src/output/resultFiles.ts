@@ -23,6 +23,13 @@ export function jsonlLine(r: FrameResult): string {
   );
 }
 
+/** Analytics events (docs/analytics.md), one JSON object per line, in the order they happened. */
+export function eventLines(r: FrameResult): string {
+  let out = '';
+  for (const e of r.events ?? []) out += JSON.stringify(e) + '\n';
+  return out;
+}
+
 /** MOTChallenge results: `frame,id,x,y,w,h,score,-1,-1,-1`, 1-based frames, tracked objects only. */
 export function motLines(r: FrameResult): string {
   let out = '';

@@ -17,7 +17,7 @@ import { CocoWriter } from './coco.js';
 import { VideoRenderer } from './render/videoRenderer.js';
 import type { AnalyticsGeometry } from './render/annotate.js';
 import { ReportSink } from './report/reportSink.js';
-import { jsonlLine, motLines, ResultFileSink } from './resultFiles.js';
+import { eventLines, jsonlLine, motLines, ResultFileSink } from './resultFiles.js';
 import type { ResultSink } from './sink.js';
 import { EventStore } from './events/eventStore.js';
 import { MqttSink } from './events/mqttSink.js';
@@ -62,6 +62,7 @@ function needs(kind: string, ctx: FileSinkContext | undefined): FileSinkContext 
 export const FILE_SINKS = {
   jsonl: { ext: 'jsonl', open: (path) => new ResultFileSink('jsonl', path, jsonlLine) },
   mot: { ext: 'txt', open: (path) => new ResultFileSink('mot', path, motLines) },
+  events: { ext: 'events.jsonl', open: (path) => new ResultFileSink('events', path, eventLines) },
   coco: { ext: 'coco.json', open: (path, ctx) => new CocoWriter(path, { names: ctx?.model.names, classCount: ctx?.model.nc, source: ctx?.input }) },
   report: {
     ext: 'html',
@@ -92,7 +93,7 @@ export type OutputKind = keyof typeof FILE_SINKS;
 export const OUTPUT_KINDS = Object.keys(FILE_SINKS) as OutputKind[];
 
 /** The values of `analyze --format`: result files (the report and the video have their own flags). */
-export const RESULT_FORMATS = ['jsonl', 'mot', 'coco'] as const satisfies readonly OutputKind[];
+export const RESULT_FORMATS = ['jsonl', 'mot', 'coco', 'events'] as const satisfies readonly OutputKind[];
 export type ResultFormat = (typeof RESULT_FORMATS)[number];
 
 export function isResultFormat(v: string): v is ResultFormat {

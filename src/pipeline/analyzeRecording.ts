@@ -13,7 +13,7 @@
 import { ffmpegSources, type SourceFactory } from '../ingest/source.js';
 import { openModelBackend } from '../infer/backend.js';
 import type { DetectorOptions, ModelInfo } from '../infer/detector.js';
-import { DEFAULT_TRACKER } from '../config/schema.js';
+import { DEFAULT_TRACKER, type AnalyticsSettings } from '../config/schema.js';
 import type { Frame, FrameResult, SourceInfo, TrackerConfig } from '../types.js';
 import { log as defaultLog, type Logger } from '../log.js';
 import { buildStageChain } from './stages.js';
@@ -39,6 +39,8 @@ export interface AnalyzeOptions {
    * need the source's size and rate or the model's classes open here. A rejection ends the analysis.
    */
   onOpen?(opened: { source: SourceInfo; model: ModelInfo }): void | Promise<void>;
+  /** Zones and lines (validated, parseAnalytics); events and counts then come with the results. */
+  analytics?: AnalyticsSettings;
   /**
    * Every result, in frame order. A returned promise is awaited before more results are handed
    * over (a sink that waits pauses decoding); a rejection ends the analysis with that error.
@@ -97,9 +99,11 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
   const total = source.info.frameCount;
   const chain = buildStageChain({
     streamId: ANALYZE_STREAM,
-    settings: { conf: opts.conf, classes: opts.classes ?? [], tracker: opts.tracker ?? { ...DEFAULT_TRACKER, enabled: false } },
+    settings: { conf: opts.conf, classes: opts.classes ?? [], tracker: opts.tracker ?? { ...DEFAULT_TRACKER, enabled: false }, analytics: opts.analytics },
     model,
     log,
+    memory: new Map(),
+    live: false,
   });
   const started = performance.now();
   let frames = 0;

@@ -83,6 +83,11 @@ export interface StreamHubApi {
   modelStats(paths: Iterable<string>): ModelStats[];
   /** ffmpeg/ffprobe child processes the hub's sources keep alive now (for /metrics). */
   childProcesses(): number;
+  /**
+   * Sets a stream's line counts to 0 (its zone occupancy is the present and stays). False when the
+   * stream has no zones or lines. Rejects with UnknownStreamError when there is no such stream.
+   */
+  resetAnalytics(id: string): Promise<boolean>;
   /** The backend for POST /api/detect (shares the streams' batcher); loaded on first use, kept until close. */
   detectBackend(modelPath: string): Promise<ModelBackend>;
   /** Stops every stream and closes the models. */

@@ -9,6 +9,7 @@
  */
 import type { ModelBackend } from '../infer/backend.js';
 import type { Logger } from '../log.js';
+import type { AnalyticsSettings } from '../config/schema.js';
 import type { Frame, FrameResult, TrackerConfig } from '../types.js';
 import { nowMs } from '../clock.js';
 import { LATENCY_TERMS } from '../latency.js';
@@ -53,6 +54,8 @@ export interface ChainSettings {
   /** Class ids to keep; empty = all. */
   classes: readonly number[];
   tracker: TrackerConfig;
+  /** Zones and lines (docs/analytics.md); absent or empty = no analytics stage. */
+  analytics?: AnalyticsSettings;
 }
 
 /** What a stage factory gets: the stream's settings (as validated), its model backend, a logger. */
@@ -61,6 +64,14 @@ export interface StageContext {
   settings: ChainSettings;
   model: ModelBackend;
   log: Logger;
+  /**
+   * State that outlives the chain: the runner rebuilds the chain when settings change, and a
+   * stateful stage (the tracker, the analytics) keeps its state here under its name, so tracks,
+   * track ids and counts go on. One per stream life; absent = nothing outlives the chain.
+   */
+  memory?: Map<string, unknown>;
+  /** Frames of a live source served in real time (events carry the wall clock), not a recording being analysed. */
+  live?: boolean;
 }
 
 /** Returns undefined when the stage is not enabled by the settings. */

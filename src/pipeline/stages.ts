@@ -3,11 +3,12 @@
  * undefined when the stream's settings do not enable its stage. The live runner and `analyze`
  * both build their chain here; nothing else wires stages by hand.
  */
+import { analyticsStage } from './analytics.js';
 import { inferenceStage } from './inference.js';
 import { composeStages, type StageChain, type StageContext, type StageFactory } from './stage.js';
 import { trackingStage } from './tracking.js';
 
-export const STAGES: readonly StageFactory[] = [inferenceStage, trackingStage];
+export const STAGES: readonly StageFactory[] = [inferenceStage, trackingStage, analyticsStage];
 
 /** The chain of the stages `ctx.settings` enable. */
 export function buildStageChain(ctx: StageContext, factories: readonly StageFactory[] = STAGES): StageChain {

@@ -118,6 +118,12 @@ export class StreamHub implements StreamHubApi {
     return liveFfmpegChildren();
   }
 
+  async resetAnalytics(id: string): Promise<boolean> {
+    const runner = this.runners.get(id);
+    if (!runner) throw new UnknownStreamError(id);
+    return runner.resetAnalytics();
+  }
+
   detectBackend(path: string): Promise<ModelBackend> {
     if (this.closed) return Promise.reject(new Error('server is shutting down'));
     return this.models.acquire(path, DETECT_USER).then((m) => m.backend);

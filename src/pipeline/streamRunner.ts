@@ -43,6 +43,7 @@ import { backoffDelay } from './backoff.js';
 import { linkFrames, type FrameLink } from './dropPolicy.js';
 import { InferenceError } from './inference.js';
 import type { StageChain } from './stage.js';
+import { analyticsCounts, resetAnalyticsCounts } from './analytics.js';
 import { buildStageChain } from './stages.js';
 import { StreamCounters } from './stats.js';
 
@@ -78,6 +79,8 @@ export class StreamRunner {
   private chain: StageChain | undefined;
   private provider: string | undefined;
   private readonly stopping = new Set<Promise<void>>();
+  /** Stage state that outlives a chain rebuilt for new settings (tracker, analytics). */
+  private readonly memory = new Map<string, unknown>();
   private readonly isFile: boolean;
 
   private model: ModelBackend | undefined;
@@ -103,8 +106,11 @@ export class StreamRunner {
   }
 
   stats(now = nowMs()): StreamStats {
-    const stats = this.counters.snapshot(this.id, this.state, this.reconnects, this.lastError, now);
-    return this.provider ? { ...stats, provider: this.provider } : stats;
+    const stats: StreamStats = this.counters.snapshot(this.id, this.state, this.reconnects, this.lastError, now);
+    if (this.provider) stats.provider = this.provider;
+    const counts = analyticsCounts(this.memory);
+    if (counts) stats.analytics = counts;
+    return stats;
   }
 
   /** Starts pulling frames through the stage chain built for `model`. */
@@ -143,7 +149,12 @@ export class StreamRunner {
   }
 
   private buildChain(model: ModelBackend): StageChain {
-    return buildStageChain({ streamId: this.id, settings: this.current, model, log: this.options.log });
+    return buildStageChain({ streamId: this.id, settings: this.current, model, log: this.options.log, memory: this.memory, live: true });
+  }
+
+  /** Line counts back to 0 (docs/analytics.md); false when the stream has no analytics. */
+  resetAnalytics(): boolean {
+    return resetAnalyticsCounts(this.memory);
   }
 
   /** Marks the stream permanently failed (e.g. its model could not be loaded). */

@@ -5,11 +5,11 @@ import type { Discontinuity, FrameStage, StageFactory, StageItem } from './stage
 
 class TrackingStage implements FrameStage {
   readonly name = 'track';
-  private readonly tracker: ByteTracker;
 
-  constructor(private readonly config: TrackerConfig) {
-    this.tracker = new ByteTracker(config);
-  }
+  constructor(
+    private readonly config: TrackerConfig,
+    private readonly tracker: ByteTracker,
+  ) {}
 
   /**
    * Adds `trackId` to the detections taken by confirmed tracks; every detection the model made is
@@ -26,4 +26,17 @@ class TrackingStage implements FrameStage {
   }
 }
 
-export const trackingStage: StageFactory = ({ settings }) => (settings.tracker.enabled ? new TrackingStage(settings.tracker) : undefined);
+/**
+ * The stream's tracker outlives a chain rebuilt for new settings (it is kept in the stage memory):
+ * tracks go on and an id is never given twice in a stream's life.
+ */
+export const trackingStage: StageFactory = ({ settings, memory }) => {
+  if (!settings.tracker.enabled) return undefined;
+  let tracker = memory?.get('track') as ByteTracker | undefined;
+  if (tracker) tracker.configure(settings.tracker);
+  else {
+    tracker = new ByteTracker(settings.tracker);
+    memory?.set('track', tracker);
+  }
+  return new TrackingStage(settings.tracker, tracker);
+};

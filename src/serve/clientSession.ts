@@ -8,7 +8,8 @@
  *   there is room: the client gets the newest frame, never a reordered one;
  * - video is dropped first: a frame's JPEG is sent only if its detections went out and the buffer
  *   stays under 3/4 of the bound;
- * - a client that cannot take even detections for `stuckTimeoutMs` is closed with 4008.
+ * - a client that cannot take even detections for `stuckTimeoutMs` is closed with 4008;
+ * - a frame's analytics events follow its detections when they fit, else they are dropped and counted.
  */
 import type WebSocket from 'ws';
 import { CLOSE_TOO_SLOW, type ClientDrops } from './protocol.js';
@@ -26,7 +27,7 @@ export interface ClientSessionOptions {
 export class ClientSession {
   readonly subscriptions = new Set<string>();
   readonly videoStreams = new Set<string>();
-  readonly drops: ClientDrops = { video: 0, detections: 0 };
+  readonly drops: ClientDrops = { video: 0, detections: 0, events: 0 };
   private readonly pending = new Map<string, string>();
   private congestedSince: number | undefined;
   private closingForSlowness = false;
@@ -77,6 +78,16 @@ export class ClientSession {
       else this.drop(stream, 'video');
     }
     this.checkStuck(now);
+  }
+
+  /**
+   * Sends a frame's analytics events after its detections. Events are not replaced by newer ones
+   * (each says something once): sent when they fit under the bound, else dropped and counted.
+   */
+  deliverEvents(stream: string, events: string): void {
+    if (!this.subscriptions.has(stream) || !this.isOpen()) return;
+    if (this.fits(events.length, 1)) this.ws.send(events);
+    else this.drop(stream, 'events');
   }
 
   /** Sends small control messages (state, stats, errors) only when they fit; they are not counted. */

@@ -3,8 +3,9 @@
  * `{"error": "...", ...details}` with a fitting status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ConfigError, formatDropPolicy, parseStream, streamContext, type ServeConfig, type StreamSettings } from '../config.js';
+import { ConfigError, formatDropPolicy, parseAnalytics, parseStream, streamContext, type AnalyticsSettings, type ServeConfig, type StreamSettings } from '../config.js';
 import { redactUrl } from '../ingest/sourceUrl.js';
+import type { AnalyticsCounts } from '../types.js';
 import { DuplicateStreamError, type StreamHubApi } from '../pipeline/hub.js';
 import type { Logger } from '../log.js';
 import type { StreamStats } from '../types.js';
@@ -60,6 +61,19 @@ function streamView(ctx: ApiContext, id: string): StreamView | undefined {
   return stats && settings ? { ...stats, config: publicSettings(settings) } : undefined;
 }
 
+/** A stream's zones and lines and their counts (docs/analytics.md); 404 for an unknown stream. */
+function analyticsView(ctx: ApiContext, id: string): { stream: string; config: AnalyticsSettings; counts: AnalyticsCounts } {
+  const settings = ctx.hub.settings(id);
+  const stats = ctx.hub.stats(id);
+  if (!settings || !stats) throw new HttpError(404, `no stream "${id}"`);
+  const config = settings.analytics;
+  const empty: AnalyticsCounts = {
+    lines: Object.fromEntries(config.lines.map((l) => [l.name, { in: {}, out: {} }])),
+    zones: Object.fromEntries(config.zones.map((z) => [z.name, {}])),
+  };
+  return { stream: id, config, counts: stats.analytics ?? empty };
+}
+
 const routes: Route[] = [
   {
     method: 'GET',
@@ -113,6 +127,41 @@ const routes: Route[] = [
       const view = streamView(ctx, id);
       if (!view) throw new HttpError(404, `no stream "${id}"`);
       json(res, 200, view);
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/streams\/([^/]+)\/analytics$/,
+    handler: async (ctx, _req, res, [id]) => json(res, 200, analyticsView(ctx, id)),
+  },
+  {
+    method: 'PUT',
+    pattern: /^\/api\/streams\/([^/]+)\/analytics$/,
+    handler: async (ctx, req, res, [id]) => {
+      const settings = ctx.hub.settings(id);
+      if (!settings) throw new HttpError(404, `no stream "${id}"`);
+      const body = await readJsonBody(req, ctx.config.server.maxBodyBytes);
+      let analytics: AnalyticsSettings;
+      try {
+        analytics = parseAnalytics(body);
+      } catch (err) {
+        if (err instanceof ConfigError) throw new HttpError(400, err.message, { issues: err.issues });
+        throw err;
+      }
+      // The source keeps running: only the stages see the change (StreamHubApi.update).
+      await ctx.hub.update(id, { ...settings, analytics });
+      ctx.log.info({ stream: id, zones: analytics.zones.length, lines: analytics.lines.length }, 'stream analytics changed');
+      json(res, 200, analyticsView(ctx, id));
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/streams\/([^/]+)\/analytics\/reset$/,
+    handler: async (ctx, _req, res, [id]) => {
+      if (!ctx.hub.has(id)) throw new HttpError(404, `no stream "${id}"`);
+      await ctx.hub.resetAnalytics(id);
+      ctx.log.info({ stream: id }, 'stream analytics counts reset');
+      json(res, 200, analyticsView(ctx, id));
     },
   },
   {

@@ -13,10 +13,12 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StreamHubApi } from '../pipeline/hub.js';
-import type { FrameResult, FrameTiming, StreamState, StreamStats } from '../types.js';
+import type { AnalyticsEventType, FrameResult, FrameTiming, StreamState, StreamStats } from '../types.js';
 import type { ResultSink } from '../output/sink.js';
 import { LATENCY_TERM_NAMES, latencyMs } from '../latency.js';
 import type { StreamStatsSource } from './streamStats.js';
+
+const EVENT_TYPES: readonly AnalyticsEventType[] = ['line_cross', 'zone_enter', 'zone_exit', 'zone_loiter'];
 
 const STATES: readonly StreamState[] = ['connecting', 'streaming', 'reconnecting', 'stopped', 'failed', 'ended'];
 
@@ -27,7 +29,7 @@ const BATCH_BUCKETS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32];
 export interface ClientFigures {
   clientCount(): number;
   /** Messages dropped for slow clients since start, all clients together. */
-  clientDrops(): { video: number; detections: number };
+  clientDrops(): { video: number; detections: number; events: number };
   /** Connections accepted since start. */
   connectionsAccepted(): number;
 }
@@ -57,6 +59,7 @@ export class ServerMetrics implements ResultSink {
   private readonly stage: Histogram<'stream' | 'stage'>;
   private readonly inference: Histogram<'model'>;
   private readonly batchSize: Histogram<'model'>;
+  private readonly events: Counter<'stream' | 'type'>;
   /** Streams that have histogram series, to drop them once the stream is removed. */
   private readonly observed = new Set<string>();
   /** Every `stage` label observed (latency terms and chain stage names). */
@@ -155,7 +158,7 @@ export class ServerMetrics implements ResultSink {
     });
     new Counter({
       name: 'streamlens_ws_client_drops_total',
-      help: 'Messages dropped for slow WebSocket clients, all clients together, by kind (video, detections).',
+      help: 'Messages dropped for slow WebSocket clients, all clients together, by kind (video, detections, events).',
       labelNames: ['kind'],
       registers,
       collect() {
@@ -163,7 +166,42 @@ export class ServerMetrics implements ResultSink {
         const d = clients.clientDrops();
         this.inc({ kind: 'video' }, d.video);
         this.inc({ kind: 'detections' }, d.detections);
+        this.inc({ kind: 'events' }, d.events);
       },
+    });
+    // Analytics counts (docs/analytics.md), read from the streams' stats when scraped. A counts
+    // reset shows as a counter reset.
+    new Counter({
+      name: 'streamlens_analytics_line_crossings_total',
+      help: 'Line crossings per stream, line, direction (in, out) and label, since the stream started or its counts were reset.',
+      labelNames: ['stream', 'line', 'direction', 'label'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of streams.list()) {
+          for (const [line, c] of Object.entries(s.analytics?.lines ?? {})) {
+            for (const direction of ['in', 'out'] as const) for (const [label, n] of Object.entries(c[direction])) this.inc({ stream: s.id, line, direction, label }, n);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'streamlens_analytics_zone_occupancy',
+      help: 'Tracked objects inside each zone now, per stream, zone and label.',
+      labelNames: ['stream', 'zone', 'label'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of streams.list()) {
+          for (const [zone, c] of Object.entries(s.analytics?.zones ?? {})) for (const [label, n] of Object.entries(c)) this.set({ stream: s.id, zone, label }, n);
+        }
+      },
+    });
+    this.events = new Counter({
+      name: 'streamlens_analytics_events_total',
+      help: 'Analytics events per stream and type (line_cross, zone_enter, zone_exit, zone_loiter).',
+      labelNames: ['stream', 'type'],
+      registers,
     });
     this.stage = new Histogram({
       name: 'streamlens_stage_latency_seconds',
@@ -200,6 +238,7 @@ export class ServerMetrics implements ResultSink {
     const model = this.hub.settings(stream)?.model ?? 'unknown';
     if (result.timing.inferenceMs !== undefined) this.inference.observe({ model }, result.timing.inferenceMs / 1000);
     if (result.timing.batchSize !== undefined) this.batchSize.observe({ model }, result.timing.batchSize);
+    for (const e of result.events ?? []) this.events.inc({ stream, type: e.type });
   }
 
   /** The exposition text; per-stream series of removed streams are dropped first. */
@@ -207,6 +246,7 @@ export class ServerMetrics implements ResultSink {
     for (const stream of this.observed) {
       if (this.hub.has(stream)) continue;
       for (const stage of this.stageLabels) this.stage.remove({ stream, stage });
+      for (const type of EVENT_TYPES) this.events.remove({ stream, type });
       this.observed.delete(stream);
     }
     return this.registry.metrics();

@@ -166,6 +166,11 @@ export function encodeDetections(r: FrameResult): string {
   } satisfies DetectionsMessage);
 }
 
+/** `events` message: a frame's analytics events (docs/analytics.md), in the order they happened. */
+export function encodeEvents(r: FrameResult): string | undefined {
+  return r.events?.length ? JSON.stringify({ type: 'events', stream: r.streamId, seq: r.seq, events: r.events }) : undefined;
+}
+
 /**
  * Binary video message: [uint32 big-endian header length N][N bytes UTF-8 JSON header][JPEG].
  * The header is {"type":"frame","stream","seq","frame","pts","ts","width","height"}: the same
@@ -206,6 +211,8 @@ export function encodeUnsubscribed(streams: string[], all: boolean): string {
 export type ClientDrops = {
   video: number;
   detections: number;
+  /** `events` messages that did not fit under the client's bound. */
+  events: number;
 };
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;

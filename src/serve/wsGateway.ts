@@ -21,6 +21,7 @@ import {
   CLOSE_GOING_AWAY,
   CLOSE_TOO_MANY_CLIENTS,
   encodeDetections,
+  encodeEvents,
   encodeError,
   encodeHello,
   encodeState,
@@ -64,7 +65,7 @@ export class WsGateway implements ResultSink {
   private readonly subscriptions: Subscription[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   /** Drops of clients that have gone, so totals survive disconnects (for /metrics). */
-  private readonly goneDrops: ClientDrops = { video: 0, detections: 0 };
+  private readonly goneDrops: ClientDrops = { video: 0, detections: 0, events: 0 };
   private accepted = 0;
   private closed = false;
 
@@ -117,6 +118,7 @@ export class WsGateway implements ResultSink {
     for (const s of this.sessions) {
       total.video += s.drops.video;
       total.detections += s.drops.detections;
+      total.events += s.drops.events;
     }
     return total;
   }
@@ -153,12 +155,14 @@ export class WsGateway implements ResultSink {
   private broadcast(result: FrameResult): void {
     if (this.sessions.size === 0) return;
     const detections = encodeDetections(result);
+    const events = encodeEvents(result);
     let video: Buffer | undefined;
     const now = Date.now();
     for (const s of this.sessions) {
       if (!s.subscriptions.has(result.streamId)) continue;
       if (result.jpeg && !video && s.wantsVideo(result.streamId)) video = encodeVideoFrame(result, result.jpeg);
       s.deliver(result.streamId, detections, video, now);
+      if (events) s.deliverEvents(result.streamId, events);
     }
   }
 
@@ -188,6 +192,7 @@ export class WsGateway implements ResultSink {
       if (this.sessions.delete(session)) {
         this.goneDrops.video += session.drops.video;
         this.goneDrops.detections += session.drops.detections;
+        this.goneDrops.events += session.drops.events;
       }
       this.log.debug({ code, drops: session.drops }, 'client closed');
     });

@@ -81,7 +81,7 @@ type Cost = 'fusedIou' | 'iou' | 'observedIou';
 
 /** One tracker per stream: its own id space, ids never reused for the life of the instance. */
 export class ByteTracker {
-  private readonly config: TrackerConfig;
+  private config: TrackerConfig;
   private readonly tuning: ByteTrackerTuning;
   private tracks: Track[] = [];
   private nextId = 1;
@@ -147,6 +147,11 @@ export class ByteTracker {
     this.advanceLifeCycle();
     this.startTracks(detections, high);
     this.removeDuplicates();
+  }
+
+  /** New settings from the next update on; tracks and ids go on. */
+  configure(config: TrackerConfig): void {
+    this.config = { ...config };
   }
 
   /** Drops every track. Ids keep counting, so an id is never given to two objects. */
