@@ -61,8 +61,15 @@ function streamView(ctx: ApiContext, id: string): StreamView | undefined {
   return stats && settings ? { ...stats, config: publicSettings(settings) } : undefined;
 }
 
+/** GET /api/streams/:id/analytics */
+export interface AnalyticsView {
+  stream: string;
+  config: AnalyticsSettings;
+  counts: AnalyticsCounts;
+}
+
 /** A stream's zones and lines and their counts (docs/analytics.md); 404 for an unknown stream. */
-function analyticsView(ctx: ApiContext, id: string): { stream: string; config: AnalyticsSettings; counts: AnalyticsCounts } {
+function analyticsView(ctx: ApiContext, id: string): AnalyticsView {
   const settings = ctx.hub.settings(id);
   const stats = ctx.hub.stats(id);
   if (!settings || !stats) throw new HttpError(404, `no stream "${id}"`);

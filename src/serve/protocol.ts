@@ -2,7 +2,7 @@
  * The WebSocket protocol (docs/protocol.md): parsing client messages and encoding server
  * messages. Encoders run once per frame; the same string/buffer goes to every client.
  */
-import type { Detection, FrameResult, FrameTiming, StreamStats } from '../types.js';
+import type { AnalyticsEvent, Detection, FrameResult, FrameTiming, StreamStats } from '../types.js';
 import type { ModelStats, StreamStateEvent } from '../pipeline/hub.js';
 import type { BatcherMetrics } from '../infer/batcher.js';
 import { detectionToJson, type DetectionJson } from '../output/resultJson.js';
@@ -142,8 +142,16 @@ export interface StatsMessage {
 
 export type ErrorMessage = { type: 'error' } & ProtocolError;
 
+/** A frame's analytics events (docs/analytics.md), in the order they happened, after its `detections`. */
+export interface EventsMessage {
+  type: 'events';
+  stream: string;
+  seq: number;
+  events: AnalyticsEvent[];
+}
+
 /** Every text message the server sends. */
-export type ServerMessage = HelloMessage | DetectionsMessage | StateMessage | SubscribedMessage | UnsubscribedMessage | StatsMessage | ErrorMessage;
+export type ServerMessage = HelloMessage | DetectionsMessage | EventsMessage | StateMessage | SubscribedMessage | UnsubscribedMessage | StatsMessage | ErrorMessage;
 
 export function encodeHello(streams: string[]): string {
   return JSON.stringify({ type: 'hello', streams } satisfies HelloMessage);
@@ -168,7 +176,7 @@ export function encodeDetections(r: FrameResult): string {
 
 /** `events` message: a frame's analytics events (docs/analytics.md), in the order they happened. */
 export function encodeEvents(r: FrameResult): string | undefined {
-  return r.events?.length ? JSON.stringify({ type: 'events', stream: r.streamId, seq: r.seq, events: r.events }) : undefined;
+  return r.events?.length ? JSON.stringify({ type: 'events', stream: r.streamId, seq: r.seq, events: r.events } satisfies EventsMessage) : undefined;
 }
 
 /**

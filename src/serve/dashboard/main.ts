@@ -3,10 +3,12 @@
  * state, stats), drawn by a single requestAnimationFrame loop that only paints tiles whose content
  * changed. `?token=` is passed on to the API and the WebSocket.
  */
+import { EventsPanel } from './eventsPanel.js';
 import type { ObjectFilter } from './filters.js';
 import { LiveConnection, type ConnectionStatus } from './liveConnection.js';
 import { StreamTile } from './streamTile.js';
-import { decodeVideoMessage, type ServerMessage, type StreamView } from './wire.js';
+import { TileAnalytics } from './tileAnalytics.js';
+import { decodeVideoMessage, type AnalyticsView, type ServerMessage, type StreamView, type WireAnalyticsConfig } from './wire.js';
 
 /** How often the stream list is re-read, to pick up streams added or removed over the API. */
 const STREAM_LIST_REFRESH_MS = 5000;
@@ -23,12 +25,19 @@ const scoreValue = document.getElementById('min-score-value')!;
 const clientDrops = document.getElementById('client-drops')!;
 
 const tiles = new Map<string, StreamTile>();
+const analytics = new Map<string, TileAnalytics>();
+const eventsPanel = new EventsPanel((id) => withToken(`/api/events/${encodeURIComponent(id)}/snapshot.jpg`));
+document.getElementById('content')!.append(eventsPanel.element);
 const hiddenLabels = new Set<string>();
 const labelsSeen = new Set<string>();
 const filter: ObjectFilter = { minScore: Number(scoreInput.value), hiddenLabels };
 
 function withToken(path: string): string {
   return token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path;
+}
+
+function authHeaders(): Record<string, string> {
+  return token ? { authorization: `Bearer ${token}` } : {};
 }
 
 function showBanner(text: string, kind: 'warn' | 'error'): void {
@@ -59,6 +68,7 @@ function ensureTiles(ids: readonly string[]): string[] {
     if (tiles.has(id)) continue;
     const tile = new StreamTile(id, openStream);
     tiles.set(id, tile);
+    analytics.set(id, new TileAnalytics(tile, (config) => saveAnalytics(id, config)));
     grid.append(tile.element);
     added.push(id);
   }
@@ -72,6 +82,7 @@ function removeTilesExcept(ids: ReadonlySet<string>): void {
     if (ids.has(id)) continue;
     tile.dispose();
     tiles.delete(id);
+    analytics.delete(id);
   }
   emptyNote.hidden = tiles.size > 0;
 }
@@ -123,7 +134,7 @@ let authProblem: string | undefined;
 
 async function readStreams(): Promise<StreamView[] | undefined> {
   try {
-    const res = await fetch('/api/streams', { headers: token ? { authorization: `Bearer ${token}` } : {}, cache: 'no-store' });
+    const res = await fetch('/api/streams', { headers: authHeaders(), cache: 'no-store' });
     if (res.status === 401) {
       authProblem = token ? 'The token in the address (?token=…) is not accepted by the server.' : 'This server needs a token: open the page as /?token=<token>.';
       showBanner(authProblem, 'error');
@@ -134,6 +145,31 @@ async function readStreams(): Promise<StreamView[] | undefined> {
     return ((await res.json()) as { streams: StreamView[] }).streams;
   } catch {
     return undefined; // the WebSocket's reconnect loop reports the outage
+  }
+}
+
+/** A stream's zones, lines and counts (GET /api/streams/:id/analytics). */
+async function readAnalytics(id: string): Promise<void> {
+  try {
+    const res = await fetch(`/api/streams/${encodeURIComponent(id)}/analytics`, { headers: authHeaders(), cache: 'no-store' });
+    if (res.ok) analytics.get(id)?.setView((await res.json()) as AnalyticsView);
+  } catch {
+    // the next refresh tries again
+  }
+}
+
+/** PUT /api/streams/:id/analytics: the view the server took, or why it refused. */
+async function saveAnalytics(id: string, config: WireAnalyticsConfig): Promise<AnalyticsView | string> {
+  try {
+    const res = await fetch(`/api/streams/${encodeURIComponent(id)}/analytics`, {
+      method: 'PUT',
+      headers: { ...authHeaders(), 'content-type': 'application/json' },
+      body: JSON.stringify(config),
+    });
+    const body = (await res.json().catch(() => ({}))) as AnalyticsView & { error?: string };
+    return res.ok ? body : (body.error ?? `HTTP ${res.status}`);
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
   }
 }
 
@@ -150,6 +186,7 @@ async function syncStreams(): Promise<void> {
     const tile = tiles.get(v.id)!;
     tile.video = v.config.video !== false;
     tile.setStats(v);
+    void readAnalytics(v.id);
   }
 }
 
@@ -168,11 +205,17 @@ function onMessage(msg: ServerMessage): void {
       tile.onDetections(msg);
       return;
     }
+    case 'events':
+      eventsPanel.add(msg.events);
+      return;
     case 'state':
       tiles.get(msg.stream)?.setState(msg.state, msg.error);
       return;
     case 'stats':
-      for (const s of msg.streams) tiles.get(s.id)?.setStats(s);
+      for (const s of msg.streams) {
+        tiles.get(s.id)?.setStats(s);
+        analytics.get(s.id)?.setCounts(s.analytics);
+      }
       clientDrops.textContent = `this view missed: ${msg.client.drops.detections} detections, ${msg.client.drops.video} frames`;
       return;
     case 'error':

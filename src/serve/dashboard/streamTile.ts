@@ -18,6 +18,9 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, te
   return e;
 }
 
+/** Draws over a tile's frame; `pixelRatio` is canvas pixels per CSS pixel. */
+export type TileLayer = (ctx: CanvasRenderingContext2D, frame: { sourceWidth: number; sourceHeight: number; pixelRatio: number }) => void;
+
 const fmt = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
 
 export class StreamTile {
@@ -25,7 +28,7 @@ export class StreamTile {
   /** False for streams configured with `"video": false`: detections are drawn on a blank frame. */
   video = true;
 
-  private readonly canvas: HTMLCanvasElement;
+  readonly canvas: HTMLCanvasElement;
   private readonly ctx: CanvasRenderingContext2D;
   private readonly stateBadge: HTMLElement;
   private readonly statsLine: HTMLElement;
@@ -44,6 +47,8 @@ export class StreamTile {
   private redraw = false;
   private framesDrawn = 0;
   private drawTimes: number[] = [];
+  private readonly head: HTMLElement;
+  private readonly layers: TileLayer[] = [];
 
   constructor(readonly id: string, onOpen: (id: string) => void) {
     this.element = el('article', 'tile');
@@ -54,7 +59,7 @@ export class StreamTile {
     this.element.tabIndex = 0;
     this.element.title = 'Open large (click again or Esc to go back)';
 
-    const head = el('header', 'tile-head');
+    const head = (this.head = el('header', 'tile-head'));
     head.append(el('h2', 'tile-name', id), (this.stateBadge = el('span', 'badge', 'connecting')));
     const view = el('div', 'tile-view');
     this.canvas = el('canvas', 'tile-canvas');
@@ -112,6 +117,22 @@ export class StreamTile {
     if (s) this.setState(s.state, s.lastError);
   }
 
+  /** Controls shown in the tile's header (e.g. the analytics editor's). */
+  addTools(tools: HTMLElement): void {
+    this.head.insertBefore(tools, this.stateBadge);
+  }
+
+  /** Something drawn over the frame after the detections, in source coordinates scaled to the canvas. */
+  addLayer(layer: TileLayer): void {
+    this.layers.push(layer);
+  }
+
+  /** Size of the source frame shown now; undefined before the first frame. */
+  sourceSize(): { width: number; height: number } | undefined {
+    const d = this.shown?.detections;
+    return d ? { width: d.width, height: d.height } : undefined;
+  }
+
   /** The connection to the server is gone: what is shown is no longer live. */
   disconnected(): void {
     this.setState('disconnected');
@@ -149,14 +170,9 @@ export class StreamTile {
       this.ctx.fillRect(0, 0, w, h);
     }
     const objects = visibleObjects(detections.objects, filter);
-    drawOverlay(this.ctx, {
-      objects,
-      sourceWidth: detections.width,
-      sourceHeight: detections.height,
-      trails: this.trails,
-      masks: this.masks,
-      pixelRatio: w / Math.max(1, this.canvas.clientWidth),
-    });
+    const frame = { sourceWidth: detections.width, sourceHeight: detections.height, pixelRatio: w / Math.max(1, this.canvas.clientWidth) };
+    drawOverlay(this.ctx, { objects, trails: this.trails, masks: this.masks, ...frame });
+    for (const layer of this.layers) layer(this.ctx, frame);
     if (next) {
       this.framesDrawn++;
       this.drawTimes.push(performance.now());

@@ -5,9 +5,11 @@
  */
 import type { FrameHeader } from '../protocol.js';
 
-export type { MaskRle, StreamState, StreamStats } from '../../types.js';
-export type { DetectionsMessage, FrameHeader, ServerMessage, StateMessage, StatsMessage, WireObject } from '../protocol.js';
-export type { StreamView } from '../httpApi.js';
+export type { AnalyticsCounts, AnalyticsEvent, MaskRle, StreamState, StreamStats } from '../../types.js';
+export type { DetectionsMessage, EventsMessage, FrameHeader, ServerMessage, StateMessage, StatsMessage, WireObject } from '../protocol.js';
+export type { AnalyticsView, StreamView } from '../httpApi.js';
+/** A stream's analytics settings as PUT takes them (fields left out get their defaults). */
+export type { AnalyticsInput as WireAnalyticsConfig } from '../../config/schema.js';
 
 /** Splits a binary video message: [uint32 BE N][N bytes JSON header][JPEG]. */
 export function decodeVideoMessage(buf: ArrayBuffer): { header: FrameHeader; jpeg: Uint8Array } {
