@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServeCli } from './helpers/serveCli.js';
 import { buildDashboard } from '../src/serve/dashboard/build.mjs';
 import { ensureModel } from '../src/tools/modelgen/index.js';
-import { ensureDemoClip } from '../src/tools/synth/index.js';
+import { ANALYTICS_SCENE_CONFIG, ensureDemoClip } from '../src/tools/synth/index.js';
 import { childPids, alive } from './helpers/processes.js';
 
 const artifacts = join(process.cwd(), 'test/artifacts');
@@ -232,6 +232,82 @@ describe('dashboard', () => {
       }
     } finally {
       for (const id of ids) await fetch(`${server!.url}/api/streams/${id}`, { method: 'DELETE' });
+    }
+  }, 120_000);
+
+  it('draws zones and lines with live counts, lists events newest first, and saves a zone and a line drawn with the mouse', async () => {
+    const scene = (await ensureDemoClip({ scene: 'analytics' })).video;
+    const SCENE = 'article.tile[data-stream="scene"]';
+    const post = await fetch(`${server!.url}/api/streams`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'scene', url: scene, loop: true, realtime: true, video: true, analytics: ANALYTICS_SCENE_CONFIG }),
+    });
+    expect(post.status).toBe(201);
+    const analytics = async (): Promise<{ config: { lines: Array<{ name: string; from: number[]; to: number[] }>; zones: Array<{ name: string; polygon: number[][] }> } }> =>
+      (await fetch(`${server!.url}/api/streams/scene/analytics`)).json() as never;
+    try {
+      // The tile knows the scene's line and zone, and its counts move as the squares cross.
+      await page.waitForFunction(
+        (sel) => {
+          const t = document.querySelector<HTMLElement>(sel);
+          if (!t || t.dataset.lines !== '1' || t.dataset.zones !== '1' || !t.dataset.counts) return false;
+          const c = JSON.parse(t.dataset.counts);
+          return (c.lines.gate.in.red ?? 0) >= 1;
+        },
+        SCENE,
+        { timeout: 40_000, polling: 100 },
+      );
+      // Events arrive in the panel, newest first (ids are time-ordered).
+      await page.waitForFunction(() => document.querySelectorAll('#events li[data-stream="scene"]').length >= 2, undefined, { timeout: 30_000, polling: 100 });
+      const rows = await page.$$eval('#events li[data-stream="scene"]', (lis) => lis.map((li) => ({ id: (li as HTMLElement).dataset.id!, type: (li as HTMLElement).dataset.type!, text: li.textContent ?? '' })));
+      expect(rows.map((r) => r.id)).toEqual(rows.map((r) => r.id).slice().sort().reverse());
+      expect(rows.some((r) => r.type === 'line_cross' && /gate in/.test(r.text))).toBe(true);
+      expect(rows.some((r) => r.type === 'zone_enter' && /bay enter/.test(r.text))).toBe(true);
+      await page.locator(SCENE).scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(artifacts, 'dashboard-analytics.png') });
+
+      // A line: two clicks on the frame, a name, save. The tile does not open large meanwhile.
+      const canvas = page.locator(`${SCENE} canvas`);
+      const at = async (fx: number, fy: number): Promise<void> => {
+        const box = (await canvas.boundingBox())!;
+        await page.mouse.click(box.x + fx * box.width, box.y + fy * box.height);
+      };
+      await page.click(`${SCENE} .tools button:has-text("+ line")`);
+      await at(0.1, 0.1);
+      await at(0.4, 0.1);
+      await page.fill(`${SCENE} .tool-name`, 'top');
+      await page.click(`${SCENE} .tools button:has-text("save")`);
+      await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.lines === '2', SCENE, { timeout: 10_000, polling: 50 });
+      expect(await page.getAttribute(SCENE, 'class')).not.toContain('expanded');
+      const top = (await analytics()).config.lines.find((l) => l.name === 'top')!;
+      // Saved in source pixels of the 640x480 scene (clicks land within a pixel or two of 10% / 40%).
+      expect(Math.abs(top.from[0] - 64)).toBeLessThan(4);
+      expect(Math.abs(top.from[1] - 48)).toBeLessThan(4);
+      expect(Math.abs(top.to[0] - 256)).toBeLessThan(4);
+
+      // A zone: four corners, closed by clicking the first again; the default name.
+      await page.click(`${SCENE} .tools button:has-text("+ zone")`);
+      for (const [fx, fy] of [[0.05, 0.5], [0.3, 0.5], [0.3, 0.9], [0.05, 0.9], [0.05, 0.5]] as const) await at(fx, fy);
+      expect(await page.inputValue(`${SCENE} .tool-name`)).toBe('zone1');
+      await page.click(`${SCENE} .tools button:has-text("save")`);
+      await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.zones === '2', SCENE, { timeout: 10_000, polling: 50 });
+      const zone = (await analytics()).config.zones.find((z) => z.name === 'zone1')!;
+      expect(zone.polygon).toHaveLength(4);
+      expect((await analytics()).config.lines.map((l) => l.name)).toEqual(['gate', 'top']);
+
+      // The server refuses a duplicate name: the message names the field, nothing is saved.
+      await page.click(`${SCENE} .tools button:has-text("+ line")`);
+      await at(0.6, 0.2);
+      await at(0.8, 0.3);
+      await page.fill(`${SCENE} .tool-name`, 'top');
+      await page.click(`${SCENE} .tools button:has-text("save")`);
+      await page.waitForFunction((sel) => /lines\[2\]\.name: duplicate line name "top"/.test(document.querySelector(`${sel} .tool-status`)?.textContent ?? ''), SCENE, { timeout: 10_000, polling: 50 });
+      await page.screenshot({ path: join(artifacts, 'dashboard-analytics-editor.png') });
+      await page.click(`${SCENE} .tools button:has-text("cancel")`);
+      expect((await analytics()).config.lines).toHaveLength(2);
+    } finally {
+      await fetch(`${server!.url}/api/streams/scene`, { method: 'DELETE' });
     }
   }, 120_000);
 

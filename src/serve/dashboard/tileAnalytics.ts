@@ -35,15 +35,18 @@ export class TileAnalytics {
 
   setView(view: AnalyticsView): void {
     this.config = view.config;
-    this.counts = view.counts;
     this.tile.element.dataset.zones = String(view.config.zones?.length ?? 0);
     this.tile.element.dataset.lines = String(view.config.lines?.length ?? 0);
+    this.setCounts(view.counts);
     this.tile.invalidate();
   }
 
   setCounts(counts: AnalyticsCounts | undefined): void {
-    if (!counts || JSON.stringify(counts) === JSON.stringify(this.counts)) return;
+    const text = JSON.stringify(counts);
+    if (!counts || text === JSON.stringify(this.counts)) return;
     this.counts = counts;
+    // What is drawn, readable without the canvas (tests, accessibility tools).
+    this.tile.element.dataset.counts = text;
     this.tile.invalidate();
   }
 }
