@@ -84,6 +84,8 @@ beforeAll(async () => {
     join(tmp, 'token.json'),
     JSON.stringify({
       server: { authToken: 'sekret', mediaFolders: [dirname(clip)] },
+      // The event store keeps snapshots: the events panel shows them as thumbnails.
+      dataDir: join(tmp, 'data'),
       models: { [model]: { maxBatch: 4, maxWaitMs: 5, intraOpThreads: 1 } },
       streams: [{ id: 'demo', url: clip, loop: true, realtime: true, video: true }],
     }),
@@ -349,6 +351,30 @@ describe('dashboard', () => {
     await without.waitForFunction(() => /needs a token/.test(document.getElementById('banner')?.textContent ?? ''), undefined, { timeout: 10_000, polling: 100 });
     await without.close();
   });
+
+  it('shows a snapshot thumbnail beside each event the event store kept', async () => {
+    const scene = (await ensureDemoClip({ scene: 'analytics' })).video;
+    const auth = { authorization: 'Bearer sekret', 'content-type': 'application/json' };
+    const post = await fetch(`${server!.url}/api/streams`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ id: 'scene', url: scene, loop: true, realtime: true, video: true, analytics: ANALYTICS_SCENE_CONFIG }),
+    });
+    expect(post.status).toBe(201);
+    const p = await browser.newPage();
+    try {
+      await p.goto(`${server!.url}/?token=sekret`);
+      await p.waitForFunction(
+        () => [...document.querySelectorAll<HTMLImageElement>('#events li[data-stream="scene"] img.event-thumb')].some((img) => !img.hidden && img.naturalWidth > 0),
+        undefined,
+        { timeout: 40_000, polling: 200 },
+      );
+      await p.screenshot({ path: join(artifacts, 'dashboard-analytics-events.png') });
+    } finally {
+      await p.close();
+      await fetch(`${server!.url}/api/streams/scene`, { method: 'DELETE', headers: auth });
+    }
+  }, 90_000);
 
   it('paints masks as translucent class-coloured fills scaled to the canvas (overlay code in the browser)', async () => {
     // The server does not send masks yet: the overlay module itself runs in chromium on a known mask.
