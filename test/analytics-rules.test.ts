@@ -245,6 +245,15 @@ describe('zones', () => {
     expect(e.snapshotCounts().zones.bay).toEqual({ person: 0 });
   });
 
+  it('lostSeconds follows the tracker\'s when the settings change', () => {
+    const e = engine(bay);
+    e.configure(parseAnalytics(bay), 3);
+    run(e, path(1, 200, Array(10).fill(200)));
+    const later = Array.from({ length: 35 }, (_, i) => e.process(frame(10 + i, []))).flat();
+    // Last seen at t=0.9: gone once more than 3 s have passed, at frame 40 (t=4.0).
+    expect(later.map(brief)).toEqual(['40 1 zone_exit bay 0.9']);
+  });
+
   it('class filters on zones', () => {
     const e = engine({ zones: [{ name: 'lot', polygon: [[0, 0], [640, 0], [640, 480], [0, 480]], classes: [2] }] });
     const events = [0, 1, 2].flatMap((i) => e.process(frame(i, [{ id: 1, x: 100, y: 100 }, { id: 2, x: 300, y: 300, cls: 2, label: 'car' }])));

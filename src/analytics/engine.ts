@@ -82,7 +82,7 @@ export class AnalyticsEngine {
 
   constructor(config: AnalyticsSettings, options: AnalyticsEngineOptions) {
     this.config = config;
-    this.options = options;
+    this.options = { ...options };
     this.newId = options.newId ?? uuidv7;
     this.initCounts();
   }
@@ -202,9 +202,10 @@ export class AnalyticsEngine {
   /**
    * Applies a new config to the running stream. Lines and zones whose definition is unchanged keep
    * their counts and every track's state toward them; the others start from nothing (a removed
-   * zone's visits end without events: the zone no longer exists).
+   * zone's visits end without events: the zone no longer exists). `lostSeconds` follows the tracker's.
    */
-  configure(config: AnalyticsSettings): void {
+  configure(config: AnalyticsSettings, lostSeconds = this.options.lostSeconds): void {
+    this.options.lostSeconds = lostSeconds;
     const same = <T>(before: T[], after: T[]): Array<number | undefined> => {
       const keys = new Map(before.map((item, i) => [JSON.stringify(item), i]));
       return after.map((item) => keys.get(JSON.stringify(item)));

@@ -42,7 +42,7 @@ export const analyticsStage: StageFactory = ({ settings, memory, live, log, stre
     return undefined;
   }
   let engine = memory?.get(MEMORY_KEY) as AnalyticsEngine | undefined;
-  if (engine) engine.configure(config);
+  if (engine) engine.configure(config, settings.tracker.lostTrackSeconds);
   else {
     engine = new AnalyticsEngine(config, { lostSeconds: settings.tracker.lostTrackSeconds, wallClock: live ?? false });
     memory?.set(MEMORY_KEY, engine);
