@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import { generateClip, readGroundTruth, type GtFrame } from '../src/tools/synth/index.js';
+import { ANALYTICS_SCENE_CONFIG, generateClip, readGroundTruth, type GtFrame } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { styleFor } from '../src/output/render/annotate.js';
 import { classRgb } from '../src/output/render/palette.js';
@@ -221,5 +221,43 @@ describe('analyze --format coco with a segmentation model', () => {
       expect(Buffer.from(maskFromCocoRle(s.size, s.counts)).equals(Buffer.from(maskFromCocoRle(d.mask!.size, d.mask!.counts)))).toBe(true);
     });
     expect(doc.images).toHaveLength(results.length);
+  }, 300_000);
+});
+
+describe('analyze --analytics with --render and --report', () => {
+  it('draws the line and the zone with their running counts on every frame, and the report lists the counts and the events', async () => {
+    const c = await generateClip({ out: join(dir, 'analytics.mp4'), scene: 'analytics' });
+    const config = join(dir, 'analytics.json');
+    writeFileSync(config, JSON.stringify(ANALYTICS_SCENE_CONFIG));
+    const video = join(dir, 'analytics-rendered.mp4');
+    const report = join(dir, 'analytics.html');
+    const events = join(dir, 'analytics-events.jsonl');
+    const r = await runCli(['analyze', c.video, '--model', 'synthetic-det', '--analytics', config, '--events', events, '--render', video, '--report', report, '--crf', '18']);
+    expect(r.code, r.stderr).toBe(0);
+    const source = decodeFrames(c.video, 640, 480);
+    const rendered = decodeFrames(video, 640, 480);
+    expect(rendered.length).toBe(source.length);
+    // The line (y = 240 from x = 40 to 600) and the zone's outline (white, left edge x = 420) in
+    // their colours: much nearer them than the source pixel (H.264 4:2:0 blurs a 2-pixel line's
+    // chroma), at points most squares and tags leave alone.
+    const line = ANALYTICS_SCENE_CONFIG.lines![0];
+    const nearer = (i: number, x: number, y: number, colour: number[]): boolean =>
+      colourDistance(rgbAt(rendered[i], 640, x, y), colour) < 0.8 * colourDistance(rgbAt(source[i], 640, x, y), colour);
+    for (const i of [0, Math.floor(rendered.length / 2), rendered.length - 1]) {
+      expect([60, 100, 140, 560].filter((x) => nearer(i, x, line.from[1], [255, 230, 0])).length, `frame ${i}`).toBeGreaterThanOrEqual(3);
+      expect([380, 400, 440, 460].filter((y) => nearer(i, 420, y, [255, 255, 255])).length, `frame ${i}`).toBeGreaterThanOrEqual(3);
+    }
+    // The counts tag changes once objects have crossed: the first and last frames differ around the tag.
+    const tagRegion: [number, number, number, number] = [250, 240, 640, 270];
+    expect(meanDifference(rendered[0], rendered[rendered.length - 1], 640, tagRegion)).toBeGreaterThan(2);
+    const got = readFileSync(events, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; pts: number; direction?: string });
+    expect(got.length).toBeGreaterThan(3);
+    const html = readFileSync(report, 'utf8');
+    const crossings = got.filter((e) => e.type === 'line_cross');
+    const ins = crossings.filter((e) => e.direction === 'in').length;
+    const outs = crossings.length - ins;
+    expect(html).toContain(`<table class="counts"><thead><tr><th>line</th><th>in</th><th>out</th><th>in by label</th><th>out by label</th></tr></thead><tbody><tr><td>gate</td><td>${ins}</td><td>${outs}</td>`);
+    expect(html.match(/<a class="seek"[^>]*>/g)!.length).toBeGreaterThanOrEqual(got.length);
+    expect(html).toContain(`<h3>Events (${got.length})</h3>`);
   }, 300_000);
 });
