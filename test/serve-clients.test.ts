@@ -83,7 +83,7 @@ describe('serve: per-client backpressure', () => {
     expect(maxBuffered).toBeLessThanOrEqual(BOUND);
     // Healthy clients were never dropped and see client drops in their stats only for the stream.
     await a.waitFor(() => a.stats.length > 0, 10_000, 'stats');
-    expect(a.stats.at(-1)!.client.drops).toEqual({ video: 0, detections: 0 });
+    expect(a.stats.at(-1)!.client.drops).toEqual({ video: 0, detections: 0, events: 0 });
     const streamStats = (await api(server, 'GET', '/api/streams/demo')).json;
     expect(streamStats.drops.client).toBeGreaterThan(0);
 
