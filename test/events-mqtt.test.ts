@@ -188,6 +188,7 @@ describe('MQTT sink with mosquitto', () => {
     const s = sink();
     await until(() => s.eventStats()[0].connected === true, 5000, 'connected');
     await broker.stop();
+    await until(() => s.eventStats()[0].connected === false, 5000, 'the sink to notice');
     s.write(resultWith('cam', [lineCross('cam')]));
     const t0 = Date.now();
     await s.close();
