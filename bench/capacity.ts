@@ -1,10 +1,11 @@
 /**
- * Section 5, capacity search: 1080p realtime streams at a target detection rate (the stream `fps`
- * cap) are added one at a time to one server; after each addition the window's p95
+ * Section 5, capacity search: realtime streams (the 1080p clip, or the user's sources in turn) at a
+ * target detection rate (the stream `fps` cap) are added one at a time to one server; after each addition the window's p95
  * capture-to-send latency and the slowest stream's delivered fps are measured. Capacity is the
  * largest count where p95 stays under the target and every stream gets >= 90% of the target rate.
  */
-import type { Clip } from './inputs.js';
+import { mediaFoldersOf, type Clip } from './inputs.js';
+import type { ExecutionProvider } from '../src/config/schema.js';
 import { ResultRecorder, startBenchServer } from './liveServer.js';
 import { stageSamples } from './stages.js';
 import { r3, sleep, summarize } from './stats.js';
@@ -22,6 +23,9 @@ export interface CapacityPoint {
 
 export interface CapacityResult {
   clip: string;
+  /** The model and its execution providers (fallback order). */
+  model: string;
+  provider: string;
   targetFps: number;
   targetP95Ms: number;
   capacity: number;
@@ -31,9 +35,12 @@ export interface CapacityResult {
 }
 
 export interface CapacityOptions {
-  clip: Clip;
+  /** Stream n reads clips[(n - 1) % clips.length]. */
+  clips: Clip[];
   modelPath: string;
-  mediaFolder: string;
+  providers?: ExecutionProvider[];
+  /** Label of the model in the results (default: the path). */
+  model?: string;
   targetFps: number;
   targetP95Ms: number;
   maxStreams: number;
@@ -42,12 +49,12 @@ export interface CapacityOptions {
 }
 
 export async function capacitySearch(o: CapacityOptions): Promise<CapacityResult> {
-  const bench = await startBenchServer({ modelPath: o.modelPath, mediaFolder: o.mediaFolder });
+  const bench = await startBenchServer({ modelPath: o.modelPath, mediaFolders: mediaFoldersOf(o.clips), providers: o.providers });
   const recorder = new ResultRecorder(bench.server);
   const curve: CapacityPoint[] = [];
   try {
     for (let n = 1; n <= o.maxStreams; n++) {
-      await bench.addStream({ id: `cap${n}`, url: o.clip.path, realtime: true, loop: true, dropPolicy: 'latest', video: false, fps: o.targetFps });
+      await bench.addStream({ id: `cap${n}`, url: o.clips[(n - 1) % o.clips.length].path, realtime: true, loop: true, dropPolicy: 'latest', video: false, fps: o.targetFps });
       await sleep(o.settleSeconds * 1000);
       recorder.start();
       const t0 = performance.now();
@@ -75,5 +82,5 @@ export async function capacitySearch(o: CapacityOptions): Promise<CapacityResult
   }
   const firstFail = curve.findIndex((p) => !p.pass);
   const capacity = firstFail < 0 ? curve.length : firstFail;
-  return { clip: o.clip.name, targetFps: o.targetFps, targetP95Ms: o.targetP95Ms, capacity, capped: firstFail < 0, curve };
+  return { clip: [...new Set(o.clips.slice(0, Math.max(1, curve.length)).map((c) => c.name))].join(', '), model: o.model ?? o.modelPath, provider: o.providers?.join(',') ?? 'cpu', targetFps: o.targetFps, targetP95Ms: o.targetP95Ms, capacity, capped: firstFail < 0, curve };
 }

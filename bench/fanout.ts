@@ -84,7 +84,7 @@ function loadScript(): string {
 }
 
 /** Runs the client process; `onReady` resolves when the measurement window may open. */
-function runLoad(spec: LoadSpec, onReady: () => Promise<void>, readyWaitSeconds: number): Promise<LoadReport> {
+export function runLoad(spec: LoadSpec, onReady: () => Promise<void>, readyWaitSeconds: number): Promise<LoadReport> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [loadScript(), JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
     // Connecting (handshakes the server stalls are retried after its 408: allow ~0.5 s per client),
@@ -163,7 +163,7 @@ async function measure(bench: BenchServer, recorder: ResultRecorder, spec: LoadS
   await window;
   const results = recorder.stop();
   const [lo, hi] = report.seqRange;
-  const expected = results.filter((r) => r.streamId === spec.stream && r.seq >= lo && r.seq <= hi).length;
+  const expected = results.filter((r) => spec.streams.includes(r.streamId) && r.seq >= lo && r.seq <= hi).length;
   const ratios = report.received.map((r) => (expected > 0 ? r.detections / expected : 0));
   const videoRatios = report.received.map((r) => (expected > 0 ? r.videos / expected : 0));
   const deliveredRatio = ratios.reduce((a, b) => a + b, 0) / Math.max(1, ratios.length);
@@ -195,7 +195,7 @@ export async function fanoutBench(o: FanoutOptions): Promise<FanoutResult> {
   // Room for the previous run's clients while the server notices they left.
   const maxClients = 2 * Math.max(...o.clientCounts, o.stuckClients) + 10;
   // The stuck client must stay connected (not be closed for slowness) for the whole comparison.
-  const bench = await startBenchServer({ modelPath: o.modelPath, mediaFolder: o.mediaFolder, maxClients, stuckClientTimeoutMs: 3_600_000 });
+  const bench = await startBenchServer({ modelPath: o.modelPath, mediaFolders: [o.mediaFolder], maxClients, stuckClientTimeoutMs: 3_600_000 });
   const recorder = new ResultRecorder(bench.server);
   const runs: FanoutRun[] = [];
   try {
@@ -208,7 +208,7 @@ export async function fanoutBench(o: FanoutOptions): Promise<FanoutResult> {
     const idle = process.cpuUsage(cpu0);
     const idleCpuPercent = r3(((idle.user + idle.system) / 1000 / (performance.now() - t0)) * 100);
     const idleMainThreadUtilisation = r3(performance.eventLoopUtilization(elu0).utilization);
-    const base = { url: bench.server.url, stream: 'fan', seconds: o.seconds };
+    const base = { url: bench.server.url, streams: ['fan'], seconds: o.seconds };
     for (const video of [false, true]) {
       for (const clients of o.clientCounts) runs.push(await measure(bench, recorder, { ...base, clients, video, stuck: false }));
     }

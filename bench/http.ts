@@ -1,7 +1,8 @@
 /**
  * Section 7, HTTP: autocannon against `POST /api/detect` (a JPEG body) at several concurrencies,
  * with cross-request batching off (maxBatch 1) and on. Every run is bounded by a request count and
- * a duration and targets the in-process server on 127.0.0.1.
+ * a duration and targets the in-process server on 127.0.0.1. `detectLoad` is the same load against
+ * any server (the `--server` section uses it with the user's images).
  */
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
@@ -9,7 +10,7 @@ import { startBenchServer } from './liveServer.js';
 import { r3 } from './stats.js';
 
 export interface HttpRun {
-  batching: 'off' | 'on';
+  batching: 'off' | 'on' | 'server';
   maxBatch: number;
   connections: number;
   requests: number;
@@ -31,11 +32,51 @@ export interface HttpOptions {
   batchOn: number;
 }
 
+export interface DetectBody {
+  bytes: Buffer;
+  contentType: string;
+}
+
+export interface DetectLoadOptions {
+  /** The full URL of POST /api/detect (with its query). */
+  url: string;
+  /** Sent in turn by every connection. */
+  bodies: DetectBody[];
+  headers?: Record<string, string>;
+  connections: number;
+  seconds: number;
+  maxRequests: number;
+}
+
+/** One autocannon run: bounded by maxRequests (count) and seconds (time). */
+export async function detectLoad(o: DetectLoadOptions): Promise<Omit<HttpRun, 'batching' | 'maxBatch'>> {
+  const instance = autocannon({
+    url: o.url,
+    method: 'POST',
+    connections: o.connections,
+    amount: o.maxRequests,
+    timeout: 30,
+    requests: o.bodies.map((b) => ({ body: b.bytes, headers: { ...o.headers, 'content-type': b.contentType } })),
+  });
+  // amount bounds the count; this bounds the time.
+  const timer = setTimeout(() => instance.stop(), o.seconds * 1000);
+  const r = await instance;
+  clearTimeout(timer);
+  return {
+    connections: o.connections,
+    requests: r['2xx'],
+    requestsPerSecond: r3(r.duration > 0 ? r['2xx'] / r.duration : 0),
+    latencyMs: { mean: r3(r.latency.mean), p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+  };
+}
+
 export async function httpBench(o: HttpOptions): Promise<HttpResult> {
   const body = readFileSync(o.jpegPath);
   const runs: HttpRun[] = [];
   for (const [batching, maxBatch] of [['off', 1], ['on', o.batchOn]] as const) {
-    const bench = await startBenchServer({ modelPath: o.modelPath, mediaFolder: o.mediaFolder, maxBatch, maxBodyBytes: 8 * 1024 * 1024 });
+    const bench = await startBenchServer({ modelPath: o.modelPath, mediaFolders: [o.mediaFolder], maxBatch, maxBodyBytes: 8 * 1024 * 1024 });
     try {
       const url = `${bench.server.url}/api/detect`;
       const probe = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'image/jpeg' }, signal: AbortSignal.timeout(30_000) });
@@ -45,21 +86,8 @@ export async function httpBench(o: HttpOptions): Promise<HttpResult> {
       }
       if (!probe.ok) throw new Error(`POST /api/detect answered ${probe.status}: ${text.slice(0, 200)}`);
       for (const connections of o.concurrencies) {
-        const instance = autocannon({ url, method: 'POST', body, headers: { 'content-type': 'image/jpeg' }, connections, amount: o.maxRequests, timeout: 30 });
-        // amount bounds the count; this bounds the time.
-        const timer = setTimeout(() => instance.stop(), o.seconds * 1000);
-        const r = await instance;
-        clearTimeout(timer);
-        runs.push({
-          batching,
-          maxBatch,
-          connections,
-          requests: r['2xx'],
-          requestsPerSecond: r3(r.duration > 0 ? r['2xx'] / r.duration : 0),
-          latencyMs: { mean: r3(r.latency.mean), p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
-          errors: r.errors + r.timeouts,
-          non2xx: r.non2xx,
-        });
+        const run = await detectLoad({ url, bodies: [{ bytes: body, contentType: 'image/jpeg' }], connections, seconds: o.seconds, maxRequests: o.maxRequests });
+        runs.push({ batching, maxBatch, ...run });
       }
     } finally {
       await bench.close();

@@ -5,7 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { redactUrl, sourceKind } from '../src/ingest/sourceUrl.js';
 import { ensureModel, repoRoot } from '../src/tools/modelgen/index.js';
 import { ensureDemoClip, generateClip } from '../src/tools/synth/index.js';
 import { ffmpegPath } from '../src/ingest/ffmpeg.js';
@@ -64,6 +66,21 @@ export async function vtest(outDir: string, frames?: number): Promise<Clip | und
     renameSync(partial, path);
   }
   return { name: `vtest.avi (first ${frames})`, path };
+}
+
+/** The folders of the clips that are files (the server reads files only under its media folders). */
+export function mediaFoldersOf(clips: readonly Clip[]): string[] {
+  return [...new Set(clips.filter((c) => sourceKind(c.path) === 'file').map((c) => dirname(c.path.startsWith('file:') ? fileURLToPath(c.path) : resolve(c.path))))];
+}
+
+/** The user's sources (`--source FILE|URL`) as clips named by their file name or redacted URL. */
+export function sourceClips(sources: readonly string[]): Clip[] {
+  return sources.map((s) => {
+    if (sourceKind(s) !== 'file') return { name: redactUrl(s), path: s };
+    const path = s.startsWith('file:') ? fileURLToPath(s) : resolve(s);
+    if (!existsSync(path)) throw new Error(`--source ${s}: no such file`);
+    return { name: basename(path), path };
+  });
 }
 
 /** One JPEG of a clip's first frame (request body for the HTTP benchmark). */

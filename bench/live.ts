@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { encodeDetections } from '../src/serve/protocol.js';
 import type { FrameResult, StreamStats } from '../src/types.js';
-import type { Clip } from './inputs.js';
+import { mediaFoldersOf, type Clip } from './inputs.js';
+import type { ExecutionProvider } from '../src/config/schema.js';
 import { ResultRecorder, startBenchServer } from './liveServer.js';
 import { missingStages, stageSamples, stageSummaries } from './stages.js';
 import { histogram, rateSeries, r3, sleep, summarize, type Histogram, type Summary } from './stats.js';
@@ -42,9 +43,10 @@ export interface LiveRun {
 }
 
 export interface LiveOptions {
-  clip: Clip;
+  /** Stream i reads clips[i % clips.length]. */
+  clips: Clip[];
   modelPath: string;
-  mediaFolder: string;
+  providers?: ExecutionProvider[];
   streams: number;
   warmupSeconds: number;
   seconds: number;
@@ -80,7 +82,7 @@ async function deliveryClient(url: string, streams: string[]): Promise<{ ws: Web
 }
 
 export async function liveRun(o: LiveOptions): Promise<LiveRun> {
-  const bench = await startBenchServer({ modelPath: o.modelPath, mediaFolder: o.mediaFolder });
+  const bench = await startBenchServer({ modelPath: o.modelPath, mediaFolders: mediaFoldersOf(o.clips), providers: o.providers });
   const ids = Array.from({ length: o.streams }, (_, i) => `live${i + 1}`);
   const recorder = new ResultRecorder(bench.server);
   const serialise: number[] = [];
@@ -91,8 +93,8 @@ export async function liveRun(o: LiveOptions): Promise<LiveRun> {
   });
   let client: Awaited<ReturnType<typeof deliveryClient>> | undefined;
   try {
-    for (const id of ids) {
-      await bench.addStream({ id, url: o.clip.path, realtime: true, loop: true, dropPolicy: 'latest', video: o.video ?? false, ...(o.fps ? { fps: o.fps } : {}) });
+    for (const [i, id] of ids.entries()) {
+      await bench.addStream({ id, url: o.clips[i % o.clips.length].path, realtime: true, loop: true, dropPolicy: 'latest', video: o.video ?? false, ...(o.fps ? { fps: o.fps } : {}) });
     }
     client = await deliveryClient(bench.server.url, ids);
     await sleep(o.warmupSeconds * 1000);
@@ -144,7 +146,7 @@ function summarizeLive(
   const batches = results.map((r) => r.timing.batchSize ?? 1);
   return {
     streams: o.streams,
-    clip: o.clip.name,
+    clip: [...new Set(o.clips.slice(0, o.streams).map((c) => c.name))].join(', '),
     seconds: r3(seconds),
     stages: stageSummaries(results),
     serialisation: summarize(serialise),

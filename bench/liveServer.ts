@@ -6,14 +6,17 @@ import { dirname } from 'node:path';
 import type { Subscription } from 'rxjs';
 import { parseConfig, parseStream, streamContext, type ServeConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
+import type { ExecutionProvider } from '../src/config/schema.js';
 import { StreamHub } from '../src/pipeline/streamHub.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import type { FrameResult } from '../src/types.js';
 
 export interface LiveServerOptions {
   modelPath: string;
-  /** Folder holding the clips the streams read (the server only reads files under media folders). */
-  mediaFolder: string;
+  /** Folders holding the files the streams read (the server only reads files under media folders). */
+  mediaFolders: string[];
+  /** The model's execution providers, in fallback order (default: CPU). */
+  providers?: ExecutionProvider[];
   maxBatch?: number;
   maxWaitMs?: number;
   maxClients?: number;
@@ -34,12 +37,12 @@ export async function startBenchServer(o: LiveServerOptions): Promise<BenchServe
       server: {
         host: '127.0.0.1',
         port: 0,
-        mediaFolders: [o.mediaFolder],
+        mediaFolders: [...new Set(o.mediaFolders)],
         maxClients: o.maxClients ?? 256,
         stuckClientTimeoutMs: o.stuckClientTimeoutMs ?? 10_000,
         maxBodyBytes: o.maxBodyBytes ?? 64 * 1024,
       },
-      models: { [o.modelPath]: { providers: ['cpu'], maxBatch: o.maxBatch ?? 4, maxWaitMs: o.maxWaitMs ?? 5 } },
+      models: { [o.modelPath]: { providers: o.providers ?? ['cpu'], maxBatch: o.maxBatch ?? 4, maxWaitMs: o.maxWaitMs ?? 5 } },
       streams: [],
     },
     dirname(o.modelPath),

@@ -1,8 +1,10 @@
 /** The self-contained HTML report: the summary table, each section's numbers, and inline SVG charts. */
+import type { Machine } from './machine.js';
+import type { RemoteResult } from './remote.js';
 import type { BenchResult } from './run.js';
 import { stageDescription } from './stages.js';
 import { summaryRows } from './summary.js';
-import { escapeHtml, histogramChart, lineChart } from './svg.js';
+import { escapeHtml, histogramChart, lineChart, type Series } from './svg.js';
 
 type Cell = string | number | boolean | undefined | null;
 
@@ -15,6 +17,72 @@ function section(title: string, body: string): string {
   return body ? `<section><h2>${escapeHtml(title)}</h2>${body}</section>` : '';
 }
 
+function machineTable(m: Machine): string {
+  return table(['machine', ''], [
+    ['CPU', `${m.cpuModel}, ${m.cores} logical CPUs`],
+    ['memory', `${m.memoryGB} GB`],
+    ['GPUs', m.gpus.join('; ') || 'none found'],
+    ['ONNX Runtime providers installed', m.providersInstalled.join(', ')],
+    ['ONNX Runtime (onnxruntime-node)', m.onnxruntime],
+    ['ffmpeg', m.ffmpeg],
+    ['Node, OS', `${m.node}, ${m.os}`],
+    ['load average (1 min) at start / end', `${m.loadAverage.start} / ${m.loadAverage.end ?? ''}`],
+  ]);
+}
+
+/**
+ * Throughput against latency, one point per batch size (labelled), one line per model and provider:
+ * the session alone (latency = one run of the batch) and the pipeline on each clip (latency =
+ * capture -> out of the chain). Bigger batches move right; the useful ones also move up.
+ */
+function batchCurves(r: BenchResult): string {
+  const series: Series[] = [];
+  const label = (b: number): string => `b${b}`;
+  const groups = new Map<string, Series>();
+  const push = (name: string, x: number, y: number, b: number): void => {
+    if (!Number.isFinite(x) || !Number.isFinite(y)) return;
+    let s = groups.get(name);
+    if (!s) groups.set(name, (s = { name, points: [] }));
+    s.points.push({ x, y, label: label(b) });
+  };
+  for (const s of r.limits?.session ?? []) push(`${s.model}, ${s.provider}: session alone`, s.latency.p50, s.fps, s.batch);
+  for (const a of r.analysis?.runs ?? []) push(`${a.model}, ${a.provider}: pipeline, ${a.clip}`, a.latency.p50, a.fps, a.batch);
+  for (const s of groups.values()) {
+    s.points.sort((a, b) => a.x - b.x);
+    // A curve needs two batch sizes.
+    if (s.points.length > 1) series.push(s);
+  }
+  if (!series.length) return '';
+  return (
+    '<p>Each point is one batch size (b1, b2, ...): x is the latency p50 (session alone: one run of the whole batch; pipeline: a frame from capture to the end of the stage chain), y the throughput. Where a bigger batch moves right but not up, it only adds latency.</p>' +
+    lineChart('Throughput against latency by batch size', series, 'latency p50, ms', 'frames per second')
+  );
+}
+
+function serverSection(s: RemoteResult): string {
+  const c = s.clock;
+  const acc = c.accuracyMs === null || !Number.isFinite(c.accuracyMs) ? 'unknown (no upper bound)' : `+- ${c.accuracyMs} ms`;
+  let body = `<p>streamlens ${escapeHtml(s.version)}; window ${s.seconds} s per measurement. Models: ${escapeHtml(s.models.map((m) => `${m.path} (${m.input}, ${m.activeProvider}, maxBatch ${m.maxBatch ?? '?'})`).join('; ') || 'none loaded')}.</p>`;
+  body += `<p>Clock offset (server - this machine): <b>${c.estimateMs} ms ${acc}</b>, between ${c.lo} and ${c.hi} ms: ${c.lowerSamples} messages bound it from below (sent before received), ${c.upperSamples} re-subscriptions from above (${c.hits} aimed probes hit). End-to-end latencies below carry that accuracy.${c.inconsistent ? ' <b>The bounds crossed: a clock stepped during the run; latencies are not reliable.</b>' : ''}</p>`;
+  body += table(
+    ['stream', 'state', 'source', 'frames', 'delivered fps', 'server fpsOut', 'seq gaps', 'objects/frame', 'end-to-end p50 ms', 'p95', 'p99', 'server capture->send p50', 'delivery p50', 'server-reported p95'],
+    s.streams.map((x) => [x.id, x.state, x.source, x.frames, x.deliveredFps, x.serverFpsOut, x.seqGaps, x.objectsPerFrame, x.endToEnd.p50, x.endToEnd.p95, x.endToEnd.p99, x.serverTotal.p50, x.delivery.p50, x.serverLatency?.p95]),
+  );
+  const labels = s.streams.filter((x) => Object.keys(x.labels).length);
+  if (labels.length) body += table(['stream', 'detections per label in the window'], labels.map((x) => [x.id, Object.entries(x.labels).map(([k, v]) => `${k} ${v}`).join(', ')]));
+  const fo = s.fanout;
+  if (fo) {
+    body += `<h3>Fan-out, ${fo.clients} clients (metadata)</h3>`;
+    body += table(['clients', 'frames sent', 'delivered %', 'min delivered %', 'delivery p50 ms', 'p99', 'end-to-end p50 ms', 'p99', 'handshake retries'], [[fo.clients, fo.framesSent, 100 * fo.deliveredRatio, 100 * fo.minDeliveredRatio, fo.delivery.p50, fo.delivery.p99, fo.endToEnd.p50, fo.endToEnd.p99, fo.connectRetries]]);
+  }
+  if (s.detect) {
+    body += `<h3>POST /api/detect (${s.detect.images} images${s.detect.model ? `, model ${escapeHtml(s.detect.model)}` : ''})</h3>`;
+    body += table(['connections', 'requests', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors'], s.detect.runs.map((x) => [x.connections, x.requests, x.requestsPerSecond, x.latencyMs.p50, x.latencyMs.p90, x.latencyMs.p99, x.errors + x.non2xx]));
+  }
+  if (s.skipped.length) body += `<p>Not measured: ${s.skipped.map(escapeHtml).join('; ')}</p>`;
+  return body;
+}
+
 export function renderReport(r: BenchResult): string {
   const parts: string[] = [];
   parts.push(section('Summary', table(['section', 'metric', 'value', 'baseline / target'], summaryRows(r).map((x) => [x.section, x.metric, x.value, x.against]))));
@@ -23,7 +91,9 @@ export function renderReport(r: BenchResult): string {
     parts.push(
       section(
         '1. Limits (same run)',
-        table(['input', 'batch', 'fps', 'ms per run'], r.limits.session.map((s) => [s.imgsz, s.batch, s.fps, s.msPerBatch])) +
+        table(['model', 'provider', 'input', 'batch', 'fps', 'ms per run', 'run p50 ms', 'p95 ms', 'p99 ms'], r.limits.session.map((s) => [s.model, s.provider, s.imgsz, s.batch, s.fps, s.msPerBatch, s.latency.p50, s.latency.p95, s.latency.p99])) +
+          (r.limits.unavailable.length ? table(['model', 'provider', 'not available'], r.limits.unavailable.map((u) => [u.model, u.provider, u.reason])) : '') +
+          (r.limits.skipped.length ? `<p>${r.limits.skipped.map(escapeHtml).join('<br>')}</p>` : '') +
           table(['clip', 'source', 'letterbox to', 'frames', 'seconds', 'fps'], r.limits.decode.map((d) => [d.clip, d.source, d.imgsz, d.frames, d.seconds, d.fps])),
       ),
     );
@@ -32,8 +102,22 @@ export function renderReport(r: BenchResult): string {
     parts.push(
       section(
         '2. Recorded-video analysis',
-        table(['clip', 'input', 'pipeline fps', 'session-alone fps (batch 4, mean of right before and right after)', 'ratio', 'target'], r.analysis.ratios.map((x) => [x.clip, x.imgsz, x.pipelineFps, `${x.sessionFps} (${x.sessionBeforeAfter.join(' / ')})`, x.ratio, `>= ${x.target}`])) +
-          lineChart('Analysis fps over time', r.analysis.runs.map((a) => ({ name: `${a.clip} @ ${a.imgsz}`, points: a.series.map((p) => ({ x: p.t, y: p.fps })) })), 'seconds', 'frames per second'),
+        table(
+          ['clip', 'model', 'provider', 'batch', 'pipeline fps', 'latency p50 ms', 'p95 ms', 'session-alone fps (mean of right before and right after)', 'ratio', 'target'],
+          r.analysis.ratios.map((x, i) => [x.clip, x.model, x.provider, x.batch, x.pipelineFps, r.analysis!.runs[i]?.latency.p50, r.analysis!.runs[i]?.latency.p95, `${x.sessionFps} (${x.sessionBeforeAfter.join(' / ')})`, x.ratio, `>= ${x.target}`]),
+        ) +
+          (r.analysis.unavailable.length ? table(['model', 'provider', 'not available'], r.analysis.unavailable.map((u) => [u.model, u.provider, u.reason])) : '') +
+          lineChart('Analysis fps over time', r.analysis.runs.map((a) => ({ name: `${a.clip}, ${a.model}, b${a.batch}`, points: a.series.map((p) => ({ x: p.t, y: p.fps })) })), 'seconds', 'frames per second'),
+      ),
+    );
+  }
+  const curves = batchCurves(r);
+  if (curves) parts.push(section('Batch size: throughput against latency', curves));
+  if (r.modelRatios?.length) {
+    parts.push(
+      section(
+        `Models side by side (ratios to ${r.modelRatios[0].baseline}, measured back to back in this run)`,
+        table(['model', 'measured', 'provider', 'batch', 'fps', 'baseline fps', 'fps ratio', 'latency p50 ms', 'baseline p50 ms'], r.modelRatios.map((m) => [m.model, m.kind === 'session' ? 'session alone' : `pipeline, ${m.clip}`, m.provider, m.batch, m.fps, m.baselineFps, m.ratio, m.latencyP50, m.baselineLatencyP50])),
       ),
     );
   }
@@ -70,7 +154,7 @@ export function renderReport(r: BenchResult): string {
     const c = r.capacity;
     parts.push(
       section(
-        `5. Capacity: ${c.clip} at ${c.targetFps} fps per stream, p95 <= ${c.targetP95Ms} ms`,
+        `5. Capacity: ${c.clip} at ${c.targetFps} fps per stream, p95 <= ${c.targetP95Ms} ms (${c.model}, ${c.provider})`,
         `<p>Capacity: <b>${c.capacity}${c.capped ? '+ (search stopped at its limit)' : ''}</b> streams.</p>` +
           table(['streams', 'p50 ms', 'p95 ms', 'p99 ms', 'slowest stream fps', 'mean fps', 'pass'], c.curve.map((p) => [p.streams, p.p50, p.p95, p.p99, p.minFps, p.meanFps, p.pass])) +
           lineChart('Capture -> send p95 by stream count', [{ name: 'p95', points: c.curve.map((p) => ({ x: p.streams, y: p.p95 })) }], 'streams', 'ms', { y: c.targetP95Ms, label: 'target' }) +
@@ -129,6 +213,7 @@ export function renderReport(r: BenchResult): string {
       ),
     );
   }
+  if (r.server) parts.push(section(`Running server: ${r.server.url}`, serverSection(r.server)));
   if (r.errors.length) parts.push(section('Failed sections', table(['section', 'reason'], r.errors.map((e) => [e.section, e.message]))));
 
   const m = r.meta;
@@ -137,7 +222,8 @@ export function renderReport(r: BenchResult): string {
 <style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}svg{display:block;margin:.5em 0 1.5em}.note{background:#fff8e1;padding:.6em 1em;border-left:4px solid #f0c000}</style>
 </head><body>
 <h1>streamlens bench${m.quick ? ' (quick)' : ''}</h1>
-<p>${escapeHtml(m.startedAt)} · ${m.seconds.toFixed(0)} s · model ${escapeHtml(m.model)} · ${m.host.cpus} CPUs (${escapeHtml(m.host.cpuModel)}) · Node ${escapeHtml(m.host.node)} · ${escapeHtml(m.host.platform)}</p>
+<p>${escapeHtml(m.startedAt)} · ${m.seconds.toFixed(0)} s${m.models.length ? ` · models ${escapeHtml(m.models.map((x) => x.label).join(', '))} · providers ${escapeHtml(m.providers.join(', '))}` : ''}${m.noise !== undefined ? ` · run noise ${(100 * m.noise).toFixed(1)}%` : ''}</p>
+${machineTable(m.machine)}
 <p class="note">${escapeHtml(m.note)}</p>
 ${parts.join('\n')}
 </body></html>

@@ -2,49 +2,68 @@
  * The benchmark harness (`npm run bench`, bench/main.ts): runs the selected sections in order,
  * each with its own inputs and bounds, and collects one plain result object. Baselines (the session alone, ffmpeg alone, the Node peer)
  * are measured in the same run as what they are compared with. A failing section is recorded with
- * its reason and the others still run.
+ * its reason and the others still run. The models, providers, batch sizes and sources are the
+ * user's when given (--model, --providers, --batch, --source), else the built-in ones; `--server`
+ * measures a running server from the outside instead (bench/remote.ts).
  */
-import { cpus } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { ExecutionProvider } from '../src/config/schema.js';
+import type { StageFactory } from '../src/pipeline/stage.js';
 import { analysisRun, type AnalysisRun } from './analysis.js';
 import { capacitySearch, type CapacityResult } from './capacity.js';
 import { fanoutBench, type FanoutResult } from './fanout.js';
 import { httpBench, type HttpResult } from './http.js';
-import { benchModel, BENCH_MODEL, clip1080, demoClip, firstFrameJpeg, mediaDir, vtest, type Clip } from './inputs.js';
-import { decodeLimit, sessionLimits, type DecodeLimit, type SessionLimit } from './limits.js';
+import { benchModel, clip1080, demoClip, firstFrameJpeg, mediaDir, sourceClips, vtest, type Clip } from './inputs.js';
+import { decodeLimit, type DecodeLimit, type SessionLimit } from './limits.js';
 import { liveRun, type LiveRun } from './live.js';
+import { describeMachine, type Machine } from './machine.js';
+import { resolveModels, type ModelUnderTest } from './models.js';
+import { remoteBench, type RemoteResult } from './remote.js';
+import { analysisSweep, modelRatios, sessionSweep, type ModelRatio, type RatioRow, type Unavailable } from './sweep.js';
 import { microBench, type MicroResult } from './micro.js';
 import { peerRun, type PeerRun } from './peer.js';
-import { ratio, r3 } from './stats.js';
+import { ratio, r3, percentile } from './stats.js';
 import { benchTracker, type TrackerBenchResult } from './tracker.js';
 import { benchAnalytics, type AnalyticsBenchResult } from './analytics.js';
 import { drawCost, renderRatio, type DrawCost, type RenderRatio } from './render.js';
 
-export const SECTIONS = ['limits', 'analysis', 'peer', 'live', 'capacity', 'fanout', 'http', 'tracker', 'analytics', 'render', 'micro'] as const;
+export const SECTIONS = ['limits', 'analysis', 'peer', 'live', 'capacity', 'fanout', 'http', 'tracker', 'analytics', 'render', 'micro', 'server'] as const;
 export type Section = (typeof SECTIONS)[number];
+
+/** A running server measured from the outside (`--server`). */
+export interface ServerTarget {
+  url: string;
+  token?: string;
+  clients: number;
+  images?: string;
+  streams?: string[];
+}
 
 export interface BenchOptions {
   quick: boolean;
   only?: Section[];
   outDir: string;
+  /** `--model` arguments: .onnx files or built-in names (default: the benchmark model at 640 and 320). */
+  models?: string[];
+  /** Input sizes for built-in models (`--imgsz`). */
+  imgsz?: number[];
+  /** Execution providers, each measured on its own in limits/analysis; the fallback order of the servers (default: cpu). */
+  providers?: ExecutionProvider[];
+  /** Batch sizes of the sweep (default: session 1 and 4, pipeline 4). */
+  batches?: number[];
+  /** `--source` files or URLs for analysis, live and capacity (default: the built-in clips). */
+  sources?: string[];
+  /** With a server, the `server` section is the run (unless --only says otherwise). */
+  server?: ServerTarget;
+  /** The analysis pipeline's stage factories (default: the registry); a slowed stage shows what `bench compare` catches. */
+  stages?: readonly StageFactory[];
   log?: (line: string) => void;
 }
 
 /** Frames per inference call of the analysis pipeline (`analyze --batch` default) and the live server's maxBatch. */
 export const PIPELINE_BATCH = 4;
-export const SIZES = [640, 320] as const;
-
-export interface RatioRow {
-  clip: string;
-  imgsz: number;
-  pipelineFps: number;
-  /** Mean of the session alone measured right before and right after the pipeline run. */
-  sessionFps: number;
-  sessionBeforeAfter: [number, number];
-  ratio: number;
-  target: number;
-}
 
 export interface BenchResult {
   meta: {
@@ -52,12 +71,26 @@ export interface BenchResult {
     quick: boolean;
     sections: Section[];
     seconds: number;
-    model: string;
-    host: { cpus: number; cpuModel: string; node: string; platform: string };
+    /** The models of the limits and analysis sweeps, in order (the first is the baseline of model ratios; live, capacity and http use it). */
+    models: ModelUnderTest[];
+    providers: ExecutionProvider[];
+    /** Batch sizes of the session and pipeline sweeps. */
+    batches: { session: number[]; pipeline: number[] };
+    /** The user's sources, when given. */
+    sources: string[];
+    machine: Machine;
+    /**
+     * The run's own noise across the run: the median relative difference between the session
+     * measured right before and right after each pipeline run (analysis section). Undefined without one.
+     */
+    noise?: number;
     note: string;
   };
-  limits?: { session: SessionLimit[]; decode: DecodeLimit[] };
-  analysis?: { runs: AnalysisRun[]; ratios: RatioRow[] };
+  limits?: { session: SessionLimit[]; decode: DecodeLimit[]; unavailable: Unavailable[]; skipped: string[] };
+  analysis?: { runs: AnalysisRun[]; ratios: RatioRow[]; unavailable: Unavailable[] };
+  /** Each model after the first against the first (session alone and pipeline), measured back to back. */
+  modelRatios?: ModelRatio[];
+  server?: RemoteResult;
   /** runs: the peer before and after ours; peerFps: their mean. */
   peer?: { runs: PeerRun[]; peerFps: number; ours: { clip: string; imgsz: number; fps: number }; oursOverPeer: number; target: number };
   live?: { runs: LiveRun[]; oneStream?: { inferenceP50: number; p99CaptureToSend: number; targetMs: number; meets: boolean } };
@@ -77,16 +110,25 @@ const NOTE =
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const log = o.log ?? (() => undefined);
   const q = o.quick;
-  const sections = o.only?.length ? SECTIONS.filter((s) => o.only!.includes(s)) : [...SECTIONS];
+  const defaults = SECTIONS.filter((x) => (o.server ? x === 'server' : x !== 'server'));
+  const sections = o.only?.length ? SECTIONS.filter((x) => o.only!.includes(x)) : defaults;
+  if (sections.includes('server') && !o.server) throw new Error('the server section needs --server URL');
   const started = performance.now();
+  const needsModels = sections.some((x) => x !== 'server');
+  const models = needsModels ? await resolveModels(o.models ?? [], o.imgsz) : [];
+  const providers = o.providers?.length ? o.providers : (['cpu'] as ExecutionProvider[]);
+  const batches = { session: o.batches ?? [1, PIPELINE_BATCH], pipeline: o.batches ?? [PIPELINE_BATCH] };
   const result: BenchResult = {
     meta: {
       startedAt: new Date().toISOString(),
       quick: q,
       sections,
       seconds: 0,
-      model: BENCH_MODEL,
-      host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
+      models,
+      providers,
+      batches,
+      sources: o.sources ?? [],
+      machine: await describeMachine(),
       note: NOTE,
     },
     errors: [],
@@ -101,8 +143,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const model = { 640: lazy(() => benchModel(640)), 320: lazy(() => benchModel(320)) };
   const big = lazy(() => clip1080(o.outDir, q ? 1 : 10));
   const vt = lazy(() => vtest(o.outDir, q ? 20 : undefined));
-  const clips = async (): Promise<Clip[]> => [await big(), ...((await vt()) ? [(await vt())!] : [])];
-  const analyse = async (clip: Clip, imgsz: 640 | 320): Promise<AnalysisRun> => analysisRun({ clip, modelPath: await model[imgsz](), imgsz, batch: PIPELINE_BATCH });
+  const user = o.sources?.length ? sourceClips(o.sources) : undefined;
+  const clips = async (): Promise<Clip[]> => user ?? [await big(), ...((await vt()) ? [(await vt())!] : [])];
+  // The first model (the benchmark model at 640 by default) runs the server sections.
+  const primary = models[0];
+  // Each pipeline run on a source is bounded in time: a live URL never ends.
+  const analysisSeconds = q ? 20 : 120;
 
   const run = async (section: Section, f: () => Promise<void>): Promise<void> => {
     if (!sections.includes(section)) return;
@@ -118,36 +164,37 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     }
   };
 
+  await run('server', async () => {
+    const s = o.server!;
+    result.server = await remoteBench({
+      url: s.url,
+      token: s.token,
+      streams: s.streams,
+      clients: s.clients,
+      images: s.images,
+      seconds: q ? 4 : 15,
+      connections: q ? [1, 4] : [1, 8, 32],
+      maxRequests: q ? 100 : 2000,
+      log,
+    });
+  });
+
   await run('micro', async () => {
     result.micro = { ...microBench({ iterations: q ? 50 : 300, frames: q ? 100 : 500 }), targets: { preprocessMs: 2, postTrackMs: 0.5 } };
   });
 
   await run('limits', async () => {
     const decode: DecodeLimit[] = [];
-    for (const clip of await clips()) for (const imgsz of q ? [640] : SIZES) decode.push(await decodeLimit(clip, imgsz));
-    const session: SessionLimit[] = [];
-    for (const imgsz of SIZES) session.push(...(await sessionLimits({ modelPath: await model[imgsz](), imgsz, batches: [1, PIPELINE_BATCH], iterations: q ? 4 : 40, warmup: q ? 1 : 2 })));
-    result.limits = { session, decode };
+    const sizes = [...new Set(models.map((m) => m.imgsz))];
+    for (const clip of await clips()) for (const imgsz of q ? sizes.slice(0, 1) : sizes) decode.push(await decodeLimit(clip, imgsz, q ? 10 : 60));
+    const sweep = await sessionSweep({ models, providers, batches: batches.session, quick: q, log });
+    result.limits = { ...sweep, decode };
   });
 
   await run('analysis', async () => {
-    const runs: AnalysisRun[] = [];
-    const ratios: RatioRow[] = [];
-    for (const clip of await clips()) {
-      for (const imgsz of SIZES) {
-        // The session baseline brackets each pipeline run (right before and right after), so the
-        // ratio compares like with like even when the machine's speed drifts during the run.
-        const baseline = async (): Promise<number> =>
-          (await sessionLimits({ modelPath: await model[imgsz](), imgsz, batches: [PIPELINE_BATCH], iterations: q ? 4 : 24, warmup: 1 }))[0].fps;
-        const before = await baseline();
-        const r = await analyse(clip, imgsz);
-        const after = await baseline();
-        const sessionFps = r3((before + after) / 2);
-        runs.push(r);
-        ratios.push({ clip: r.clip, imgsz, pipelineFps: r.fps, sessionFps, sessionBeforeAfter: [before, after], ratio: ratio(r.fps, sessionFps), target: imgsz === 640 ? 0.95 : 0.85 });
-      }
-    }
-    result.analysis = { runs, ratios };
+    result.analysis = await analysisSweep({ models, providers, batches: batches.pipeline, quick: q, log, clips: await clips(), maxSeconds: analysisSeconds, stages: o.stages });
+    const spreads = result.analysis.ratios.map((x) => Math.abs(x.sessionBeforeAfter[0] - x.sessionBeforeAfter[1]) / x.sessionFps).filter(Number.isFinite);
+    if (spreads.length) result.meta.noise = r3(percentile(spreads, 0.5));
   });
 
   await run('peer', async () => {
@@ -164,10 +211,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   });
 
   await run('live', async () => {
-    const clip = await demoClip();
+    const live = user ?? [await demoClip()];
     const runs: LiveRun[] = [];
     for (const streams of q ? [1, 2] : [1, 2, 4, 8]) {
-      runs.push(await liveRun({ clip, modelPath: await model[640](), mediaFolder: mediaFolderOf(clip), streams, warmupSeconds: q ? 2 : 3, seconds: q ? 3 : 10 }));
+      runs.push(await liveRun({ clips: live, modelPath: primary.path, providers, streams, warmupSeconds: q ? 2 : 3, seconds: q ? 3 : 10 }));
       log(`bench:   live ${streams} stream(s): capture->send p99 ${runs.at(-1)!.stages.total?.p99 ?? NaN} ms`);
     }
     const one = runs.find((r) => r.streams === 1);
@@ -180,11 +227,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   });
 
   await run('capacity', async () => {
-    const clip = await big();
     result.capacity = await capacitySearch({
-      clip,
-      modelPath: await model[640](),
-      mediaFolder: media,
+      clips: user ?? [await big()],
+      modelPath: primary.path,
+      model: primary.label,
+      providers,
       targetFps: 5,
       targetP95Ms: 250,
       maxStreams: q ? 2 : 12,
@@ -210,7 +257,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   await run('http', async () => {
     const clip = await demoClip();
     result.http = await httpBench({
-      modelPath: await model[640](),
+      modelPath: primary.path,
       mediaFolder: media,
       jpegPath: await firstFrameJpeg(clip.path, join(media, 'demo-frame0.jpg')),
       concurrencies: q ? [1, 8] : [1, 8, 32],
@@ -236,6 +283,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   });
 
   result.meta.seconds = r3((performance.now() - started) / 1000);
+  result.meta.machine.loadAverage.end = r3(loadavg()[0]);
+  if (result.limits || result.analysis) {
+    const ratios = modelRatios(models, result.limits?.session ?? [], result.analysis?.runs ?? []);
+    if (ratios.length) result.modelRatios = ratios;
+  }
   return result;
 }
 

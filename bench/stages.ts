@@ -4,8 +4,8 @@
  * (timing.stages), whatever stages the chain has.
  */
 import { LATENCY_TERMS, LATENCY_TERM_NAMES, latencyMs } from '../src/latency.js';
-import type { FrameResult } from '../src/types.js';
-import { summarize, type Summary } from './stats.js';
+import type { FrameTiming } from '../src/types.js';
+import { percentile, splitHalfSpread, summarize, type Summary } from './stats.js';
 
 /** What a stage name spans: a latency term's definition, or a stage of the chain. */
 export function stageDescription(name: string): string {
@@ -13,7 +13,7 @@ export function stageDescription(name: string): string {
 }
 
 /** Samples by name: the latency terms in flow order, then the chain's stages in chain order. */
-export function stageSamples(results: readonly FrameResult[]): Record<string, number[]> {
+export function stageSamples(results: readonly { timing: FrameTiming }[]): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   for (const term of LATENCY_TERM_NAMES) out[term] = [];
   for (const { timing } of results) {
@@ -26,14 +26,21 @@ export function stageSamples(results: readonly FrameResult[]): Record<string, nu
   return out;
 }
 
-export function stageSummaries(results: readonly FrameResult[]): Record<string, Summary> {
+export function stageSummaries(results: readonly { timing: FrameTiming }[]): Record<string, Summary> {
   const out: Record<string, Summary> = {};
   for (const [k, v] of Object.entries(stageSamples(results))) if (v.length) out[k] = summarize(v);
   return out;
 }
 
 /** Latency terms FrameTiming did not provide for any result. */
-export function missingStages(results: readonly FrameResult[]): string[] {
+export function missingStages(results: readonly { timing: FrameTiming }[]): string[] {
   const samples = stageSamples(results);
   return LATENCY_TERM_NAMES.filter((k) => samples[k].length === 0);
+}
+
+/** Split-half spread of each stage's median (the run's own noise, for `bench compare`). */
+export function stageSpreads(results: readonly { timing: FrameTiming }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(stageSamples(results))) if (v.length) out[k] = splitHalfSpread(v, (xs) => percentile(xs, 0.5));
+  return out;
 }

@@ -1,5 +1,5 @@
 /** Pure helpers for benchmark numbers: percentiles, summaries, histograms, rates over time. */
-import { percentileSorted } from '../src/percentile.js';
+import { percentile, percentileSorted } from '../src/percentile.js';
 
 export interface Summary {
   n: number;
@@ -10,7 +10,7 @@ export interface Summary {
   max: number;
 }
 
-export { percentileSorted };
+export { percentile, percentileSorted };
 
 export function summarize(values: readonly number[]): Summary {
   const s = [...values].sort((a, b) => a - b);
@@ -47,6 +47,28 @@ export function rateSeries(timestampsMs: readonly number[], bucketMs = 1000, sta
   for (const t of timestampsMs) counts[Math.min(buckets - 1, Math.max(0, Math.floor((t - startMs) / bucketMs)))]++;
   return counts.map((c, i) => ({ t: r3(((i + 1) * bucketMs) / 1000), fps: r3((c * 1000) / bucketMs) }));
 }
+
+/**
+ * The run's own noise for a number computed from a sequence of samples: the number computed on the
+ * first half and on the second half of the samples, their difference relative to the whole
+ * (0.05 = the halves differ by 5 %). A drifting or bursty machine shows up here; NaN when either
+ * half is empty.
+ */
+export function splitHalfSpread(values: readonly number[], stat: (xs: readonly number[]) => number): number {
+  const half = Math.floor(values.length / 2);
+  if (half === 0) return NaN;
+  const whole = stat(values);
+  const a = stat(values.slice(0, half));
+  const b = stat(values.slice(values.length - half));
+  return whole !== 0 && Number.isFinite(whole) ? r3(Math.abs(a - b) / Math.abs(whole)) : NaN;
+}
+
+/** Split-half spreads of the median and the 95th percentile. */
+export function percentileSpread(values: readonly number[]): { p50: number; p95: number } {
+  return { p50: splitHalfSpread(values, (xs) => percentile(xs, 0.5)), p95: splitHalfSpread(values, (xs) => percentile(xs, 0.95)) };
+}
+
+export const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 export function r3(v: number): number {
   return Math.round(v * 1000) / 1000;

@@ -24,14 +24,34 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
     add('micro', '  of which postprocess / tracking (p50)', `${f(m.postprocess100.p50, 3)} / ${f(m.tracking100.p50, 3)} ms`);
   }
   if (r.limits) {
-    for (const s of r.limits.session) add('limits', `session alone ${s.imgsz}, batch ${s.batch}`, `${f(s.fps)} fps`, `${f(s.msPerBatch)} ms/run`);
+    for (const s of r.limits.session) add('limits', `session alone ${s.model}, ${s.provider}, batch ${s.batch}`, `${f(s.fps)} fps`, `run p50/p95 ${f(s.latency.p50)} / ${f(s.latency.p95)} ms`);
+    for (const u of r.limits.unavailable) add('limits', `${u.model} on ${u.provider}`, 'not available', u.reason);
     for (const d of r.limits.decode) add('limits', `ffmpeg decode+letterbox ${d.clip} -> ${d.imgsz}`, `${f(d.fps)} fps`, `${d.frames} frames, ${d.source}`);
   }
   if (r.analysis) {
-    for (const x of r.analysis.ratios) {
+    const runs = r.analysis.runs;
+    for (const [i, x] of r.analysis.ratios.entries()) {
       const [before, after] = x.sessionBeforeAfter;
-      add('analysis', `${x.clip} @ ${x.imgsz}`, `${f(x.pipelineFps)} fps`, `${f(x.ratio, 2)} x session (${f(x.sessionFps)}: ${f(before)} before, ${f(after)} after); target >= ${x.target}: ${mark(x.ratio >= x.target)}`);
+      const lat = runs[i]?.latency;
+      add('analysis', `${x.clip}, ${x.model}, ${x.provider}, batch ${x.batch}`, `${f(x.pipelineFps)} fps`, `latency p50/p95 ${f(lat?.p50)} / ${f(lat?.p95)} ms; ${f(x.ratio, 2)} x session (${f(x.sessionFps)}: ${f(before)} before, ${f(after)} after); target >= ${x.target}: ${mark(x.ratio >= x.target)}`);
     }
+    for (const u of r.analysis.unavailable) add('analysis', `${u.model} on ${u.provider}`, 'not available', u.reason);
+  }
+  for (const m of r.modelRatios ?? []) {
+    add('models', `${m.model} / ${m.baseline}, ${m.kind === 'session' ? 'session alone' : m.clip}, ${m.provider}, batch ${m.batch}`, `${f(m.ratio, 2)} x fps`, `${f(m.fps)} vs ${f(m.baselineFps)} fps; latency p50 ${f(m.latencyP50)} vs ${f(m.baselineLatencyP50)} ms`);
+  }
+  if (r.server) {
+    const s = r.server;
+    const c = s.clock;
+    add('server', `${s.url} (streamlens ${s.version})`, `${s.streams.length} stream(s)`, `models: ${s.models.map((m) => `${m.path} on ${m.activeProvider}`).join(', ') || 'none loaded'}`);
+    add('server', 'clock offset (server - here)', `${f(c.estimateMs, 2)} ms`, `+- ${f(c.accuracyMs ?? Infinity, 2)} ms (bounds ${f(c.lo, 2)} .. ${f(c.hi, 2)} from ${c.lowerSamples} messages and ${c.upperSamples} re-subscriptions)${c.inconsistent ? '; INCONSISTENT: a clock stepped during the run' : ''}`);
+    for (const x of s.streams) {
+      add('server', `stream ${x.id}: delivered fps, end-to-end p50/p95/p99`, `${f(x.deliveredFps)} fps`, `${f(x.endToEnd.p50)} / ${f(x.endToEnd.p95)} / ${f(x.endToEnd.p99)} ms (server capture->send p50 ${f(x.serverTotal.p50)}, delivery p50 ${f(x.delivery.p50)}); ${f(x.objectsPerFrame)} objects/frame; seq gaps ${x.seqGaps}`);
+    }
+    const fo = s.fanout;
+    if (fo) add('server', `fan-out, ${fo.clients} clients`, `delivered ${f(100 * fo.deliveredRatio)}%`, `min ${f(100 * fo.minDeliveredRatio)}%; delivery p50/p99 ${f(fo.delivery.p50)} / ${f(fo.delivery.p99)} ms; end-to-end p99 ${f(fo.endToEnd.p99)} ms`);
+    for (const h of s.detect?.runs ?? []) add('server', `POST /api/detect, ${h.connections} connections (${s.detect!.images} images)`, `${f(h.requestsPerSecond)} req/s`, `latency p50/p90/p99 ${h.latencyMs.p50}/${h.latencyMs.p90}/${h.latencyMs.p99} ms, errors ${h.errors + h.non2xx}`);
+    for (const k of s.skipped) add('server', 'skipped', k);
   }
   if (r.peer) {
     const p = r.peer.runs[0];
@@ -50,7 +70,7 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
   }
   if (r.capacity) {
     const c = r.capacity;
-    add('capacity', `1080p streams at ${c.targetFps} fps, p95 <= ${c.targetP95Ms} ms`, `${c.capacity}${c.capped ? '+' : ''}`, c.curve.map((p) => `${p.streams}:${f(p.p95, 0)}ms/${f(p.minFps)}fps`).join(' '));
+    add('capacity', `${c.clip} streams at ${c.targetFps} fps, p95 <= ${c.targetP95Ms} ms (${c.model})`, `${c.capacity}${c.capped ? '+' : ''}`, c.curve.map((p) => `${p.streams}:${f(p.p95, 0)}ms/${f(p.minFps)}fps`).join(' '));
   }
   if (r.fanout) {
     for (const x of r.fanout.runs) {
@@ -90,5 +110,7 @@ export function formatSummary(r: BenchResult): string {
   const rows = summaryRows(r);
   const w = [8, 0, 0].map((min, i) => Math.max(min, ...rows.map((row) => [row.section, row.metric, row.value][i].length)));
   const lines = rows.map((row) => `${row.section.padEnd(w[0])}  ${row.metric.padEnd(w[1])}  ${row.value.padEnd(w[2])}  ${row.against}`.trimEnd());
-  return [`bench${r.meta.quick ? ' --quick' : ''}: ${r.meta.sections.join(', ')} in ${r.meta.seconds.toFixed(0)} s (${r.meta.host.cpus} CPUs, ${r.meta.host.cpuModel})`, ...lines, r.meta.note].join('\n');
+  const m = r.meta.machine;
+  const load = `load average ${m.loadAverage.start}${m.loadAverage.end !== undefined ? ` -> ${m.loadAverage.end}` : ''}`;
+  return [`bench${r.meta.quick ? ' --quick' : ''}: ${r.meta.sections.join(', ')} in ${r.meta.seconds.toFixed(0)} s (${m.cores} CPUs, ${m.cpuModel}, ${load})`, ...lines, r.meta.note].join('\n');
 }

@@ -3,7 +3,8 @@ import type { Histogram } from './stats.js';
 
 export interface Series {
   name: string;
-  points: { x: number; y: number }[];
+  /** A label is written next to its point (e.g. the batch size of a throughput/latency point). */
+  points: { x: number; y: number; label?: string }[];
 }
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
@@ -71,6 +72,7 @@ export function lineChart(title: string, series: Series[], xLabel: string, yLabe
     const d = s.points.map((p, k) => `${k ? 'L' : 'M'}${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join('');
     body += `<path d="${d}" fill="none" stroke="${c}" stroke-width="1.5"/>`;
     if (s.points.length <= 40) body += s.points.map((p) => `<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="2.5" fill="${c}"/>`).join('');
+    body += s.points.filter((p) => p.label).map((p) => `<text x="${(X(p.x) + 4).toFixed(1)}" y="${(Y(p.y) - 4).toFixed(1)}" fill="${c}">${escapeHtml(p.label!)}</text>`).join('');
     body += `<rect x="${M.left + 8}" y="${M.top + 4 + i * 14}" width="10" height="3" fill="${c}"/><text x="${M.left + 22}" y="${M.top + 9 + i * 14}">${escapeHtml(s.name)}</text>`;
   });
   return frame(title, xLabel, yLabel, xMax, yMax, body, xMin);

@@ -1,15 +1,21 @@
 /**
- * WebSocket client load for the fan-out benchmark, run as a child process so the clients' CPU is
- * not counted as the server's. Usage: node wsLoad.js '<json LoadSpec>'. Connects the clients to a
- * 127.0.0.1 server, prints {"ready":true} once all are subscribed, waits for a "go" line on stdin,
- * records for `seconds`, then prints one JSON LoadReport line and exits.
+ * WebSocket client load for the fan-out benchmarks, run as a child process so the clients' CPU is
+ * not counted as the server's. Usage: node wsLoad.js '<json LoadSpec>'. Connects the clients to the
+ * server (the in-process one on 127.0.0.1, or the user's with --server), prints {"ready":true} once
+ * all are subscribed, waits for a "go" line on stdin, records for `seconds`, then prints one JSON
+ * LoadReport line and exits. Times are this machine's clock; the parent corrects them by the
+ * server's clock offset when the server is elsewhere.
  */
 import WebSocket from 'ws';
 import { nowMs } from '../src/clock.js';
+import { wsUrl } from './serverUrl.js';
 
 export interface LoadSpec {
+  /** The server's base URL (http://host:port[/prefix]). */
   url: string;
-  stream: string;
+  /** Sent as `Authorization: Bearer` on the WebSocket upgrade. */
+  token?: string;
+  streams: string[];
   clients: number;
   video: boolean;
   /** Also connect one client that subscribes to video and never reads (its socket is paused). */
@@ -21,6 +27,8 @@ export interface LoadReport {
   clients: number;
   /** Delivery latency (receive - server sendTs) of detections messages, ms, pooled over healthy clients. */
   delivery: number[];
+  /** Receive - capture time (the message's ts), ms, pooled over healthy clients. */
+  captureToClient: number[];
   /** Per healthy client: detections and video messages received in the window. */
   received: { detections: number; videos: number }[];
   /** Handshakes that failed and were retried, and the last failure's message. */
@@ -40,13 +48,14 @@ interface Client {
 interface State {
   recording: boolean;
   delivery: number[];
+  captureToClient: number[];
   minSeq: number;
   maxSeq: number;
 }
 
 function connect(spec: LoadSpec, state: State, video: boolean): Promise<Client> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(spec.url.replace(/^http/, 'ws') + '/ws');
+    const ws = new WebSocket(wsUrl(spec.url), spec.token ? { headers: { authorization: `Bearer ${spec.token}` } } : {});
     const client: Client = { ws, detections: 0, videos: 0 };
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
@@ -62,10 +71,11 @@ function connect(spec: LoadSpec, state: State, video: boolean): Promise<Client> 
           state.minSeq = Math.min(state.minSeq, m.seq);
           state.maxSeq = Math.max(state.maxSeq, m.seq);
         }
+        if (m.ts !== undefined) state.captureToClient.push(t - m.ts);
         if (m.ts !== undefined && m.latency?.total_ms != null) state.delivery.push(t - (m.ts + m.latency.total_ms));
       }
     });
-    ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe', streams: [spec.stream], video })));
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe', streams: spec.streams, video })));
     ws.once('error', reject);
     // Settles nothing once subscribed; before that, a close (e.g. 1013 too many clients) is a failure.
     ws.once('close', (code, reason) => reject(new Error(`closed before subscribing: ${code} ${reason.toString()}`)));
@@ -90,7 +100,7 @@ async function connectWithRetry(spec: LoadSpec, state: State, video: boolean): P
 }
 
 async function main(spec: LoadSpec): Promise<LoadReport> {
-  const state: State = { recording: false, delivery: [], minSeq: Infinity, maxSeq: -Infinity };
+  const state: State = { recording: false, delivery: [], captureToClient: [], minSeq: Infinity, maxSeq: -Infinity };
   const clients: Client[] = [];
   // Connect in small groups: hundreds of simultaneous handshakes would measure the accept path.
   for (let i = 0; i < spec.clients; i += 25) {
@@ -99,7 +109,7 @@ async function main(spec: LoadSpec): Promise<LoadReport> {
   }
   let stuck: Client | undefined;
   if (spec.stuck) {
-    stuck = await connectWithRetry(spec, { recording: false, delivery: [], minSeq: Infinity, maxSeq: -Infinity }, true);
+    stuck = await connectWithRetry(spec, { recording: false, delivery: [], captureToClient: [], minSeq: Infinity, maxSeq: -Infinity }, true);
     stuck.ws.pause();
   }
   process.stdout.write(JSON.stringify({ ready: true }) + '\n');
@@ -111,7 +121,7 @@ async function main(spec: LoadSpec): Promise<LoadReport> {
   const seconds = (nowMs() - t0) / 1000;
   for (const c of clients) c.ws.terminate();
   stuck?.ws.terminate();
-  return { clients: clients.length, delivery: state.delivery, received: clients.map((c) => ({ detections: c.detections, videos: c.videos })), seqRange: [state.minSeq, state.maxSeq], connectRetries, lastConnectError, seconds };
+  return { clients: clients.length, delivery: state.delivery, captureToClient: state.captureToClient, received: clients.map((c) => ({ detections: c.detections, videos: c.videos })), seqRange: [state.minSeq, state.maxSeq], connectRetries, lastConnectError, seconds };
 }
 
 function goSignal(): Promise<void> {

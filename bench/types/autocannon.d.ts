@@ -14,6 +14,8 @@ declare module 'autocannon' {
     amount?: number;
     /** Seconds before a request counts as timed out. */
     timeout?: number;
+    /** Each connection sends these in turn; a field given here overrides the option above. */
+    requests?: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer }[];
   }
 
   interface Percentiles {

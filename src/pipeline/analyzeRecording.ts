@@ -17,6 +17,7 @@ import { DEFAULT_TRACKER, type AnalyticsSettings } from '../config/schema.js';
 import type { Frame, FrameResult, SourceInfo, TrackerConfig } from '../types.js';
 import { log as defaultLog, type Logger } from '../log.js';
 import { buildStageChain } from './stages.js';
+import type { StageFactory } from './stage.js';
 
 /** The stream id of analysis results. */
 export const ANALYZE_STREAM = 'analyze';
@@ -49,6 +50,8 @@ export interface AnalyzeOptions {
   signal?: AbortSignal;
   onProgress?(done: number, total: number | undefined): void;
   sources?: SourceFactory;
+  /** The chain's stage factories, in order (default: the registry, STAGES); the benchmark slows one on purpose to check that a regression shows. */
+  stages?: readonly StageFactory[];
   log?: Logger;
 }
 
@@ -104,7 +107,7 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
     log,
     memory: new Map(),
     live: false,
-  });
+  }, opts.stages);
   const started = performance.now();
   let frames = 0;
   let interrupted = false;
