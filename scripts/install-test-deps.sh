@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Debian packages the test suite drives for real: a GStreamer RTSP server, headless Chromium and an
-# MQTT broker (mosquitto, for the event outputs).
+# Debian packages the test suite drives for real: a GStreamer RTSP server, headless Chromium, an
+# MQTT broker (mosquitto, for the event outputs) and Redis (cluster mode and the job queue).
 # Runs as root (CI) or through sudo.
 set -euo pipefail
 packages=(
@@ -14,6 +14,7 @@ packages=(
   gstreamer1.0-plugins-ugly
   gstreamer1.0-libav
   mosquitto
+  redis-server
 )
 missing=()
 for p in "${packages[@]}"; do

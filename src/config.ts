@@ -22,6 +22,7 @@ import {
   parseDropPolicy,
   type AnalyticsSettings,
   type BackoffSettings,
+  type ClusterSettings,
   type EventsSettings,
   type EventStoreSettings,
   type ModelSettings,
@@ -49,6 +50,8 @@ export interface ServeConfig {
   /** Absolute folder the server keeps data in; undefined = nothing is kept. */
   dataDir?: string;
   events: EventsSettings;
+  /** Set when the server runs as a node of a cluster (docs/cluster.md). */
+  cluster?: ClusterSettings;
 }
 
 const checkConfigSchema = schemaCheck(ConfigSchema);
@@ -246,6 +249,13 @@ function resolveEvents(v: Static<typeof EventsSchema> | undefined, dataDir: stri
   return { ...(mqtt ? { mqtt } : {}), webhooks, ...(store ? { store } : {}) };
 }
 
+/** A node must heartbeat (and renew its leases) more often than they expire. */
+export function checkCluster(c: ClusterSettings, issues: ConfigIssue[]): void {
+  for (const key of ['nodeTtlMs', 'leaseTtlMs'] as const) {
+    if (c[key] <= c.heartbeatMs) issues.push({ path: `cluster.${key}`, message: `expected > heartbeatMs (${c.heartbeatMs}), got ${c[key]}` });
+  }
+}
+
 /** Validates a whole config document. `baseDir` anchors relative model, media and file paths. */
 export function parseConfig(json: unknown, baseDir: string): ServeConfig {
   const doc = structuredClone(json);
@@ -282,8 +292,10 @@ export function parseConfig(json: unknown, baseDir: string): ServeConfig {
   });
   const dataDir = typeof input.dataDir === 'string' ? resolve(baseDir, input.dataDir) : undefined;
   const events = clean(issues, 'events') ? resolveEvents(input.events, dataDir, issues) : { webhooks: [] };
+  const cluster = clean(issues, 'cluster') ? (input.cluster as ClusterSettings | undefined) : undefined;
+  if (cluster) checkCluster(cluster, issues);
   if (issues.length) throw new ConfigError(issues);
-  return { server, models, streams, tracker, baseDir, ...(dataDir ? { dataDir } : {}), events };
+  return { server, models, streams, tracker, baseDir, ...(dataDir ? { dataDir } : {}), events, ...(cluster ? { cluster } : {}) };
 }
 
 /** Reads and validates a JSON config file; relative paths resolve from the file's folder. */

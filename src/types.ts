@@ -214,6 +214,8 @@ export interface StreamStats {
   provider?: string;
   /** The stream's analytics counts, when it has zones or lines (docs/analytics.md). */
   analytics?: AnalyticsCounts;
+  /** Cluster mode: the node running the stream (absent while no node runs it). */
+  node?: string;
 }
 
 // ---- Configuration: the types come from its schema (src/config/schema.ts) ----

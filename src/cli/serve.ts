@@ -3,16 +3,18 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { numberOption, packageVersion, runCommand, UsageError, type Command } from './command.js';
-import { ConfigError, loadConfig, parseConfig, type ServeConfig } from '../config.js';
+import { ConfigError, DEFAULT_CLUSTER, DEFAULT_MODEL, loadConfig, parseConfig, STREAM_ID_PATTERN, type ServeConfig } from '../config.js';
+import { ClusterHub, defaultNodeId } from '../cluster/clusterHub.js';
+import { JobQueue } from '../cluster/jobQueue.js';
+import { isFileSource, redactUrl } from '../ingest/sourceUrl.js';
 import { startServer } from '../serve/server.js';
 import { killAllFfmpeg, liveFfmpegChildren } from '../ingest/ffmpeg.js';
-import { isFileSource } from '../ingest/sourceUrl.js';
 import { StreamHub } from '../pipeline/streamHub.js';
 import { createLogger, levelFromEnv, type Logger } from '../log.js';
 import { demoClipPath, ensureDemoClip } from '../tools/synth/index.js';
 import { ensureModel, isBuiltinModel, modelsDir, type BuiltinModel } from '../tools/modelgen/index.js';
 
-const help = `Usage: streamlens serve [--config <file>] [--host <host>] [--port <port>]
+const help = `Usage: streamlens serve [--config <file>] [--host <host>] [--port <port>] [--cluster <redis-url> [--node-id <id>]]
 
 Runs the live server: every configured stream is decoded, run through its model (and tracker)
 and broadcast to WebSocket clients at ws://HOST:PORT/ws. HTTP API under /api (docs/protocol.md).
@@ -26,6 +28,10 @@ Options:
   --config <file>   JSON config (docs/configuration.md; examples in streams/)
   --host <host>     listen address (default from config, else 127.0.0.1)
   --port <port>     listen port (default from config, else 8080; 0 = any free port)
+  --cluster <url>   run as a node of the cluster whose state is in this Redis (redis://host:port;
+                    overrides cluster.redis of the config): the streams are shared by the nodes,
+                    each runs its share, any node serves any stream (docs/cluster.md)
+  --node-id <id>    this node's id in the cluster (default <host name>-<port>)
   -h, --help        this help
 
 Log level: server.logLevel in the config, or STREAMLENS_LOG_LEVEL=debug|info|warn|error|silent
@@ -84,7 +90,10 @@ function run(argv: string[]): Promise<number> {
 }
 
 async function serve(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, cluster: { type: 'string' }, 'node-id': { type: 'string' } },
+  });
   const port = values.port === undefined ? undefined : numberOption('port', values.port, 0, { min: 0, max: 65535, integer: true });
   let config: ServeConfig;
   try {
@@ -95,12 +104,35 @@ async function serve(argv: string[]): Promise<number> {
   }
   if (values.host) config.server.host = values.host;
   if (port !== undefined) config.server.port = port;
+  if (values.cluster !== undefined) {
+    if (!/^rediss?:\/\/[^/\s]/.test(values.cluster)) throw new UsageError(`--cluster must be a redis:// or rediss:// URL, got "${values.cluster}"`);
+    config.cluster = { ...DEFAULT_CLUSTER, ...config.cluster, redis: values.cluster };
+  }
+  if (values['node-id'] !== undefined) {
+    if (!config.cluster) throw new UsageError('--node-id names a cluster node: give --cluster too');
+    if (!STREAM_ID_PATTERN.test(values['node-id'])) throw new UsageError(`--node-id: expected 1-64 characters from A-Z a-z 0-9 _ . -, got "${values['node-id']}"`);
+    config.cluster.nodeId = values['node-id'];
+  }
 
   // STREAMLENS_LOG_LEVEL overrides server.logLevel.
   const log = createLogger({}, levelFromEnv(config.server.logLevel));
   if (values.config) await ensureGenerated(config, log);
-  const server = await startServer({ config, hub: StreamHub.forConfig(config, log), version: packageVersion(), log });
-  process.stdout.write(`streamlens serving ${config.streams.length} stream(s) on ${server.url} (WebSocket ${server.url.replace(/^http/, 'ws')}/ws)\n`);
+  const local = StreamHub.forConfig(config, log);
+  const c = config.cluster;
+  let server;
+  if (c) {
+    // Cluster mode: the config's streams join the cluster's desired state instead of starting here.
+    const nodeId = c.nodeId ?? defaultNodeId(config.server.port);
+    const providers = [...new Set(Object.values(config.models).flatMap((m) => m.providers))];
+    const cluster = new ClusterHub({ settings: c, nodeId, url: c.url, local, providers: providers.length ? providers : DEFAULT_MODEL.providers, seed: config.streams, log });
+    const jobs = new JobQueue(c.redis);
+    server = await startServer({ config: { ...config, streams: [] }, hub: cluster, cluster, jobs, version: packageVersion(), log });
+    await cluster.start(server.url);
+    process.stdout.write(`streamlens node ${nodeId} of the cluster at ${redactUrl(c.redis)} serving on ${server.url} (WebSocket ${server.url.replace(/^http/, 'ws')}/ws)\n`);
+  } else {
+    server = await startServer({ config, hub: local, version: packageVersion(), log });
+    process.stdout.write(`streamlens serving ${config.streams.length} stream(s) on ${server.url} (WebSocket ${server.url.replace(/^http/, 'ws')}/ws)\n`);
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;

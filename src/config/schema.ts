@@ -359,6 +359,29 @@ export const EventsSchema = Type.Object(
   { additionalProperties: false, default: {}, description: 'Where analytics events go besides the WebSocket (docs/analytics.md).' },
 );
 
+// ---- cluster mode (docs/cluster.md) ----
+
+export const ClusterSchema = Type.Object(
+  {
+    redis: Type.String({ pattern: '^rediss?://[^/\\s]', errorMessage: 'expected a redis:// or rediss:// URL', description: 'Redis URL the nodes share, e.g. redis://10.0.0.5:6379/0 (the database number separates clusters on one Redis).' }),
+    nodeId: Type.Optional(
+      Type.String({
+        pattern: STREAM_ID_PATTERN.source,
+        errorMessage: 'expected 1-64 characters from A-Z a-z 0-9 _ . - (starting with a letter or digit)',
+        description: "This node's id, unique in the cluster. Default: <host name>-<port>.",
+      }),
+    ),
+    url: Type.Optional(Type.String({ pattern: '^https?://[^/\\s]', errorMessage: 'expected an http:// or https:// URL', description: 'Where clients reach this node (shown in GET /api/cluster). Default: http://<listen host>:<port>.' })),
+    heartbeatMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000, default: 1000, description: 'How often the node heartbeats, renews its leases and reconciles placement, ms.' })),
+    nodeTtlMs: Type.Optional(Type.Integer({ minimum: 300, maximum: 600_000, default: 5000, description: 'A node not heard from for this long is gone: its streams are placed elsewhere, ms (> heartbeatMs).' })),
+    leaseTtlMs: Type.Optional(Type.Integer({ minimum: 300, maximum: 600_000, default: 5000, description: "A stream's lease lasts this long unless renewed; nobody else may run the stream before it expires, ms (> heartbeatMs)." })),
+    maxStreams: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, default: 0, description: 'Most streams this node runs; 0 = no limit.' })),
+    weight: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 1, description: 'Share of the streams relative to other nodes (e.g. 4 for a GPU node beside CPU nodes of weight 1).' })),
+    loadFactor: Type.Optional(Type.Number({ minimum: 1, maximum: 10, default: 1.25, description: 'Bounded load: no node runs more than ceil(loadFactor x streams x its weight share).' })),
+  },
+  { additionalProperties: false, description: 'Run as a node of a cluster whose desired state, membership and leases live in Redis (docs/cluster.md).' },
+);
+
 export const ConfigSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'The JSON Schema of this file, for editors (e.g. "./streamlens.schema.json"). Ignored by the server.' })),
@@ -374,6 +397,7 @@ export const ConfigSchema = Type.Object(
     streams: Type.Optional(Type.Array(StreamSchema, { default: [], description: 'Streams to start; more can be added over the API.' })),
     dataDir: Type.Optional(Type.String({ minLength: 1, description: 'Folder the server keeps data in (the event store), relative to the config file. None = nothing is kept.' })),
     events: Type.Optional(EventsSchema),
+    cluster: Type.Optional(ClusterSchema),
   },
   { additionalProperties: false, title: 'streamlens serve configuration', description: 'docs/configuration.md' },
 );
@@ -425,6 +449,7 @@ export type EventStoreSettings = Filled<Omit<Static<typeof EventStoreSchema>, 'e
   /** Absolute folder of the database and snapshots: `<dataDir>/events`. */
   dir: string;
 };
+export type ClusterSettings = Filled<Static<typeof ClusterSchema>, 'nodeId' | 'url'>;
 export interface EventsSettings {
   mqtt?: MqttSettings;
   webhooks: WebhookSettings[];
@@ -444,6 +469,7 @@ export const DEFAULT_BACKOFF: BackoffSettings = defaultsOf(BackoffSchema);
 export const DEFAULT_MQTT = defaultsOf(Type.Omit(MqttSchema, ['url', 'username', 'password', 'clientId']));
 export const DEFAULT_WEBHOOK = defaultsOf(Type.Omit(WebhookSchema, ['url', 'types', 'secret']));
 export const DEFAULT_EVENT_STORE = defaultsOf(Type.Omit(EventStoreSchema, ['enabled']));
+export const DEFAULT_CLUSTER = defaultsOf(Type.Omit(ClusterSchema, ['redis', 'nodeId', 'url']));
 /** A stream's defaults, for the fields that have a static one. */
 export const DEFAULT_STREAM = defaultsOf(Type.Omit(StreamSchema, ['id', 'url', 'model', 'dropPolicy', 'tracker']));
 /** No zones, no lines. */

@@ -55,6 +55,14 @@ export class UnknownStreamError extends Error {
   }
 }
 
+/** The hub cannot change its streams now (e.g. a cluster node cut off from the cluster's state); try again later. */
+export class HubUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HubUnavailableError';
+  }
+}
+
 export interface StreamHubApi {
   ids(): string[];
   has(id: string): boolean;
@@ -92,4 +100,16 @@ export interface StreamHubApi {
   detectBackend(modelPath: string): Promise<ModelBackend>;
   /** Stops every stream and closes the models. */
   close(): Promise<void>;
+  /**
+   * A hub whose streams may run on other machines (a cluster node): results of those streams,
+   * relayed for this server's WebSocket clients only (never counted, stored or published again
+   * here: their owner does that). Absent on a hub that runs every stream itself.
+   */
+  readonly relayed$?: Observable<FrameResult>;
+  /**
+   * This server's WebSocket clients follow `stream` (and its video when `video`): a hub whose
+   * streams run elsewhere relays a stream only while someone follows it, and its video only while
+   * someone asks for it. Returns the release; absent on a hub that runs every stream itself.
+   */
+  follow?(stream: string, options: { video: boolean }): () => void;
 }

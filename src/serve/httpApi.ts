@@ -6,7 +6,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, formatDropPolicy, parseAnalytics, parseStream, streamContext, type AnalyticsSettings, type ServeConfig, type StreamSettings } from '../config.js';
 import { redactUrl } from '../ingest/sourceUrl.js';
 import type { AnalyticsCounts } from '../types.js';
-import { DuplicateStreamError, type StreamHubApi } from '../pipeline/hub.js';
+import { DuplicateStreamError, HubUnavailableError, type StreamHubApi } from '../pipeline/hub.js';
+import type { ClusterApi } from '../cluster/clusterHub.js';
+import type { JobList } from '../cluster/jobQueue.js';
 import type { Logger } from '../log.js';
 import type { StreamStats } from '../types.js';
 import { nowMs } from '../clock.js';
@@ -25,6 +27,10 @@ export interface ApiContext {
   snapshots: LatestFrames;
   /** The event store (GET /api/events); undefined without a dataDir. */
   events?: EventQueries;
+  /** Cluster mode: this node's view of the cluster. */
+  cluster?: ClusterApi;
+  /** The analysis job queue, when there is one. */
+  jobs?: JobList;
   log: Logger;
   version: string;
   startedAt: number;
@@ -85,7 +91,24 @@ const routes: Route[] = [
   {
     method: 'GET',
     pattern: /^\/healthz$/,
-    handler: async (ctx, _req, res) => json(res, 200, { status: 'ok', streams: ctx.hub.ids().length }),
+    // Degraded (a cluster node cut off from Redis) still answers 200: the node keeps serving what it runs.
+    handler: async (ctx, _req, res) => json(res, 200, { status: ctx.cluster?.status() ?? 'ok', streams: ctx.hub.ids().length, ...(ctx.cluster ? { node: ctx.cluster.nodeId } : {}) }),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/cluster$/,
+    handler: async (ctx, _req, res) => {
+      if (!ctx.cluster) throw new HttpError(404, 'not a cluster node (serve --cluster redis://...)');
+      json(res, 200, ctx.cluster.view());
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/jobs$/,
+    handler: async (ctx, _req, res) => {
+      if (!ctx.jobs) throw new HttpError(404, 'no job queue (serve --cluster redis://...)');
+      json(res, 200, { jobs: await ctx.jobs.list() });
+    },
   },
   {
     method: 'GET',
@@ -257,6 +280,7 @@ export async function handleApiRequest(ctx: ApiContext, req: IncomingMessage, re
       res.destroy();
       return;
     }
+    if (err instanceof HubUnavailableError) err = new HttpError(503, err.message);
     if (err instanceof HttpError) {
       // The rest of an oversized body is not read: the connection cannot be reused.
       if (err.status === 413) res.setHeader('connection', 'close');

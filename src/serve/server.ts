@@ -23,6 +23,8 @@ import type { EventSinkStats } from '../output/events/sinkStats.js';
 import { LatestFrames } from './snapshot.js';
 import { ClientDropCounts, servedStats, type StreamStatsSource } from './streamStats.js';
 import { WsGateway, type ClientInfo } from './wsGateway.js';
+import type { ClusterApi } from '../cluster/clusterHub.js';
+import type { JobList } from '../cluster/jobQueue.js';
 
 export interface RunningServer {
   /** http://host:port */
@@ -45,6 +47,10 @@ export interface StartServerOptions {
   hub: StreamHubApi;
   version: string;
   log?: Logger;
+  /** Cluster mode: the node's view of the cluster (GET /api/cluster, /healthz). */
+  cluster?: ClusterApi;
+  /** The analysis job queue (GET /api/jobs). */
+  jobs?: JobList;
 }
 
 /** True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost). */
@@ -110,6 +116,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   registerEventMetrics(metrics.registry, () => live.flatMap((s) => (hasEventStats(s) ? s.eventStats() : [])));
   const subscriptions = [
     hub.results$.subscribe((result) => void sinks.write(result)),
+    // Results of streams running on other nodes: for this node's WebSocket clients only (their owner counts, stores and publishes them).
+    ...(hub.relayed$ ? [hub.relayed$.subscribe((result) => gateway.write(result))] : []),
     hub.states$.subscribe((e) => {
       if (e.state !== 'stopped') return;
       snapshots.forget(e.stream);
@@ -117,7 +125,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }),
   ];
   const events = live.find((s): s is EventStore => s instanceof EventStore);
-  const ctx: ApiContext = { config, hub, streams, snapshots, events, log, version: options.version, startedAt: Date.now(), clientCount: () => gateway.clientCount };
+  const ctx: ApiContext = { config, hub, streams, snapshots, events, cluster: options.cluster, jobs: options.jobs, log, version: options.version, startedAt: Date.now(), clientCount: () => gateway.clientCount };
 
   const server = createServer(
     {
@@ -168,6 +176,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       await hub.close();
       for (const sub of subscriptions) sub.unsubscribe();
       await sinks.close().catch((err: unknown) => log.error({ err }, 'closing the result sinks failed'));
+      await options.jobs?.close().catch((err: unknown) => log.error({ err }, 'closing the job queue failed'));
       server.closeAllConnections();
       await stopped;
     })());

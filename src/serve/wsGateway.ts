@@ -62,6 +62,8 @@ export class WsGateway implements ResultSink {
   private readonly log: Logger;
   private readonly wss: WebSocketServer;
   private readonly sessions = new Set<ClientSession>();
+  /** What each client follows through the hub (a cluster node relays streams running elsewhere only while followed). */
+  private readonly follows = new Map<ClientSession, Map<string, { video: boolean; release(): void }>>();
   private readonly subscriptions: Subscription[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   /** Drops of clients that have gone, so totals survive disconnects (for /metrics). */
@@ -85,6 +87,7 @@ export class WsGateway implements ResultSink {
             // A client subscribed to "*" takes every new stream as it appears.
             if (s.allStreams && !s.subscriptions.has(event.stream) && this.hub.has(event.stream)) {
               s.subscribe([event.stream], s.allStreams.video);
+              this.follow(s, [event.stream], s.allStreams.video);
               s.sendControl(encodeSubscribed([event.stream], s.allStreams.video, true));
             }
             if (s.subscriptions.has(event.stream)) s.sendControl(text);
@@ -145,6 +148,7 @@ export class WsGateway implements ResultSink {
     for (const t of this.timers) clearInterval(t);
     for (const sub of this.subscriptions) sub.unsubscribe();
     for (const s of this.sessions) {
+      this.unfollow(s);
       s.ws.close(CLOSE_GOING_AWAY, 'server shutting down');
       setTimeout(() => s.ws.terminate(), 1000).unref();
     }
@@ -189,6 +193,7 @@ export class WsGateway implements ResultSink {
     this.accepted++;
     ws.on('message', (data, isBinary) => this.onMessage(session, data, isBinary));
     ws.on('close', (code) => {
+      this.unfollow(session);
       if (this.sessions.delete(session)) {
         this.goneDrops.video += session.drops.video;
         this.goneDrops.detections += session.drops.detections;
@@ -220,6 +225,7 @@ export class WsGateway implements ResultSink {
     if (msg.type === 'subscribe') {
       if (all) session.allStreams = { video: msg.video };
       session.subscribe(known, msg.video);
+      this.follow(session, known, msg.video);
       session.sendControl(encodeSubscribed(known, msg.video, all));
       for (const id of known) {
         const stats = this.streams.stats(id);
@@ -229,8 +235,33 @@ export class WsGateway implements ResultSink {
       const gone = all ? [...session.subscriptions] : named;
       if (all) session.allStreams = undefined;
       session.unsubscribe(gone);
+      this.unfollow(session, gone);
       session.sendControl(encodeUnsubscribed(gone, all));
     }
+  }
+
+  /** Tells the hub what a client follows now (with or without video). */
+  private follow(session: ClientSession, streams: string[], video: boolean): void {
+    if (!this.hub.follow) return;
+    let held = this.follows.get(session);
+    if (!held) this.follows.set(session, (held = new Map()));
+    for (const id of streams) {
+      const prev = held.get(id);
+      if (prev?.video === video) continue;
+      prev?.release();
+      held.set(id, { video, release: this.hub.follow(id, { video }) });
+    }
+  }
+
+  /** Releases what a client followed: `streams`, or everything. */
+  private unfollow(session: ClientSession, streams?: string[]): void {
+    const held = this.follows.get(session);
+    if (!held) return;
+    for (const id of streams ?? [...held.keys()]) {
+      held.get(id)?.release();
+      held.delete(id);
+    }
+    if (held.size === 0) this.follows.delete(session);
   }
 
   private sendStats(): void {

@@ -1,0 +1,292 @@
+/**
+ * Cluster mode end to end: a real redis-server and real `streamlens serve --cluster` processes.
+ * One sequence (each step starts from the state the previous one left, as a cluster lives):
+ * 6 streams posted to one of 3 nodes run once each, balanced; a WebSocket client on another node
+ * receives all of them; SIGKILL of a node: everything runs again exactly once within 15 s and
+ * the client keeps receiving, with track ids that do not collide; a node joining takes its share
+ * only; SIGTERM hands over at once; Redis restarted mid-run: no crash, no duplicate, resynced.
+ * "Exactly once" = each stream in exactly one node's own report, and each node's ffmpeg children
+ * matching the streams it reports.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { Redis } from 'ioredis';
+import { startServeCli, type ServeCli } from './helpers/serveCli.js';
+import { startRedis, type RedisServer } from './helpers/redis.js';
+import { childPids } from './helpers/processes.js';
+import { ensureDemoClip } from '../src/tools/synth/index.js';
+import { ensureModel } from '../src/tools/modelgen/index.js';
+
+const STREAMS = ['cam1', 'cam2', 'cam3', 'cam4', 'cam5', 'cam6'];
+/** ceil(1.25 x 6 / 3) */
+const BOUND_3 = 3;
+
+interface NodeView {
+  self: string;
+  status: string;
+  nodes: Array<{ id: string; streams: string[] }>;
+  unplaced: string[];
+}
+
+let redis: RedisServer;
+let config: string;
+let clip: string;
+const nodes = new Map<string, ServeCli>();
+
+/** GET on a fresh connection each time (a kept-alive one may be closed by the server as it is reused). */
+function getJson<T>(url: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as T) : reject(new Error(`${url}: ${res.statusCode} ${body}`))));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+async function startNode(id: string): Promise<ServeCli> {
+  const node = await startServeCli(['--config', config, '--port', '0', '--cluster', redis.url, '--node-id', id], { timeoutMs: 60_000 });
+  nodes.set(id, node);
+  return node;
+}
+
+function ffmpegChildren(pid: number): number {
+  return childPids(pid).filter((p) => {
+    try {
+      return /ffmpeg/.test(execFileSync('ps', ['-o', 'comm=', '-p', String(p)], { encoding: 'utf8' }));
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+/** What each live node says it runs itself (its own record), and its ffmpeg children. */
+async function running(): Promise<Map<string, { streams: string[]; ffmpeg: number; status: string }>> {
+  const out = new Map<string, { streams: string[]; ffmpeg: number; status: string }>();
+  for (const [id, node] of nodes) {
+    const view = await getJson<NodeView>(`${node.url}/api/cluster`);
+    const self = view.nodes.find((n) => n.id === view.self)!;
+    out.set(id, { streams: [...self.streams].sort(), ffmpeg: ffmpegChildren(node.child.pid!), status: view.status });
+  }
+  return out;
+}
+
+/** Every stream on exactly one node, streaming there, each node's ffmpeg count matching; undefined when not (yet). */
+async function exactlyOnce(): Promise<Map<string, string> | undefined> {
+  const r = await running();
+  const owner = new Map<string, string>();
+  for (const [id, n] of r) {
+    if (n.ffmpeg !== n.streams.length) return undefined;
+    for (const s of n.streams) {
+      if (owner.has(s)) throw new Error(`stream ${s} runs on ${owner.get(s)} and ${id}`);
+      owner.set(s, id);
+    }
+  }
+  if (owner.size !== STREAMS.length) return undefined;
+  // Streaming, as the owner reports it.
+  for (const [id, node] of nodes) {
+    const { streams } = await getJson<{ streams: Array<{ id: string; state: string; node?: string }> }>(`${node.url}/api/streams`);
+    for (const s of streams) if (owner.get(s.id) === id && s.state !== 'streaming') return undefined;
+  }
+  return owner;
+}
+
+async function waitExactlyOnce(deadlineMs: number, what: string): Promise<{ owner: Map<string, string>; ms: number }> {
+  const start = Date.now();
+  for (;;) {
+    const owner = await exactlyOnce();
+    if (owner) return { owner, ms: Date.now() - start };
+    if (Date.now() - start > deadlineMs) throw new Error(`${what}: not every stream running exactly once after ${deadlineMs} ms: ${JSON.stringify([...(await running())])}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function load(owner: Map<string, string>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const n of owner.values()) out.set(n, (out.get(n) ?? 0) + 1);
+  return out;
+}
+
+/** A WebSocket client subscribed to "*": detections per stream and the track ids seen, with the time each arrived. */
+class Client {
+  readonly frames = new Map<string, number>();
+  readonly ids: Array<{ stream: string; id: number; at: number }> = [];
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const m = JSON.parse(data.toString());
+      if (m.type !== 'detections') return;
+      this.frames.set(m.stream, (this.frames.get(m.stream) ?? 0) + 1);
+      for (const o of m.objects) if (o.track_id !== null) this.ids.push({ stream: m.stream, id: o.track_id, at: Date.now() });
+    });
+  }
+
+  static async connect(url: string): Promise<Client> {
+    const ws = new WebSocket(url.replace('http', 'ws') + '/ws');
+    await new Promise((r, j) => ws.once('open', r).once('error', j));
+    ws.send(JSON.stringify({ type: 'subscribe', streams: ['*'] }));
+    return new Client(ws);
+  }
+
+  /** Resolves once every stream delivered `n` more frames than now. */
+  async more(n: number, ms: number): Promise<void> {
+    const base = new Map(STREAMS.map((s) => [s, this.frames.get(s) ?? 0]));
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (STREAMS.every((s) => (this.frames.get(s) ?? 0) >= base.get(s)! + n)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`not every stream delivered ${n} more frames within ${ms} ms: ${JSON.stringify([...this.frames].map(([s, c]) => [s, c - (base.get(s) ?? 0)]))}`);
+  }
+}
+
+beforeAll(async () => {
+  const [c, model] = await Promise.all([ensureDemoClip().then((x) => x.video), ensureModel('synthetic-det', { imgsz: 320 })]);
+  clip = c;
+  redis = await startRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'streamlens-cluster-'));
+  config = join(dir, 'node.json');
+  writeFileSync(config, JSON.stringify({ server: { mediaFolders: [dirname(clip)] }, models: { [model]: { intraOpThreads: 1, maxBatch: 4 } } }));
+  await Promise.all(['n1', 'n2', 'n3'].map(startNode));
+});
+
+afterAll(async () => {
+  for (const node of nodes.values()) if (node.child.exitCode === null) node.child.kill('SIGKILL');
+  await redis?.close();
+});
+
+describe('streamlens cluster (3 nodes on a real Redis)', () => {
+  let client: Client;
+
+  it('runs 6 streams posted to one node once each, balanced, and serves all of them from another node', async () => {
+    const n1 = nodes.get('n1')!;
+    for (const id of STREAMS) {
+      const res = await fetch(`${n1.url}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, url: clip, loop: true, fps: 3, jpegMaxWidth: 160 }) });
+      expect(res.status).toBe(201);
+    }
+    const dup = await fetch(`${nodes.get('n2')!.url}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'cam1', url: clip }) });
+    expect(dup.status).toBe(409);
+    const { owner } = await waitExactlyOnce(60_000, 'after POST');
+    for (const n of load(owner).values()) expect(n).toBeLessThanOrEqual(BOUND_3);
+    expect(load(owner).size).toBe(3);
+
+    // Any node lists every stream with its owner.
+    const listed = await getJson<{ streams: Array<{ id: string; node?: string }> }>(`${nodes.get('n3')!.url}/api/streams`);
+    expect(new Map(listed.streams.map((s) => [s.id, s.node]))).toEqual(owner);
+
+    client = await Client.connect(nodes.get('n2')!.url);
+    await client.more(3, 60_000);
+  });
+
+  it('SIGKILL of a node: its streams run again exactly once within 15 s, the client keeps receiving, track ids do not collide', async () => {
+    const before = (await exactlyOnce())!;
+    const victim = 'n3';
+    const moved = STREAMS.filter((s) => before.get(s) === victim);
+    expect(moved.length).toBeGreaterThan(0);
+    const killedAt = Date.now();
+    nodes.get(victim)!.child.kill('SIGKILL');
+    await nodes.get(victim)!.exited;
+    nodes.delete(victim);
+    const { owner } = await waitExactlyOnce(15_000, 'after SIGKILL');
+    expect(Date.now() - killedAt).toBeLessThan(15_000);
+    for (const s of moved) expect(owner.get(s)).not.toBe(victim);
+    await client.more(5, 60_000);
+    // Ids a moved stream had before the kill are not given to other objects after it.
+    for (const s of moved) {
+      const old = new Set(client.ids.filter((i) => i.stream === s && i.at < killedAt).map((i) => i.id));
+      const fresh = client.ids.filter((i) => i.stream === s && i.at > killedAt + 1000).map((i) => i.id);
+      expect(fresh.length).toBeGreaterThan(0);
+      expect(fresh.filter((id) => old.has(id))).toEqual([]);
+    }
+  });
+
+  it('a node joining takes its share and no other stream moves', async () => {
+    const before = (await exactlyOnce())!;
+    await startNode('n4');
+    const start = Date.now();
+    let owner = before;
+    // Rebalancing ends when n4 runs its share (streams move one reconcile after n4 appears).
+    while (Date.now() - start < 60_000) {
+      const now = await exactlyOnce();
+      if (now && (load(now).get('n4') ?? 0) > 0) {
+        owner = now;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const n4 = load(owner).get('n4') ?? 0;
+    expect(n4).toBeGreaterThan(0);
+    expect(n4).toBeLessThanOrEqual(Math.ceil((1.25 * STREAMS.length) / 3));
+    for (const s of STREAMS) if (owner.get(s) !== 'n4') expect(owner.get(s)).toBe(before.get(s));
+    await client.more(3, 60_000);
+  });
+
+  it('SIGTERM hands its streams over at once and exits cleanly', async () => {
+    const before = (await exactlyOnce())!;
+    const node = nodes.get('n4')!;
+    const pid = node.child.pid!;
+    const handed = STREAMS.filter((s) => before.get(s) === 'n4');
+    node.child.kill('SIGTERM');
+    expect((await node.exited).code).toBe(0);
+    nodes.delete('n4');
+    expect(ffmpegChildren(pid)).toBe(0);
+    // Nothing is left for a TTL to end: the node's record and its leases are gone as it exits.
+    const r = new Redis(redis.url);
+    try {
+      expect(await r.get('streamlens:cluster:node:n4')).toBeNull();
+      for (const s of handed) expect(await r.get(`streamlens:cluster:lease:${s}`)).not.toBe('n4');
+    } finally {
+      r.disconnect();
+    }
+    const { owner } = await waitExactlyOnce(30_000, 'after SIGTERM');
+    for (const s of STREAMS) if (before.get(s) !== 'n4') expect(owner.get(s)).toBe(before.get(s));
+    await client.more(3, 60_000);
+  });
+
+  it('Redis restarted mid-run: nodes keep running degraded, then resync without starting anything twice', async () => {
+    const before = (await exactlyOnce())!;
+    await redis.stop();
+    const end = Date.now() + 30_000;
+    let degraded = false;
+    while (!degraded && Date.now() < end) {
+      const health = await Promise.all([...nodes.values()].map((n) => getJson<{ status: string }>(`${n.url}/healthz`)));
+      degraded = health.every((h) => h.status === 'degraded');
+      if (!degraded) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(degraded).toBe(true);
+    for (const n of nodes.values()) expect((await getJson<NodeView>(`${n.url}/api/cluster`)).status).toBe('degraded');
+    // Streams of the client's node keep reaching it.
+    const local = STREAMS.filter((s) => before.get(s) === 'n2');
+    const counts = new Map(local.map((s) => [s, client.frames.get(s) ?? 0]));
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const s of local) expect(client.frames.get(s) ?? 0).toBeGreaterThan(counts.get(s)!);
+    expect(await exactlyOnce()).toEqual(before);
+
+    await redis.start();
+    const back = Date.now() + 60_000;
+    let ok = false;
+    while (!ok && Date.now() < back) {
+      const r = await running();
+      ok = [...r.values()].every((n) => n.status === 'ok');
+      // Never twice, at any moment of the resync.
+      await exactlyOnce();
+      if (!ok) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(ok).toBe(true);
+    for (const node of nodes.values()) expect(node.child.exitCode).toBeNull();
+    const after = await waitExactlyOnce(30_000, 'after the Redis restart');
+    expect(after.owner).toEqual(before);
+    const cluster = await getJson<NodeView>(`${nodes.get('n1')!.url}/api/cluster`);
+    expect(cluster.unplaced).toEqual([]);
+    expect(cluster.nodes.map((n) => n.id).sort()).toEqual(['n1', 'n2']);
+    await client.more(3, 60_000);
+    client.ws.close();
+  });
+});
