@@ -4,19 +4,20 @@
  */
 import { parseArgs } from 'node:util';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { choiceListOption, numberOption, runCommand, UsageError, type Command } from './command.js';
 import { ProgressBar, summaryLine } from '../output/progress.js';
 import { BatchProgress } from '../output/batchProgress.js';
 import { resolveModelArg } from './modelArg.js';
 import { ConfigError, parseAnalytics } from '../config.js';
-import { DEFAULT_MODEL, DEFAULT_STREAM, DEFAULT_TRACKER, EXECUTION_PROVIDERS, type AnalyticsSettings } from '../config/schema.js';
+import { DEFAULT_MODEL, DEFAULT_STREAM, EXECUTION_PROVIDERS, type AnalyticsSettings } from '../config/schema.js';
 import { urlScheme } from '../ingest/sourceUrl.js';
 import { FILE_SINKS, isResultFormat, RESULT_FORMATS, type OutputKind } from '../output/sinks.js';
 import { X264_PRESETS } from '../ingest/ffmpeg.js';
 import { log } from '../log.js';
-import { analyzeInto, runPool, type OutputChoice, type SharedOptions } from './analyzeJobs.js';
+import { analyzeInto, runPool, sharedOptions, type AnalysisChoices, type OutputChoice, type SharedOptions } from './analyzeJobs.js';
+import { JobQueue, type AnalyzeJobData } from '../cluster/jobQueue.js';
+import { isBuiltinModel } from '../tools/modelgen/index.js';
 import { expandInputs, outputBaseNames } from './analyzeInputs.js';
 
 const help = `Usage: streamlens analyze <input> --model <model> [--out <file>] [--render <video>] [--report <html>] [--analytics <json> --events <file>] [options]
@@ -62,6 +63,12 @@ Options:
                         --jobs N, the cores divided by N)
   --decode-nice <n>     ffmpeg's niceness 0..19 for decoding and encoding (default 19: ffmpeg
                         takes the cycles inference leaves; 0 runs it at the same priority)
+  --queue <redis-url>   do not analyse here: add one job per input to the queue on that Redis
+                        (needs --out-dir; paths must be the same on every worker: shared
+                        storage) and print the job ids; \`streamlens worker\` runs them, writing
+                        each output under a temporary name renamed when complete
+  --wait                with --queue: show the jobs' progress until all are done (exit 1 when
+                        one failed)
   -h, --help            this help
 
 Exit status: 0 done, 1 failed (reason on stderr; with many inputs: some failed), 2 bad usage,
@@ -166,6 +173,8 @@ function run(argv: string[]): Promise<number> {
         'decode-nice': { type: 'string' },
         analytics: { type: 'string' },
         events: { type: 'string' },
+        queue: { type: 'string' },
+        wait: { type: 'boolean' },
       },
     });
     if (!values.model) throw new UsageError('--model is required (an .onnx file or a built-in model name)');
@@ -183,26 +192,16 @@ function run(argv: string[]): Promise<number> {
       if (s.trim() === '' || !Number.isInteger(v) || v < 0) throw new UsageError(`--classes must be comma-separated class ids, got "${values.classes}"`);
       return v;
     });
+    if (values.queue !== undefined && !/^rediss?:\/\/[^/\s]/.test(values.queue)) throw new UsageError(`--queue must be a redis:// or rediss:// URL, got "${values.queue}"`);
+    if (values.wait && values.queue === undefined) throw new UsageError('--wait waits for queued jobs: give --queue too');
     const p = await plan(values, positionals);
     const wantsEvents = p.jobs.some((j) => j.outputs.some((o) => o.kind === 'events'));
     if (wantsEvents && !values.analytics) throw new UsageError('events need --analytics (the zones and lines that make them)');
     if (values.analytics && values['no-track']) throw new UsageError('--analytics needs the tracker (remove --no-track)');
     const analytics = values.analytics === undefined ? undefined : readAnalytics(values.analytics);
-    const modelPath = await resolveModelArg(values.model);
-    const tracker = values['no-track'] ? undefined : DEFAULT_TRACKER;
-    const shared: SharedOptions = {
-      // Several inputs at once share the cores: each session gets its part unless told otherwise.
-      detector: { path: modelPath, providers, intraOpThreads: threads || (jobs > 1 ? Math.max(1, Math.floor(availableParallelism() / jobs)) : 0), maxBatch: batch },
-      conf,
-      classes,
-      batch,
-      decodeNice,
-      tracker,
-      analytics,
-      render: { crf, preset, nice: decodeNice },
-      settings: { confidence: conf, classes: classes?.join(',') ?? 'all', tracker: tracker ? 'on' : 'off', batch },
-      log,
-    };
+    const choices = { conf, classes, batch, track: !values['no-track'], providers, threads, decodeNice, crf, preset, jobs, analytics };
+    if (values.queue !== undefined) return enqueue(values.queue, p, { ...choices, model: values.model }, values.wait === true);
+    const shared = sharedOptions({ ...choices, model: await resolveModelArg(values.model) }, log);
 
     const abort = new AbortController();
     const onSignal = (): void => abort.abort();
@@ -215,6 +214,47 @@ function run(argv: string[]): Promise<number> {
       process.off('SIGTERM', onSignal);
     }
   });
+}
+
+/** `--queue`: one job per input, with absolute paths (workers run elsewhere, over shared storage). */
+async function enqueue(url: string, p: Plan, choices: AnalysisChoices, wait: boolean): Promise<number> {
+  if (!p.many) throw new UsageError('--queue needs --out-dir <dir> (shared storage every worker writes to)');
+  if (choices.jobs !== 1) throw new UsageError('--jobs: with --queue, each worker\'s --concurrency says how many run at once');
+  const model = isBuiltinModel(choices.model) && !existsSync(choices.model) ? choices.model : resolve(choices.model);
+  if (!existsSync(model) && !isBuiltinModel(model)) throw new Error(`model not found: ${choices.model}`);
+  const jobs: AnalyzeJobData[] = p.jobs.map((j) => ({
+    input: urlScheme(j.input) === undefined ? resolve(j.input) : j.input,
+    outputs: j.outputs.map((o) => ({ kind: o.kind, path: resolve(o.path) })),
+    model,
+    options: {
+      conf: choices.conf,
+      classes: choices.classes,
+      batch: choices.batch,
+      track: choices.track,
+      providers: choices.providers,
+      threads: choices.threads,
+      decodeNice: choices.decodeNice,
+      crf: choices.crf,
+      preset: choices.preset,
+      analytics: choices.analytics,
+    },
+  }));
+  for (const m of p.missing) process.stderr.write(`streamlens analyze: not queued: ${m.arg} (${m.reason})\n`);
+  const queue = new JobQueue(url);
+  try {
+    const ids = await queue.enqueue(jobs);
+    ids.forEach((id, i) => process.stdout.write(`queued job ${id}: ${jobs[i].input}\n`));
+    if (!wait) return p.missing.length ? 1 : 0;
+    const done = await queue.wait(ids, (job) => {
+      const progress = job.progress ? ` ${job.progress.done}${job.progress.total ? `/${job.progress.total}` : ''} frames` : '';
+      process.stderr.write(`job ${job.id} ${job.state}${progress}${job.error ? `: ${job.error}` : ''} (${job.input})\n`);
+    });
+    const failed = done.filter((j) => j.state !== 'completed');
+    if (failed.length) throw new Error(`${failed.length} of ${ids.length} jobs failed: ${failed.map((j) => `${j.input} (${j.error ?? j.state})`).join('; ')}`);
+    return p.missing.length ? 1 : 0;
+  } finally {
+    await queue.close();
+  }
 }
 
 async function runOne(job: Plan['jobs'][number], shared: SharedOptions, signal: AbortSignal): Promise<number> {

@@ -5,6 +5,8 @@ import { packageVersion, type Command } from './command.js';
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).command,
   analyze: async () => (await import('./analyze.js')).command,
+  worker: async () => (await import('./worker.js')).command,
+  jobs: async () => (await import('./jobs.js')).command,
   mot: async () => (await import('./mot.js')).command,
   config: async () => (await import('./config.js')).command,
   models: async () => (await import('./models.js')).command,

@@ -11,6 +11,7 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+import type { AnalyticsSettings } from '../config.js';
 
 const QUEUE = 'analyze';
 const PREFIX = 'streamlens';
@@ -32,6 +33,8 @@ export interface AnalyzeJobData {
     decodeNice: number;
     crf: number;
     preset: string;
+    /** Zones and lines (analyze --analytics), as validated where the job was added. */
+    analytics?: AnalyticsSettings;
   };
 }
 
