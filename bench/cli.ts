@@ -32,6 +32,9 @@ Sections (in run order):
   live       1, 2, 4, 8 realtime streams (latest): per-stage latency, delivered fps, drops
   capacity   most streams at 5 fps each with capture->send p95 <= 250 ms
   fanout     WebSocket fan-out to 10, 100, 500 clients (metadata, video); one stuck client
+  cluster    two cluster nodes on a local redis-server (needs redis-server): latency a Redis relay
+             adds to a remote WebSocket subscriber against a local one (p50/p99, without and with
+             video), and the relay's bytes per stream
   http       autocannon on POST /api/detect at concurrency 1, 8, 32, batching off and on
   tracker    ByteTracker speed and quality on the MOT15 sequences
   analytics  the analytics stage per frame: 20 tracks, 10 zones, 10 lines (target <= 0.1 ms)

@@ -28,8 +28,9 @@ import { ratio, r3, percentile } from './stats.js';
 import { benchTracker, type TrackerBenchResult } from './tracker.js';
 import { benchAnalytics, type AnalyticsBenchResult } from './analytics.js';
 import { drawCost, renderRatio, type DrawCost, type RenderRatio } from './render.js';
+import { clusterBench, type ClusterBenchResult } from './cluster.js';
 
-export const SECTIONS = ['limits', 'analysis', 'peer', 'live', 'capacity', 'fanout', 'http', 'tracker', 'analytics', 'render', 'micro', 'server'] as const;
+export const SECTIONS = ['limits', 'analysis', 'peer', 'live', 'capacity', 'fanout', 'cluster', 'http', 'tracker', 'analytics', 'render', 'micro', 'server'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** A running server measured from the outside (`--server`). */
@@ -96,6 +97,7 @@ export interface BenchResult {
   live?: { runs: LiveRun[]; oneStream?: { inferenceP50: number; p99CaptureToSend: number; targetMs: number; meets: boolean } };
   capacity?: CapacityResult;
   fanout?: FanoutResult;
+  cluster?: ClusterBenchResult;
   http?: HttpResult;
   tracker?: TrackerBenchResult;
   analytics?: AnalyticsBenchResult;
@@ -252,6 +254,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       seconds: q ? 2 : 8,
       congestionWaitSeconds: q ? 2 : 60,
     });
+  });
+
+  await run('cluster', async () => {
+    // The 320 model keeps the stream at its frame rate on a small machine: the relay is what is measured.
+    result.cluster = await clusterBench({ clip: await demoClip(), modelPath: await model[320](), seconds: q ? 4 : 15, fps: 10 });
   });
 
   await run('http', async () => {

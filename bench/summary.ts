@@ -85,6 +85,13 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
         : `stuck client at the server bound after ${f(stuck.congestedAfterSeconds)} s; ${stuck.drops.video} video + ${stuck.drops.detections} detections dropped for it, ${stuck.bufferedAmount} B buffered`;
     add('fanout', `stuck client, ${s.clients} others' p99`, `${f(s.p99Without)} -> ${f(s.p99With)} ms`, `${f(100 * s.change)}% change; target <= 10%: ${mark(s.withinTenPercent)} (${backed})`);
   }
+  if (r.cluster) {
+    const c = r.cluster;
+    if (!c.available) add('cluster', 'Redis relay', 'not available', c.reason ?? '');
+    for (const x of c.runs) {
+      add('cluster', `relay to a remote WS client${x.video ? ' (with video)' : ''}`, `+${f(x.addedP50)} ms p50, +${f(x.addedP99)} ms p99`, `local p50/p99 ${f(x.local.p50)}/${f(x.local.p99)} ms, remote ${f(x.remote.p50)}/${f(x.remote.p99)} ms; Redis ${f((x.resultsBytesPerSecond + x.videoBytesPerSecond) / 1000)} kB/s per stream at ${f(x.framesPerSecond)} fps`);
+    }
+  }
   if (r.http) {
     if (!r.http.available) add('http', 'POST /api/detect', 'not available', r.http.reason);
     else for (const h of r.http.runs) add('http', `batching ${h.batching}, ${h.connections} connections`, `${f(h.requestsPerSecond)} req/s`, `latency p50/p90/p99 ${h.latencyMs.p50}/${h.latencyMs.p90}/${h.latencyMs.p99} ms, errors ${h.errors + h.non2xx}`);
