@@ -39,16 +39,20 @@ let clip: string;
 const nodes = new Map<string, ServeCli>();
 
 /** GET on a fresh connection each time (a kept-alive one may be closed by the server as it is reused). */
-function getJson<T>(url: string): Promise<T> {
+function getText(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
     get(url, { agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as T) : reject(new Error(`${url}: ${res.statusCode} ${body}`))));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: ${res.statusCode} ${body}`))));
       res.on('error', reject);
     }).on('error', reject);
   });
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  return JSON.parse(await getText(url)) as T;
 }
 
 async function startNode(id: string): Promise<ServeCli> {
@@ -180,6 +184,12 @@ describe('streamlens cluster (3 nodes on a real Redis)', () => {
     // Any node lists every stream with its owner.
     const listed = await getJson<{ streams: Array<{ id: string; node?: string }> }>(`${nodes.get('n3')!.url}/api/streams`);
     expect(new Map(listed.streams.map((s) => [s.id, s.node]))).toEqual(owner);
+    // Each node's /metrics counts the streams it runs, so a sum over the nodes counts each once.
+    for (const [id, node] of nodes) {
+      const text = await getText(`${node.url}/metrics`);
+      const counted = [...text.matchAll(/^streamlens_stream_frames_sent_total\{stream="([^"]+)"\}/gm)].map((m) => m[1]).sort();
+      expect(counted).toEqual(STREAMS.filter((s) => owner.get(s) === id).sort());
+    }
 
     client = await Client.connect(nodes.get('n2')!.url);
     await client.more(3, 60_000);

@@ -93,6 +93,17 @@ function serveMetrics(metrics: ServerMetrics, req: IncomingMessage, res: ServerR
   );
 }
 
+/** The streams a cluster node runs itself: each node's /metrics counts only those, so sums over nodes count each stream once. */
+function runningHere(streams: StreamStatsSource, nodeId: string): StreamStatsSource {
+  return {
+    stats: (id) => {
+      const s = streams.stats(id);
+      return s?.node === nodeId ? s : undefined;
+    },
+    list: () => streams.list().filter((s) => s.node === nodeId),
+  };
+}
+
 /** Starts the configured streams and listens. Streams keep (re)connecting in the background. */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const { config } = options;
@@ -106,7 +117,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const streams = servedStats(hub, clientDrops);
   const snapshots = new LatestFrames();
   const gateway = new WsGateway({ hub, streams, clientDrops, settings, log });
-  const metrics = new ServerMetrics(hub, streams, {
+  const metrics = new ServerMetrics(hub, options.cluster ? runningHere(streams, options.cluster.nodeId) : streams, {
     clientCount: () => gateway.clientCount,
     clientDrops: () => gateway.drops(),
     connectionsAccepted: () => gateway.connectionsAccepted,
