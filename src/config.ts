@@ -6,7 +6,7 @@
  * path (`streams[1].dropPolicy: expected ...`), so a bad file or API request says exactly what to fix.
  */
 import { readFileSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join as joinPath, relative, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join as joinPath, relative, resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import {
   AnalyticsSchema,
@@ -47,8 +47,10 @@ export interface ServeConfig {
   tracker: TrackerConfig;
   /** Where relative paths in streams added later (over the API) resolve from. */
   baseDir: string;
-  /** Absolute folder the server keeps data in; undefined = nothing is kept. */
+  /** Absolute folder the server keeps data in; undefined = no event store. */
   dataDir?: string;
+  /** Absolute path of the file that keeps the streams changed over the API; undefined = not kept. */
+  stateFile?: string;
   events: EventsSettings;
   /** Set when the server runs as a node of a cluster (docs/cluster.md). */
   cluster?: ClusterSettings;
@@ -256,8 +258,11 @@ export function checkCluster(c: ClusterSettings, issues: ConfigIssue[]): void {
   }
 }
 
-/** Validates a whole config document. `baseDir` anchors relative model, media and file paths. */
-export function parseConfig(json: unknown, baseDir: string): ServeConfig {
+/**
+ * Validates a whole config document. `baseDir` anchors relative model, media and file paths;
+ * `file`, the config file the document was read from, places the default state file.
+ */
+export function parseConfig(json: unknown, baseDir: string, options: { file?: string } = {}): ServeConfig {
   const doc = structuredClone(json);
   const issues = checkConfigSchema(doc);
   if (!isObject(doc)) throw new ConfigError(issues);
@@ -294,8 +299,15 @@ export function parseConfig(json: unknown, baseDir: string): ServeConfig {
   const events = clean(issues, 'events') ? resolveEvents(input.events, dataDir, issues) : { webhooks: [] };
   const cluster = clean(issues, 'cluster') ? (input.cluster as ClusterSettings | undefined) : undefined;
   if (cluster) checkCluster(cluster, issues);
+  const stateFile = typeof input.stateFile === 'string' ? resolve(baseDir, input.stateFile) : input.stateFile === undefined && options.file ? defaultStateFile(options.file) : undefined;
   if (issues.length) throw new ConfigError(issues);
-  return { server, models, streams, tracker, baseDir, ...(dataDir ? { dataDir } : {}), events, ...(cluster ? { cluster } : {}) };
+  return { server, models, streams, tracker, baseDir, ...(dataDir ? { dataDir } : {}), ...(stateFile ? { stateFile } : {}), events, ...(cluster ? { cluster } : {}) };
+}
+
+/** `cams.json` -> `cams.state.json` in the same folder. */
+export function defaultStateFile(configFile: string): string {
+  const abs = resolve(configFile);
+  return joinPath(dirname(abs), `${basename(abs, extname(abs))}.state.json`);
 }
 
 /** Reads and validates a JSON config file; relative paths resolve from the file's folder. */
@@ -312,7 +324,7 @@ export function loadConfig(file: string): ServeConfig {
   } catch (err) {
     throw new ConfigError([{ path: file, message: `invalid JSON: ${(err as Error).message}` }]);
   }
-  return parseConfig(json, dirname(resolve(file)));
+  return parseConfig(json, dirname(resolve(file)), { file });
 }
 
 /** Context for streams added at runtime: same rules as the config file's streams. */

@@ -3,13 +3,14 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { numberOption, packageVersion, runCommand, UsageError, type Command } from './command.js';
-import { ConfigError, DEFAULT_CLUSTER, DEFAULT_MODEL, loadConfig, parseConfig, STREAM_ID_PATTERN, type ServeConfig } from '../config.js';
+import { ConfigError, DEFAULT_CLUSTER, DEFAULT_MODEL, loadConfig, parseConfig, STREAM_ID_PATTERN, streamContext, type ServeConfig } from '../config.js';
 import { ClusterHub, defaultNodeId } from '../cluster/clusterHub.js';
 import { JobQueue } from '../cluster/jobQueue.js';
 import { isFileSource, redactUrl } from '../ingest/sourceUrl.js';
 import { startServer } from '../serve/server.js';
 import { killAllFfmpeg, liveFfmpegChildren } from '../ingest/ffmpeg.js';
 import { StreamHub } from '../pipeline/streamHub.js';
+import { StreamStateFile } from '../pipeline/streamState.js';
 import { createLogger, levelFromEnv, type Logger } from '../log.js';
 import { demoClipPath, ensureDemoClip } from '../tools/synth/index.js';
 import { ensureModel, isBuiltinModel, modelsDir, type BuiltinModel } from '../tools/modelgen/index.js';
@@ -22,7 +23,9 @@ Without --config, serves the built-in demo: a synthetic clip looped in real time
 project's own detector (both generated on first run). With --config, a stream whose file is the
 demo clip (streams/media/demo.mp4) and a model that is one of the project's built-in models
 (models/synthetic-det-640.onnx, ...) are generated when missing, so streams/demo.json works on a
-fresh clone.
+fresh clone. Streams added, changed or removed over the API are kept in <config name>.state.json
+next to the config file (the config's stateFile moves it or turns it off) and restored at the
+next start; the demo keeps nothing.
 
 Options:
   --config <file>   JSON config (docs/configuration.md; examples in streams/)
@@ -130,8 +133,10 @@ async function serve(argv: string[]): Promise<number> {
     await cluster.start(server.url);
     process.stdout.write(`streamlens node ${nodeId} of the cluster at ${redactUrl(c.redis)} serving on ${server.url} (WebSocket ${server.url.replace(/^http/, 'ws')}/ws)\n`);
   } else {
-    server = await startServer({ config, hub: local, version: packageVersion(), log });
-    process.stdout.write(`streamlens serving ${config.streams.length} stream(s) on ${server.url} (WebSocket ${server.url.replace(/^http/, 'ws')}/ws)\n`);
+    const streamState = config.stateFile ? new StreamStateFile(config.stateFile, { context: streamContext(config), log }) : undefined;
+    server = await startServer({ config, hub: local, version: packageVersion(), log, streamState });
+    process.stdout.write(`streamlens serving ${server.hub.ids().length} stream(s) on ${server.url} (WebSocket ${server.url.replace(/^http/, 'ws')}/ws)\n`);
+    process.stdout.write(streamState ? `streams added, changed or removed over the API are kept in ${streamState.location}\n` : 'streams added over the API are not kept after the server stops (no config file)\n');
   }
 
   return new Promise<number>((resolve) => {

@@ -395,7 +395,14 @@ export const ConfigSchema = Type.Object(
     ),
     tracker: Type.Optional(TrackerSetting({ default: TRACKER_DEFAULTS, description: "Tracker (ByteTrack) defaults for every stream; a stream's `tracker` overrides them. false disables tracking." })),
     streams: Type.Optional(Type.Array(StreamSchema, { default: [], description: 'Streams to start; more can be added over the API.' })),
-    dataDir: Type.Optional(Type.String({ minLength: 1, description: 'Folder the server keeps data in (the event store), relative to the config file. None = nothing is kept.' })),
+    dataDir: Type.Optional(Type.String({ minLength: 1, description: 'Folder the server keeps data in (the event store), relative to the config file. None = no event store.' })),
+    stateFile: Type.Optional(
+      Type.Union([Type.String({ minLength: 1 }), Type.Literal(false)], {
+        errorMessage: 'expected a file path or false',
+        description:
+          'File the streams added, changed or removed over the API are kept in and restored from at start, relative to the config file. Default: <config name>.state.json next to the config file (none for the built-in demo); false = not kept. A cluster node keeps its streams in Redis instead.',
+      }),
+    ),
     events: Type.Optional(EventsSchema),
     cluster: Type.Optional(ClusterSchema),
   },

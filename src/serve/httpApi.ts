@@ -10,6 +10,7 @@ import { DuplicateStreamError, HubUnavailableError, type StreamHubApi } from '..
 import type { ClusterApi } from '../cluster/clusterHub.js';
 import type { JobList } from '../cluster/jobQueue.js';
 import type { Logger } from '../log.js';
+import type { StreamStateStore } from '../pipeline/streamState.js';
 import type { StreamStats } from '../types.js';
 import { nowMs } from '../clock.js';
 import { HttpError, readJsonBody } from './body.js';
@@ -31,6 +32,8 @@ export interface ApiContext {
   cluster?: ClusterApi;
   /** The analysis job queue, when there is one. */
   jobs?: JobList;
+  /** Where streams changed over the API are kept across restarts; undefined: not kept. */
+  state?: StreamStateStore;
   log: Logger;
   version: string;
   startedAt: number;
@@ -65,6 +68,22 @@ function streamView(ctx: ApiContext, id: string): StreamView | undefined {
   const stats = ctx.streams.stats(id);
   const settings = ctx.hub.settings(id);
   return stats && settings ? { ...stats, config: publicSettings(settings) } : undefined;
+}
+
+/**
+ * Keeps a change made over the API for the next start. The change itself is made already, so a
+ * failure to keep it does not fail the request: it is logged and the answer says so (`warning`).
+ */
+async function keep(ctx: ApiContext, what: string, change: (state: StreamStateStore) => Promise<void>): Promise<{ warning?: string }> {
+  if (!ctx.state) return {};
+  try {
+    await change(ctx.state);
+    return {};
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    ctx.log.error({ file: ctx.state.location, err }, `${what}: not kept for the next start`);
+    return { warning: `${what}, but it cannot be kept for the next start (${ctx.state.location}: ${reason})` };
+  }
 }
 
 /** GET /api/streams/:id/analytics */
@@ -121,6 +140,7 @@ const routes: Route[] = [
         models: (await ctx.hub.modelInfo()).map((m) => ({ ...m, batching: batchingView(m.batching) })),
         streams: ctx.hub.ids().length,
         clients: ctx.clientCount(),
+        stateFile: ctx.state?.location ?? null,
       }),
   },
   {
@@ -147,7 +167,8 @@ const routes: Route[] = [
         throw err;
       }
       ctx.log.info({ stream: settings.id, url: redactUrl(settings.url) }, 'stream added');
-      json(res, 201, streamView(ctx, settings.id));
+      const kept = await keep(ctx, 'stream added', (state) => state.put(settings));
+      json(res, 201, { ...streamView(ctx, settings.id), ...kept });
     },
   },
   {
@@ -181,7 +202,8 @@ const routes: Route[] = [
       // The source keeps running: only the stages see the change (StreamHubApi.update).
       await ctx.hub.update(id, { ...settings, analytics });
       ctx.log.info({ stream: id, zones: analytics.zones.length, lines: analytics.lines.length }, 'stream analytics changed');
-      json(res, 200, analyticsView(ctx, id));
+      const kept = await keep(ctx, 'analytics changed', (state) => state.put(ctx.hub.settings(id) ?? { ...settings, analytics }));
+      json(res, 200, { ...analyticsView(ctx, id), ...kept });
     },
   },
   {
@@ -200,7 +222,9 @@ const routes: Route[] = [
     handler: async (ctx, _req, res, [id]) => {
       if (!(await ctx.hub.remove(id))) throw new HttpError(404, `no stream "${id}"`);
       ctx.log.info({ stream: id }, 'stream removed');
-      res.writeHead(204).end();
+      const kept = await keep(ctx, 'stream removed', (state) => state.delete(id));
+      if (kept.warning) json(res, 200, kept);
+      else res.writeHead(204).end();
     },
   },
   {

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { ServeConfig } from '../config.js';
 import type { StreamHubApi } from '../pipeline/hub.js';
+import type { StreamStateStore } from '../pipeline/streamState.js';
 import type { Logger } from '../log.js';
 import { log as defaultLog } from '../log.js';
 import { openLiveSinks } from '../output/sinks.js';
@@ -51,6 +52,12 @@ export interface StartServerOptions {
   cluster?: ClusterApi;
   /** The analysis job queue (GET /api/jobs). */
   jobs?: JobList;
+  /**
+   * Keeps the streams added, changed or removed over the API across restarts: the streams started
+   * are the config's with the kept changes applied. None: changes last until the server stops (a
+   * cluster keeps its desired state itself).
+   */
+  streamState?: StreamStateStore;
 }
 
 /** True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost). */
@@ -112,7 +119,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   if (!settings.authToken && !isLoopback(settings.host)) {
     log.warn({ host: settings.host }, 'listening beyond loopback without server.authToken: anyone who can reach this port can use the API');
   }
-  const { hub } = options;
+  const { hub, streamState } = options;
+  // Read before anything is opened: a state file that exists but cannot be read stops the start.
+  const starting = streamState ? await streamState.restore(config.streams) : config.streams;
   const clientDrops = new ClientDropCounts();
   const streams = servedStats(hub, clientDrops);
   const snapshots = new LatestFrames();
@@ -136,7 +145,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }),
   ];
   const events = live.find((s): s is EventStore => s instanceof EventStore);
-  const ctx: ApiContext = { config, hub, streams, snapshots, events, cluster: options.cluster, jobs: options.jobs, log, version: options.version, startedAt: Date.now(), clientCount: () => gateway.clientCount };
+  const ctx: ApiContext = {
+    config,
+    hub,
+    streams,
+    snapshots,
+    events,
+    cluster: options.cluster,
+    jobs: options.jobs,
+    state: streamState,
+    log,
+    version: options.version,
+    startedAt: Date.now(),
+    clientCount: () => gateway.clientCount,
+  };
 
   const server = createServer(
     {
@@ -172,7 +194,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   });
 
   // Streams start in the background: a camera that is down must not keep the server from listening.
-  for (const s of config.streams) {
+  for (const s of starting) {
     hub.add(s).catch((err: unknown) => log.error({ stream: s.id, err }, 'stream could not start'));
   }
   const port = await listen(server, settings.host, settings.port);
