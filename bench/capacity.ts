@@ -55,6 +55,7 @@ export async function capacitySearch(o: CapacityOptions): Promise<CapacityResult
   try {
     for (let n = 1; n <= o.maxStreams; n++) {
       await bench.addStream({ id: `cap${n}`, url: o.clips[(n - 1) % o.clips.length].path, realtime: true, loop: true, dropPolicy: 'latest', video: false, fps: o.targetFps });
+      await bench.started([`cap${n}`]);
       await sleep(o.settleSeconds * 1000);
       recorder.start();
       const t0 = performance.now();

@@ -97,6 +97,7 @@ export async function liveRun(o: LiveOptions): Promise<LiveRun> {
       await bench.addStream({ id, url: o.clips[i % o.clips.length].path, realtime: true, loop: true, dropPolicy: 'latest', video: o.video ?? false, ...(o.fps ? { fps: o.fps } : {}) });
     }
     client = await deliveryClient(bench.server.url, ids);
+    await bench.started(ids);
     await sleep(o.warmupSeconds * 1000);
     const before = new Map(ids.map((id) => [id, bench.server.hub.stats(id)!]));
     serialise.length = 0;

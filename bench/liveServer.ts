@@ -10,6 +10,8 @@ import type { ExecutionProvider } from '../src/config/schema.js';
 import { StreamHub } from '../src/pipeline/streamHub.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import type { FrameResult } from '../src/types.js';
+import { performance } from 'node:perf_hooks';
+import { sleep } from './stats.js';
 
 export interface LiveServerOptions {
   modelPath: string;
@@ -28,6 +30,11 @@ export interface BenchServer {
   server: RunningServer;
   config: ServeConfig;
   addStream(fields: Record<string, unknown>): Promise<void>;
+  /**
+   * Resolves once every stream has sent a result (a camera URL takes a while to connect and probe),
+   * or after `timeoutMs`: a stream that never starts is then measured as delivering nothing.
+   */
+  started(ids: readonly string[], timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,6 +61,10 @@ export async function startBenchServer(o: LiveServerOptions): Promise<BenchServe
     config,
     async addStream(fields) {
       await server.hub.add(parseStream(fields, streamContext(config)));
+    },
+    async started(ids, timeoutMs = 60_000) {
+      const end = performance.now() + timeoutMs;
+      while (performance.now() < end && !ids.every((id) => (server.hub.stats(id)?.framesSent ?? 0) > 0)) await sleep(100);
     },
     close: () => server.close(),
   };

@@ -8,7 +8,8 @@
  *     message's capture time (`ts`) and the server's clock offset (bench/clockOffset.ts): every
  *     message bounds it from below; a second connection re-subscribes at chosen moments, and the
  *     first frame after each subscription bounds it from above.
- *  2. Fan-out: N clients in a child process (bench/wsLoad.ts) for the same length of window.
+ *  2. Fan-out: N clients in a child process (bench/wsLoad.ts) for the same length of window (the
+ *     clock probes go on meanwhile).
  *  3. POST /api/detect with autocannon on the user's images, bounded in count and time.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -17,6 +18,7 @@ import WebSocket from 'ws';
 import { nowMs } from '../src/clock.js';
 import { ClockOffsetBounds, nextAim, type ClockOffset } from './clockOffset.js';
 import { runLoad } from './fanout.js';
+import type { LoadReport } from './wsLoad.js';
 import { detectLoad, type DetectBody, type HttpRun } from './http.js';
 import { serverUrl, wsUrl } from './serverUrl.js';
 import { mean, r3, sleep, summarize, type Summary } from './stats.js';
@@ -37,7 +39,7 @@ export interface RemoteOptions {
   connections: number[];
   /** Most requests per autocannon run. */
   maxRequests: number;
-  /** Most clock probes (re-subscriptions); 4 per second at most, under the server's rate limit. */
+  /** Most clock probes (re-subscriptions; default 40); 4 per second at most, under the server's rate limit. */
   maxProbes?: number;
   log?: (line: string) => void;
 }
@@ -194,13 +196,22 @@ class FrameClock {
   }
 }
 
+/** Waits until our clock reads `t`: a timer to 2 ms before, then a short spin (timers fire late on a busy machine). */
+async function waitUntil(t: number): Promise<void> {
+  const ahead = t - nowMs() - 2;
+  if (ahead > 0) await sleep(ahead);
+  while (nowMs() < t) {
+    // spin
+  }
+}
+
 /**
  * Re-subscribes a second connection to one stream, aimed so that the subscription reaches the
  * server just before a frame is sent (bisection between the offset's bounds): each first frame
  * back bounds the offset from above. Rate: one probe per 250 ms at most (subscribe and unsubscribe
- * are two of the server's ten control messages per second).
+ * are two of the server's ten control messages per second). Runs until `stop` aborts.
  */
-async function probeClock(server: RemoteServer, bounds: ClockOffsetBounds, frames: FrameClock, until: number, maxProbes: number): Promise<{ probes: number; hits: number }> {
+async function probeClock(server: RemoteServer, bounds: ClockOffsetBounds, frames: FrameClock, stop: AbortSignal, maxProbes: number): Promise<{ probes: number; hits: number }> {
   let waiting: { stream: string; resolve: (sendTs: number | undefined) => void } | undefined;
   let unsubscribed: (() => void) | undefined;
   const ws = await server.connect((m) => {
@@ -214,7 +225,7 @@ async function probeClock(server: RemoteServer, bounds: ClockOffsetBounds, frame
   let hits = 0;
   let previous: { aim: number; hit: boolean } | undefined;
   try {
-    while (probes < maxProbes && nowMs() < until - 1000) {
+    while (probes < maxProbes && !stop.aborted) {
       const started = nowMs();
       const stream = frames.busiest();
       if (!stream) {
@@ -228,7 +239,7 @@ async function probeClock(server: RemoteServer, bounds: ClockOffsetBounds, frame
         const p = frames.predict(stream, nowMs() + aim + 5);
         if (p) {
           // Our clock time at which the subscription would reach the server right at the frame's stamp, if offset == aim.
-          await sleep(Math.max(0, p.next - aim - nowMs()));
+          await waitUntil(p.next - aim);
         } else aim = undefined;
       }
       const first = new Promise<number | undefined>((resolve) => {
@@ -336,8 +347,12 @@ export async function remoteBench(o: RemoteOptions): Promise<RemoteResult> {
     }
     received.push({ stream: m.stream, seq: m.seq, ts: m.ts, sendTs, receivedAt, labels: ((m.objects ?? []) as Json[]).map((x) => String(x.label ?? x.class)) });
   });
-  let clockProbes = { probes: 0, hits: 0 };
+  // The probes run through the stream window and the fan-out window: more upper bounds, a tighter offset.
+  const stopProbes = new AbortController();
+  let probing: Promise<{ probes: number; hits: number }> = Promise.resolve({ probes: 0, hits: 0 });
   let windowSeconds = o.seconds;
+  let inWindow: Received[] = [];
+  let fanoutRaw: { report: LoadReport; framesSent: number } | undefined;
   try {
     if (ids.length === 0) {
       skipped.push('streams: the server has no stream');
@@ -346,41 +361,49 @@ export async function remoteBench(o: RemoteOptions): Promise<RemoteResult> {
       await Promise.race([isSubscribed, sleep(15_000).then(() => Promise.reject(new Error('not subscribed within 15 s')))]);
       received.length = 0;
       const t0 = nowMs();
-      const until = t0 + o.seconds * 1000;
       log(`bench:   server: ${ids.length} stream(s) for ${o.seconds} s, clock probes on a second connection`);
-      [clockProbes] = await Promise.all([probeClock(server, bounds, frames, until, o.maxProbes ?? 24), sleep(o.seconds * 1000)]);
+      probing = probeClock(server, bounds, frames, stopProbes.signal, o.maxProbes ?? 40);
+      await sleep(o.seconds * 1000);
       windowSeconds = (nowMs() - t0) / 1000;
       // Frames received after the window closed are not counted.
       const end = t0 + windowSeconds * 1000;
-      for (let i = received.length - 1; i >= 0 && received[i].receivedAt > end; i--) received.pop();
+      inWindow = received.filter((r) => r.receivedAt <= end);
+
+      // 2. Fan-out: the clients' times are corrected by the offset once it is known.
+      if (o.clients > 0) {
+        log(`bench:   server: fan-out to ${o.clients} client(s) for ${o.seconds} s`);
+        let sentBefore = 0;
+        let sentAfter = 0;
+        let window: Promise<void> = Promise.resolve();
+        const report = await runLoad({ url: o.url, token: o.token, streams: ids, clients: o.clients, video: false, stuck: false, seconds: o.seconds }, async () => {
+          sentBefore = framesSentOf(await server.get('api/streams'), ids);
+          window = sleep(o.seconds * 1000).then(async () => {
+            sentAfter = framesSentOf(await server.get('api/streams'), ids);
+          });
+        }, 0);
+        await window;
+        fanoutRaw = { report, framesSent: sentAfter - sentBefore };
+      }
     }
   } finally {
+    stopProbes.abort();
+    await probing.catch(() => undefined);
     ws.terminate();
   }
+  const clockProbes = await probing.catch(() => ({ probes: 0, hits: 0 }));
   const clock = bounds.result();
   const offset = clock && Number.isFinite(clock.estimateMs) ? clock.estimateMs : 0;
   const after = (await server.get('api/streams')).streams as Json[];
-  const streams = ids.map((id) => streamResult(after.find((s) => s.id === id), id, received, windowSeconds, offset));
+  const streams = ids.map((id) => streamResult(after.find((s) => s.id === id), id, inWindow, windowSeconds, offset));
 
-  // 2. Fan-out.
   let fanout: RemoteFanout | undefined;
-  if (o.clients > 0 && ids.length > 0) {
-    let sentBefore = 0;
-    let sentAfter = 0;
-    let window: Promise<void> = Promise.resolve();
-    const report = await runLoad({ url: o.url, token: o.token, streams: ids, clients: o.clients, video: false, stuck: false, seconds: o.seconds }, async () => {
-      sentBefore = framesSentOf(await server.get('api/streams'), ids);
-      window = sleep(o.seconds * 1000).then(async () => {
-        sentAfter = framesSentOf(await server.get('api/streams'), ids);
-      });
-    }, 0);
-    await window;
-    const expected = sentAfter - sentBefore;
-    const ratios = report.received.map((r) => (expected > 0 ? r.detections / expected : 0));
+  if (fanoutRaw) {
+    const { report, framesSent } = fanoutRaw;
+    const ratios = report.received.map((r) => (framesSent > 0 ? r.detections / framesSent : 0));
     fanout = {
       clients: report.clients,
       seconds: r3(report.seconds),
-      framesSent: expected,
+      framesSent,
       deliveredRatio: r3(mean(ratios) || 0),
       minDeliveredRatio: r3(ratios.length ? Math.min(...ratios) : 0),
       delivery: summarize(report.delivery.map((d) => d + offset)),

@@ -17,6 +17,7 @@ import { STAGES } from '../src/pipeline/stages.js';
 import type { StageFactory } from '../src/pipeline/stage.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { generateClip } from '../src/tools/synth/index.js';
+import { startRtspServer, type RtspServer } from './helpers/rtspServer.js';
 import { startServeCli, type ServeCli } from './helpers/serveCli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'streamlens-bench-deploy-'));
@@ -38,7 +39,7 @@ describe('bench with your model', () => {
   it('--model FILE --model NAME --batch 1,2: the sweep per model and batch, the curve in the report, the models side by side', async () => {
     const out = join(dir, 'models');
     const file = await ensureModel('yolov10n-bench', { imgsz: 320 });
-    const code = await benchCommand.run(['--quick', '--only', 'limits,analysis', '--model', file, '--model', 'synthetic-det', '--imgsz', '320', '--batch', '1,2', '--source', clip, '--out', out]);
+    const code = await benchCommand.run(['--quick', '--only', 'limits,analysis', '--model', file, '--model', 'synthetic-det', '--imgsz', '320', '--batch', '1,2', '--providers', 'cpu,cuda', '--source', clip, '--out', out]);
     const r = lastResult(out);
     expect(r.errors).toEqual([]);
     expect(code).toBe(0);
@@ -54,9 +55,17 @@ describe('bench with your model', () => {
     expect(m.onnxruntime).toMatch(/^\d+\.\d+\.\d+/);
     expect(m.providersInstalled).toContain('cpu');
 
+    // CUDA is measured on its own where it can open the models, else reported as not available (with the reason).
+    for (const label of r.meta.models.map((x) => x.label)) {
+      const ran = r.limits!.session.some((s) => s.model === label && s.provider === 'cuda');
+      const refused = r.limits!.unavailable.find((u) => u.model === label && u.provider === 'cuda');
+      expect(ran !== (refused !== undefined)).toBe(true);
+      if (refused) expect(refused.reason).toMatch(/cuda/);
+    }
+    const cpu = <T extends { provider: string }>(rows: T[]) => rows.filter((x) => x.provider === 'cpu');
     const pairs = (rows: { model: string; batch: number }[]) => rows.map((x) => `${x.model}@${x.batch}`).sort();
     const expected = ['synthetic-det-320.onnx@1', 'synthetic-det-320.onnx@2', 'yolov10n-bench-320.onnx@1', 'yolov10n-bench-320.onnx@2'];
-    expect(pairs(r.limits!.session)).toEqual(expected);
+    expect(pairs(cpu(r.limits!.session))).toEqual(expected);
     for (const s of r.limits!.session) {
       expect(s.fps).toBeGreaterThan(0);
       // fps and latency describe the same runs: batch frames per mean run time.
@@ -64,7 +73,7 @@ describe('bench with your model', () => {
       expect(s.latency.p50).toBeGreaterThan(0);
       expect(s.latency.p95).toBeGreaterThanOrEqual(s.latency.p50);
     }
-    expect(pairs(r.analysis!.runs)).toEqual(expected);
+    expect(pairs(cpu(r.analysis!.runs))).toEqual(expected);
     for (const a of r.analysis!.runs) {
       expect(a.clip).toBe('cam.mp4');
       expect(a.frames).toBe(30);
@@ -77,18 +86,19 @@ describe('bench with your model', () => {
     }
     // The second model against the first, session alone and pipeline, at each batch size.
     const ratios = r.modelRatios!;
-    expect(ratios.map((x) => `${x.kind}@${x.batch}`).sort()).toEqual(['pipeline@1', 'pipeline@2', 'session@1', 'session@2']);
+    expect(cpu(ratios).map((x) => `${x.kind}@${x.batch}`).sort()).toEqual(['pipeline@1', 'pipeline@2', 'session@1', 'session@2']);
     for (const x of ratios) {
-      expect(x).toMatchObject({ model: 'synthetic-det-320.onnx', baseline: 'yolov10n-bench-320.onnx', provider: 'cpu' });
+      expect(x).toMatchObject({ model: 'synthetic-det-320.onnx', baseline: 'yolov10n-bench-320.onnx' });
       expect(x.ratio).toBeCloseTo(x.fps / x.baselineFps, 2);
     }
 
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('Throughput against latency by batch size');
     const curve = html.slice(html.indexOf('Throughput against latency by batch size'));
-    // One labelled point per batch size on each curve: 2 models x (session alone + pipeline).
-    expect(curve.match(/>b1<\/text>/g)).toHaveLength(4);
-    expect(curve.match(/>b2<\/text>/g)).toHaveLength(4);
+    // One labelled point per batch size on each curve: 2 models x (session alone + pipeline) x providers that ran.
+    const providersRun = new Set(r.limits!.session.map((x) => x.provider)).size;
+    expect(curve.match(/>b1<\/text>/g)).toHaveLength(4 * providersRun);
+    expect(curve.match(/>b2<\/text>/g)).toHaveLength(4 * providersRun);
     expect(html).toContain('Models side by side');
     expect(html).not.toMatch(/<script|<link|src="http/);
   });
@@ -109,6 +119,26 @@ describe('bench with your source', () => {
     expect(c.curve.length).toBeGreaterThan(0);
     expect(c.curve[0].streams).toBe(1);
     expect(c.curve[0].meanFps).toBeGreaterThan(0);
+  });
+});
+
+describe('bench with a camera URL as the source', () => {
+  let rtsp: RtspServer | undefined;
+  afterAll(async () => rtsp?.stop());
+
+  it('--source rtsp://...: the analysis of a live source stops at its time bound; live streams read it', async () => {
+    rtsp = await startRtspServer({ file: clip });
+    const r = await runBench({ quick: true, only: ['analysis', 'live'], outDir: join(dir, 'rtsp'), sources: [rtsp.url], models: ['synthetic-det'], imgsz: [320], batches: [2] });
+    expect(r.errors).toEqual([]);
+    const [a] = r.analysis!.runs;
+    expect(a.clip).toBe(rtsp.url);
+    // A live source never ends: the run is cut at its bound (20 s with --quick, counted from the
+    // start, before the probe and the model load), having analysed frames.
+    expect(a.bounded).toBe(true);
+    expect(a.frames).toBeGreaterThan(0);
+    expect(a.seconds).toBeGreaterThan(0);
+    expect(a.seconds).toBeLessThanOrEqual(21);
+    for (const l of r.live!.runs) for (const s of l.perStream) expect(s.deliveredFps).toBeGreaterThan(0);
   });
 });
 
