@@ -65,6 +65,12 @@ export function metricsOf(r: BenchResult): Metric[] {
     add('fanout', `${id}: delivery p99`, 'ms', 'lower', f.delivery.p99);
     add('fanout', `${id}: delivered`, '%', 'higher', 100 * f.deliveredRatio);
   }
+  if (r.cluster?.available) {
+    for (const x of r.cluster.runs) {
+      add('cluster', `Redis relay${x.video ? ' with video' : ''}: added p50`, 'ms', 'lower', x.addedP50);
+      add('cluster', `Redis relay${x.video ? ' with video' : ''}: added p99`, 'ms', 'lower', x.addedP99);
+    }
+  }
   if (r.http?.available) {
     for (const h of r.http.runs) {
       add('http', `batching ${h.batching}, ${h.connections} connections: throughput`, 'req/s', 'higher', h.requestsPerSecond);
