@@ -24,7 +24,7 @@ for (const name of wanted) {
 
 /** Whether any file can match: the static directory part of each glob exists. */
 function present(globs) {
-  return globs.some((g) => existsSync(join(root, g.split('*')[0])));
+  return globs.some((g) => !g.startsWith('!') && existsSync(join(root, g.split('*')[0])));
 }
 
 /** Killed and timed-out mutants over all that ran or had no test (Stryker's "mutation score"). */
