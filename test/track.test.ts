@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { AssignmentSolver, solveAssignment } from '../src/track/assignment.js';
 import { DEFAULT_TRACKER } from '../src/config/schema.js';
-import { ByteTracker } from '../src/track/byteTracker.js';
+import { ByteTracker, DEFAULT_TRACKER_TUNING } from '../src/track/byteTracker.js';
 import { boxIou, bufferedIou, iouMatrix } from '../src/geometry/iou.js';
-import { kalmanInitiate, kalmanPredict, kalmanUpdate, type KalmanNoise } from '../src/track/kalman.js';
+import { boxToXyah, kalmanInitiate, kalmanPredict, kalmanUpdate, xyahToBox, type KalmanNoise } from '../src/track/kalman.js';
 import { DEFAULT_OCCLUSION_OPTIONS, coversSide, occlusionAwareBox, type OcclusionOptions } from '../src/track/occlusion.js';
 import type { Box, Detection, TrackerConfig } from '../src/types.js';
 
@@ -70,6 +70,30 @@ describe('kalman', () => {
     expect(cov[0]).toBeCloseTo(19 / 22, 12);
     expect(cov[1]).toBeCloseTo(13.5 / 22, 12);
     expect(cov[2]).toBeCloseTo(5 - (27 / 44) * 4.5, 12);
+  });
+
+  it('keeps the aspect ratio apart: its own noise in initiate, predict and update', () => {
+    const mean = new Float64Array(8).fill(7); // leftovers: initiate resets the velocities too
+    const cov = new Float64Array(12);
+    kalmanInitiate([100, 50, 0.5, 10], mean, cov, noise);
+    expect(Array.from(mean)).toEqual([100, 50, 0.5, 10, 0, 0, 0, 0]);
+    // Aspect block (cov[6..8]): initialAspect 0.1 and initialAspectVelocity 0.1, not scaled by h.
+    expect(cov[6]).toBeCloseTo(0.01, 12);
+    expect(cov[8]).toBeCloseTo(0.01, 12);
+    expect(cov[3]).toBeCloseTo(1, 12); // y position: 0.1 x h
+    kalmanUpdate(mean, cov, [100, 50, 0.6, 10], noise);
+    // Aspect measurement noise 0.1^2 = 0.01: gain 0.01 / 0.02 = 0.5.
+    expect(mean[2]).toBeCloseTo(0.55, 12);
+    expect(cov[6]).toBeCloseTo(0.005, 12);
+    // Time never runs backwards: a negative step changes nothing.
+    const before = [Array.from(mean), Array.from(cov)];
+    kalmanPredict(mean, cov, -1, noise);
+    expect([Array.from(mean), Array.from(cov)]).toEqual(before);
+  });
+
+  it('converts boxes to centre, aspect and height; a box without height has aspect 0', () => {
+    expect(Array.from(boxToXyah(10, 20, 50, 120, new Float64Array(4)))).toEqual([30, 70, 0.4, 100]);
+    expect(Array.from(boxToXyah(10, 20, 50, 20, new Float64Array(4)))).toEqual([30, 20, 0, 0]);
   });
 
   it('predicting once over dt equals predicting n times over dt / n', () => {
@@ -146,6 +170,17 @@ describe('assignment', () => {
       if (limit === Infinity) expect(assigned).toBe(Math.min(rows, cols));
       expect(total).toBeCloseTo(bruteForce(cost, rows, cols, limit), 9);
     }
+  });
+
+  it('grows its buffers when a later problem has more columns (or rows) than any before', () => {
+    const solver = new AssignmentSolver();
+    const out = new Int32Array(4);
+    expect(solver.solve([0.5], 1, 1, out)).toBe(1);
+    expect(solver.solve([0.9, 0.8, 0.1, 0.7], 1, 4, out)).toBe(1);
+    expect(out[0]).toBe(2);
+    expect(solver.solve([0.9, 0.8, 0.1, 0.7], 4, 1, out)).toBe(1);
+    expect(Array.from(out)).toEqual([-1, -1, 0, -1]);
+    expect(solver.solve([], 0, 3, out)).toBe(0);
   });
 
   it('leaves pairs at or above the limit unassigned', () => {
@@ -338,6 +373,40 @@ describe('occlusion-aware measurement', () => {
     expect(measure(d, [130, 0, 200, 40], { ...options, minShrink: 0 })).toEqual(d); // disabled
   });
 
+  it('coversSide at its edges: depth, slack, reach and overlap on the other axis', () => {
+    const covers = (d: number[], side: 0 | 1, predEdge: number, occluder: number[]): boolean => coversSide(d, 0, side, predEdge, occluder, 1, 0.25);
+    expect(covers([100, 0, 160, 30], 1, 160, [160, 0, 200, 30])).toBe(false); // nothing lost (depth 0)
+    // Depth 30, slack 7.5: the occluder's near edge exactly 7.5 px off still counts, on either side.
+    expect(covers([100, 0, 130, 30], 1, 160, [137.5, 0, 200, 30])).toBe(true);
+    expect(covers([130, 0, 160, 30], 0, 100, [50, 0, 122.5, 30])).toBe(true);
+    expect(covers([130, 0, 160, 30], 0, 100, [60, 0, 120, 30])).toBe(false); // 10 px off
+    // Reaching exactly the predicted edge is enough; short of it is not.
+    expect(covers([100, 0, 130, 30], 1, 160, [130, 0, 160, 30])).toBe(true);
+    expect(covers([130, 0, 160, 30], 0, 100, [100, 0, 130, 30])).toBe(true);
+    expect(covers([130, 0, 160, 30], 0, 100, [110, 0, 130, 30])).toBe(false);
+    // No overlap on the other axis: touching above or below, or apart.
+    for (const o of [[130, 30, 200, 60], [130, -30, 200, 0], [130, -40, 200, -10]]) expect(covers([100, 0, 130, 30], 1, 160, o)).toBe(false);
+    // On the y axis the overlap is checked on x.
+    expect(Array.from(occlusionAwareBox([0, 100, 30, 160], [0, 100, 30, 130], [40, 131, 70, 200], 1, options, new Float64Array(4)))).toEqual([0, 100, 30, 130]);
+  });
+
+  it('adjusts only past minShrink, with the visible edge within edgeTolerance x shrink of the prediction', () => {
+    // pred [100, 160]: limit 0.05 x 60 = 3. Each case has an occluder right at the lost edge.
+    const right = (d: number[]): number[] => measure(d, [d[2]!, 0, 200, 30]);
+    const left = (d: number[]): number[] => measure(d, [60, 0, d[0]!, 30]);
+    expect(right([99.5, 0, 156.5, 30])).toEqual([99.5, 0, 156.5, 30]); // shrink exactly 3
+    expect(right([99.75, 0, 156.875, 30])).toEqual([99.75, 0, 156.875, 30]); // shrink 2.875, though 3.125 lost on the right
+    expect(right([100.5, 0, 157, 30])).toEqual([100.5, 0, 157, 30]); // lost exactly 3 on the right
+    expect(left([103, 0, 159.5, 30])).toEqual([103, 0, 159.5, 30]); // lost exactly 3 on the left
+    // Shrink 4.5: the visible edge may be off by 0.25 x 4.5 = 1.125, exactly.
+    const kept = right([101.125, 0, 156.625, 30]);
+    expect(kept[0]).toBe(101.125);
+    expect(kept[2]).toBeCloseTo(101.125 + 60 - 0.15 * 4.5, 12);
+    const keptLeft = left([103.375, 0, 158.875, 30]);
+    expect(keptLeft[0]).toBeCloseTo(158.875 - (60 - 0.15 * 4.5), 12);
+    expect(keptLeft[2]).toBe(158.875);
+  });
+
   it('keeps the id of a target that a faster object of another class sweeps over', () => {
     // 15 fps. The target (64 x 32, class 0) moves left at 52 px/s; an occluder (72 x 94, class 1)
     // overtakes it at 145 px/s and hides it completely for 5 frames. The detector boxes the visible
@@ -369,5 +438,242 @@ describe('occlusion-aware measurement', () => {
     // Without it the shrinking box drags the velocity, the track loses the target for good.
     const plain = run({ ...DEFAULT_OCCLUSION_OPTIONS, minShrink: 0 });
     expect(plain.at(-1)).not.toBe(plain[0]);
+  });
+});
+
+describe('ByteTracker rules at their edges', () => {
+  const { trackThresh, lowThresh, newTrackThresh } = DEFAULT_TRACKER; // 0.55, 0.1, 0.6
+  /** A tracker that has followed a still object at x = 100 for 5 frames at 10 fps (t = 0 ... 0.4). */
+  function following(tuning: Parameters<typeof ByteTracker>[1] = {}): ByteTracker {
+    const tracker = new ByteTracker(DEFAULT_TRACKER, tuning);
+    for (let k = 0; k < 5; k++) tracker.annotate([det(at(100))], k / 10);
+    return tracker;
+  }
+  const idOf = (tracker: ByteTracker, detections: Detection[], t: number): (number | undefined)[] => tracker.annotate(detections, t).map((d) => d.trackId);
+
+  it('a score of exactly trackThresh is high: it finds a lost track (only the first association looks at lost tracks)', () => {
+    const tracker = following();
+    expect(idOf(tracker, [], 0.5)).toEqual([]);
+    expect(idOf(tracker, [det(at(100), trackThresh)], 0.6)).toEqual([1]);
+  });
+
+  it('a score of exactly lowThresh keeps a tracked track in the second association; below it, nothing does', () => {
+    expect(idOf(following(), [det(at(100), lowThresh)], 0.5)).toEqual([1]);
+    expect(idOf(following(), [det(at(100), lowThresh - 0.001)], 0.5)).toEqual([undefined]);
+  });
+
+  it('a new track needs a score of at least newTrackThresh, also when the score is high', () => {
+    for (const [score, id] of [[newTrackThresh, 2], [newTrackThresh - 0.001, undefined]] as const) {
+      const tracker = following();
+      tracker.annotate([det(at(100)), det(at(500), score)], 0.5);
+      expect(idOf(tracker, [det(at(100)), det(at(500), score)], 0.6)).toEqual([1, id]);
+    }
+  });
+
+  it('the second association takes only tracked, confirmed tracks that found nothing yet', () => {
+    // A lost track is not found by a low-score detection.
+    const lost = following();
+    lost.annotate([], 0.5);
+    expect(idOf(lost, [det(at(100), 0.3)], 0.6)).toEqual([undefined]);
+    // A tentative track is not confirmed by one.
+    const tentative = following();
+    tentative.annotate([det(at(100)), det(at(500))], 0.5);
+    expect(idOf(tentative, [det(at(100)), det(at(500), 0.3)], 0.6)).toEqual([1, undefined]);
+    // A track that took a high-score detection does not also take a low-score one over it.
+    expect(idOf(following(), [det(at(100)), det(at(102), 0.3)], 0.5)).toEqual([1, undefined]);
+  });
+
+  it('second association: 1 - IoU below 0.5, no score and no buffer', () => {
+    // At 2 fps (where a buffer would be 0.125 of the size per side): a still 40 px wide box and a
+    // detection s px to its right, IoU (40 - s) / (40 + s).
+    const slow = (): ByteTracker => {
+      const tracker = new ByteTracker();
+      for (let k = 0; k < 5; k++) tracker.annotate([det(at(100))], k / 2);
+      return tracker;
+    };
+    expect(idOf(slow(), [det(at(113), 0.3)], 2.5)).toEqual([1]); // 1 - IoU = 0.49
+    expect(idOf(slow(), [det(at(115), 0.3)], 2.5)).toEqual([undefined]); // 0.55
+    expect(1 - bufferedIou(at(100), 0, at(115), 0, 0.125)).toBeLessThan(0.5); // buffered it would match
+  });
+
+  it('first association: 1 - buffered IoU x score below matchThresh', () => {
+    const { matchThresh } = DEFAULT_TRACKER; // 0.8
+    const buffer = DEFAULT_TRACKER_TUNING.iouBufferRate * 0.1;
+    const fused = (s: number): number => 1 - bufferedIou(at(100), 0, at(100 + s), 0, buffer) * 0.62;
+    // s = 21: fused cost 0.793 -> matched; unbuffered it would be 0.807.
+    expect(fused(21)).toBeLessThan(matchThresh);
+    expect(1 - boxIou(at(100), 0, at(121), 0) * 0.62).toBeGreaterThan(matchThresh);
+    expect(idOf(following(), [det(at(121), 0.62)], 0.5)).toEqual([1]);
+    // s = 26: fused cost 0.85 -> not matched, though 1 - IoU without the score would be 0.79.
+    expect(fused(26)).toBeGreaterThan(matchThresh);
+    expect(1 - boxIou(at(100), 0, at(126), 0)).toBeLessThan(matchThresh);
+    expect(idOf(following(), [det(at(126), 0.62)], 0.5)).toEqual([undefined]);
+  });
+
+  it('tentative tracks: 1 - buffered IoU x score below tentativeMatchThresh; one missed frame ends them', () => {
+    const start = (): ByteTracker => {
+      const tracker = following();
+      tracker.annotate([det(at(100)), det(at(500), 0.7)], 0.5);
+      return tracker;
+    };
+    const buffer = DEFAULT_TRACKER_TUNING.iouBufferRate * 0.1;
+    const cost = (s: number): number => 1 - bufferedIou(at(500), 0, at(500 + s), 0, buffer) * 0.7;
+    expect(cost(8)).toBeLessThan(DEFAULT_TRACKER_TUNING.tentativeMatchThresh); // 0.52
+    expect(cost(12)).toBeGreaterThan(DEFAULT_TRACKER_TUNING.tentativeMatchThresh); // 0.62
+    expect(1 - boxIou(at(500), 0, at(512), 0) * 0.7 < 0.8 && 1 - boxIou(at(500), 0, at(512), 0) < 0.6).toBe(true);
+    expect(idOf(start(), [det(at(100)), det(at(508), 0.7)], 0.6)).toEqual([1, 2]);
+    expect(idOf(start(), [det(at(100)), det(at(512), 0.7)], 0.6)).toEqual([1, undefined]);
+    // Missed once: gone, even when lost tracks are kept the full lostTrackSeconds.
+    const missed = following({ lostObservedRatio: 0 });
+    missed.annotate([det(at(100)), det(at(500), 0.7)], 0.5);
+    missed.annotate([det(at(100))], 0.6);
+    expect(idOf(missed, [det(at(100)), det(at(500), 0.7)], 0.7)).toEqual([1, undefined]);
+  });
+
+  it('a lost track lives exactly lostTrackSeconds: kept at that age, removed after it', () => {
+    // Steps of 0.25 s (exact in binary); lostTrackSeconds 1, every lost track kept that long.
+    const run = (emptyUntil: number): number | undefined => {
+      const tracker = new ByteTracker({ ...DEFAULT_TRACKER, lostTrackSeconds: 1 }, { lostObservedRatio: 0 });
+      for (const t of [0, 0.25, 0.5]) tracker.annotate([det(at(100))], t);
+      for (let t = 0.75; t <= emptyUntil; t += 0.25) tracker.annotate([], t);
+      return tracker.annotate([det(at(100))], emptyUntil + 0.25)[0]!.trackId;
+    };
+    expect(run(1.5)).toBe(1); // unmatched at 1.5 with age exactly 1.0: kept
+    expect(run(1.75)).toBeUndefined(); // age 1.25 at 1.75: removed
+  });
+
+  it('reports the detector\'s box by default and the filtered box with boxes "filtered"', () => {
+    const noisy = (k: number): Box => at(100 + 10 * k + (k % 2 === 0 ? 3 : -3));
+    for (const outputBox of ['detection', 'filtered'] as const) {
+      const tracker = new ByteTracker(outputBox === 'detection' ? DEFAULT_TRACKER : { ...DEFAULT_TRACKER, boxes: 'filtered' });
+      let out: Detection[] = [];
+      for (let k = 0; k < 10; k++) out = tracker.annotate([det(noisy(k))], k / 10);
+      expect(out[0]!.trackId).toBe(1);
+      if (outputBox === 'detection') expect(out[0]!.box).toEqual(noisy(9));
+      else expect(Math.abs(out[0]!.box[0] - noisy(9)[0])).toBeGreaterThan(0.5); // the filter smooths the jitter
+    }
+  });
+
+  it('a tracked and a lost track on the same spot are one object: the one followed for longer stays', () => {
+    // 10 fps. One object stands at x = 300 until t = 1.4 (then hidden); another walks right at
+    // 100 px/s and reaches x = 300 at frame `arrive`. There the stander's lost track, exactly on the
+    // spot, takes the walker's detection; the walker's track, now lost too, overlaps it.
+    const scene = (walkerFirst: boolean) => {
+      const tracker = new ByteTracker();
+      const frames: { ids: (number | undefined)[]; live: number }[] = [];
+      for (let k = 0; k <= 22; k++) {
+        const walker = det(at(walkerFirst ? 100 + 10 * k : 100 + 10 * (k - 1)));
+        const stander = det(at(300));
+        const detections = walkerFirst ? [walker, ...(k >= 1 && k < 15 ? [stander] : [])] : [...(k < 15 ? [stander] : []), ...(k >= 1 ? [walker] : [])];
+        const ids = tracker.annotate(detections, k / 10).map((d) => d.trackId);
+        frames.push({ ids, live: tracker.liveTracks });
+      }
+      return frames;
+    };
+    // The stander (id 1) came first: the walker's younger track (id 2) is removed, the stander's takes over.
+    const standerFirst = scene(false);
+    expect(standerFirst[20]).toEqual({ ids: [2], live: 2 });
+    expect(standerFirst[21]).toEqual({ ids: [1], live: 1 });
+    expect(standerFirst[22]).toEqual({ ids: [1], live: 1 });
+    // The walker (id 1) came first: the stander's younger track is removed in the very frame it took
+    // the walker's detection (which then has no id), and the walker's track takes it back.
+    const walkerFirst = scene(true);
+    expect(walkerFirst[19]).toEqual({ ids: [1], live: 2 });
+    expect(walkerFirst[20]).toEqual({ ids: [undefined], live: 1 });
+    expect(walkerFirst[21]).toEqual({ ids: [1], live: 1 });
+  });
+
+  /**
+   * The filtered boxes one track should report, computed from the documented rules with the Kalman
+   * primitives: the first box starts it; each later frame predicts by the frame's step (a track that is
+   * not tracked stops changing its height first) and a box updates it; a box after a gap longer than
+   * 1.5 steps first re-runs the filter from the last observation along straight-line virtual
+   * observations, one per step (OC-SORT's re-update).
+   */
+  function oracle(frames: Array<[number, Box | null]>): Array<number[] | null> {
+    const mean = new Float64Array(8), cov = new Float64Array(12);
+    const observed = { mean: new Float64Array(8), cov: new Float64Array(12) };
+    const xyah = (b: ArrayLike<number>): Float64Array => boxToXyah(b[0]!, b[1]!, b[2]!, b[3]!, new Float64Array(4));
+    let lastObs: Box = frames[0]![1]!;
+    let clock = 0, lastPts = frames[0]![0], lastSeen = 0, step = 0, tracked = true;
+    const boxOf = (m: Float64Array): number[] => {
+      const b = new Array<number>(4);
+      xyahToBox(m, b);
+      return b;
+    };
+    kalmanInitiate(xyah(lastObs), mean, cov);
+    observed.mean.set(mean);
+    observed.cov.set(cov);
+    const out: Array<number[] | null> = [boxOf(mean)];
+    for (const [t, box] of frames.slice(1)) {
+      const dt = Math.max(0, t - lastPts);
+      lastPts = t;
+      clock += dt;
+      if (dt > 0) step = dt;
+      if (!tracked) mean[7] = 0;
+      kalmanPredict(mean, cov, dt);
+      if (!box) {
+        tracked = false;
+        out.push(null);
+        continue;
+      }
+      const z = xyah(box);
+      const gap = clock - lastSeen;
+      if (gap > 1.5 * step) {
+        const steps = Math.max(1, Math.round(gap / step));
+        const start = xyah(lastObs);
+        mean.set(observed.mean);
+        cov.set(observed.cov);
+        for (let s = 1; s < steps; s++) {
+          kalmanPredict(mean, cov, gap / steps);
+          kalmanUpdate(mean, cov, start.map((v, k) => v + (z[k]! - v) * (s / steps)));
+        }
+        kalmanPredict(mean, cov, gap / steps);
+      }
+      kalmanUpdate(mean, cov, z);
+      observed.mean.set(mean);
+      observed.cov.set(cov);
+      lastSeen = clock;
+      lastObs = box;
+      tracked = true;
+      out.push(boxOf(mean));
+    }
+    return out;
+  }
+
+  function filteredBoxes(frames: Array<[number, Box | null]>): Array<number[] | null> {
+    const tracker = new ByteTracker({ ...DEFAULT_TRACKER, boxes: 'filtered' });
+    return frames.map(([t, box]) => {
+      const out = tracker.annotate(box ? [det(box)] : [], t);
+      if (!box) return null;
+      expect(out[0]!.trackId).toBe(1);
+      return out[0]!.box;
+    });
+  }
+
+  const growing = (x: number, h: number, y = 300): Box => [x, y - h / 2, x + 40 + h / 10, y + h / 2];
+
+  it('re-runs the filter over a gap along virtual observations when a lost track is found again', () => {
+    // 10 fps; walking right and down and growing, hidden for 0.4 s, found again behind its prediction.
+    const frames: Array<[number, Box | null]> = Array.from({ length: 16 }, (_, k) => [k / 10, k <= 10 ? growing(100 + 10 * k, 100 + 4 * k, 300 + 5 * k) : k === 15 ? growing(230, 160, 360) : null]);
+    const got = filteredBoxes(frames);
+    oracle(frames).forEach((want, k) => (want ? want.forEach((v, i) => expect(got[k]![i], `frame ${k}`).toBeCloseTo(v, 9)) : expect(got[k]).toBeNull()));
+  });
+
+  it('a gap of exactly 1.5 frame steps is no gap to re-run; a lost track keeps its height', () => {
+    // Steps of 0.25 s, then one empty frame 0.125 s later and the next box 0.25 s after that.
+    const times = [0, 0.25, 0.5, 0.75, 1, 1.125, 1.375];
+    const frames = times.map((t): [number, Box | null] => [t, t === 1.125 ? null : growing(100 + 40 * t, 100 + 40 * t)]);
+    const got = filteredBoxes(frames);
+    oracle(frames).forEach((want, k) => (want ? want.forEach((v, i) => expect(got[k]![i], `frame ${k}`).toBeCloseTo(v, 9)) : expect(got[k]).toBeNull()));
+  });
+
+  it('follows more objects than its reused buffers first hold (70 tracks, 70 x 70 costs)', () => {
+    const grid = (t: number): Detection[] => Array.from({ length: 70 }, (_, i) => det([(i % 10) * 100 + 5 * t, Math.floor(i / 10) * 200, (i % 10) * 100 + 40 + 5 * t, Math.floor(i / 10) * 200 + 100]));
+    const tracker = new ByteTracker();
+    const first = tracker.annotate(grid(0), 0).map((d) => d.trackId);
+    expect(first).toEqual(Array.from({ length: 70 }, (_, i) => i + 1));
+    for (let k = 1; k <= 3; k++) expect(tracker.annotate(grid(k), k / 10).map((d) => d.trackId)).toEqual(first);
+    expect(tracker.liveTracks).toBe(70);
   });
 });
