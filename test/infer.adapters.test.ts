@@ -341,32 +341,35 @@ describe('yolov8 adapter at its edges', () => {
   });
 
   it('considers only the 30000 best candidates before NMS (Ultralytics max_nms), ties to the lower anchor', () => {
-    // 100 groups of 300 heavily overlapping boxes (each member shifted a little), then 10 boxes
-    // elsewhere scoring as low as the lowest group members: the cap keeps exactly the groups'
-    // 30000 anchors (ties by anchor), so NMS returns the best of each group and nothing else.
+    // 29995 anchors in 100 groups of heavily overlapping boxes (each member shifted a little), and 20
+    // isolated boxes scoring 0.3, below every group member: 10 before the groups, 10 after. The cap
+    // keeps the groups and the 5 lowest-numbered of the tied 0.3 anchors; NMS then returns the best
+    // of each group and those 5.
     const groups = 100;
-    const n = 30_010;
+    const n = 30_015;
+    const weak = (j: number): boolean => j < 10 || j >= 30_005;
     const data = new Float32Array(5 * n);
     const box = (j: number): number[] => {
-      if (j >= 30_000) return [700 + 20 * (j - 30_000), 700, 4, 4];
+      if (weak(j)) return [700 + 20 * (j % 30_005), 700, 4, 4];
       const g = j % groups;
       return [60 * (g % 10) + 30 + (j % 7) * 0.01, 60 * Math.floor(g / 10) + 30 + (j % 5) * 0.01, 40, 40];
     };
-    const scoreOf = (j: number): number => Math.fround(j >= 30_000 ? 0.5 : 0.5 + ((j * 37) % 1000) / 2500);
+    const scoreOf = (j: number): number => Math.fround(weak(j) ? 0.3 : 0.5 + ((j * 37) % 1000) / 2500);
     for (let j = 0; j < n; j++) {
       box(j).forEach((v, k) => (data[k * n + j] = v));
       data[4 * n + j] = scoreOf(j);
     }
     const best = new Map<number, number>();
-    for (let j = 0; j < 30_000; j++) {
+    for (let j = 0; j < n; j++) {
+      if (weak(j)) continue;
       const b = best.get(j % groups);
       if (b === undefined || scoreOf(j) > scoreOf(b)) best.set(j % groups, j);
     }
-    const expected = [...best.values()].sort((a, b) => scoreOf(b) - scoreOf(a) || a - b);
-    const dets = createYolov8Adapter(names).decode([{ data, dims: [1, 5, n] }], 0, identity(800, 800), { conf: 0.25 });
+    const expected = [...[...best.values()].sort((a, b) => scoreOf(b) - scoreOf(a) || a - b), 0, 1, 2, 3, 4];
+    const dets = createYolov8Adapter(names).decode([{ data, dims: [1, 5, n] }], 0, identity(1200, 800), { conf: 0.25 });
     expect(dets.map((d) => d.score)).toEqual(expected.map(scoreOf));
     dets.forEach((d, i) => {
-      const [cx, cy, w, h] = box(expected[i]).map(Math.fround);
+      const [cx, cy, w, h] = box(expected[i]!).map(Math.fround);
       expectBox(d.box, [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]);
     });
   });
