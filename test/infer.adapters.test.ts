@@ -260,6 +260,8 @@ describe('model contract (resolveContract)', () => {
       [model([images], [{ name: 'o', dims: null }]), 'yolov10', "model output 'o' has shape [unknown rank]; expected [B,N,6] (yolov10)"],
       [model([images], [{ name: 'o', dims: [1, 300, 7] }]), 'yolov10', "model output 'o' has shape [1,300,7]; expected [B,N,6] (yolov10)"],
       [model([images], [{ name: 'o', dims: [1, 'c', 8400] }]), 'yolov8', "model output 'o' has shape [1,c,8400]; expected [B,4+nc,N] (yolov8)"],
+      [model([images], [{ name: 'o', dims: [1, 84] }]), 'yolov8', "model output 'o' has shape [1,84]; expected [B,4+nc,N] (yolov8)"],
+      [model([{ name: 'images', dims: [1, 3, '640', '640'] }], out), undefined, "model input 'images' has dynamic size [1,3,640,640] and no 'imgsz' metadata"],
       [model([images], [{ name: 'o', dims: [1, 4, 8400] }]), 'yolov8', "model output 'o' has shape [1,4,8400]; expected [B,4+nc,N] (yolov8)"],
       [model([images], [{ name: 'o', dims: [1, 84, 8400] }], { names }), undefined, "model output 'o' has shape [1,84,8400], which implies 80 classes, but metadata 'names' lists 2"],
       [model([images], out), 'yolov8-seg', 'model has no prototype-mask output; expected [B,4+nc+nm,N] with protos [B,nm,mh,mw] (yolov8-seg)'],
