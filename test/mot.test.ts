@@ -1,11 +1,16 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { command } from '../src/cli/mot.js';
-import { evaluateFolders, evaluateSequences, type MotMetrics } from '../src/tools/mot/evaluate.js';
-import { parseMotRows, parseSeqInfo, readMotRows, readSeqInfo } from '../src/tools/mot/formats.js';
+import { clearScores } from '../src/tools/mot/clear.js';
+import { combineCounts, countSequence, evaluateFolders, evaluateSequences, formatReport, type MotMetrics } from '../src/tools/mot/evaluate.js';
+import { formatMotResults, parseMotRows, parseSeqInfo, readMotRows, readSeqInfo } from '../src/tools/mot/formats.js';
+import { hotaScores, hotaSequence } from '../src/tools/mot/hota.js';
+import { prepareSequence } from '../src/tools/mot/sequenceData.js';
+import { BYTETRACK_MOT_FILTER, detectionsByFrame, trackSequence } from '../src/tools/mot/trackSequence.js';
+import { DEFAULT_TRACKER } from '../src/config/schema.js';
 
 // ../shared beside the repository (CI clones the repo with shared/ next to it).
 const MOT = fileURLToPath(new URL('../../shared/data/mot/', import.meta.url));
@@ -24,7 +29,7 @@ function readTrackEvalCsv(path: string): Map<string, Record<string, number>> {
 const RATIOS: [keyof MotMetrics, string][] = [
   ['HOTA', 'HOTA___AUC'], ['DetA', 'DetA___AUC'], ['AssA', 'AssA___AUC'], ['LocA', 'LocA___AUC'],
   ['DetRe', 'DetRe___AUC'], ['DetPr', 'DetPr___AUC'], ['AssRe', 'AssRe___AUC'], ['AssPr', 'AssPr___AUC'],
-  ['MOTA', 'MOTA'], ['MOTP', 'MOTP'], ['IDF1', 'IDF1'], ['IDP', 'IDP'], ['IDR', 'IDR'],
+  ['MOTA', 'MOTA'], ['MOTP', 'MOTP'], ['MODA', 'MODA'], ['IDF1', 'IDF1'], ['IDP', 'IDP'], ['IDR', 'IDR'],
 ];
 const COUNTS: [keyof MotMetrics, string][] = [
   ['IDSW', 'IDSW'], ['CLR_FP', 'CLR_FP'], ['CLR_FN', 'CLR_FN'], ['CLR_TP', 'CLR_TP'], ['Frag', 'Frag'],
@@ -96,6 +101,12 @@ describe('MOT evaluator reproduces TrackEval', () => {
         }
         for (const [ours, theirs] of COUNTS) expect(metrics[ours], `${name} ${ours}`).toBe(ref[theirs]);
       }
+      // The CLEAR ratios TrackEval prints beside MOTA, from the combined counts.
+      const clear = clearScores(combineCounts(SEQUENCES.map((name) =>
+        countSequence(readMotRows(join(GT_ROOT, name, 'gt', 'gt.txt')), readMotRows(join(MOT, 'reference', tracker, `${name}.txt`)), readSeqInfo(join(GT_ROOT, name, 'seqinfo.ini')).seqLength, name),
+      )).clear);
+      const combined = expected.get('COMBINED')!;
+      for (const key of ['CLR_Re', 'CLR_Pr', 'MTR', 'PTR', 'MLR', 'sMOTA'] as const) expect(Math.abs(clear[key] - combined[key]!), key).toBeLessThanOrEqual(0.0005);
       // The summary file (percent, 3 decimals) agrees too.
       const [names, values] = readFileSync(join(MOT, 'reference', tracker, 'trackeval_summary.txt'), 'utf8').trim().split('\n').map((l) => l.trim().split(/\s+/));
       const summary = (key: string): number => Number(values![names!.indexOf(key)]);
@@ -125,7 +136,145 @@ describe('MOT evaluator reproduces TrackEval', () => {
   });
 });
 
+describe('MOT metrics of sequences with nothing to match', () => {
+  it('no results at all: every gt box missed, every target mostly lost', () => {
+    const m = score(['1,1,0,0,10,10', '2,1,0,0,10,10', '2,2,50,0,10,10'], [], 2);
+    expect([m.CLR_TP, m.CLR_FN, m.CLR_FP, m.IDSW, m.MT, m.PT, m.ML, m.IDTP, m.IDFN, m.IDFP]).toEqual([0, 3, 0, 0, 0, 0, 2, 0, 3, 0]);
+    expect([m.HOTA, m.DetA, m.DetRe, m.MOTA, m.MODA, m.IDF1]).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(m.LocA).toBe(1);
+  });
+
+  it('no ground truth at all: every result is a false positive', () => {
+    const m = score([], ['1,7,0,0,10,10', '2,7,0,0,10,10'], 2);
+    expect([m.CLR_TP, m.CLR_FN, m.CLR_FP, m.MT, m.PT, m.ML, m.IDTP, m.IDFN, m.IDFP]).toEqual([0, 0, 2, 0, 0, 0, 0, 0, 2]);
+    expect([m.HOTA, m.DetA, m.DetPr, m.IDF1]).toEqual([0, 0, 0, 0]);
+    expect(m.MOTA).toBe(-2);
+  });
+
+  it('frames with only ground truth or only results count as misses and false positives', () => {
+    // Frame 1 matched exactly, frame 2 gt only, frame 3 result only.
+    const m = score(['1,1,0,0,10,10', '2,1,0,0,10,10'], ['1,7,0,0,10,10', '3,7,0,0,10,10'], 3);
+    expect([m.CLR_TP, m.CLR_FN, m.CLR_FP, m.MT, m.PT, m.ML, m.IDTP, m.IDFN, m.IDFP]).toEqual([1, 1, 1, 0, 1, 0, 1, 1, 1]);
+    // Every alpha: TP 1, FN 1, FP 1 -> DetA 1/3; the one match pairs ids seen twice each: AssA 1 / (2 + 2 - 1).
+    expect(m.DetA).toBeCloseTo(1 / 3, 12);
+    expect(m.AssA).toBeCloseTo(1 / 3, 12);
+    expect(m.MOTA).toBeCloseTo(0, 12);
+    expect(m.MODA).toBeCloseTo(0, 12);
+  });
+
+  it('per-alpha HOTA: a match at IoU 0.5 counts for the first ten alphas', () => {
+    const data = prepareSequence(parseMotRows('1,1,0,0,10,10,1'), parseMotRows('1,7,0,0,10,5,1'), 1);
+    expect(hotaScores(hotaSequence(data)).hotaPerAlpha).toEqual([...new Array(10).fill(1), ...new Array(9).fill(0)]);
+  });
+
+  it('refuses rows past the sequence and an id twice in a frame, naming the sequence, frame and side', () => {
+    const rows = (lines: string[]) => parseMotRows(lines.map((l) => `${l},1`).join('\n'));
+    expect(() => prepareSequence(rows(['3,1,0,0,10,10']), [], 2, 'S')).toThrow('S ground truth: frame 3 is beyond the sequence length 2');
+    expect(() => prepareSequence([], rows(['3,1,0,0,10,10']), 2, 'S')).toThrow('S results: frame 3 is beyond the sequence length 2');
+    expect(() => prepareSequence(rows(['2,1,0,0,10,10', '2,1,50,0,10,10']), [], 2, 'S')).toThrow('S ground truth: frame 2 has the same id more than once');
+    expect(() => prepareSequence([], rows(['1,4,0,0,10,10', '1,4,50,0,10,10']), 2)).toThrow('sequence results: frame 1 has the same id more than once');
+  });
+});
+
 describe('MOT formats', () => {
+  it('reads rows separated by commas or blanks, trimmed, and names a missing or empty value', () => {
+    expect(parseMotRows('  1 2 3 4 5 6 0.5 \n\n2,3, 4 ,5,6,7,1,-1,-1,-1\n')).toEqual([
+      { frame: 1, id: 2, x: 3, y: 4, w: 5, h: 6, score: 0.5 },
+      { frame: 2, id: 3, x: 4, y: 5, w: 6, h: 7, score: 1 },
+    ]);
+    expect(() => parseMotRows('1,2,3,,5,6,7')).toThrow("input:1: column 4 is not a number: ''");
+    let err: Error | undefined;
+    try {
+      parseMotRows('x');
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.name).toBe('MotFormatError');
+  });
+
+  it('writes results sorted by frame, then id', () => {
+    const row = (frame: number, id: number) => ({ frame, id, x: 1, y: 2, w: 3, h: 4, score: 0.5 });
+    const lines = formatMotResults([row(2, 1), row(1, 9), row(1, 3)]).trim().split('\n');
+    expect(lines.map((l) => l.split(',').slice(0, 2).join(','))).toEqual(['1,3', '1,9', '2,1']);
+  });
+
+  it('reads seqinfo.ini: comments, blanks and spaces ignored; sizes optional; every required value positive', () => {
+    expect(parseSeqInfo('[Sequence]\n; a comment = 1\n# another = 2\n  name = cam 1  \n=odd\nframeRate = 25\nseqLength=100\n')).toEqual({ name: 'cam 1', frameRate: 25, seqLength: 100, imWidth: 0, imHeight: 0 });
+    expect(parseSeqInfo('frameRate=7\nseqLength=10').name).toBe('');
+    expect(() => parseSeqInfo('frameRate=0\nseqLength=10', 'x.ini')).toThrow("x.ini: 'frameRate' must be a positive number");
+    expect(() => parseSeqInfo('frameRate=7\nseqLength=10.5')).toThrow("seqinfo.ini: 'seqLength' must be an integer");
+    expect(() => parseSeqInfo('frameRate=7\nseqLength=10\nimWidth=-5')).toThrow("'imWidth' must be a positive number");
+  });
+
+  it('names a file that cannot be read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mot-'));
+    expect(() => readMotRows(join(dir, 'nope.txt'))).toThrow(`${join(dir, 'nope.txt')}: file not found`);
+    expect(() => readMotRows(dir)).toThrow(new RegExp(`^${dir}: EISDIR`));
+  });
+});
+
+describe('MOT report and folders', () => {
+  it('prints a table: sequences then COMBINED, ratios in percent with 3 decimals, counts as they are', () => {
+    const metrics = score(['1,1,0,0,10,10'], ['1,7,0,0,10,5'], 1);
+    const text = formatReport({ sequences: [{ name: 'a-long-sequence', metrics }], combined: metrics });
+    const [header, first, last, end] = text.split('\n');
+    expect(header).toBe(['Sequence'.padEnd(15), ...['HOTA', 'DetA', 'AssA', 'LocA', 'MOTA', 'MOTP', 'IDF1', 'IDP', 'IDR', 'IDSW', 'FP', 'FN', 'Frag', 'MT', 'ML'].map((c) => c.padStart(8))].join(' '));
+    const cells = (name: string) => [name.padEnd(15), '52.632', '52.632', '52.632', '73.684', '100.000', '50.000', '100.000', '100.000', '100.000', '0', '0', '0', '0', '1', '0'].map((c, i) => (i === 0 ? c : c.padStart(8))).join(' ');
+    expect(first).toBe(cells('a-long-sequence'));
+    expect(last).toBe(cells('COMBINED'));
+    expect(end).toBe('');
+    // With short names the name column is 8 wide ('Sequence', 'COMBINED').
+    expect(formatReport({ sequences: [], combined: metrics }).split('\n')[1]!.startsWith('COMBINED   52.632 ')).toBe(true);
+  });
+
+  it('evaluates the sequence folders that have ground truth, and names a folder that is missing or empty', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mot-'));
+    const gt = join(dir, 'gt');
+    const res = join(dir, 'res');
+    mkdirSync(join(gt, 'S1', 'gt'), { recursive: true });
+    mkdirSync(join(gt, 'notes'), { recursive: true });
+    mkdirSync(res);
+    writeFileSync(join(gt, 'S1', 'gt', 'gt.txt'), '1,1,0,0,10,10,1\n');
+    writeFileSync(join(gt, 'S1', 'seqinfo.ini'), 'frameRate=10\nseqLength=1\n');
+    writeFileSync(join(res, 'S1.txt'), '1,7,0,0,10,10,1,-1,-1,-1\n');
+    const report = evaluateFolders(gt, res);
+    expect(report.sequences.map((s) => [s.name, s.metrics.HOTA])).toEqual([['S1', 1]]);
+    expect(() => evaluateFolders(join(dir, 'none'), res)).toThrow(`${join(dir, 'none')}: ground-truth folder not found`);
+    expect(() => evaluateFolders(join(gt, 'S1', 'seqinfo.ini'), res)).toThrow('ground-truth folder not found');
+    expect(() => evaluateFolders(gt, join(dir, 'none'))).toThrow(`${join(dir, 'none')}: results folder not found`);
+    expect(() => evaluateFolders(join(gt, 'notes'), res)).toThrow(`${join(gt, 'notes')}: no sequence folders with gt/gt.txt`);
+  });
+});
+
+describe('tracking MOT detections', () => {
+  const info = { name: 's', frameRate: 10, seqLength: 3, imWidth: 640, imHeight: 480 };
+  const rows = (lines: string[]) => parseMotRows(lines.join('\n'));
+
+  it('groups detections by frame as pedestrians and refuses one past the sequence', () => {
+    const frames = detectionsByFrame(rows(['2,-1,10,20,30,40,0.9', '1,-1,1,2,3,4,0.5']), 3);
+    expect(frames).toEqual([[{ box: [1, 2, 4, 6], score: 0.5, class: 0, label: 'pedestrian' }], [{ box: [10, 20, 40, 60], score: 0.9, class: 0, label: 'pedestrian' }], []]);
+    expect(() => detectionsByFrame(rows(['4,-1,1,2,3,4,0.5']), 3)).toThrow('detection frame 4 is beyond seqLength 3');
+  });
+
+  it('writes tracked boxes, with the default tracker, through the optional output filter, timing each frame', () => {
+    // A tall box and a wide one (aspect 2 > 1.6), both tracked from the first frame, and a tiny one (9 px^2).
+    const frames = detectionsByFrame(rows([1, 2, 3].flatMap((f) => [`${f},-1,0,0,20,50,0.9`, `${f},-1,100,0,40,20,0.9`, `${f},-1,300,0,3,3,0.9`])), 3);
+    const all = trackSequence(frames, info);
+    expect(all.map((r) => [r.frame, r.id])).toEqual([[1, 1], [1, 2], [1, 3], [2, 1], [2, 2], [2, 3], [3, 1], [3, 2], [3, 3]]);
+    const times: number[] = [];
+    const filtered = trackSequence(frames, info, { filter: BYTETRACK_MOT_FILTER, onUpdateTime: (ms) => times.push(ms) });
+    expect(filtered.map((r) => [r.frame, r.id, r.w, r.h])).toEqual([[1, 1, 20, 50], [2, 1, 20, 50], [3, 1, 20, 50]]);
+    expect(times).toHaveLength(3);
+    expect(times.every((ms) => ms >= 0)).toBe(true);
+    // An area exactly at the limit is filtered out too; an aspect exactly at the limit is kept.
+    const edge = detectionsByFrame(rows(['1,-1,0,0,2,5,0.9', '1,-1,100,0,32,20,0.9']), 1);
+    expect(trackSequence(edge, { ...info, seqLength: 1 }, { filter: BYTETRACK_MOT_FILTER }).map((r) => [r.w, r.h])).toEqual([[32, 20]]);
+    // A config of its own is used when given.
+    expect(trackSequence(frames, info, { config: { ...DEFAULT_TRACKER, newTrackThresh: 0.95, trackThresh: 0.95 } })).toEqual([]);
+  });
+});
+
+describe('MOT format errors', () => {
   it('names the file and line of a malformed row', () => {
     expect(() => parseMotRows('1,-1,1,2,3,4,0.9\n2,-1,1,x,3,4,0.9\n', 'det.txt')).toThrow('det.txt:2: column 4 is not a number');
     expect(() => parseMotRows('1,-1,1,2,3,4,0.9\n\n3,-1,1,2\n', 'det.txt')).toThrow('det.txt:3: expected at least 7');
