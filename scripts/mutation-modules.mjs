@@ -33,6 +33,6 @@ export const MUTATION_MODULES = {
   },
   analytics: {
     mutate: ['src/analytics/**/*.ts'],
-    tests: ['test/analytics*.test.ts'],
+    tests: ['test/analytics-*.test.ts'],
   },
 };
