@@ -91,6 +91,14 @@ export const ServerSchema = Type.Object(
     stuckClientTimeoutMs: Type.Optional(Type.Number({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'A client that cannot take messages for this long is closed with 4008, ms.' })),
     statsIntervalMs: Type.Optional(Type.Number({ minimum: 50, maximum: 3_600_000, default: 1000, description: 'Period of `stats` messages to WebSocket clients, ms.' })),
     maxClients: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 256, description: 'WebSocket clients beyond this are closed with 1013.' })),
+    maxRenditionsPerStream: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 8,
+        default: 2,
+        description: 'Most smaller JPEG sizes encoded per stream for clients subscribed with maxWidth (only while some client asks); 0 = clients always get the full JPEG.',
+      }),
+    ),
     metricsPublic: Type.Optional(Type.Boolean({ default: false, description: 'Serve GET /metrics without the token (for a scraper on a trusted network).' })),
     logLevel: Type.Optional(OneOf(LOG_LEVELS, { default: 'info', description: 'Log level; the STREAMLENS_LOG_LEVEL environment variable overrides it.' })),
   },

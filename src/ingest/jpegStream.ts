@@ -1,6 +1,7 @@
 /**
  * Splits an MJPEG byte stream (ffmpeg `-f mjpeg`) into whole JPEGs. Walks the marker segments and
  * the entropy-coded data instead of searching for FF D9, which can occur inside a table segment.
+ * Also reads a JPEG's size from its frame header.
  */
 
 /** Index just past the EOI of the JPEG at the start of `buf`, or -1 when it is not complete yet. */
@@ -61,4 +62,30 @@ export class JpegSplitter {
   get pendingBytes(): number {
     return this.pending.length;
   }
+}
+
+/** Width and height from a JPEG's frame header (SOFn), or undefined when it has none before its scan. */
+export function jpegSize(buf: Uint8Array): { width: number; height: number } | undefined {
+  if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return undefined;
+  let p = 2;
+  while (p + 4 <= buf.length) {
+    if (buf[p] !== 0xff) return undefined;
+    const marker = buf[p + 1];
+    if (marker === 0xff) {
+      p += 1;
+      continue;
+    }
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      p += 2;
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) return undefined;
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC): [len][precision][height][width].
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (p + 9 > buf.length) return undefined;
+      return { height: (buf[p + 5] << 8) | buf[p + 6], width: (buf[p + 7] << 8) | buf[p + 8] };
+    }
+    p += 2 + ((buf[p + 2] << 8) | buf[p + 3]);
+  }
+  return undefined;
 }

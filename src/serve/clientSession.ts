@@ -12,7 +12,7 @@
  * - a frame's analytics events follow its detections when they fit, else they are dropped and counted.
  */
 import type WebSocket from 'ws';
-import { CLOSE_TOO_SLOW, type ClientDrops } from './protocol.js';
+import { CLOSE_TOO_SLOW, type ClientDrops, type SubscriptionOptions } from './protocol.js';
 
 /** Time a closed client gets to read what is queued (and the close frame) before the socket is cut. */
 const CLOSE_GRACE_MS = 2000;
@@ -27,6 +27,8 @@ export interface ClientSessionOptions {
 export class ClientSession {
   readonly subscriptions = new Set<string>();
   readonly videoStreams = new Set<string>();
+  /** Per stream, the widest video this client shows (subscribe `maxWidth`). */
+  readonly maxWidths = new Map<string, number>();
   readonly drops: ClientDrops = { video: 0, detections: 0, events: 0 };
   private readonly pending = new Map<string, string>();
   private congestedSince: number | undefined;
@@ -37,14 +39,16 @@ export class ClientSession {
     private readonly options: ClientSessionOptions,
   ) {}
 
-  /** Subscribed with "*": every stream, including those added later, with this video flag. */
-  allStreams: { video: boolean } | undefined;
+  /** Subscribed with "*": every stream, including those added later, with these options. */
+  allStreams: SubscriptionOptions | undefined;
 
-  subscribe(streams: string[], video: boolean): void {
+  subscribe(streams: string[], options: SubscriptionOptions): void {
     for (const s of streams) {
       this.subscriptions.add(s);
-      if (video) this.videoStreams.add(s);
+      if (options.video) this.videoStreams.add(s);
       else this.videoStreams.delete(s);
+      if (options.maxWidth !== undefined) this.maxWidths.set(s, options.maxWidth);
+      else this.maxWidths.delete(s);
     }
   }
 
@@ -52,6 +56,7 @@ export class ClientSession {
     for (const s of streams) {
       this.subscriptions.delete(s);
       this.videoStreams.delete(s);
+      this.maxWidths.delete(s);
       this.pending.delete(s);
     }
   }
@@ -78,6 +83,11 @@ export class ClientSession {
       else this.drop(stream, 'video');
     }
     this.checkStuck(now);
+  }
+
+  /** A frame's video this client wanted could not be had (its rendition was skipped): counted as dropped. */
+  dropVideo(stream: string): void {
+    if (this.videoStreams.has(stream)) this.drop(stream, 'video');
   }
 
   /**

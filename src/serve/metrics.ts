@@ -32,6 +32,8 @@ export interface ClientFigures {
   clientDrops(): { video: number; detections: number; events: number };
   /** Connections accepted since start. */
   connectionsAccepted(): number;
+  /** Smaller JPEGs for clients with `maxWidth` since start, by outcome. */
+  renditions(): { encoded: number; failed: number; skipped: number };
 }
 
 /**
@@ -167,6 +169,17 @@ export class ServerMetrics implements ResultSink {
         this.inc({ kind: 'video' }, d.video);
         this.inc({ kind: 'detections' }, d.detections);
         this.inc({ kind: 'events' }, d.events);
+      },
+    });
+    new Counter({
+      name: 'streamlens_video_renditions_total',
+      help: 'Smaller JPEGs for WebSocket clients that asked for a maxWidth, by outcome (encoded, failed: the full JPEG went instead, skipped: encoding was behind, the frame went without).',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        this.reset();
+        const r = clients.renditions();
+        for (const outcome of ['encoded', 'failed', 'skipped'] as const) this.inc({ outcome }, r[outcome]);
       },
     });
     // Analytics counts (docs/analytics.md), read from the streams' stats when scraped. A counts

@@ -14,7 +14,7 @@ export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_TOO_MANY_CLIENTS = 1013;
 
 export type ClientMessage =
-  | { type: 'subscribe'; streams: string[]; video: boolean }
+  | ({ type: 'subscribe'; streams: string[] } & SubscriptionOptions)
   | { type: 'unsubscribe'; streams: string[] };
 
 export type ErrorCode = 'bad_json' | 'bad_message' | 'unknown_type' | 'unknown_stream' | 'binary_not_supported';
@@ -23,6 +23,16 @@ export interface ProtocolError {
   code: ErrorCode;
   message: string;
 }
+
+/** How a client takes a stream's frames. */
+export interface SubscriptionOptions {
+  video: boolean;
+  /** The widest video the client shows (pixels): it gets a smaller JPEG when one is encoded (videoRenditions.ts). */
+  maxWidth?: number;
+}
+
+/** Largest `maxWidth` a client may ask for. */
+export const MAX_VIDEO_WIDTH = 16384;
 
 /** The stream id that means every stream, present and future (not a valid stream id). */
 export const ALL_STREAMS = '*';
@@ -46,7 +56,11 @@ export function parseClientMessage(text: string): ClientMessage | ProtocolError 
   }
   if (o.type === 'unsubscribe') return { type: 'unsubscribe', streams: [...new Set(streams as string[])] };
   if (o.video !== undefined && typeof o.video !== 'boolean') return { code: 'bad_message', message: 'video: expected true or false' };
-  return { type: 'subscribe', streams: [...new Set(streams as string[])], video: o.video === true };
+  const maxWidth = o.maxWidth;
+  if (maxWidth !== undefined && !(Number.isInteger(maxWidth) && (maxWidth as number) >= 1 && (maxWidth as number) <= MAX_VIDEO_WIDTH)) {
+    return { code: 'bad_message', message: `maxWidth: expected an integer from 1 to ${MAX_VIDEO_WIDTH} (pixels)` };
+  }
+  return { type: 'subscribe', streams: [...new Set(streams as string[])], video: o.video === true, ...(maxWidth !== undefined ? { maxWidth: maxWidth as number } : {}) };
 }
 
 export function isProtocolError(m: ClientMessage | ProtocolError): m is ProtocolError {
@@ -122,6 +136,8 @@ export interface SubscribedMessage {
   type: 'subscribed';
   streams: string[];
   video: boolean;
+  /** As asked in the subscribe. */
+  maxWidth?: number;
   /** Set when the subscription is `"*"`. */
   all?: true;
 }
@@ -208,8 +224,14 @@ export function encodeState(e: StreamStateEvent): string {
 }
 
 /** Reply to subscribe (also sent when a `"*"` subscription takes a new stream); `all` marks `"*"`. */
-export function encodeSubscribed(streams: string[], video: boolean, all: boolean): string {
-  return JSON.stringify({ type: 'subscribed', streams, video, ...(all ? { all: true as const } : {}) } satisfies SubscribedMessage);
+export function encodeSubscribed(streams: string[], options: SubscriptionOptions, all: boolean): string {
+  return JSON.stringify({
+    type: 'subscribed',
+    streams,
+    video: options.video,
+    ...(options.maxWidth !== undefined ? { maxWidth: options.maxWidth } : {}),
+    ...(all ? { all: true as const } : {}),
+  } satisfies SubscribedMessage);
 }
 
 export function encodeUnsubscribed(streams: string[], all: boolean): string {

@@ -130,6 +130,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     clientCount: () => gateway.clientCount,
     clientDrops: () => gateway.drops(),
     connectionsAccepted: () => gateway.connectionsAccepted,
+    renditions: () => gateway.renditionCounts(),
   });
   const live = openLiveSinks({ config, log, version: options.version });
   const sinks = new SinkSet([gateway, snapshots, metrics, ...live], log, { live: true });

@@ -15,6 +15,9 @@ import type { ClientDropCounts, StreamStatsSource } from './streamStats.js';
 import type { ServerSettings } from '../config.js';
 import type { Logger } from '../log.js';
 import { ClientSession } from './clientSession.js';
+import { jpegSize } from '../ingest/jpegStream.js';
+import { DEFAULT_STREAM } from '../config.js';
+import { planRenditions, VideoRenditions, type RenditionCounts, type RenditionPlan, type Renditions } from './videoRenditions.js';
 import {
   ALL_STREAMS,
   type ClientDrops,
@@ -32,6 +35,9 @@ import {
   isProtocolError,
   parseClientMessage,
 } from './protocol.js';
+
+/** Frames of a stream that may wait for their renditions; beyond, a frame goes without (videoRenditions.ts). */
+const MAX_FRAMES_WAITING_FOR_RENDITIONS = 2;
 
 export interface ClientInfo {
   streams: string[];
@@ -70,6 +76,7 @@ export class WsGateway implements ResultSink {
   private readonly goneDrops: ClientDrops = { video: 0, detections: 0, events: 0 };
   private accepted = 0;
   private closed = false;
+  private readonly renditions: VideoRenditions;
 
   constructor(deps: WsGatewayDeps) {
     const { hub, settings } = deps;
@@ -79,6 +86,7 @@ export class WsGateway implements ResultSink {
     this.settings = settings;
     this.log = deps.log;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPayloadBytes, clientTracking: false });
+    this.renditions = new VideoRenditions({ maxWaiting: MAX_FRAMES_WAITING_FOR_RENDITIONS, log: this.log });
     this.subscriptions.push(
       hub.states$.subscribe((event) =>
         this.guard('state', () => {
@@ -86,9 +94,9 @@ export class WsGateway implements ResultSink {
           for (const s of this.sessions) {
             // A client subscribed to "*" takes every new stream as it appears.
             if (s.allStreams && !s.subscriptions.has(event.stream) && this.hub.has(event.stream)) {
-              s.subscribe([event.stream], s.allStreams.video);
+              s.subscribe([event.stream], s.allStreams);
               this.follow(s, [event.stream], s.allStreams.video);
-              s.sendControl(encodeSubscribed([event.stream], s.allStreams.video, true));
+              s.sendControl(encodeSubscribed([event.stream], s.allStreams, true));
             }
             if (s.subscriptions.has(event.stream)) s.sendControl(text);
           }
@@ -126,6 +134,11 @@ export class WsGateway implements ResultSink {
     return total;
   }
 
+  /** Smaller JPEGs encoded for clients with `maxWidth`, since start. */
+  renditionCounts(): RenditionCounts {
+    return { ...this.renditions.counts };
+  }
+
   /** Per-client view for diagnostics: subscriptions, drops and the current send buffer. */
   clients(): ClientInfo[] {
     return [...this.sessions].map((s) => ({ streams: [...s.subscriptions], video: [...s.videoStreams], drops: { ...s.drops }, bufferedAmount: s.bufferedAmount, closing: s.closing }));
@@ -158,15 +171,46 @@ export class WsGateway implements ResultSink {
 
   private broadcast(result: FrameResult): void {
     if (this.sessions.size === 0) return;
+    const stream = result.streamId;
+    const plan = this.planRenditions(result);
+    const quality = this.hub.settings(stream)?.jpegQuality ?? DEFAULT_STREAM.jpegQuality;
+    this.renditions.prepare(stream, result.jpeg, plan?.widths ?? [], quality, (renditions) => this.guard('broadcast', () => this.fanOut(result, plan, renditions)));
+  }
+
+  /** The smaller JPEGs this frame needs for the clients that show its stream small (none when nobody does). */
+  private planRenditions(result: FrameResult): RenditionPlan | undefined {
+    if (!result.jpeg || this.settings.maxRenditionsPerStream === 0) return undefined;
+    const asked: number[] = [];
+    for (const s of this.sessions) {
+      const w = s.wantsVideo(result.streamId) ? s.maxWidths.get(result.streamId) : undefined;
+      if (w !== undefined) asked.push(w);
+    }
+    if (asked.length === 0) return undefined;
+    return planRenditions(jpegSize(result.jpeg)?.width ?? 0, asked, this.settings.maxRenditionsPerStream);
+  }
+
+  /** One frame to its subscribers: each video message encoded once per size, the same bytes for all. */
+  private fanOut(result: FrameResult, plan: RenditionPlan | undefined, renditions: Renditions): void {
+    const stream = result.streamId;
     const detections = encodeDetections(result);
     const events = encodeEvents(result);
-    let video: Buffer | undefined;
+    /** Video message by rendition width (undefined: the full JPEG); null: skipped. */
+    const videos = new Map<number | undefined, Buffer | null>();
+    const videoFor = (width: number | undefined): Buffer | null => {
+      let v = videos.get(width);
+      if (v === undefined) {
+        const jpeg = width === undefined ? result.jpeg! : renditions.get(width);
+        videos.set(width, (v = jpeg ? encodeVideoFrame(result, jpeg) : null));
+      }
+      return v;
+    };
     const now = Date.now();
     for (const s of this.sessions) {
-      if (!s.subscriptions.has(result.streamId)) continue;
-      if (result.jpeg && !video && s.wantsVideo(result.streamId)) video = encodeVideoFrame(result, result.jpeg);
-      s.deliver(result.streamId, detections, video, now);
-      if (events) s.deliverEvents(result.streamId, events);
+      if (!s.subscriptions.has(stream)) continue;
+      const video = result.jpeg && s.wantsVideo(stream) ? videoFor(plan?.widthFor(s.maxWidths.get(stream))) : undefined;
+      if (video === null) s.dropVideo(stream);
+      s.deliver(stream, detections, video ?? undefined, now);
+      if (events) s.deliverEvents(stream, events);
     }
   }
 
@@ -223,10 +267,11 @@ export class WsGateway implements ResultSink {
       session.sendControl(encodeError({ code: 'unknown_stream', message: `unknown stream(s): ${unknown.join(', ')}` }));
     }
     if (msg.type === 'subscribe') {
-      if (all) session.allStreams = { video: msg.video };
-      session.subscribe(known, msg.video);
+      const options = { video: msg.video, ...(msg.maxWidth !== undefined ? { maxWidth: msg.maxWidth } : {}) };
+      if (all) session.allStreams = options;
+      session.subscribe(known, options);
       this.follow(session, known, msg.video);
-      session.sendControl(encodeSubscribed(known, msg.video, all));
+      session.sendControl(encodeSubscribed(known, options, all));
       for (const id of known) {
         const stats = this.streams.stats(id);
         if (stats) session.sendControl(encodeState({ stream: id, state: stats.state, reconnects: stats.reconnects, ...(stats.lastError ? { error: stats.lastError } : {}) }));

@@ -6,6 +6,7 @@ import { createLogger } from '../../src/log.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
 import { StreamHub } from '../../src/pipeline/streamHub.js';
 import { decodeVideoFrame } from '../../src/serve/protocol.js';
+import { jpegSize } from '../../src/ingest/jpegStream.js';
 
 export type Json = Record<string, any>;
 
@@ -42,6 +43,8 @@ export async function api(server: RunningServer, method: string, path: string, b
 export interface VideoMessage {
   header: { stream: string; seq: number; frame: number };
   bytes: number;
+  /** Width of the JPEG itself (from its frame header). */
+  jpegWidth: number | undefined;
 }
 
 /** A WebSocket client that records everything it receives. */
@@ -59,7 +62,7 @@ export class TestClient {
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
         const { header, jpeg } = decodeVideoFrame(data as Buffer);
-        this.videos.push({ header, bytes: jpeg.length });
+        this.videos.push({ header, bytes: jpeg.length, jpegWidth: jpegSize(jpeg)?.width });
         return;
       }
       const msg = JSON.parse(data.toString()) as Json;
