@@ -26,6 +26,7 @@ from the outside. Baselines are measured in the same run: the session alone and 
 
 Sections (in run order):
   server     with --server only: delivered fps, end-to-end latency, fan-out, POST /api/detect
+  micro      preprocessing per 640x640 frame; postprocessing + tracking per frame with 100 objects
   limits     session alone per model x provider x batch; ffmpeg decode + letterbox alone
   analysis   recorded-video analysis fps and latency per model x provider x batch, / session
   peer       the Node peer on the 1080p clip at 640; our fps / the peer's
@@ -48,7 +49,7 @@ Options:
                        and report.html (the latest)
 
 Your model and hardware (limits and analysis; live, capacity and http use the first model):
-  --model PATH|name    an .onnx file or a built-in model (${BUILTIN_MODELS.join(', ')});
+  --model PATH|name    an .onnx file or a built-in model by name (e.g. synthetic-det, yolov10n-bench);
                        repeatable: several models are compared side by side, as ratios to the first
   --imgsz N[,N...]     input size(s) for built-in models (a file keeps its exported size)
   --providers LIST     execution providers (${EXECUTION_PROVIDERS.join(', ')}), each measured on its own;

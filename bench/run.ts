@@ -116,7 +116,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const sections = o.only?.length ? SECTIONS.filter((x) => o.only!.includes(x)) : defaults;
   if (sections.includes('server') && !o.server) throw new Error('the server section needs --server URL');
   const started = performance.now();
-  const needsModels = sections.some((x) => x !== 'server');
+  // The sections that run the chosen models (the others use the benchmark model or none).
+  const needsModels = sections.some((x) => ['limits', 'analysis', 'live', 'capacity', 'http'].includes(x));
   const models = needsModels ? await resolveModels(o.models ?? [], o.imgsz) : [];
   const providers = o.providers?.length ? o.providers : (['cpu'] as ExecutionProvider[]);
   const batches = { session: o.batches ?? [1, PIPELINE_BATCH], pipeline: o.batches ?? [PIPELINE_BATCH] };
