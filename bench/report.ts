@@ -55,7 +55,7 @@ function batchCurves(r: BenchResult): string {
   if (!series.length) return '';
   return (
     '<p>Each point is one batch size (b1, b2, ...): x is the latency p50 (session alone: one run of the whole batch; pipeline: a frame from capture to the end of the stage chain), y the throughput. Where a bigger batch moves right but not up, it only adds latency.</p>' +
-    lineChart('Throughput against latency by batch size', series, 'latency p50, ms', 'frames per second')
+    lineChart('Throughput against latency by batch size', series, 'latency p50, ms (log scale)', 'frames per second', undefined, { logX: true })
   );
 }
 

@@ -28,15 +28,19 @@ function fmt(v: number): string {
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2).replace(/\.?0+$/, '') || '0';
 }
 
-function frame(title: string, xLabel: string, yLabel: string, xMax: number, yMax: number, body: string, xMin = 0): string {
+/** x-axis tick labels: at `position` (0..1 along the axis). Default: five, linear from xMin to xMax. */
+type XTicks = { position: number; label: string }[];
+
+function frame(title: string, xLabel: string, yLabel: string, xMax: number, yMax: number, body: string, xMin = 0, xTicks?: XTicks): string {
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const ticks: string[] = [];
   for (let i = 0; i <= 4; i++) {
     const y = M.top + ph - (i / 4) * ph;
     ticks.push(`<line x1="${M.left}" y1="${y}" x2="${W - M.right}" y2="${y}" stroke="#eee"/><text x="${M.left - 6}" y="${y + 4}" text-anchor="end">${fmt((i / 4) * yMax)}</text>`);
-    const x = M.left + (i / 4) * pw;
-    ticks.push(`<text x="${x}" y="${H - M.bottom + 16}" text-anchor="middle">${fmt(xMin + (i / 4) * (xMax - xMin))}</text>`);
+  }
+  for (const t of xTicks ?? [0, 1, 2, 3, 4].map((i) => ({ position: i / 4, label: fmt(xMin + (i / 4) * (xMax - xMin)) }))) {
+    ticks.push(`<text x="${M.left + t.position * pw}" y="${H - M.bottom + 16}" text-anchor="middle">${t.label}</text>`);
   }
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">` +
@@ -51,16 +55,29 @@ function frame(title: string, xLabel: string, yLabel: string, xMax: number, yMax
   );
 }
 
-/** Lines (with dots) for each series; an optional horizontal reference line (e.g. a target). */
-export function lineChart(title: string, series: Series[], xLabel: string, yLabel: string, reference?: { y: number; label: string }): string {
+/**
+ * Lines (with dots) for each series; an optional horizontal reference line (e.g. a target).
+ * `logX`: a logarithmic x axis over whole decades (points at x <= 0 are left out), for values that
+ * span orders of magnitude such as latencies of different batch sizes and models.
+ */
+export function lineChart(title: string, series: Series[], xLabel: string, yLabel: string, reference?: { y: number; label: string }, options: { logX?: boolean } = {}): string {
+  if (options.logX) series = series.map((s) => ({ ...s, points: s.points.filter((p) => p.x > 0) }));
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return '';
-  const xMin = Math.min(0, ...all.map((p) => p.x));
-  const xMax = niceMax(Math.max(...all.map((p) => p.x)));
+  const xs = all.map((p) => p.x);
+  const decades = options.logX ? [Math.floor(Math.log10(Math.min(...xs))), Math.ceil(Math.log10(Math.max(...xs)))] : undefined;
+  if (decades && decades[1] === decades[0]) decades[1]++;
+  const xMin = decades ? 10 ** decades[0] : Math.min(0, ...xs);
+  const xMax = decades ? 10 ** decades[1] : niceMax(Math.max(...xs));
   const yMax = niceMax(Math.max(...all.map((p) => p.y), reference?.y ?? 0) * 1.05);
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
-  const X = (x: number): number => M.left + ((x - xMin) / (xMax - xMin || 1)) * pw;
+  const X = decades
+    ? (x: number): number => M.left + ((Math.log10(x) - decades[0]) / (decades[1] - decades[0])) * pw
+    : (x: number): number => M.left + ((x - xMin) / (xMax - xMin || 1)) * pw;
+  const xTicks = decades
+    ? Array.from({ length: decades[1] - decades[0] + 1 }, (_, i) => ({ position: i / (decades[1] - decades[0]), label: String(10 ** (decades[0] + i)) }))
+    : undefined;
   const Y = (y: number): number => M.top + ph - (y / yMax) * ph;
   let body = '';
   if (reference) {
@@ -75,7 +92,7 @@ export function lineChart(title: string, series: Series[], xLabel: string, yLabe
     body += s.points.filter((p) => p.label).map((p) => `<text x="${(X(p.x) + 4).toFixed(1)}" y="${(Y(p.y) - 4).toFixed(1)}" fill="${c}">${escapeHtml(p.label!)}</text>`).join('');
     body += `<rect x="${M.left + 8}" y="${M.top + 4 + i * 14}" width="10" height="3" fill="${c}"/><text x="${M.left + 22}" y="${M.top + 9 + i * 14}">${escapeHtml(s.name)}</text>`;
   });
-  return frame(title, xLabel, yLabel, xMax, yMax, body, xMin);
+  return frame(title, xLabel, yLabel, xMax, yMax, body, xMin, xTicks);
 }
 
 export function histogramChart(title: string, h: Histogram, xLabel: string): string {

@@ -59,6 +59,15 @@ describe('bench SVG charts', () => {
     expect(lineChart('empty', [], 'x', 'y')).toBe('');
   });
 
+  it('draws a logarithmic x axis over whole decades, with labelled points', () => {
+    const svg = lineChart('t', [{ name: 's', points: [{ x: 5, y: 1, label: 'b1' }, { x: 500, y: 2, label: 'b8' }, { x: 0, y: 3 }] }], 'ms', 'fps', undefined, { logX: true });
+    // 1, 10, 100, 1000 along the axis; the point at 0 cannot be placed on it.
+    for (const decade of ['1', '10', '100', '1000']) expect(svg).toContain(`text-anchor="middle">${decade}</text>`);
+    expect(svg.match(/<circle /g)).toHaveLength(2);
+    expect(svg).toContain('>b1</text>');
+    expect(svg).toContain('>b8</text>');
+  });
+
   it('draws one bar per histogram bin', () => {
     const svg = histogramChart('latency', histogram([1, 2, 3, 4], 4), 'ms');
     expect(svg.match(/<rect x=/g)).toHaveLength(4);
