@@ -97,7 +97,7 @@ describe("WebSocket clients ('drop')", () => {
     const ws = fakeSocket();
     const counts = new ClientDropCounts();
     const session = new ClientSession(ws, { bufferBytes: 1000, stuckTimeoutMs: 60_000, onDrop: (stream) => counts.add(stream) });
-    session.subscribe(['a'], true);
+    session.subscribe(['a'], { video: true });
     const video = Buffer.alloc(100);
     session.deliver('a', 'frame-1', video, 0);
     expect(ws.sent).toEqual(['frame-1', video]);
