@@ -123,6 +123,36 @@ describe('stage chain', () => {
     expect(seen).toEqual(['b:0', 'b:2']);
   });
 
+  it('lets a stage wait until every earlier frame left the chain (done or failed)', async () => {
+    const seen: string[] = [];
+    const g = gate('infer', seen);
+    const left: number[] = [];
+    const waiter: FrameStage = {
+      name: 'feedback',
+      process: ({ frame, previousDone }) => previousDone.then(() => void seen.push(`feedback:${frame.seq} after ${left.join(',')}`)),
+    };
+    const failing: FrameStage = {
+      name: 'fail',
+      process: ({ frame }) => {
+        if (frame.seq === 1) throw new Error('boom');
+      },
+    };
+    const chain = composeStages([waiter, g, failing], ctx);
+    const runs = [0, 1, 2].map((seq) => chain.process(fakeFrame(seq)).then(() => void left.push(seq), () => void left.push(seq)));
+    await tick();
+    expect(seen).toEqual(['feedback:0 after ', 'infer:0']);
+    g.release(0);
+    await tick();
+    expect(seen).toEqual(['feedback:0 after ', 'infer:0', 'feedback:1 after 0', 'infer:1']);
+    g.release(1);
+    await tick();
+    // Frame 1 failed after the gate: it left the chain all the same.
+    expect(seen.slice(-2)).toEqual(['feedback:2 after 0,1', 'infer:2']);
+    g.release(2);
+    await Promise.all(runs);
+    expect(left).toEqual([0, 1, 2]);
+  });
+
   it('refuses two stages of one name, and a name the latency terms use', () => {
     expect(() => composeStages([recorder('a', []), recorder('a', [])], ctx)).toThrow(/two stages are named "a"/);
     expect(() => composeStages([recorder('queue', [])], ctx)).toThrow(/latency term/);

@@ -9,7 +9,7 @@
  */
 import type { ModelBackend } from '../infer/backend.js';
 import type { Logger } from '../log.js';
-import type { AnalyticsSettings } from '../config/schema.js';
+import type { AnalyticsSettings, MotionConfig } from '../config/schema.js';
 import type { Frame, FrameResult, TrackerConfig } from '../types.js';
 import { nowMs } from '../clock.js';
 import { LATENCY_TERMS } from '../latency.js';
@@ -20,6 +20,12 @@ export interface StageItem {
   frame: Frame;
   /** Created at chain entry from the frame (no detections yet); stages fill it in place. */
   result: FrameResult;
+  /**
+   * Settles once every earlier frame has left the chain (done or failed). A stage that decides from
+   * earlier frames' results (motion gating) awaits it, so its decision does not depend on how
+   * many frames are in flight.
+   */
+  previousDone: Promise<void>;
 }
 
 /**
@@ -56,6 +62,8 @@ export interface ChainSettings {
   tracker: TrackerConfig;
   /** Zones and lines (docs/analytics.md); absent or empty = no analytics stage. */
   analytics?: AnalyticsSettings;
+  /** Motion gating (docs/motion.md); absent or not enabled = the detector runs on every frame. */
+  motion?: MotionConfig;
 }
 
 /** What a stage factory gets: the stream's settings (as validated), its model backend, a logger. */
@@ -122,6 +130,8 @@ class OrderedChain implements StageChain {
   /** Per stage: callers waiting for their ticket's turn. */
   private readonly waiting: Map<number, () => void>[];
   private lastSize: { width: number; height: number } | undefined;
+  /** Settles when the last frame that entered, and every frame before it, left the chain. */
+  private lastDone: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly stages: readonly FrameStage[],
@@ -141,7 +151,19 @@ class OrderedChain implements StageChain {
     this.checkResolution(frame);
     const ticket = this.issued++;
     const result = resultOf(frame);
-    const item: StageItem = { frame, result };
+    const previousDone = this.lastDone;
+    let left!: () => void;
+    const done = new Promise<void>((resolve) => (left = resolve));
+    this.lastDone = previousDone.then(() => done);
+    try {
+      return await this.run({ frame, result, previousDone }, ticket);
+    } finally {
+      left();
+    }
+  }
+
+  private async run(item: StageItem, ticket: number): Promise<FrameResult> {
+    const { result } = item;
     const times = result.timing.stages;
     let failure: { error: unknown } | undefined;
     for (let i = 0; i < this.stages.length; i++) {
