@@ -13,6 +13,7 @@ import type { PlacedShape } from './raster.js';
 import { computeVisibility } from './raster.js';
 import { paintTarget } from './render.js';
 import { ANALYTICS_SCENE_SIZE, analyticsScenePlan } from './analyticsScene.js';
+import { MOTION_SCENE_SECONDS, motionScenePlan } from './motionScene.js';
 import type { ScenePlan } from './scene.js';
 import { planScene, SYNTH_CLASSES, shapeAt } from './scene.js';
 import { repoRoot } from '../repoRoot.js';
@@ -35,8 +36,10 @@ export interface GenerateClipOptions {
   /**
    * `random` (default): targets planned from the seed. `analytics`: the scripted 640x480 scene of
    * analyticsScene.ts with known line and zone events (`targets` is ignored; at least 10 s).
+   * `motion`: the scripted, mostly still scene of motionScene.ts (any size; `targets` is ignored; at
+   * least 60 s).
    */
-  scene?: 'random' | 'analytics';
+  scene?: 'random' | 'analytics' | 'motion';
 }
 
 export interface GeneratedClip {
@@ -64,7 +67,12 @@ export async function generateClip(opts: GenerateClipOptions): Promise<Generated
   }
   if (!(fps > 0) || !(o.seconds > 0)) throw new Error(`synth: fps and seconds must be positive (got ${fps}, ${o.seconds})`);
   const frames = Math.max(1, Math.round(o.seconds * fps));
-  const plan = o.scene === 'analytics' ? scriptedPlan(width, height, fps, frames) : planScene({ width, height, fps, frames, seed, targets: o.targets });
+  const plan =
+    o.scene === 'analytics'
+      ? scriptedPlan(width, height, fps, frames)
+      : o.scene === 'motion'
+        ? motionPlan(width, height, fps, frames)
+        : planScene({ width, height, fps, frames, seed, targets: o.targets });
   const byZ = plan.targets.slice().sort((a, b) => a.z - b.z);
   const texture = backgroundTexture(uniformRng(seed ^ 0x5bd1e995), width, height);
   const noiseSeeds = mulberry32(seed ^ 0x27d4eb2f);
@@ -87,6 +95,7 @@ export async function generateClip(opts: GenerateClipOptions): Promise<Generated
         const cls = SYNTH_CLASSES[p.classId]!;
         paintTarget(frame, width, height, shapes[p.id]!, { rgb: cls.rgb, gradient: p.gradient }, noiseSeeds());
       }
+      scaleLight(frame, lightAt(plan, t));
       const targets: GtTarget[] = [];
       for (const p of plan.targets) {
         const v = visibility[p.id]!;
@@ -128,6 +137,23 @@ function scriptedPlan(width: number, height: number, fps: number, frames: number
   if (width !== size.width || height !== size.height) throw new Error(`synth: the analytics scene is ${size.width}x${size.height} (got ${width}x${height})`);
   if (frames / fps < 10) throw new Error(`synth: the analytics scene needs at least 10 s (got ${frames / fps} s)`);
   return analyticsScenePlan(fps, frames);
+}
+
+function motionPlan(width: number, height: number, fps: number, frames: number): ScenePlan {
+  if (frames / fps < MOTION_SCENE_SECONDS) throw new Error(`synth: the motion scene needs at least ${MOTION_SCENE_SECONDS} s (got ${frames / fps} s)`);
+  return motionScenePlan(width, height, fps, frames);
+}
+
+/** The light gain at time `t`: the last step at or before it. */
+function lightAt(plan: ScenePlan, t: number): number {
+  let gain = 1;
+  for (const [from, g] of plan.light ?? []) if (t >= from) gain = g;
+  return gain;
+}
+
+function scaleLight(frame: Uint8Array, gain: number): void {
+  if (gain === 1) return;
+  for (let i = 0; i < frame.length; i++) frame[i] = Math.min(255, Math.round(frame[i]! * gain));
 }
 
 function withoutUndefined<T extends object>(o: T): Partial<T> {
@@ -190,11 +216,11 @@ async function linkDemo(clip: GeneratedClip, dir: string): Promise<GeneratedClip
 export function ensureDemoClip(opts: DemoClipOptions = {}): Promise<GeneratedClip> {
   const o = { ...DEFAULTS, ...withoutUndefined(opts) };
   const dir = opts.dir ?? join(repoRoot(), 'streams', 'media');
-  const planned = o.scene === 'analytics' ? 'analytics' : `n${o.targets}`;
+  const planned = o.scene === 'analytics' || o.scene === 'motion' ? o.scene : `n${o.targets}`;
   const name = `synth-v${SYNTH_VERSION}-${o.width}x${o.height}-${o.fps}fps-${o.seconds}s-seed${o.seed}-${planned}`;
   const video = join(dir, `${name}.mp4`);
   const groundTruth = groundTruthPath(video);
-  const isDefault = o.scene !== 'analytics' && (Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]).every((k) => o[k] === DEFAULTS[k]);
+  const isDefault = (o.scene ?? 'random') === 'random' && (Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]).every((k) => o[k] === DEFAULTS[k]);
   const finish = (clip: GeneratedClip): Promise<GeneratedClip> => (isDefault ? linkDemo(clip, dir) : Promise.resolve(clip));
   if (existsSync(video) && existsSync(groundTruth)) {
     const frames = readFileSync(groundTruth, 'utf8').split('\n').filter(Boolean).length;

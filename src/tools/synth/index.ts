@@ -9,3 +9,4 @@ export { SYNTH_CLASSES } from './scene.js';
 export type { SynthClass } from './scene.js';
 export { ANALYTICS_SCENE_CONFIG, ANALYTICS_SCENE_EXPECTED, ANALYTICS_SCENE_SIZE, analyticsScenePlan } from './analyticsScene.js';
 export type { ExpectedAnalyticsEvent } from './analyticsScene.js';
+export { MOTION_SCENE_LIGHT, MOTION_SCENE_SECONDS, MOTION_SCENE_STILL, motionScenePlan } from './motionScene.js';

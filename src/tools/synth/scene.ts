@@ -69,6 +69,8 @@ export interface ScenePlan {
   targets: TargetPlan[];
   /** Ids of targets that overlap another target inside the frame in at least one frame. */
   crossing: Set<number>;
+  /** Steps of the light level: from each time (s) on, every painted pixel is scaled by the gain. Default: 1 throughout. */
+  light?: ReadonlyArray<[t: number, gain: number]>;
 }
 
 export interface SceneOptions {
