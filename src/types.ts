@@ -121,8 +121,13 @@ export interface FrameResult {
   width: number;
   height: number;
   detections: Detection[];
-  /** False when the detector did not run on this frame (a stage before inference skipped it). */
+  /**
+   * False when the detector did not run on this frame (a stage before inference skipped it); its
+   * detections are then the previous frame's, carried forward.
+   */
   inferred?: boolean;
+  /** What motion gating saw and decided (set by the motion stage, docs/motion.md). */
+  motion?: FrameMotion;
   timing: FrameTiming;
   jpeg?: Uint8Array;
   /**
@@ -134,6 +139,25 @@ export interface FrameResult {
   events?: AnalyticsEvent[];
   /** The stream's analytics counts, set on the frames where a count changed (and the first frame). */
   counts?: AnalyticsCounts;
+}
+
+// ---- Motion gating (src/motion, docs/motion.md) ----
+
+/**
+ * Why the detector ran on a frame: the first frame (no background yet), motion, a tracked object
+ * that moved lately, a tracked object that was just lost, or the keyframe interval.
+ */
+export type MotionRunReason = 'start' | 'motion' | 'moving' | 'lost' | 'keyframe';
+/** Why it did not: nothing changed, only changes smaller than minArea, only a change of light. */
+export type MotionSkipReason = 'still' | 'small' | 'light';
+
+export interface FrameMotion {
+  /** Fraction of the frame that changed against the background (light-compensated), 0..1. */
+  changed: number;
+  /** Changed regions large enough to be motion, source pixels. */
+  regions: Box[];
+  /** Why the detector ran (inferred) or did not (inferred false). */
+  reason: MotionRunReason | MotionSkipReason;
 }
 
 // ---- Analytics (issue 14, src/analytics): events and counts, the same JSON in every output ----

@@ -10,7 +10,7 @@ import { ProgressBar, summaryLine } from '../output/progress.js';
 import { BatchProgress } from '../output/batchProgress.js';
 import { resolveModelArg } from './modelArg.js';
 import { ConfigError, parseAnalytics } from '../config.js';
-import { DEFAULT_MODEL, DEFAULT_STREAM, EXECUTION_PROVIDERS, type AnalyticsSettings } from '../config/schema.js';
+import { DEFAULT_MODEL, DEFAULT_MOTION, DEFAULT_STREAM, EXECUTION_PROVIDERS, type AnalyticsSettings, type MotionConfig } from '../config/schema.js';
 import { urlScheme } from '../ingest/sourceUrl.js';
 import { FILE_SINKS, isResultFormat, RESULT_FORMATS, type OutputKind } from '../output/sinks.js';
 import { X264_PRESETS } from '../ingest/ffmpeg.js';
@@ -58,6 +58,13 @@ Options:
   --classes <ids>       comma-separated class ids to keep (default: all)
   --batch <n>           frames per inference call (default ${DEFAULT_MODEL.maxBatch}; 1 for fixed-batch models)
   --no-track            do not run the tracker (no track ids, trails or track list)
+  --motion              motion gating: run the detector only on frames with motion, on moving or
+                        just lost tracked objects and every keyframe; other frames carry the last
+                        detections forward ("inferred": false in jsonl). docs/motion.md
+  --motion-threshold <n>          colour change that counts, levels 1..255 (default ${DEFAULT_MOTION.threshold})
+  --motion-min-area <x>           smallest moving region, fraction of the frame (default ${DEFAULT_MOTION.minArea})
+  --motion-keyframe-seconds <s>   the detector runs at least this often (default ${DEFAULT_MOTION.keyframeSeconds})
+  --motion-background-seconds <s> time constant of the background (default ${DEFAULT_MOTION.backgroundSeconds})
   --providers <list>    execution providers in order of preference (default ${DEFAULT_MODEL.providers.join(',')})
   --threads <n>         ONNX Runtime intra-op threads (default 0: ONNX Runtime's choice; with
                         --jobs N, the cores divided by N)
@@ -168,6 +175,11 @@ function run(argv: string[]): Promise<number> {
         classes: { type: 'string' },
         batch: { type: 'string' },
         'no-track': { type: 'boolean' },
+        motion: { type: 'boolean' },
+        'motion-threshold': { type: 'string' },
+        'motion-min-area': { type: 'string' },
+        'motion-keyframe-seconds': { type: 'string' },
+        'motion-background-seconds': { type: 'string' },
         providers: { type: 'string' },
         threads: { type: 'string' },
         'decode-nice': { type: 'string' },
@@ -199,7 +211,7 @@ function run(argv: string[]): Promise<number> {
     if (wantsEvents && !values.analytics) throw new UsageError('events need --analytics (the zones and lines that make them)');
     if (values.analytics && values['no-track']) throw new UsageError('--analytics needs the tracker (remove --no-track)');
     const analytics = values.analytics === undefined ? undefined : readAnalytics(values.analytics);
-    const choices = { conf, classes, batch, track: !values['no-track'], providers, threads, decodeNice, crf, preset, jobs, analytics };
+    const choices = { conf, classes, batch, track: !values['no-track'], providers, threads, decodeNice, crf, preset, jobs, analytics, motion: motionOptions(values) };
     if (values.queue !== undefined) return enqueue(values.queue, p, { ...choices, model: values.model }, values.wait === true);
     const shared = sharedOptions({ ...choices, model: await resolveModelArg(values.model) }, log);
 
@@ -237,6 +249,7 @@ async function enqueue(url: string, p: Plan, choices: AnalysisChoices, wait: boo
       crf: choices.crf,
       preset: choices.preset,
       analytics: choices.analytics,
+      motion: choices.motion,
     },
   }));
   for (const m of p.missing) process.stderr.write(`streamlens analyze: not queued: ${m.arg} (${m.reason})\n`);
@@ -257,6 +270,26 @@ async function enqueue(url: string, p: Plan, choices: AnalysisChoices, wait: boo
   }
 }
 
+const MOTION_KNOBS = ['motion-threshold', 'motion-min-area', 'motion-keyframe-seconds', 'motion-background-seconds'] as const;
+
+/** The motion settings of --motion and its knobs (the stream config's `motion`, docs/motion.md). */
+function motionOptions(values: Record<string, string | boolean | undefined>): MotionConfig | undefined {
+  const given = MOTION_KNOBS.find((k) => values[k] !== undefined);
+  if (!values.motion) {
+    if (given) throw new UsageError(`--${given} needs --motion`);
+    return undefined;
+  }
+  const text = (k: (typeof MOTION_KNOBS)[number]): string | undefined => values[k] as string | undefined;
+  const d = DEFAULT_MOTION;
+  return {
+    enabled: true,
+    threshold: numberOption('motion-threshold', text('motion-threshold'), d.threshold, { min: 1, max: 255 }),
+    minArea: numberOption('motion-min-area', text('motion-min-area'), d.minArea, { min: 0, max: 1 }),
+    keyframeSeconds: numberOption('motion-keyframe-seconds', text('motion-keyframe-seconds'), d.keyframeSeconds, { min: 0, max: 3600 }),
+    backgroundSeconds: numberOption('motion-background-seconds', text('motion-background-seconds'), d.backgroundSeconds, { min: 0.05, max: 3600 }),
+  };
+}
+
 async function runOne(job: Plan['jobs'][number], shared: SharedOptions, signal: AbortSignal): Promise<number> {
   const progress = new ProgressBar(process.stderr);
   const started = performance.now();
@@ -265,7 +298,8 @@ async function runOne(job: Plan['jobs'][number], shared: SharedOptions, signal: 
     onProgress: (done, total) => progress.update({ done, total, elapsedSeconds: (performance.now() - started) / 1000 }),
   });
   progress.finish();
-  process.stderr.write(summaryLine(summary.frames, summary.seconds) + (summary.interrupted ? ' (interrupted)' : '') + '\n');
+  const gated = shared.motion ? `; detector on ${summary.inferred} (${summary.frames ? Math.round((100 * summary.inferred) / summary.frames) : 0} %)` : '';
+  process.stderr.write(summaryLine(summary.frames, summary.seconds) + gated + (summary.interrupted ? ' (interrupted)' : '') + '\n');
   return summary.interrupted ? 130 : 0;
 }
 

@@ -11,7 +11,7 @@ import { SinkSet } from '../output/sinkSet.js';
 import type { Logger } from '../log.js';
 import { resolveAnalytics } from '../analytics/config.js';
 import { availableParallelism } from 'node:os';
-import { DEFAULT_TRACKER, type AnalyticsSettings, type ExecutionProvider } from '../config/schema.js';
+import { DEFAULT_TRACKER, type AnalyticsSettings, type ExecutionProvider, type MotionConfig } from '../config/schema.js';
 
 export interface OutputChoice {
   kind: OutputKind;
@@ -41,6 +41,8 @@ export interface AnalysisChoices {
   /** Inputs analysed at the same time in this process. */
   jobs: number;
   analytics?: AnalyticsSettings;
+  /** Motion gating (analyze --motion); undefined runs the detector on every frame. */
+  motion?: MotionConfig;
 }
 
 export function sharedOptions(c: AnalysisChoices, log: Logger): SharedOptions {
@@ -54,8 +56,9 @@ export function sharedOptions(c: AnalysisChoices, log: Logger): SharedOptions {
     decodeNice: c.decodeNice,
     tracker,
     analytics: c.analytics,
+    motion: c.motion,
     render: { crf: c.crf, preset: c.preset, nice: c.decodeNice },
-    settings: { confidence: c.conf, classes: c.classes?.join(',') ?? 'all', tracker: tracker ? 'on' : 'off', batch: c.batch },
+    settings: { confidence: c.conf, classes: c.classes?.join(',') ?? 'all', tracker: tracker ? 'on' : 'off', batch: c.batch, ...(c.motion ? { motion: 'on' } : {}) },
     log,
   };
 }

@@ -12,6 +12,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { AnalyticsSettings } from '../config.js';
+import type { MotionConfig } from '../config/schema.js';
 
 const QUEUE = 'analyze';
 const PREFIX = 'streamlens';
@@ -35,6 +36,8 @@ export interface AnalyzeJobData {
     preset: string;
     /** Zones and lines (analyze --analytics), as validated where the job was added. */
     analytics?: AnalyticsSettings;
+    /** Motion gating (analyze --motion) with its knobs. */
+    motion?: MotionConfig;
   };
 }
 

@@ -200,6 +200,17 @@ export const TrackerSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const MotionSchema = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean({ default: false, description: 'Run the detector only on frames with motion, on moving or just lost tracked objects, and every keyframeSeconds; other frames carry the last detections forward (docs/motion.md).' })),
+    threshold: Type.Optional(Type.Number({ minimum: 1, maximum: 255, default: 20, description: "Levels (0-255) a pixel's colour must differ from the light-compensated background by to count as changed." })),
+    minArea: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.0002, description: 'Smallest changed region that is motion, as a fraction of the frame area.' })),
+    keyframeSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 3600, default: 2, description: 'The detector runs at least this often, seconds of stream time; 0 = on every frame (motion is still measured).' })),
+    backgroundSeconds: Type.Optional(Type.Number({ minimum: 0.05, maximum: 3600, default: 1, description: 'Time constant of the background: a change that stays becomes background after a few of these, seconds.' })),
+  },
+  { additionalProperties: false, default: {}, description: 'Motion gating of the detector (docs/motion.md).' },
+);
+
 const TrackerSetting = (options: { default?: TrackerConfig; description: string }) => Type.Union([Type.Boolean(), TrackerSchema], options);
 
 // ---- analytics: zones and lines of a stream (docs/analytics.md) ----
@@ -295,6 +306,7 @@ export const StreamSchema = Type.Object(
     video: Type.Optional(Type.Boolean({ default: true, description: 'Produce JPEG frames for `video` subscribers and the snapshot.' })),
     stallTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0.5, maximum: 3600, default: 10, description: 'No frame for this long while inference waits: the decoder is restarted (counts as a reconnect).' })),
     tracker: Type.Optional(TrackerSetting({ description: 'false, true or tracker settings; default: the top-level tracker. Fields left out come from the top-level tracker.' })),
+    motion: Type.Optional(MotionSchema),
     rtspTransport: Type.Optional(OneOf(RTSP_TRANSPORTS, { default: 'tcp', description: 'Transport for RTSP sources.' })),
     reconnect: Type.Optional(BackoffSchema),
     probeTimeoutMs: Type.Optional(Type.Number({ minimum: 100, maximum: 600_000, default: 10_000, description: 'Time allowed to probe the source in each connection attempt, ms.' })),
@@ -434,6 +446,7 @@ type Filled<T, Optional extends keyof T = never> = {
 export type ServerSettings = Filled<Static<typeof ServerSchema>, 'authToken'>;
 export type BackoffSettings = Filled<Static<typeof BackoffSchema>>;
 export type TrackerConfig = Filled<Static<typeof TrackerSchema>>;
+export type MotionConfig = Filled<Static<typeof MotionSchema>>;
 export type ModelSettings = Filled<Static<typeof ModelSchema>, 'format'> & {
   /** Absolute path of the model file. */
   path: string;
@@ -448,11 +461,12 @@ export type LineSettings = Filled<Static<typeof LineSchema>, RuleOptional>;
 export type AnalyticsSettings = { coordinates: Coordinates; zones: ZoneSettings[]; lines: LineSettings[] };
 /** Analytics settings as written (optional fields left out); parseAnalytics (src/config.ts) gives AnalyticsSettings. */
 export type AnalyticsInput = Static<typeof AnalyticsSchema>;
-export type StreamSettings = Filled<Omit<Static<typeof StreamSchema>, 'dropPolicy' | 'tracker' | 'reconnect' | 'analytics'>> & {
+export type StreamSettings = Filled<Omit<Static<typeof StreamSchema>, 'dropPolicy' | 'tracker' | 'reconnect' | 'analytics' | 'motion'>> & {
   dropPolicy: DropPolicy;
   tracker: TrackerConfig;
   reconnect: BackoffSettings;
   analytics: AnalyticsSettings;
+  motion: MotionConfig;
 };
 
 export type MqttSettings = Filled<Omit<Static<typeof MqttSchema>, 'qos' | 'reconnect'>, 'username' | 'password' | 'clientId'> & {
@@ -478,6 +492,7 @@ function defaultsOf<T extends TSchema>(schema: T): Filled<Static<T>> {
 }
 
 export const DEFAULT_TRACKER: TrackerConfig = TRACKER_DEFAULTS;
+export const DEFAULT_MOTION: MotionConfig = defaultsOf(MotionSchema);
 export const DEFAULT_SERVER: ServerSettings = defaultsOf(ServerSchema);
 export const DEFAULT_MODEL: Omit<ModelSettings, 'path'> = defaultsOf(ModelSchema);
 export const DEFAULT_BACKOFF: BackoffSettings = defaultsOf(BackoffSchema);

@@ -6,11 +6,15 @@
  */
 import type { FrameResult } from '../types.js';
 import { motResultLine } from '../tools/mot/formats.js';
-import { detectionToJson } from './resultJson.js';
+import { detectionToJson, roundChanged } from './resultJson.js';
 import type { ResultSink } from './sink.js';
 import { TextFile } from './textFile.js';
 
-/** `{"frame","pts","width","height","detections":[...]}` per decoded frame, in order. */
+/**
+ * `{"frame","pts","width","height","detections":[...]}` per decoded frame, in order; with motion
+ * gating also `"motion"` (the changed fraction) and, on frames whose detections were carried
+ * forward, `"inferred": false`.
+ */
 export function jsonlLine(r: FrameResult): string {
   return (
     JSON.stringify({
@@ -18,6 +22,8 @@ export function jsonlLine(r: FrameResult): string {
       pts: Math.round(r.pts * 1e6) / 1e6,
       width: r.width,
       height: r.height,
+      ...(r.inferred === false ? { inferred: false } : {}),
+      ...(r.motion ? { motion: roundChanged(r.motion.changed) } : {}),
       detections: r.detections.map(detectionToJson),
     }) + '\n'
   );

@@ -25,3 +25,8 @@ export function detectionToJson(d: Detection): DetectionJson {
   if (d.mask) out.mask = { size: d.mask.size, counts: d.mask.counts };
   return out;
 }
+
+/** A changed fraction (motion) to 1e-4 of the frame: more digits are noise. */
+export function roundChanged(fraction: number): number {
+  return round4(fraction);
+}

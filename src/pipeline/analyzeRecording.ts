@@ -13,7 +13,7 @@
 import { ffmpegSources, type SourceFactory } from '../ingest/source.js';
 import { openModelBackend } from '../infer/backend.js';
 import type { DetectorOptions, ModelInfo } from '../infer/detector.js';
-import { DEFAULT_TRACKER, type AnalyticsSettings } from '../config/schema.js';
+import { DEFAULT_TRACKER, type AnalyticsSettings, type MotionConfig } from '../config/schema.js';
 import type { Frame, FrameResult, SourceInfo, TrackerConfig } from '../types.js';
 import { log as defaultLog, type Logger } from '../log.js';
 import { buildStageChain } from './stages.js';
@@ -33,6 +33,8 @@ export interface AnalyzeOptions {
   decodeNice?: number;
   /** Tracker settings; undefined disables tracking. */
   tracker?: TrackerConfig;
+  /** Motion gating (docs/motion.md); undefined runs the detector on every frame. */
+  motion?: MotionConfig;
   /** Give each result its source frame's pixels (FrameResult.source), for outputs that draw or crop. */
   sourceFrames?: boolean;
   /**
@@ -57,6 +59,8 @@ export interface AnalyzeOptions {
 
 export interface AnalyzeSummary {
   frames: number;
+  /** Frames the detector ran on (all of them without motion gating). */
+  inferred: number;
   seconds: number;
   fps: number;
   interrupted: boolean;
@@ -102,7 +106,7 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
   const total = source.info.frameCount;
   const chain = buildStageChain({
     streamId: ANALYZE_STREAM,
-    settings: { conf: opts.conf, classes: opts.classes ?? [], tracker: opts.tracker ?? { ...DEFAULT_TRACKER, enabled: false }, analytics: opts.analytics },
+    settings: { conf: opts.conf, classes: opts.classes ?? [], tracker: opts.tracker ?? { ...DEFAULT_TRACKER, enabled: false }, analytics: opts.analytics, motion: opts.motion },
     model,
     log,
     memory: new Map(),
@@ -110,6 +114,7 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
   }, opts.stages);
   const started = performance.now();
   let frames = 0;
+  let inferred = 0;
   let interrupted = false;
   const onAbort = (): void => {
     interrupted = true;
@@ -131,6 +136,7 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
           const written = opts.onResult(result);
           if (written) await written;
           frames++;
+          if (result.inferred !== false) inferred++;
         }
         opts.onProgress?.(frames, total);
       }
@@ -144,5 +150,5 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
     await chain.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { frames, seconds, fps: seconds > 0 ? frames / seconds : 0, interrupted };
+  return { frames, inferred, seconds, fps: seconds > 0 ? frames / seconds : 0, interrupted };
 }

@@ -5,10 +5,11 @@
  */
 import { analyticsStage } from './analytics.js';
 import { inferenceStage } from './inference.js';
+import { motionStage } from './motion.js';
 import { composeStages, type StageChain, type StageContext, type StageFactory } from './stage.js';
 import { trackingStage } from './tracking.js';
 
-export const STAGES: readonly StageFactory[] = [inferenceStage, trackingStage, analyticsStage];
+export const STAGES: readonly StageFactory[] = [motionStage, inferenceStage, trackingStage, analyticsStage];
 
 /** The chain of the stages `ctx.settings` enable. */
 export function buildStageChain(ctx: StageContext, factories: readonly StageFactory[] = STAGES): StageChain {

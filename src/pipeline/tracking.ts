@@ -16,6 +16,9 @@ class TrackingStage implements FrameStage {
    * kept, with its detector box.
    */
   process({ result }: StageItem): void {
+    // The detector skipped this frame and its detections were carried forward: the tracks stay as
+    // they are (not lost), and their time goes on from the next frame the detector sees.
+    if (result.inferred === false) return;
     result.detections = this.tracker.annotate(result.detections, result.pts);
   }
 

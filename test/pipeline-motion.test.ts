@@ -1,0 +1,142 @@
+/**
+ * The motion stage in the registered chain (motion -> inference -> tracking) over a fake model:
+ * which frames reach the model, what skipped frames carry forward, the tracker kept alive over long
+ * skips, the same decisions whatever the number of frames in flight, and a flush starting over.
+ */
+import { describe, expect, it } from 'vitest';
+import { buildStageChain } from '../src/pipeline/stages.js';
+import { DEFAULT_TRACKER, type MotionConfig } from '../src/config/schema.js';
+import type { Box, Frame, FrameResult } from '../src/types.js';
+import type { BatchItem, BatchResult } from '../src/infer/backend.js';
+import { nowMs } from '../src/clock.js';
+import { FakeBackend, fakeFrame, memoryLogger } from './helpers/fakes.js';
+
+const ctx = { streamId: 's', log: memoryLogger() };
+const MOTION: MotionConfig = { enabled: true, threshold: 20, minArea: 0.0002, keyframeSeconds: 1, backgroundSeconds: 1 };
+
+/**
+ * A 64x48 frame (fakes' letterbox, 10 fps by seq) of flat grey with a red square where given.
+ * The fake model reports one box per frame, whose place follows the first byte: kept at 0 here,
+ * so the model sees one object standing still.
+ */
+function frame(seq: number, square?: Box): Frame {
+  const rgb = new Uint8Array(64 * 64 * 3).fill(100);
+  if (square) {
+    for (let y = square[1]; y < square[3]; y++) for (let x = square[0]; x < square[2]; x++) rgb.set([220, 40, 40], (y * 64 + x) * 3);
+  }
+  rgb[0] = 0;
+  return { ...fakeFrame(seq), rgb };
+}
+
+function chainWith(motion: Partial<MotionConfig> = {}, model = new FakeBackend()) {
+  return { model, chain: buildStageChain({ ...ctx, settings: { conf: 0.25, classes: [], tracker: DEFAULT_TRACKER, motion: { ...MOTION, ...motion } }, model }) };
+}
+
+async function oneByOne(frames: Frame[], motion: Partial<MotionConfig> = {}): Promise<{ results: FrameResult[]; model: FakeBackend }> {
+  const { chain, model } = chainWith(motion);
+  const results: FrameResult[] = [];
+  for (const f of frames) results.push(await chain.process(f));
+  return { results, model };
+}
+
+/** The fake model, except that it finds nothing while `gone`. */
+class VanishingBackend extends FakeBackend {
+  gone = false;
+
+  override submit(item: BatchItem): Promise<BatchResult> {
+    if (!this.gone) return super.submit(item);
+    this.submitted.push(item);
+    const t = nowMs();
+    return Promise.resolve({ detections: [], timing: { queuedTs: t, inferStartTs: t, inferEndTs: t, batchSize: 1, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0 } });
+  }
+}
+
+const ran = (results: FrameResult[]): number[] => results.flatMap((r, i) => (r.inferred === false ? [] : [i]));
+const seqs = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => from + i);
+
+describe('motion stage', () => {
+  it('comes before inference when enabled, and not at all otherwise', () => {
+    expect(chainWith().chain.names).toEqual(['motion', 'infer', 'track']);
+    expect(chainWith({ enabled: false }).chain.names).toEqual(['infer', 'track']);
+    expect(buildStageChain({ ...ctx, settings: { conf: 0.25, classes: [], tracker: DEFAULT_TRACKER }, model: new FakeBackend() }).names).toEqual(['infer', 'track']);
+  });
+
+  it('skips still frames and carries the last detections forward, tracked, marked not inferred', async () => {
+    const { results, model } = await oneByOne(seqs(30).map((s) => frame(s)));
+    // Frame 0 starts; the new object counts as moving for 1 s (frames 0-9 at 10 fps); then keyframes every 1 s.
+    expect(ran(results)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 19, 29]);
+    expect(model.submitted).toHaveLength(12);
+    expect(results[0].motion?.reason).toBe('start');
+    expect(results[5].motion?.reason).toBe('moving');
+    expect(results[19].motion?.reason).toBe('keyframe');
+    const id = results[9].detections[0].trackId;
+    expect(id).toBeDefined();
+    for (const i of [10, 15, 18]) {
+      expect(results[i].inferred).toBe(false);
+      expect(results[i].motion).toMatchObject({ reason: 'still', changed: 0 });
+      expect(results[i].detections).toEqual(results[9].detections);
+      // No inference timing on a frame the model did not see.
+      expect(results[i].timing.inferStartTs).toBeUndefined();
+    }
+    expect(Object.keys(results[10].timing.stages)).toEqual(['motion', 'infer', 'track']);
+  });
+
+  it('runs on every frame with motion and reports its region in source pixels', async () => {
+    const { results } = await oneByOne([frame(0), ...seqs(5, 1).map((s) => frame(s, [20 + 2 * s, 20, 28 + 2 * s, 28])), frame(6, [30, 20, 38, 28])], { keyframeSeconds: 100 });
+    expect(results.slice(1, 6).map((r) => r.motion?.reason)).toEqual(Array(5).fill('motion'));
+    const [x1, y1, x2, y2] = results[3].motion!.regions[0];
+    // The square is at x 26..34, y 20..28 in this frame; the region holds it and one pixel around.
+    expect(x1).toBeLessThanOrEqual(25);
+    expect(x2).toBe(35);
+    expect([y1, y2]).toEqual([19, 29]);
+    expect(results[3].motion!.changed).toBeGreaterThan(0);
+  });
+
+  it('keeps the tracker alive over skips longer than its lostTrackSeconds: the same id afterwards', async () => {
+    // 5 s without a detector run (keyframes every 5 s), against tracks lost after 2 s.
+    const { results } = await oneByOne(seqs(62).map((s) => frame(s)), { keyframeSeconds: 5 });
+    expect(ran(results)).toEqual([...seqs(10), 59]);
+    expect(DEFAULT_TRACKER.lostTrackSeconds).toBeLessThan(5);
+    expect(results[59].detections[0].trackId).toBe(results[0].detections[0].trackId);
+    expect(results[61].detections[0].trackId).toBe(results[0].detections[0].trackId);
+  });
+
+  it('stops carrying an object the detector no longer finds, and looks for it for lostTrackSeconds', async () => {
+    const model = new VanishingBackend();
+    const { chain } = chainWith({ keyframeSeconds: 1 }, model);
+    const results: FrameResult[] = [];
+    for (let s = 0; s < 40; s++) {
+      model.gone = s >= 15;
+      results.push(await chain.process(frame(s)));
+    }
+    // Frames 10-18 carry frame 9's object; the keyframe at 19 finds nothing.
+    expect(results[18].detections).toHaveLength(1);
+    expect(results[19].detections).toEqual([]);
+    // It was last seen inside the frame at t 0.9: looked for until 0.9 + 2 s, then rest.
+    expect(results.slice(20, 30).map((r) => r.motion?.reason)).toEqual(Array(10).fill('lost'));
+    expect(results[30]).toMatchObject({ inferred: false, detections: [], motion: { reason: 'still' } });
+  });
+
+  it('decides the same whatever the number of frames in flight', async () => {
+    const square = (s: number): Box | undefined => (s >= 12 && s < 20 ? [10 + 3 * (s - 12), 30, 18 + 3 * (s - 12), 38] : s >= 20 && s < 40 ? [31, 30, 39, 38] : undefined);
+    const frames = (): Frame[] => seqs(60).map((s) => frame(s, square(s)));
+    const one = (await oneByOne(frames())).results;
+    const { chain, model } = chainWith();
+    const all = await Promise.all(frames().map((f) => chain.process(f)));
+    const view = (r: FrameResult) => ({ inferred: r.inferred, reason: r.motion?.reason, detections: r.detections });
+    expect(all.map(view)).toEqual(one.map(view));
+    expect(model.submitted.length).toBe(ran(one).length);
+    expect(ran(one).length).toBeLessThan(60);
+  });
+
+  it('starts over after a flush: the next frame runs', async () => {
+    const { chain } = chainWith({ keyframeSeconds: 100 });
+    const before: FrameResult[] = [];
+    for (let s = 0; s < 15; s++) before.push(await chain.process(frame(s)));
+    expect(before[14].inferred).toBe(false);
+    chain.flush({ streamId: 's', reason: 'reconnect' });
+    const after = await chain.process(frame(15));
+    expect(after.inferred).not.toBe(false);
+    expect(after.motion?.reason).toBe('start');
+  });
+});
