@@ -6,13 +6,13 @@
  */
 import type { FrameResult } from '../types.js';
 import { motResultLine } from '../tools/mot/formats.js';
-import { detectionToJson, roundChanged } from './resultJson.js';
+import { detectionToJson, motionToJson } from './resultJson.js';
 import type { ResultSink } from './sink.js';
 import { TextFile } from './textFile.js';
 
 /**
  * `{"frame","pts","width","height","detections":[...]}` per decoded frame, in order; with motion
- * gating also `"motion"` (the changed fraction) and, on frames whose detections were carried
+ * gating also `"motion": {"changed", "reason"}` and, on frames whose detections were carried
  * forward, `"inferred": false`.
  */
 export function jsonlLine(r: FrameResult): string {
@@ -23,7 +23,7 @@ export function jsonlLine(r: FrameResult): string {
       width: r.width,
       height: r.height,
       ...(r.inferred === false ? { inferred: false } : {}),
-      ...(r.motion ? { motion: roundChanged(r.motion.changed) } : {}),
+      ...(r.motion ? { motion: motionToJson(r.motion) } : {}),
       detections: r.detections.map(detectionToJson),
     }) + '\n'
   );

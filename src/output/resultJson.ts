@@ -1,5 +1,5 @@
 /** The one JSON shape of a detection in every output (files, WebSocket, HTTP). */
-import type { Detection } from '../types.js';
+import type { Detection, FrameMotion } from '../types.js';
 
 export interface DetectionJson {
   box: [number, number, number, number];
@@ -26,7 +26,13 @@ export function detectionToJson(d: Detection): DetectionJson {
   return out;
 }
 
-/** A changed fraction (motion) to 1e-4 of the frame: more digits are noise. */
-export function roundChanged(fraction: number): number {
-  return round4(fraction);
+/** What motion gating saw on a frame, in files and on the WebSocket (docs/motion.md). */
+export interface MotionJson {
+  /** Fraction of the frame that changed, to 1e-4. */
+  changed: number;
+  reason: FrameMotion['reason'];
+}
+
+export function motionToJson(m: FrameMotion): MotionJson {
+  return { changed: round4(m.changed), reason: m.reason };
 }
