@@ -160,6 +160,17 @@ export interface FrameMotion {
   reason: MotionRunReason | MotionSkipReason;
 }
 
+/**
+ * A stream's motion gating: frames the detector skipped and ran on, by reason (a skip is not a
+ * drop: the frame's result is sent, its detections carried forward), and the last frame's motion.
+ */
+export interface MotionStats {
+  /** Fraction of the last frame that changed, 0..1. */
+  changed: number;
+  skipped: Record<MotionSkipReason, number>;
+  ran: Record<MotionRunReason, number>;
+}
+
 // ---- Analytics (issue 14, src/analytics): events and counts, the same JSON in every output ----
 
 /** Members every analytics event has. Member names are the JSON names. */
@@ -236,6 +247,8 @@ export interface StreamStats {
   stages: Record<string, LatencySummary>;
   /** Execution provider running the stream's model (once it is loaded). */
   provider?: string;
+  /** Motion gating, on streams that have it (docs/motion.md). */
+  motion?: MotionStats;
   /** The stream's analytics counts, when it has zones or lines (docs/analytics.md). */
   analytics?: AnalyticsCounts;
   /** Cluster mode: the node running the stream (absent while no node runs it). */

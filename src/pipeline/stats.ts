@@ -2,7 +2,7 @@
  * Per-stream counters and sliding windows: fps in/out over the last few seconds, drops by reason,
  * and capture -> send latency and per-stage time percentiles over recent frames.
  */
-import type { DropReason, FrameTiming, LatencySummary, StreamState, StreamStats } from '../types.js';
+import type { DropReason, FrameMotion, FrameTiming, LatencySummary, MotionStats, StreamState, StreamStats } from '../types.js';
 import { percentileSorted } from '../percentile.js';
 
 /** Timestamps of recent events, for a rate over the last `windowMs`. */
@@ -71,6 +71,8 @@ export class StreamCounters {
   private readonly fpsOut = new RateWindow();
   private readonly latency = new LatencyWindow();
   private readonly stages = new Map<string, LatencyWindow>();
+  /** Set once a frame came through motion gating. */
+  private motion: MotionStats | undefined;
 
   decoded(now: number): void {
     this.framesDecoded++;
@@ -93,6 +95,18 @@ export class StreamCounters {
     }
   }
 
+  /** A frame motion gating decided on: counted by its reason, its changed fraction kept. */
+  gated(m: FrameMotion, inferred: boolean): void {
+    const stats = (this.motion ??= {
+      changed: 0,
+      skipped: { still: 0, small: 0, light: 0 },
+      ran: { start: 0, motion: 0, moving: 0, lost: 0, keyframe: 0 },
+    });
+    stats.changed = m.changed;
+    if (inferred) stats.ran[m.reason as keyof MotionStats['ran']]++;
+    else stats.skipped[m.reason as keyof MotionStats['skipped']]++;
+  }
+
   dropped(reason: DropReason, n = 1): void {
     this.drops[reason] += n;
   }
@@ -111,6 +125,7 @@ export class StreamCounters {
       drops: { ...this.drops },
       latency: this.latency.summary(),
       stages: Object.fromEntries([...this.stages].map(([name, w]) => [name, w.summary()])),
+      ...(this.motion ? { motion: { changed: Math.round(this.motion.changed * 1e4) / 1e4, skipped: { ...this.motion.skipped }, ran: { ...this.motion.ran } } } : {}),
     };
   }
 }

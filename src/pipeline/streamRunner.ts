@@ -279,6 +279,7 @@ export class StreamRunner {
 
   private readonly countInferred = (result: FrameResult): FrameResult => {
     if (result.inferred !== false) this.counters.inferred();
+    if (result.motion) this.counters.gated(result.motion, result.inferred !== false);
     return result;
   };
 

@@ -115,6 +115,36 @@ export class ServerMetrics implements ResultSink {
         for (const s of streams.list()) for (const [reason, n] of Object.entries(s.drops)) this.inc({ stream: s.id, reason }, n);
       },
     });
+    new Counter({
+      name: 'streamlens_stream_frames_skipped_total',
+      help: 'Frames motion gating kept from the detector (their detections carried forward; not drops), by reason: still, small (changes under minArea), light (a change of light).',
+      labelNames: ['stream', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of streams.list()) for (const [reason, n] of Object.entries(s.motion?.skipped ?? {})) this.inc({ stream: s.id, reason }, n);
+      },
+    });
+    new Counter({
+      name: 'streamlens_stream_motion_runs_total',
+      help: 'Frames motion gating gave the detector, by reason: start, motion, moving (a tracked object moved lately), lost (one just went missing), keyframe.',
+      labelNames: ['stream', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of streams.list()) for (const [reason, n] of Object.entries(s.motion?.ran ?? {})) this.inc({ stream: s.id, reason }, n);
+      },
+    });
+    new Gauge({
+      name: 'streamlens_stream_motion_changed_ratio',
+      help: "Fraction of the stream's last frame that changed against the background (streams with motion gating).",
+      labelNames: ['stream'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of streams.list()) if (s.motion) this.set({ stream: s.id }, s.motion.changed);
+      },
+    });
     new Gauge({
       name: 'streamlens_stream_state',
       help: 'Connection state: 1 for the current state of the stream, 0 for the others.',

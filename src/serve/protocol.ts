@@ -5,7 +5,7 @@
 import type { AnalyticsEvent, Detection, FrameResult, FrameTiming, StreamStats } from '../types.js';
 import type { ModelStats, StreamStateEvent } from '../pipeline/hub.js';
 import type { BatcherMetrics } from '../infer/batcher.js';
-import { detectionToJson, type DetectionJson } from '../output/resultJson.js';
+import { detectionToJson, motionToJson, type DetectionJson, type MotionJson } from '../output/resultJson.js';
 import { LATENCY_TERM_NAMES, latencyMs, type LatencyTerm } from '../latency.js';
 
 /** Close codes the server uses besides the standard ones. */
@@ -114,6 +114,10 @@ export interface DetectionsMessage {
   ts: number;
   width: number;
   height: number;
+  /** Present (false) when the detector skipped this frame and `objects` were carried forward (motion gating). */
+  inferred?: false;
+  /** Present on streams with motion gating: the frame's changed fraction and why the detector ran or not. */
+  motion?: MotionJson;
   objects: WireObject[];
   latency: WireLatency & { stages_ms: Record<string, number>; batch: number | null };
 }
@@ -185,6 +189,8 @@ export function encodeDetections(r: FrameResult): string {
     ts: r1(t.captureTs),
     width: r.width,
     height: r.height,
+    ...(r.inferred === false ? { inferred: false as const } : {}),
+    ...(r.motion ? { motion: motionToJson(r.motion) } : {}),
     objects: r.detections.map(wireObject),
     latency: { ...wireLatency(t), stages_ms: stagesMs(t.stages), batch: t.batchSize ?? null },
   } satisfies DetectionsMessage);

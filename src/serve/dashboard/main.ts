@@ -6,6 +6,7 @@
 import { EventsPanel } from './eventsPanel.js';
 import type { ObjectFilter } from './filters.js';
 import { LiveConnection, type ConnectionStatus } from './liveConnection.js';
+import { MotionIndicator } from './motionIndicator.js';
 import { StreamTile } from './streamTile.js';
 import { TileAnalytics } from './tileAnalytics.js';
 import { decodeVideoMessage, type AnalyticsView, type ServerMessage, type StreamView, type WireAnalyticsConfig } from './wire.js';
@@ -26,6 +27,7 @@ const clientDrops = document.getElementById('client-drops')!;
 
 const tiles = new Map<string, StreamTile>();
 const analytics = new Map<string, TileAnalytics>();
+const motion = new Map<string, MotionIndicator>();
 const eventsPanel = new EventsPanel((id) => withToken(`/api/events/${encodeURIComponent(id)}/snapshot.jpg`));
 document.getElementById('content')!.append(eventsPanel.element);
 const hiddenLabels = new Set<string>();
@@ -69,6 +71,7 @@ function ensureTiles(ids: readonly string[]): string[] {
     const tile = new StreamTile(id, openStream);
     tiles.set(id, tile);
     analytics.set(id, new TileAnalytics(tile, (config) => saveAnalytics(id, config)));
+    motion.set(id, new MotionIndicator(tile));
     grid.append(tile.element);
     added.push(id);
   }
@@ -83,6 +86,7 @@ function removeTilesExcept(ids: ReadonlySet<string>): void {
     tile.dispose();
     tiles.delete(id);
     analytics.delete(id);
+    motion.delete(id);
   }
   emptyNote.hidden = tiles.size > 0;
 }
@@ -203,6 +207,7 @@ function onMessage(msg: ServerMessage): void {
       if (!tile) return;
       noteLabels(msg.objects.map((o) => o.label));
       tile.onDetections(msg);
+      motion.get(msg.stream)?.update(msg);
       return;
     }
     case 'events':

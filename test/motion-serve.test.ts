@@ -1,0 +1,116 @@
+/**
+ * Motion gating live: a stream of the mostly-still scene with `"motion": {"enabled": true}` served
+ * in real time. WebSocket `detections` carry `"inferred": false` and the carried-forward objects on
+ * skipped frames and `motion` on every frame; skips are counted by reason (not as drops) in the
+ * stream's stats, the `stats` message and /metrics; the dashboard tile shows a motion meter.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDashboard } from '../src/serve/dashboard/build.mjs';
+import { ensureDemoClip, MOTION_SCENE_SECONDS } from '../src/tools/synth/index.js';
+import { ensureModel } from '../src/tools/modelgen/index.js';
+import type { RunningServer } from '../src/serve/server.js';
+import { TestClient, api, startTestServer, until, type Json } from './helpers/serveHarness.js';
+
+let server: RunningServer;
+let client: TestClient;
+
+beforeAll(async () => {
+  await buildDashboard();
+  const [clip, model] = await Promise.all([ensureDemoClip({ scene: 'motion', fps: 10, seconds: MOTION_SCENE_SECONDS }), ensureModel('synthetic-det')]);
+  server = await startTestServer(
+    {
+      models: { [model]: { intraOpThreads: 1 } },
+      server: { mediaFolders: [dirname(clip.video)] },
+      streams: [{ id: 'yard', url: clip.video, loop: true, video: false, motion: { enabled: true } }],
+    },
+    process.cwd(),
+  );
+  client = await TestClient.connect(server);
+  await client.subscribe(['yard']);
+});
+
+afterAll(async () => {
+  client?.close();
+  await server?.close();
+});
+
+const skipped = (d: Json): boolean => d.inferred === false;
+
+describe('motion gating on a live stream', () => {
+  it('sends every frame, the skipped ones marked and carrying the previous objects', async () => {
+    // The scene starts still (skips) and objects cross from 4 s on (runs on motion).
+    await until(() => client.detections.some(skipped) && client.detections.some((d) => d.motion?.reason === 'motion' && d.objects.length > 0), 120_000, 'skipped and motion frames');
+    const ds = client.detections;
+    expect(ds.every((d) => typeof d.motion?.changed === 'number' && typeof d.motion?.reason === 'string')).toBe(true);
+    expect(ds.every((d) => d.inferred === undefined || d.inferred === false)).toBe(true);
+    for (const d of ds.filter(skipped)) {
+      expect(['still', 'small', 'light']).toContain(d.motion.reason);
+      // No inference on it.
+      expect(d.latency.inference_ms).toBeNull();
+      expect(d.latency.batch).toBeNull();
+    }
+    for (const d of ds.filter((x) => !skipped(x))) expect(['start', 'motion', 'moving', 'lost', 'keyframe']).toContain(d.motion.reason);
+    // Consecutive frames: a skipped one shows what the one before it showed.
+    const pairs = ds.slice(1).map((d, i) => [ds[i]!, d] as const).filter(([a, b]) => b.seq === a.seq + 1 && skipped(b));
+    expect(pairs.length).toBeGreaterThan(0);
+    for (const [a, b] of pairs) expect(b.objects).toEqual(a.objects);
+  });
+
+  it('counts skips by reason in the stream stats, the stats message and /metrics, not as drops', async () => {
+    await until(() => client.stats.some((m) => m.streams.some((s: Json) => s.id === 'yard' && s.motion?.skipped.still > 0)), 60_000, 'stats with motion');
+    const s = (await api(server, 'GET', '/api/streams/yard')).json;
+    const ran = Object.values(s.motion.ran as Record<string, number>).reduce((a, b) => a + b, 0);
+    const skips = Object.values(s.motion.skipped as Record<string, number>).reduce((a, b) => a + b, 0);
+    expect(Object.keys(s.motion.skipped).sort()).toEqual(['light', 'small', 'still']);
+    expect(Object.keys(s.motion.ran).sort()).toEqual(['keyframe', 'lost', 'motion', 'moving', 'start']);
+    expect(ran).toBe(s.framesInferred);
+    expect(s.motion.ran.start).toBe(1);
+    expect(skips).toBeGreaterThan(0);
+    expect(s.framesSent).toBeGreaterThanOrEqual(ran + skips - 1);
+    expect(s.framesInferred).toBeLessThan(s.framesSent);
+    expect(s.drops).toEqual({ policy: expect.any(Number), staleness: 0, client: 0 });
+    expect(s.motion.changed).toBeGreaterThanOrEqual(0);
+    const text = (await api(server, 'GET', '/metrics')).bytes.toString('utf8');
+    expect(text).toContain('# TYPE streamlens_stream_frames_skipped_total counter');
+    expect(text).toMatch(/streamlens_stream_frames_skipped_total\{stream="yard",reason="still"\} [1-9]/);
+    expect(text).toMatch(/streamlens_stream_motion_runs_total\{stream="yard",reason="start"\} 1\b/);
+    expect(text).toMatch(/streamlens_stream_motion_changed_ratio\{stream="yard"\} [\d.e-]+/);
+  });
+});
+
+describe('the dashboard tile of a gated stream', () => {
+  it('shows a motion meter: the changed share, dim on skipped frames, lit when the detector ran', async () => {
+    const profile = mkdtempSync(join(tmpdir(), 'streamlens-motion-chromium-'));
+    const browser = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 900, height: 700 },
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/`);
+      const tile = 'article.tile[data-stream="yard"]';
+      // The scene loops: frames the detector skips and frames it runs on both come within a loop.
+      const seen = (inferred: string) =>
+        page.waitForFunction(([sel, want]) => document.querySelector<HTMLElement>(sel!)?.dataset.inferred === want, [tile, inferred], { timeout: 120_000, polling: 50 });
+      await seen('false');
+      const meter = page.locator(`${tile} .motion-meter`);
+      await expect(meter.isVisible()).resolves.toBe(true);
+      expect(await meter.getAttribute('class')).toContain('skipped');
+      expect(await meter.getAttribute('title')).toMatch(/^motion: [\d.]+ % of the frame changed · detector skipped \((still|small|light)\)$/);
+      await seen('true');
+      expect(await meter.getAttribute('title')).toMatch(/detector ran \((start|motion|moving|lost|keyframe)\)$/);
+      expect(Number(await page.getAttribute(tile, 'data-motion'))).toBeGreaterThanOrEqual(0);
+      mkdirSync('test/artifacts', { recursive: true });
+      await page.locator(tile).screenshot({ path: 'test/artifacts/motion-tile.png' });
+    } finally {
+      await browser.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
+  });
+});
