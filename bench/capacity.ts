@@ -3,6 +3,8 @@
  * target detection rate (the stream `fps` cap) are added one at a time to one server; after each addition the window's p95
  * capture-to-send latency and the slowest stream's delivered fps are measured. Capacity is the
  * largest count where p95 stays under the target and every stream gets >= 90% of the target rate.
+ * Streams run with or without motion gating (docs/motion.md); the still-scene variant compares the
+ * two on a mostly still clip.
  */
 import { mediaFoldersOf, type Clip } from './inputs.js';
 import type { ExecutionProvider } from '../src/config/schema.js';
@@ -18,6 +20,8 @@ export interface CapacityPoint {
   p99: number;
   minFps: number;
   meanFps: number;
+  /** Share of the window's results the detector ran on (1 without gating). */
+  inferred: number;
   pass: boolean;
 }
 
@@ -29,6 +33,8 @@ export interface CapacityResult {
   targetFps: number;
   targetP95Ms: number;
   capacity: number;
+  /** Motion gating on every stream. */
+  motion: boolean;
   /** True when the search stopped at maxStreams without failing. */
   capped: boolean;
   curve: CapacityPoint[];
@@ -46,6 +52,8 @@ export interface CapacityOptions {
   maxStreams: number;
   settleSeconds: number;
   seconds: number;
+  /** Motion gating on every stream (default off: the detector on every frame). */
+  motion?: boolean;
 }
 
 export async function capacitySearch(o: CapacityOptions): Promise<CapacityResult> {
@@ -54,7 +62,7 @@ export async function capacitySearch(o: CapacityOptions): Promise<CapacityResult
   const curve: CapacityPoint[] = [];
   try {
     for (let n = 1; n <= o.maxStreams; n++) {
-      await bench.addStream({ id: `cap${n}`, url: o.clips[(n - 1) % o.clips.length].path, realtime: true, loop: true, dropPolicy: 'latest', video: false, fps: o.targetFps });
+      await bench.addStream({ id: `cap${n}`, url: o.clips[(n - 1) % o.clips.length].path, realtime: true, loop: true, dropPolicy: 'latest', video: false, fps: o.targetFps, motion: { enabled: o.motion === true } });
       await bench.started([`cap${n}`]);
       await sleep(o.settleSeconds * 1000);
       recorder.start();
@@ -72,6 +80,7 @@ export async function capacitySearch(o: CapacityOptions): Promise<CapacityResult
         p99: lat.p99,
         minFps: r3(minFps),
         meanFps: r3(fps.reduce((a, b) => a + b, 0) / n),
+        inferred: r3(results.filter((r) => r.inferred !== false).length / Math.max(1, results.length)),
         pass: lat.n > 0 && lat.p95 <= o.targetP95Ms && minFps >= 0.9 * o.targetFps,
       };
       curve.push(point);
@@ -83,5 +92,21 @@ export async function capacitySearch(o: CapacityOptions): Promise<CapacityResult
   }
   const firstFail = curve.findIndex((p) => !p.pass);
   const capacity = firstFail < 0 ? curve.length : firstFail;
-  return { clip: [...new Set(o.clips.slice(0, Math.max(1, curve.length)).map((c) => c.name))].join(', '), model: o.model ?? o.modelPath, provider: o.providers?.join(',') ?? 'cpu', targetFps: o.targetFps, targetP95Ms: o.targetP95Ms, capacity, capped: firstFail < 0, curve };
+  return { clip: [...new Set(o.clips.slice(0, Math.max(1, curve.length)).map((c) => c.name))].join(', '), model: o.model ?? o.modelPath, provider: o.providers?.join(',') ?? 'cpu', targetFps: o.targetFps, targetP95Ms: o.targetP95Ms, capacity, motion: o.motion === true, capped: firstFail < 0, curve };
+}
+
+/** The mostly still scene searched without and with motion gating, under the same targets. */
+export interface StillSceneCapacity {
+  clip: string;
+  without: CapacityResult;
+  with: CapacityResult;
+  /** Cameras with gating / without. */
+  ratio: number;
+  target: number;
+}
+
+export async function stillSceneCapacity(o: Omit<CapacityOptions, 'motion'> & { maxStreamsGated: number }): Promise<StillSceneCapacity> {
+  const without = await capacitySearch({ ...o, motion: false });
+  const gated = await capacitySearch({ ...o, maxStreams: o.maxStreamsGated, motion: true });
+  return { clip: without.clip, without, with: gated, ratio: without.capacity > 0 ? r3(gated.capacity / without.capacity) : NaN, target: 3 };
 }

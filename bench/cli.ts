@@ -31,7 +31,8 @@ Sections (in run order):
   analysis   recorded-video analysis fps and latency per model x provider x batch, / session
   peer       the Node peer on the 1080p clip at 640; our fps / the peer's
   live       1, 2, 4, 8 realtime streams (latest): per-stage latency, delivered fps, drops
-  capacity   most streams at 5 fps each with capture->send p95 <= 250 ms
+  capacity   most streams at 5 fps each with capture->send p95 <= 250 ms; the same on a mostly
+             still 1080p camera without and with motion gating (target >= 3 x)
   fanout     WebSocket fan-out to 10, 100, 500 clients (metadata, video); one stuck client
   cluster    two cluster nodes on a local redis-server (needs redis-server): latency a Redis relay
              adds to a remote WebSocket subscriber against a local one (p50/p99, without and with
@@ -41,6 +42,9 @@ Sections (in run order):
   analytics  the analytics stage per frame: 20 tracks, 10 zones, 10 lines (target <= 0.1 ms)
   render     drawing a 1080p frame's results (CPU ms); analysis fps of the 1080p clip with
              --render against without (without, with, without)
+  motion     motion estimate per frame (and ffmpeg's grey output as the alternative); analysis
+             fps of a mostly still clip with motion gating against without (target >= 1.8 x);
+             recall with gating on the same clip
 
 Options:
   --quick              short inputs, fewer iterations, streams and clients (a few minutes)

@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { redactUrl, sourceKind } from '../src/ingest/sourceUrl.js';
 import { ensureModel, repoRoot } from '../src/tools/modelgen/index.js';
-import { ensureDemoClip, generateClip } from '../src/tools/synth/index.js';
+import { ensureDemoClip, generateClip, MOTION_SCENE_SECONDS } from '../src/tools/synth/index.js';
 import { ffmpegPath } from '../src/ingest/ffmpeg.js';
 
 export const BENCH_MODEL = 'yolov10n-bench';
@@ -42,6 +42,19 @@ export async function clip1080(outDir: string, seconds: number): Promise<Clip> {
   const path = join(mediaDir(outDir), `synth-1920x1080-30fps-${seconds}s-seed7-${CLIP_1080_KBPS / 1000}M.mp4`);
   if (!existsSync(path)) await generateClip({ out: path, width: 1920, height: 1080, fps: 30, seconds, seed: 7, targets: 16, maxKbps: CLIP_1080_KBPS });
   return { name: `synthetic 1080p (${seconds} s, ${CLIP_1080_KBPS / 1000} Mbit/s)`, path };
+}
+
+/** The mostly still scene of motion gating (motionScene.ts), 640x480 at 10 fps, 60 s, with its ground truth. */
+export async function motionClip(outDir: string): Promise<Clip & { groundTruth: string }> {
+  const c = await ensureDemoClip({ scene: 'motion', fps: 10, seconds: MOTION_SCENE_SECONDS, dir: mediaDir(outDir) });
+  return { name: 'mostly still 640x480 10 fps (60 s)', path: c.video, groundTruth: c.groundTruth };
+}
+
+/** The same scene at 1920x1080, 10 fps, at CLIP_1080_KBPS: the capacity search's still camera. */
+export async function stillClip1080(outDir: string): Promise<Clip> {
+  const path = join(mediaDir(outDir), `synth-motion-1920x1080-10fps-${MOTION_SCENE_SECONDS}s-${CLIP_1080_KBPS / 1000}M.mp4`);
+  if (!existsSync(path)) await generateClip({ out: path, width: 1920, height: 1080, fps: 10, seconds: MOTION_SCENE_SECONDS, scene: 'motion', maxKbps: CLIP_1080_KBPS });
+  return { name: `mostly still 1080p 10 fps (${MOTION_SCENE_SECONDS} s, ${CLIP_1080_KBPS / 1000} Mbit/s)`, path };
 }
 
 /** The demo clip the server shows by default (640x480, 15 fps, loops). */

@@ -162,6 +162,18 @@ export function renderReport(r: BenchResult): string {
       ),
     );
   }
+  if (r.capacityStill) {
+    const c = r.capacityStill;
+    const rows = (x: typeof c.with): Cell[][] => x.curve.map((p) => [x.motion ? 'with' : 'without', p.streams, p.p50, p.p95, p.p99, p.minFps, p.inferred, p.pass]);
+    parts.push(
+      section(
+        `5b. Capacity on a mostly still camera: ${c.clip}, without and with motion gating`,
+        `<p>Capacity without gating <b>${c.without.capacity}${c.without.capped ? '+' : ''}</b>, with <b>${c.with.capacity}${c.with.capped ? '+' : ''}</b> streams (${c.ratio} x; target ${c.target} x), same targets (${c.with.targetFps} fps per stream, p95 <= ${c.with.targetP95Ms} ms).</p>` +
+          table(['gating', 'streams', 'p50 ms', 'p95 ms', 'p99 ms', 'slowest stream fps', 'detector share', 'pass'], [...rows(c.without), ...rows(c.with)]) +
+          lineChart('Capture -> send p95 by stream count', [c.without, c.with].map((x) => ({ name: x.motion ? 'with gating' : 'without', points: x.curve.map((p) => ({ x: p.streams, y: p.p95 })) })), 'streams', 'ms', { y: c.with.targetP95Ms, label: 'target' }),
+      ),
+    );
+  }
   if (r.fanout) {
     const fo = r.fanout;
     const byVideo = (video: boolean): { x: number; y: number }[] => fo.runs.filter((x) => x.video === video && !x.stuck).map((x) => ({ x: x.clients, y: x.delivery.p99 }));
@@ -210,6 +222,24 @@ export function renderReport(r: BenchResult): string {
           ['the same with a mask per object', draw.masks.cpuMsPerFrame, draw.masks.wall.p50, draw.masks.wall.p95],
         ]) +
           table(['clip', 'input', 'fps without (before / after)', 'fps with --render', 'ratio', 'video MB'], [[a.clip, a.imgsz, `${a.withoutFps[0]} / ${a.withoutFps[1]}`, a.withFps, a.ratio, a.videoMB]]),
+      ),
+    );
+  }
+  if (r.motion) {
+    const { cost, analysis: a, recall } = r.motion;
+    const counts = (x: Partial<Record<string, number>>): string => Object.entries(x).map(([k, v]) => `${k} ${v}`).join(', ');
+    parts.push(
+      section(
+        '11. Motion gating',
+        table(['per frame', 'p50 ms', 'p95 ms', 'samples'], [
+          [`motion image, ${cost.clip} -> ${cost.imgsz}`, cost.imageMs.p50, cost.imageMs.p95, cost.imageMs.n],
+          ['motion estimate', cost.estimateMs.p50, cost.estimateMs.p95, cost.estimateMs.n],
+        ]) +
+          `<p>ffmpeg decoding and letterboxing the same clip: ${cost.ffmpeg.cpuMsPerFrame} ms CPU per frame; a second, grey 160 px output of it (the other way to a motion image) adds ${cost.ffmpeg.greyExtraCpuMsPerFrame} ms CPU per frame.</p>` +
+          table(['clip', 'model', 'fps every frame (before / after)', 'fps gated', 'ratio', 'target', 'detector on', 'ran', 'skipped'], [
+            [a.clip, a.model, `${a.everyFrameFps[0]} / ${a.everyFrameFps[1]}`, a.gated.fps, a.ratio, a.target, `${a.gated.inferred} / ${a.gated.frames}`, counts(a.gated.ran), counts(a.gated.skipped)],
+          ]) +
+          (recall ? table(['recall, ' + recall.model, 'every frame', 'gated', 'still object (gated)', 'detector share (gated)'], [['found where visible', recall.everyFrame, recall.gated, recall.stillObject, recall.inferredFraction]]) : ''),
       ),
     );
   }

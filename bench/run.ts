@@ -12,10 +12,13 @@ import { performance } from 'node:perf_hooks';
 import type { ExecutionProvider } from '../src/config/schema.js';
 import type { StageFactory } from '../src/pipeline/stage.js';
 import { analysisRun, type AnalysisRun } from './analysis.js';
-import { capacitySearch, type CapacityResult } from './capacity.js';
+import { capacitySearch, stillSceneCapacity, type CapacityResult, type StillSceneCapacity } from './capacity.js';
 import { fanoutBench, type FanoutResult } from './fanout.js';
 import { httpBench, type HttpResult } from './http.js';
-import { benchModel, clip1080, demoClip, firstFrameJpeg, mediaDir, sourceClips, vtest, type Clip } from './inputs.js';
+import { benchModel, BENCH_MODEL, clip1080, demoClip, firstFrameJpeg, mediaDir, motionClip, sourceClips, stillClip1080, vtest, type Clip } from './inputs.js';
+import { ffmpegGreyCost, motionAnalysis, motionCost, motionRecall, type MotionBenchResult } from './motion.js';
+import { ensureModel } from '../src/tools/modelgen/index.js';
+import { MOTION_SCENE_STILL } from '../src/tools/synth/index.js';
 import { decodeLimit, type DecodeLimit, type SessionLimit } from './limits.js';
 import { liveRun, type LiveRun } from './live.js';
 import { describeMachine, type Machine } from './machine.js';
@@ -30,7 +33,7 @@ import { benchAnalytics, type AnalyticsBenchResult } from './analytics.js';
 import { drawCost, renderRatio, type DrawCost, type RenderRatio } from './render.js';
 import { clusterBench, type ClusterBenchResult } from './cluster.js';
 
-export const SECTIONS = ['limits', 'analysis', 'peer', 'live', 'capacity', 'fanout', 'cluster', 'http', 'tracker', 'analytics', 'render', 'micro', 'server'] as const;
+export const SECTIONS = ['limits', 'analysis', 'peer', 'live', 'capacity', 'fanout', 'cluster', 'http', 'tracker', 'analytics', 'render', 'motion', 'micro', 'server'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** A running server measured from the outside (`--server`). */
@@ -96,12 +99,15 @@ export interface BenchResult {
   peer?: { runs: PeerRun[]; peerFps: number; ours: { clip: string; imgsz: number; fps: number }; oursOverPeer: number; target: number };
   live?: { runs: LiveRun[]; oneStream?: { inferenceP50: number; p99CaptureToSend: number; targetMs: number; meets: boolean } };
   capacity?: CapacityResult;
+  /** The capacity search on a mostly still scene, without and with motion gating. */
+  capacityStill?: StillSceneCapacity;
   fanout?: FanoutResult;
   cluster?: ClusterBenchResult;
   http?: HttpResult;
   tracker?: TrackerBenchResult;
   analytics?: AnalyticsBenchResult;
   render?: { draw: DrawCost; analysis: RenderRatio };
+  motion?: MotionBenchResult;
   micro?: MicroResult & { targets: { preprocessMs: number; postTrackMs: number } };
   errors: { section: Section; message: string }[];
 }
@@ -241,6 +247,19 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       settleSeconds: q ? 2 : 3,
       seconds: q ? 3 : 8,
     });
+    // The same search on a camera that mostly sees nothing move, without and with motion gating.
+    result.capacityStill = await stillSceneCapacity({
+      clips: [await stillClip1080(o.outDir)],
+      modelPath: primary.path,
+      model: primary.label,
+      providers,
+      targetFps: 5,
+      targetP95Ms: 250,
+      maxStreams: q ? 2 : 12,
+      maxStreamsGated: q ? 4 : 32,
+      settleSeconds: q ? 2 : 3,
+      seconds: q ? 3 : 8,
+    });
   });
 
   await run('fanout', async () => {
@@ -288,6 +307,16 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     // The 320 model keeps inference from hiding what rendering adds on a small machine.
     const analysis = await renderRatio({ clip: await big(), modelPath: await model[320](), imgsz: 320, batch: PIPELINE_BATCH });
     result.render = { draw, analysis };
+  });
+
+  await run('motion', async () => {
+    const still = await motionClip(o.outDir);
+    const ffmpeg = await ffmpegGreyCost(await big(), 640, q ? 30 : 300);
+    const cost = { ...(await motionCost(await big(), 640, q ? 60 : 300)), ffmpeg };
+    // Quick mode takes the 320 model: three passes over 600 frames stay short.
+    const analysis = await motionAnalysis(still, await model[q ? 320 : 640](), `${BENCH_MODEL} @ ${q ? 320 : 640}`);
+    const recall = q ? undefined : await motionRecall(still, still.groundTruth, await ensureModel('synthetic-det', { imgsz: 640 }), MOTION_SCENE_STILL.id);
+    result.motion = { cost, analysis, ...(recall ? { recall } : {}) };
   });
 
   result.meta.seconds = r3((performance.now() - started) / 1000);

@@ -72,6 +72,11 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
     const c = r.capacity;
     add('capacity', `${c.clip} streams at ${c.targetFps} fps, p95 <= ${c.targetP95Ms} ms (${c.model})`, `${c.capacity}${c.capped ? '+' : ''}`, c.curve.map((p) => `${p.streams}:${f(p.p95, 0)}ms/${f(p.minFps)}fps`).join(' '));
   }
+  if (r.capacityStill) {
+    const c = r.capacityStill;
+    const curve = (x: typeof c.with): string => x.curve.map((p) => `${p.streams}:${f(p.p95, 0)}ms/${f(p.minFps)}fps/${f(100 * p.inferred, 0)}%`).join(' ');
+    add('capacity', `mostly still 1080p at ${c.with.targetFps} fps, p95 <= ${c.with.targetP95Ms} ms: without / with motion gating`, `${c.without.capacity}${c.without.capped ? '+' : ''} / ${c.with.capacity}${c.with.capped ? '+' : ''}`, `${f(c.ratio, 2)} x; target >= ${c.target} x: ${mark(c.ratio >= c.target)}; without ${curve(c.without)}; with ${curve(c.with)} (streams:p95/min fps/detector share)`);
+  }
   if (r.fanout) {
     for (const x of r.fanout.runs) {
       const retries = x.connectRetries ? `, ${x.connectRetries} handshakes retried (${x.lastConnectError})` : '';
@@ -103,6 +108,14 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
   if (r.analytics) {
     const a = r.analytics;
     add('analytics', `${a.tracks} tracks, ${a.zones} zones, ${a.lines} lines (${a.frames} frames)`, `${f(a.medianFrameMs * 1000, 1)} us/frame p50`, `p95 ${f(a.p95FrameMs * 1000, 1)} us; target <= ${f(a.targetMs * 1000, 0)} us: ${mark(a.p95FrameMs <= a.targetMs)}; ${a.events} events`);
+  }
+  if (r.motion) {
+    const { cost, analysis: a, recall } = r.motion;
+    add('motion', `motion image + estimate per frame, ${cost.clip} -> ${cost.imgsz} (p50 / p95)`, `${f(cost.imageMs.p50, 2)} + ${f(cost.estimateMs.p50, 2)} / ${f(cost.imageMs.p95, 2)} + ${f(cost.estimateMs.p95, 2)} ms`, `ffmpeg decode + letterbox ${f(cost.ffmpeg.cpuMsPerFrame, 2)} ms CPU/frame; a grey 160 px ffmpeg output instead: +${f(cost.ffmpeg.greyExtraCpuMsPerFrame, 2)} ms CPU/frame`);
+    const skips = Object.entries(a.gated.skipped).map(([k, v]) => `${k} ${v}`).join(', ');
+    const runs = Object.entries(a.gated.ran).map(([k, v]) => `${k} ${v}`).join(', ');
+    add('motion', `analyze ${a.clip}, ${a.model}: without / with gating`, `${f(a.everyFrameFps[0])} (${f(a.everyFrameFps[1])} after) / ${f(a.gated.fps)} fps`, `${f(a.ratio, 2)} x; target >= ${a.target} x: ${mark(a.ratio >= a.target)}; detector on ${a.gated.inferred} of ${a.gated.frames} (${runs}); skipped ${skips}`);
+    if (recall) add('motion', `recall on the same clip, ${recall.model}: every frame / gated / still object`, `${f(100 * recall.everyFrame)} / ${f(100 * recall.gated)} / ${f(100 * recall.stillObject)} %`, `detector on ${f(100 * recall.inferredFraction)} % of frames; targets >= ${100 * recall.target.recall} % and <= ${100 * recall.target.inferredFraction} %: ${mark(recall.gated >= recall.target.recall && recall.stillObject >= recall.target.recall && recall.inferredFraction <= recall.target.inferredFraction)}`);
   }
   if (r.render) {
     const { draw, analysis: a } = r.render;
