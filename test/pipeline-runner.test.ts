@@ -13,8 +13,9 @@ import { FakeBackend, memoryLogger, ScriptedSources, until, type Attempt } from 
 
 const ctx = { baseDir: '/media', mediaFolders: ['/media'], modelPaths: ['/models/fake.onnx'], tracker: DEFAULT_TRACKER };
 
+/** A stream's settings; without motion gating, which needs pixels (the fake frames have none; test/pipeline-motion.test.ts has it). */
 function settings(fields: Record<string, unknown>, overrides: Partial<StreamSettings> = {}): StreamSettings {
-  return { ...parseStream({ id: 'cam', url: 'rtsp://camera.local/live', ...fields }, ctx), ...overrides };
+  return { ...parseStream({ id: 'cam', url: 'rtsp://camera.local/live', motion: { enabled: false }, ...fields }, ctx), ...overrides };
 }
 
 const fastReconnect = { initialMs: 10, maxMs: 1000, factor: 2, jitter: 0 };

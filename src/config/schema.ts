@@ -202,7 +202,7 @@ export const TrackerSchema = Type.Object(
 
 export const MotionSchema = Type.Object(
   {
-    enabled: Type.Optional(Type.Boolean({ default: false, description: 'Run the detector only on frames with motion, on moving or just lost tracked objects, and every keyframeSeconds; other frames carry the last detections forward (docs/motion.md).' })),
+    enabled: Type.Optional(Type.Boolean({ default: true, description: 'Run the detector only on frames with motion, on moving or just lost tracked objects, and every keyframeSeconds; other frames carry the last detections forward (docs/motion.md).' })),
     threshold: Type.Optional(Type.Number({ minimum: 1, maximum: 255, default: 20, description: "Levels (0-255) a pixel's colour must differ from the light-compensated background by to count as changed." })),
     minArea: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.0002, description: 'Smallest changed region that is motion, as a fraction of the frame area.' })),
     keyframeSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 3600, default: 2, description: 'The detector runs at least this often, seconds of stream time; 0 = on every frame (motion is still measured).' })),

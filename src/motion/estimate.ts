@@ -63,6 +63,9 @@ const GAIN_OCTAVES = 2;
 const GAIN_BINS = 2 * GAIN_OCTAVES * GAIN_BINS_PER_OCTAVE + 1;
 /** Fewer voting pixels than this fraction: the gain is taken as 1. */
 const GAIN_MIN_VOTERS = 0.25;
+/** log2 of channel values in steps of 1/16 level (a table: a log per pixel and channel is most of the estimate's cost). */
+const LOG_STEPS = 16;
+const LOG2 = Float32Array.from({ length: 256 * LOG_STEPS + 1 }, (_, i) => Math.log2(Math.max(i, 1) / LOG_STEPS));
 
 export class MotionEstimator {
   private background: Float32Array | undefined;
@@ -162,7 +165,7 @@ export class MotionEstimator {
       const v = data[i]!;
       const b = bg[i]!;
       if (v < GAIN_MIN_LEVEL || v > GAIN_MAX_LEVEL || b < GAIN_MIN_LEVEL || b > GAIN_MAX_LEVEL) continue;
-      const bin = Math.round((Math.log2(v / b) + GAIN_OCTAVES) * GAIN_BINS_PER_OCTAVE);
+      const bin = Math.round((LOG2[(v * LOG_STEPS) | 0]! - LOG2[(b * LOG_STEPS) | 0]! + GAIN_OCTAVES) * GAIN_BINS_PER_OCTAVE);
       h[bin < 0 ? 0 : bin >= GAIN_BINS ? GAIN_BINS - 1 : bin]!++;
       voters++;
     }
