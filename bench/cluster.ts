@@ -116,7 +116,8 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<ClusterBench
     const res = await fetch(`${a.url}/api/streams`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ id: 'relay', url: o.clip.path, model: o.modelPath, loop: true, realtime: true, fps: o.fps, jpegMaxWidth: stream.jpegMaxWidth }),
+      // No motion gating: every frame's result takes the same path, so the relay is all that differs.
+      body: JSON.stringify({ id: 'relay', url: o.clip.path, model: o.modelPath, loop: true, realtime: true, fps: o.fps, jpegMaxWidth: stream.jpegMaxWidth, motion: { enabled: false } }),
     });
     if (res.status !== 201) throw new Error(`POST /api/streams: ${res.status} ${await res.text()}`);
     // Which node runs it decides which client is local.

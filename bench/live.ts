@@ -94,7 +94,8 @@ export async function liveRun(o: LiveOptions): Promise<LiveRun> {
   let client: Awaited<ReturnType<typeof deliveryClient>> | undefined;
   try {
     for (const [i, id] of ids.entries()) {
-      await bench.addStream({ id, url: o.clips[i % o.clips.length].path, realtime: true, loop: true, dropPolicy: 'latest', video: o.video ?? false, ...(o.fps ? { fps: o.fps } : {}) });
+      // The detector on every frame (no motion gating): the section measures the whole chain per frame.
+      await bench.addStream({ id, url: o.clips[i % o.clips.length].path, realtime: true, loop: true, dropPolicy: 'latest', video: o.video ?? false, motion: { enabled: false }, ...(o.fps ? { fps: o.fps } : {}) });
     }
     client = await deliveryClient(bench.server.url, ids);
     await bench.started(ids);

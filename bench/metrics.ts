@@ -60,6 +60,14 @@ export function metricsOf(r: BenchResult): Metric[] {
     for (const [name, s] of Object.entries(l.stages)) if (name !== 'total') add('live', `${l.streams} stream(s): ${name} p50`, 'ms', 'lower', s.p50, drift);
   }
   if (r.capacity) add('capacity', `${r.capacity.clip} at ${r.capacity.targetFps} fps, p95 <= ${r.capacity.targetP95Ms} ms`, 'streams', 'higher', r.capacity.capacity);
+  if (r.capacityStill) {
+    const c = r.capacityStill;
+    // The two searches without gating bracket the one with: their difference is the run's noise.
+    const bracket = pairSpread(c.without.capacity, c.withoutAfter.capacity);
+    add('capacity', `${c.clip}: without motion gating`, 'streams', 'higher', Math.max(c.without.capacity, c.withoutAfter.capacity), bracket);
+    add('capacity', `${c.clip}: with motion gating`, 'streams', 'higher', c.with.capacity);
+    add('capacity', `${c.clip}: with / without motion gating`, 'x', 'higher', c.ratio, bracket);
+  }
   for (const f of r.fanout?.runs ?? []) {
     const id = `${f.clients} clients${f.video ? ' +video' : ''}${f.stuck ? ' +1 stuck' : ''}`;
     add('fanout', `${id}: delivery p99`, 'ms', 'lower', f.delivery.p99);
@@ -87,6 +95,12 @@ export function metricsOf(r: BenchResult): Metric[] {
   if (r.render) {
     add('render', 'drawing a 1080p frame (CPU)', 'ms', 'lower', r.render.draw.boxes.cpuMsPerFrame);
     add('render', 'analysis with --render / without', 'x', 'higher', r.render.analysis.ratio, pairSpread(...r.render.analysis.withoutFps));
+  }
+  if (r.motion) {
+    const { cost, analysis: a, recall } = r.motion;
+    add('motion', `motion image + estimate per frame, ${cost.clip} -> ${cost.imgsz} (CPU)`, 'ms', 'lower', cost.imageCpuMsPerFrame + cost.estimateCpuMsPerFrame);
+    add('motion', `analyze ${a.clip}, ${a.model}: gated / every frame`, 'x', 'higher', a.ratio, pairSpread(...a.everyFrameFps));
+    if (recall) add('motion', `recall gated, ${recall.model}`, '%', 'higher', 100 * recall.gated);
   }
   if (r.micro) {
     add('micro', 'preprocess 640x640 p50', 'ms', 'lower', r.micro.preprocess640.p50);

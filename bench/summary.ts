@@ -75,7 +75,8 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
   if (r.capacityStill) {
     const c = r.capacityStill;
     const curve = (x: typeof c.with): string => x.curve.map((p) => `${p.streams}:${f(p.p95, 0)}ms/${f(p.minFps)}fps/${f(100 * p.inferred, 0)}%`).join(' ');
-    add('capacity', `mostly still 1080p at ${c.with.targetFps} fps, p95 <= ${c.with.targetP95Ms} ms: without / with motion gating`, `${c.without.capacity}${c.without.capped ? '+' : ''} / ${c.with.capacity}${c.with.capped ? '+' : ''}`, `${f(c.ratio, 2)} x; target >= ${c.target} x: ${mark(c.ratio >= c.target)}; without ${curve(c.without)}; with ${curve(c.with)} (streams:p95/min fps/detector share)`);
+    const n = (x: typeof c.with): string => `${x.capacity}${x.capped ? '+' : ''}`;
+    add('capacity', `mostly still 1080p at ${c.with.targetFps} fps, p95 <= ${c.with.targetP95Ms} ms: without / with / without motion gating`, `${n(c.without)} / ${n(c.with)} / ${n(c.withoutAfter)}`, `${f(c.ratio, 2)} x; target >= ${c.target} x: ${mark(c.ratio >= c.target)}; without ${curve(c.without)}; with ${curve(c.with)}; without ${curve(c.withoutAfter)} (streams:p95/min fps/detector share)`);
   }
   if (r.fanout) {
     for (const x of r.fanout.runs) {

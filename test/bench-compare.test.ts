@@ -8,13 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { benchCommand } from '../bench/cli.js';
+import { gatedCapacityRatio, type CapacityResult } from '../bench/capacity.js';
 import { ClockOffsetBounds, nextAim } from '../bench/clockOffset.js';
 import { compareResults, formatComparison } from '../bench/compare.js';
 import { machineDifferences } from '../bench/machine.js';
 import { metricsOf } from '../bench/metrics.js';
 import { resolveModels, runnableBatches } from '../bench/models.js';
+import { renderReport } from '../bench/report.js';
 import type { BenchResult } from '../bench/run.js';
 import { splitHalfSpread, mean, summarize } from '../bench/stats.js';
+import { formatSummary } from '../bench/summary.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'streamlens-bench-compare-'));
@@ -137,6 +140,36 @@ describe('bench compare', () => {
     expect(await benchCommand.run(['compare', a, b, '--threshold', '60'])).toBe(0);
     expect(await benchCommand.run(['compare', a])).toBe(2);
     expect(await benchCommand.run(['compare', a, join(dir, 'missing.json')])).toBe(2);
+  });
+});
+
+/** A capacity search that passed up to `capacity` streams and failed at the next. */
+function capacityRun(capacity: number, motion: boolean): CapacityResult {
+  const point = (streams: number, pass: boolean) => ({ streams, p50: 80, p95: pass ? 200 : 400, p99: 450, minFps: 5, meanFps: 5, inferred: motion ? 0.3 : 1, pass });
+  const curve = [...Array.from({ length: capacity }, (_, i) => point(i + 1, true)), point(capacity + 1, false)];
+  return { clip: 'still 1080p', model: 'm.onnx', provider: 'cpu', targetFps: 5, targetP95Ms: 250, capacity, motion, capped: false, curve };
+}
+
+describe('capacity on a mostly still camera, without, with and again without motion gating', () => {
+  it('divides by the larger of the two counts without, and has no ratio when none fit without', () => {
+    expect(gatedCapacityRatio(1, 4, 2)).toBe(2);
+    expect(gatedCapacityRatio(2, 7, 2)).toBe(3.5);
+    expect(gatedCapacityRatio(0, 3, 0)).toBeNaN();
+  });
+
+  it('reports the three searches; the two without are the noise of the counts and of the ratio', () => {
+    const r = result({ fps: 40, trackMs: 0.2, spread: 0.05 });
+    r.capacityStill = { clip: 'still 1080p', without: capacityRun(2, false), with: capacityRun(6, true), withoutAfter: capacityRun(1, false), ratio: gatedCapacityRatio(2, 6, 1), target: 3 };
+    const m = new Map(metricsOf(r).map((x) => [x.key, x]));
+    expect(m.get('capacity: still 1080p: without motion gating')).toMatchObject({ value: 2, noise: 1 / 1.5 });
+    expect(m.get('capacity: still 1080p: with motion gating')).toMatchObject({ value: 6 });
+    expect(m.get('capacity: still 1080p: with / without motion gating')).toMatchObject({ value: 3, unit: 'x', better: 'higher', noise: 1 / 1.5 });
+    expect(formatSummary(r)).toMatch(/without \/ with \/ without motion gating\s+2 \/ 6 \/ 1/);
+    const html = renderReport(r);
+    expect(html).toContain('Capacity without gating <b>2</b> (after: <b>1</b>), with <b>6</b> streams (3 x the larger without');
+    // 3 + 7 + 2 curve points, each a row named by its search.
+    expect(html.match(/<td>without, after<\/td>/g)).toHaveLength(2);
+    expect(html.match(/<td>with gating<\/td>/g)).toHaveLength(7);
   });
 });
 
