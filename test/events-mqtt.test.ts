@@ -94,6 +94,31 @@ describe('MQTT sink with mosquitto', () => {
     expect(s.eventStats()[0]).toMatchObject({ sink: 'mqtt', published: 2, dropped: {} });
   });
 
+  it('clears the retained counts of a line or zone that left the analytics; other streams keep theirs', async () => {
+    const s = sink();
+    s.write(resultWith('gate', [], { lines: { door: { in: { person: 3 }, out: { person: 1 } } }, zones: { bay: { person: 2 } } }));
+    s.write(resultWith('yard', [], { lines: { door: { in: { person: 5 }, out: {} } }, zones: {} }));
+    const first = await recorder();
+    await until(() => first.messages.length === 5, 5000, 'availability and the counts of both streams');
+    // The line "door" of gate was removed and the zone renamed: their topics are cleared (empty retained payload).
+    s.write(resultWith('gate', [], { lines: {}, zones: { dock: { person: 2 } } }));
+    await until(() => first.on('sl/gate/zones/dock/person').length === 1 && first.on('sl/gate/zones/bay/person').length === 2, 5000, 'the clearing');
+    expect(first.on('sl/gate/lines/door/in/person')).toEqual(['3', '']);
+    expect(first.on('sl/gate/lines/door/out/person')).toEqual(['1', '']);
+    expect(first.on('sl/gate/zones/bay/person')).toEqual(['2', '']);
+    const late = await recorder();
+    await until(() => late.messages.length === 3, 5000, 'what is retained now');
+    expect(Object.fromEntries(late.messages.map((m) => [m.topic, m.payload]))).toEqual({
+      'sl/available': 'online',
+      'sl/gate/zones/dock/person': '2',
+      'sl/yard/lines/door/in/person': '5',
+    });
+    // A count that comes back is published again.
+    s.write(resultWith('gate', [], { lines: { door: { in: { person: 3 }, out: {} } }, zones: { dock: { person: 2 } } }));
+    await until(() => late.on('sl/gate/lines/door/in/person').length === 1, 5000, 'the count back');
+    expect(late.on('sl/gate/lines/door/in/person')).toEqual(['3']);
+  });
+
   it('the broker publishes offline (last will) when the process dies', async () => {
     const rec = await recorder();
     // A child process with a sink, killed without a goodbye (the built code: global setup compiles it).

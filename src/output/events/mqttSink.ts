@@ -5,7 +5,9 @@
  *   and are published in order once connected, at most `maxInflight` unacknowledged at a time;
  * - counts are retained and latest-wins: only the newest value per topic is kept, and after every
  *   (re)connect all of them are published again with `available=online`, so a broker restarted
- *   without persistence is whole again;
+ *   without persistence is whole again; a count that leaves a stream's counts (its line or zone was
+ *   removed or renamed) has its retained message cleared (an empty retained payload), so late
+ *   subscribers never see a count that no longer exists;
  * - the connection is re-established with exponential backoff (mqtt.js's own reconnect has a fixed
  *   period); QoS 1/2 messages in flight when it broke stay in the client's store and are sent again.
  */
@@ -35,8 +37,10 @@ export class MqttSink implements ResultSink {
   readonly backpressure = 'buffer' as const;
   private readonly client: MqttClient;
   private readonly events: DropOldestQueue<AnalyticsEvent>;
-  /** The current value of every count topic seen so far. */
+  /** The current value of every count topic seen so far ('' = to be cleared at the broker). */
   private readonly counts = new Map<string, string>();
+  /** Per stream, the count topics of its latest counts (to find the ones that went away). */
+  private readonly streamTopics = new Map<string, Set<string>>();
   /** Count topics whose current value the broker has not been sent on this connection. */
   private readonly unsentCounts = new Set<string>();
   private readonly counters = new SinkCounters();
@@ -77,11 +81,19 @@ export class MqttSink implements ResultSink {
       if (this.events.put(event)) this.counters.dropped('queue_full');
     }
     if (r.counts) {
+      const now = new Set<string>();
       for (const [topic, value] of countTopics(this.options.settings.prefix, r.streamId, r.counts)) {
+        now.add(topic);
         if (this.counts.get(topic) === value) continue;
         this.counts.set(topic, value);
         this.unsentCounts.add(topic);
       }
+      for (const topic of this.streamTopics.get(r.streamId) ?? []) {
+        if (now.has(topic)) continue;
+        this.counts.set(topic, '');
+        this.unsentCounts.add(topic);
+      }
+      this.streamTopics.set(r.streamId, now);
     }
     this.pump();
   }
@@ -185,9 +197,12 @@ export class MqttSink implements ResultSink {
       if (topic === undefined) break;
       this.unsentCounts.delete(topic);
       this.inflight++;
-      this.client.publish(topic, this.counts.get(topic) ?? '0', { qos: s.qos, retain: true }, (err) => {
+      const value = this.counts.get(topic) ?? '0';
+      this.client.publish(topic, value, { qos: s.qos, retain: true }, (err) => {
         // Sent again on the next connection in any case; until then it is owed.
         if (err && !this.closing) this.unsentCounts.add(topic);
+        // A cleared topic is forgotten once the broker has it (unless it came back meanwhile).
+        else if (!err && value === '' && this.counts.get(topic) === '') this.counts.delete(topic);
         this.settled();
       });
     }
