@@ -84,11 +84,37 @@ export const ServerSchema = Type.Object(
     maxPayloadBytes: Type.Optional(Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024, default: 64 * 1024, description: 'Largest WebSocket message a client may send (1009 beyond).' })),
     maxBodyBytes: Type.Optional(Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024, default: 64 * 1024, description: 'Largest JSON request body (413 beyond).' })),
     maxUploadBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 512 * 1024 * 1024, default: 20 * 1024 * 1024, description: 'Largest image posted to POST /api/detect (413 beyond).' })),
+    maxImagePixels: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: 40_000_000, description: 'Largest image (width x height) POST /api/detect decodes (413 beyond).' }),
+    ),
+    detectConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'Images (POST /api/detect, snapshots) decoded at once.' })),
+    detectQueue: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 10_000, default: 16, description: 'POST /api/detect requests taken in beyond detectConcurrency (uploading or waiting); beyond that, 503 with Retry-After.' }),
+    ),
+    detectMemoryMB: Type.Optional(
+      Type.Number({
+        minimum: 16,
+        maximum: 1_048_576,
+        default: 256,
+        description: 'Memory the image decodes in progress may need together, MiB (each estimated from the image header); an image that alone needs more is refused with 413.',
+      }),
+    ),
     requestTimeoutMs: Type.Optional(Type.Number({ minimum: 100, maximum: 600_000, default: 10_000, description: 'Time allowed for a whole HTTP request (headers and body), ms.' })),
     clientBufferBytes: Type.Optional(
       Type.Integer({ minimum: 16 * 1024, maximum: 1024 * 1024 * 1024, default: 4 * 1024 * 1024, description: "Per-client bound on the server's send buffer (ws bufferedAmount), bytes." }),
     ),
     stuckClientTimeoutMs: Type.Optional(Type.Number({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'A client that cannot take messages for this long is closed with 4008, ms.' })),
+    ackWindow: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 64,
+        default: 2,
+        description: 'Frames of a stream sent to a client that acknowledges frames (subscribe "ack": true) and not yet acknowledged, at most (docs/protocol.md, flow control).',
+      }),
+    ),
+    clientMessagesPerSecond: Type.Optional(
+      Type.Number({ minimum: 1, maximum: 100_000, default: 100, description: 'Messages a WebSocket client may send per second (bursts of twice that); subscribe/unsubscribe a tenth of it. Beyond, messages are ignored.' }),
+    ),
     statsIntervalMs: Type.Optional(Type.Number({ minimum: 50, maximum: 3_600_000, default: 1000, description: 'Period of `stats` messages to WebSocket clients, ms.' })),
     maxClients: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 256, description: 'WebSocket clients beyond this are closed with 1013.' })),
     maxRenditionsPerStream: Type.Optional(

@@ -1,27 +1,51 @@
 /**
  * One WebSocket client: its subscriptions and its backpressure. The server never queues without
- * bound for a client; `bufferedAmount` (bytes accepted by ws.send but not yet written to the
- * kernel) is kept under `bufferBytes`:
+ * bound for a client; two limits decide what is sent (docs/protocol.md, flow control):
  *
- * - a detections message is sent only if it fits under the bound; otherwise it waits as the
- *   stream's single pending message, replaced (and counted as dropped) by newer frames' until
- *   there is room: the client gets the newest frame, never a reordered one;
- * - video is dropped first: a frame's JPEG is sent only if its detections went out and the buffer
- *   stays under 3/4 of the bound;
- * - a client that cannot take even detections for `stuckTimeoutMs` is closed with 4008;
- * - a frame's analytics events follow its detections when they fit, else they are dropped and counted.
+ * - the byte bound: `bufferedAmount` (bytes accepted by ws.send but not yet written to the
+ *   kernel) stays under `bufferBytes`. A detections message is sent only if it fits; otherwise it
+ *   waits as the stream's single pending frame, replaced (and counted as dropped) by newer frames'
+ *   until there is room: the client gets the newest frame, never a reordered one. Video is dropped
+ *   first: a frame's JPEG is sent only if its detections went out and the buffer stays under 3/4
+ *   of the bound.
+ * - the window, for streams subscribed with `ack`: at most `ackWindow` frames sent and not yet
+ *   acknowledged. Beyond it the newest frame waits as the pending frame. Such a frame goes out
+ *   whole (detections and video together, when its bytes fit) or waits whole, so the client can
+ *   always show, and acknowledge, every frame it gets. Kernel socket buffers hold megabytes the
+ *   byte bound never sees; the window is what keeps a slow link's latency small.
+ *
+ * A frame's analytics events follow its detections when they fit, else they are dropped and
+ * counted (they are not replaced by newer ones, and not held by the window: each says something once).
+ *
+ * A client is judged stuck (closed with 4008) when it has not answered a ping for `stuckTimeoutMs`
+ * (it stopped reading, or its queue takes that long to reach it), or could not take even
+ * detections under the byte bound for that long.
  */
 import type WebSocket from 'ws';
 import { CLOSE_TOO_SLOW, type ClientDrops, type SubscriptionOptions } from './protocol.js';
 
 /** Time a closed client gets to read what is queued (and the close frame) before the socket is cut. */
 const CLOSE_GRACE_MS = 2000;
+/** Longest time between pings. */
+const MAX_PING_INTERVAL_MS = 1000;
+/** A tick this late means the event loop was blocked: pongs may be waiting unread, so nobody is judged on it. */
+const LATE_TICK_MS = 500;
 
 export interface ClientSessionOptions {
   bufferBytes: number;
   stuckTimeoutMs: number;
+  /** Frames of an acknowledging stream sent and not yet acknowledged, at most. */
+  ackWindow: number;
   /** Called for every message dropped for this client, with the stream it belonged to. */
   onDrop(stream: string): void;
+}
+
+/** A frame waiting to be sent (the newest of its stream). */
+interface PendingFrame {
+  seq: number;
+  detections: string;
+  /** Kept only for acknowledged streams; for the others video is dropped at once (the byte bound). */
+  video?: Buffer;
 }
 
 export class ClientSession {
@@ -30,14 +54,26 @@ export class ClientSession {
   /** Per stream, the widest video this client shows (subscribe `maxWidth`). */
   readonly maxWidths = new Map<string, number>();
   readonly drops: ClientDrops = { video: 0, detections: 0, events: 0 };
-  private readonly pending = new Map<string, string>();
+  /** Streams whose frames this client acknowledges: seqs sent and not yet acknowledged, oldest first. */
+  private readonly unacked = new Map<string, number[]>();
+  private readonly pending = new Map<string, PendingFrame>();
   private congestedSince: number | undefined;
   private closingForSlowness = false;
+  private lastPongAt: number;
+  private lastPingAt = -Infinity;
+  private lastTickAt: number;
+  private readonly pingIntervalMs: number;
 
   constructor(
     readonly ws: WebSocket,
     private readonly options: ClientSessionOptions,
-  ) {}
+    now = Date.now(),
+  ) {
+    this.lastPongAt = now;
+    this.lastTickAt = now;
+    this.pingIntervalMs = Math.min(MAX_PING_INTERVAL_MS, options.stuckTimeoutMs / 4);
+    ws.on('pong', () => (this.lastPongAt = Date.now()));
+  }
 
   /** Subscribed with "*": every stream, including those added later, with these options. */
   allStreams: SubscriptionOptions | undefined;
@@ -49,38 +85,52 @@ export class ClientSession {
       else this.videoStreams.delete(s);
       if (options.maxWidth !== undefined) this.maxWidths.set(s, options.maxWidth);
       else this.maxWidths.delete(s);
+      // A new subscription starts with an empty window (what was sent before counts no more).
+      if (options.ack) this.unacked.set(s, []);
+      else this.unacked.delete(s);
     }
   }
 
-  unsubscribe(streams: string[]): void {
+  /** Ends the subscriptions among `streams`; returns those that were subscribed. */
+  unsubscribe(streams: Iterable<string>): string[] {
+    const ended: string[] = [];
     for (const s of streams) {
-      this.subscriptions.delete(s);
+      if (!this.subscriptions.delete(s)) continue;
+      ended.push(s);
       this.videoStreams.delete(s);
       this.maxWidths.delete(s);
+      this.unacked.delete(s);
       this.pending.delete(s);
     }
+    return ended;
   }
 
   wantsVideo(stream: string): boolean {
     return this.videoStreams.has(stream);
   }
 
-  /** Sends a frame's detections (and video, if subscribed) under the backpressure rules. */
-  deliver(stream: string, detections: string, video: Buffer | undefined, now: number): void {
+  /** Whether this client acknowledges the frames of `stream`. */
+  acknowledges(stream: string): boolean {
+    return this.unacked.has(stream);
+  }
+
+  /** Sends a frame's detections (and video, if subscribed) under the window and the byte bound. */
+  deliver(stream: string, seq: number, detections: string, video: Buffer | undefined, now: number): void {
     if (!this.subscriptions.has(stream) || !this.isOpen()) return;
     this.flush(now);
-    if (this.pending.has(stream)) {
-      this.pending.set(stream, detections);
+    const frame: PendingFrame = { seq, detections, video: video && this.videoStreams.has(stream) ? video : undefined };
+    const replaced = this.pending.get(stream);
+    if (replaced) {
       this.drop(stream, 'detections');
-    } else if (this.fits(detections.length, 1)) {
-      this.ws.send(detections);
+      if (replaced.video) this.drop(stream, 'video');
+      this.wait(stream, frame);
+    } else if (this.windowFull(stream)) {
+      this.wait(stream, frame);
+    } else if (this.fitsFrame(stream, frame)) {
+      this.send(stream, frame);
     } else {
-      this.pending.set(stream, detections);
+      this.wait(stream, frame);
       this.congestedSince ??= now;
-    }
-    if (video && this.videoStreams.has(stream)) {
-      if (!this.pending.has(stream) && this.fits(video.length, 0.75)) this.ws.send(video);
-      else this.drop(stream, 'video');
     }
     this.checkStuck(now);
   }
@@ -90,14 +140,23 @@ export class ClientSession {
     if (this.videoStreams.has(stream)) this.drop(stream, 'video');
   }
 
-  /**
-   * Sends a frame's analytics events after its detections. Events are not replaced by newer ones
-   * (each says something once): sent when they fit under the bound, else dropped and counted.
-   */
+  /** Sends a frame's analytics events after its detections: when they fit under the bound, else dropped and counted. */
   deliverEvents(stream: string, events: string): void {
     if (!this.subscriptions.has(stream) || !this.isOpen()) return;
     if (this.fits(events.length, 1)) this.ws.send(events);
     else this.drop(stream, 'events');
+  }
+
+  /** Takes an acknowledgement: every frame of each stream up to its seq; waiting frames that now fit go out. */
+  acknowledge(seqs: Map<string, number>, now: number): void {
+    for (const [stream, seq] of seqs) {
+      const sent = this.unacked.get(stream);
+      if (!sent) continue;
+      let n = 0;
+      while (n < sent.length && sent[n] <= seq) n++;
+      sent.splice(0, n);
+    }
+    this.flush(now);
   }
 
   /** Sends small control messages (state, stats, errors) only when they fit; they are not counted. */
@@ -107,15 +166,33 @@ export class ClientSession {
     return true;
   }
 
-  /** Sends waiting detections that now fit; called on every delivery and periodically. */
+  /** Sends waiting frames that now fit (window and byte bound); called on every delivery, ack and tick. */
   flush(now: number): void {
-    for (const [stream, message] of this.pending) {
-      if (!this.fits(message.length, 1)) break;
-      this.ws.send(message);
+    let blocked = false;
+    for (const [stream, frame] of this.pending) {
+      if (this.windowFull(stream)) continue;
+      if (!this.fitsFrame(stream, frame)) {
+        blocked = true;
+        break;
+      }
       this.pending.delete(stream);
+      this.send(stream, frame);
     }
-    if (this.pending.size === 0) this.congestedSince = undefined;
+    if (!blocked) this.congestedSince = undefined;
     else this.checkStuck(now);
+  }
+
+  /** Periodic work: waiting frames, pings, and the stuck check. */
+  tick(now: number): void {
+    const late = now - this.lastTickAt > LATE_TICK_MS;
+    this.lastTickAt = now;
+    if (!this.isOpen()) return;
+    this.flush(now);
+    if (now - this.lastPingAt >= this.pingIntervalMs) {
+      this.lastPingAt = now;
+      this.ws.ping();
+    }
+    if (!late && now - this.lastPongAt >= this.options.stuckTimeoutMs) this.closeTooSlow();
   }
 
   /** True once the session was closed for being too slow. */
@@ -127,8 +204,47 @@ export class ClientSession {
     return this.ws.bufferedAmount;
   }
 
+  /** Frames sent and not yet acknowledged, over the acknowledging streams. */
+  get unacknowledged(): number {
+    let n = 0;
+    for (const sent of this.unacked.values()) n += sent.length;
+    return n;
+  }
+
+  private wait(stream: string, frame: PendingFrame): void {
+    if (frame.video && !this.unacked.has(stream)) {
+      // Video is dropped first: only acknowledged streams keep it waiting with its detections.
+      this.drop(stream, 'video');
+      frame.video = undefined;
+    }
+    this.pending.set(stream, frame);
+  }
+
+  private send(stream: string, frame: PendingFrame): void {
+    this.ws.send(frame.detections);
+    const acked = this.unacked.get(stream);
+    acked?.push(frame.seq);
+    if (!frame.video) return;
+    // An acknowledged frame fitted as a whole; otherwise video goes only under 3/4 of the bound.
+    if (acked || this.fits(frame.video.length, 0.75)) this.ws.send(frame.video);
+    else this.drop(stream, 'video');
+  }
+
+  private windowFull(stream: string): boolean {
+    const acked = this.unacked.get(stream);
+    return acked !== undefined && acked.length >= this.options.ackWindow;
+  }
+
+  /** Whether a frame can go now: its detections (or, acknowledged, the whole frame) under the bound. */
+  private fitsFrame(stream: string, frame: PendingFrame): boolean {
+    const bytes = frame.detections.length + (this.unacked.has(stream) ? (frame.video?.length ?? 0) : 0);
+    return this.fits(bytes, 1);
+  }
+
+  /** Under the bound, or nothing buffered at all (one message larger than the bound still goes out). */
   private fits(bytes: number, share: number): boolean {
-    return this.ws.bufferedAmount + bytes <= this.options.bufferBytes * share;
+    const buffered = this.ws.bufferedAmount;
+    return buffered === 0 || buffered + bytes <= this.options.bufferBytes * share;
   }
 
   private drop(stream: string, kind: keyof ClientDrops): void {
@@ -142,6 +258,10 @@ export class ClientSession {
 
   private checkStuck(now: number): void {
     if (this.congestedSince === undefined || now - this.congestedSince < this.options.stuckTimeoutMs) return;
+    this.closeTooSlow();
+  }
+
+  private closeTooSlow(): void {
     this.closingForSlowness = true;
     this.ws.close(CLOSE_TOO_SLOW, 'too slow: client did not read for too long');
     // A client that does not read will not complete the closing handshake either.

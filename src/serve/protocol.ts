@@ -15,9 +15,11 @@ export const CLOSE_TOO_MANY_CLIENTS = 1013;
 
 export type ClientMessage =
   | ({ type: 'subscribe'; streams: string[] } & SubscriptionOptions)
-  | { type: 'unsubscribe'; streams: string[] };
+  | { type: 'unsubscribe'; streams: string[] }
+  /** Per stream, the newest seq consumed: acknowledges that frame and every earlier one. */
+  | { type: 'ack'; seqs: Map<string, number> };
 
-export type ErrorCode = 'bad_json' | 'bad_message' | 'unknown_type' | 'unknown_stream' | 'binary_not_supported';
+export type ErrorCode = 'bad_json' | 'bad_message' | 'unknown_type' | 'unknown_stream' | 'not_subscribed' | 'binary_not_supported' | 'rate_limited';
 
 export interface ProtocolError {
   code: ErrorCode;
@@ -27,6 +29,8 @@ export interface ProtocolError {
 /** How a client takes a stream's frames. */
 export interface SubscriptionOptions {
   video: boolean;
+  /** The client acknowledges this stream's frames (flow control). */
+  ack: boolean;
   /** The widest video the client shows (pixels): it gets a smaller JPEG when one is encoded (videoRenditions.ts). */
   maxWidth?: number;
 }
@@ -47,20 +51,44 @@ export function parseClientMessage(text: string): ClientMessage | ProtocolError 
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return { code: 'bad_message', message: 'message must be a JSON object' };
   const o = v as Record<string, unknown>;
+  if (o.type === 'ack') return parseAck(o.seqs);
   if (o.type !== 'subscribe' && o.type !== 'unsubscribe') {
-    return { code: 'unknown_type', message: `unknown message type ${JSON.stringify(o.type ?? null)}; expected "subscribe" or "unsubscribe"` };
+    return { code: 'unknown_type', message: `unknown message type ${JSON.stringify(o.type ?? null)}; expected "subscribe", "unsubscribe" or "ack"` };
   }
   const streams = o.streams;
-  if (!Array.isArray(streams) || streams.length === 0 || streams.length > 1000 || !streams.every((s) => typeof s === 'string' && s.length > 0 && s.length <= 64)) {
+  if (!Array.isArray(streams) || streams.length === 0 || streams.length > 1000 || !streams.every(isStreamId)) {
     return { code: 'bad_message', message: 'streams: expected a non-empty array of stream ids' };
   }
   if (o.type === 'unsubscribe') return { type: 'unsubscribe', streams: [...new Set(streams as string[])] };
   if (o.video !== undefined && typeof o.video !== 'boolean') return { code: 'bad_message', message: 'video: expected true or false' };
+  if (o.ack !== undefined && typeof o.ack !== 'boolean') return { code: 'bad_message', message: 'ack: expected true or false' };
   const maxWidth = o.maxWidth;
   if (maxWidth !== undefined && !(Number.isInteger(maxWidth) && (maxWidth as number) >= 1 && (maxWidth as number) <= MAX_VIDEO_WIDTH)) {
     return { code: 'bad_message', message: `maxWidth: expected an integer from 1 to ${MAX_VIDEO_WIDTH} (pixels)` };
   }
-  return { type: 'subscribe', streams: [...new Set(streams as string[])], video: o.video === true, ...(maxWidth !== undefined ? { maxWidth: maxWidth as number } : {}) };
+  return {
+    type: 'subscribe',
+    streams: [...new Set(streams as string[])],
+    video: o.video === true,
+    ack: o.ack === true,
+    ...(maxWidth !== undefined ? { maxWidth: maxWidth as number } : {}),
+  };
+}
+
+function isStreamId(s: unknown): s is string {
+  return typeof s === 'string' && s.length > 0 && s.length <= 64;
+}
+
+function parseAck(seqs: unknown): ClientMessage | ProtocolError {
+  const bad: ProtocolError = { code: 'bad_message', message: 'seqs: expected an object of stream ids to frame seqs (integers >= 0)' };
+  if (typeof seqs !== 'object' || seqs === null || Array.isArray(seqs)) return bad;
+  const out = new Map<string, number>();
+  // Own keys only: a "__proto__" key parsed by JSON.parse is an own property like any other.
+  for (const [id, seq] of Object.entries(seqs)) {
+    if (!isStreamId(id) || !Number.isSafeInteger(seq) || (seq as number) < 0) return bad;
+    out.set(id, seq as number);
+  }
+  return out.size > 1000 ? bad : { type: 'ack', seqs: out };
 }
 
 export function isProtocolError(m: ClientMessage | ProtocolError): m is ProtocolError {
@@ -140,6 +168,8 @@ export interface SubscribedMessage {
   type: 'subscribed';
   streams: string[];
   video: boolean;
+  /** Set when the client acknowledges these streams' frames (flow control). */
+  ack?: true;
   /** As asked in the subscribe. */
   maxWidth?: number;
   /** Set when the subscription is `"*"`. */
@@ -235,6 +265,7 @@ export function encodeSubscribed(streams: string[], options: SubscriptionOptions
     type: 'subscribed',
     streams,
     video: options.video,
+    ...(options.ack ? { ack: true as const } : {}),
     ...(options.maxWidth !== undefined ? { maxWidth: options.maxWidth } : {}),
     ...(all ? { all: true as const } : {}),
   } satisfies SubscribedMessage);

@@ -18,6 +18,7 @@ import { ClientSession } from './clientSession.js';
 import { jpegSize } from '../ingest/jpegStream.js';
 import { DEFAULT_STREAM } from '../config.js';
 import { planRenditions, VideoRenditions, type RenditionCounts, type RenditionPlan, type Renditions } from './videoRenditions.js';
+import { TokenBucket } from './rateLimit.js';
 import {
   ALL_STREAMS,
   type ClientDrops,
@@ -42,8 +43,12 @@ const MAX_FRAMES_WAITING_FOR_RENDITIONS = 2;
 export interface ClientInfo {
   streams: string[];
   video: string[];
+  /** Streams whose frames the client acknowledges. */
+  ack: string[];
   drops: ClientDrops;
   bufferedAmount: number;
+  /** Frames sent and not yet acknowledged (acknowledged streams only). */
+  unacknowledged: number;
   /** Being closed for being too slow (4008). */
   closing: boolean;
 }
@@ -105,10 +110,10 @@ export class WsGateway implements ResultSink {
     );
     this.timers.push(
       setInterval(() => this.sendStats(), settings.statsIntervalMs),
-      // Pending detections go out as soon as a congested client's buffer drains.
+      // Pending frames go out as soon as a congested client's buffer drains; pings; stuck clients.
       setInterval(() => {
         const now = Date.now();
-        for (const s of this.sessions) s.flush(now);
+        for (const s of this.sessions) s.tick(now);
       }, 50),
     );
     for (const t of this.timers) t.unref();
@@ -141,7 +146,15 @@ export class WsGateway implements ResultSink {
 
   /** Per-client view for diagnostics: subscriptions, drops and the current send buffer. */
   clients(): ClientInfo[] {
-    return [...this.sessions].map((s) => ({ streams: [...s.subscriptions], video: [...s.videoStreams], drops: { ...s.drops }, bufferedAmount: s.bufferedAmount, closing: s.closing }));
+    return [...this.sessions].map((s) => ({
+      streams: [...s.subscriptions],
+      video: [...s.videoStreams],
+      ack: [...s.subscriptions].filter((id) => s.acknowledges(id)),
+      drops: { ...s.drops },
+      bufferedAmount: s.bufferedAmount,
+      unacknowledged: s.unacknowledged,
+      closing: s.closing,
+    }));
   }
 
   /** Completes an HTTP upgrade request already authorised by the caller. */
@@ -209,7 +222,7 @@ export class WsGateway implements ResultSink {
       if (!s.subscriptions.has(stream)) continue;
       const video = result.jpeg && s.wantsVideo(stream) ? videoFor(plan?.widthFor(s.maxWidths.get(stream))) : undefined;
       if (video === null) s.dropVideo(stream);
-      s.deliver(stream, detections, video ?? undefined, now);
+      s.deliver(stream, result.seq, detections, video ?? undefined, now);
       if (events) s.deliverEvents(stream, events);
     }
   }
@@ -231,11 +244,18 @@ export class WsGateway implements ResultSink {
     const session = new ClientSession(ws, {
       bufferBytes: this.settings.clientBufferBytes,
       stuckTimeoutMs: this.settings.stuckClientTimeoutMs,
+      ackWindow: this.settings.ackWindow,
       onDrop: (stream) => this.clientDrops.add(stream),
     });
     this.sessions.add(session);
     this.accepted++;
-    ws.on('message', (data, isBinary) => this.onMessage(session, data, isBinary));
+    const limits = new MessageLimits(this.settings.clientMessagesPerSecond);
+    ws.on('message', (data, isBinary) => {
+      const now = Date.now();
+      // Over the limit, a message is not even parsed: a flood costs the event loop next to nothing.
+      if (!limits.messages.take(now)) return void this.rateLimited(session, limits, now);
+      this.onMessage(session, limits, data, isBinary, now);
+    });
     ws.on('close', (code) => {
       this.unfollow(session);
       if (this.sessions.delete(session)) {
@@ -249,7 +269,7 @@ export class WsGateway implements ResultSink {
     session.sendControl(encodeHello(this.hub.ids()));
   }
 
-  private onMessage(session: ClientSession, data: WebSocket.RawData, isBinary: boolean): void {
+  private onMessage(session: ClientSession, limits: MessageLimits, data: WebSocket.RawData, isBinary: boolean, now: number): void {
     if (isBinary) {
       session.sendControl(encodeError({ code: 'binary_not_supported', message: 'send JSON text messages' }));
       return;
@@ -259,15 +279,18 @@ export class WsGateway implements ResultSink {
       session.sendControl(encodeError(msg));
       return;
     }
+    if (msg.type === 'ack') {
+      session.acknowledge(msg.seqs, now);
+      return;
+    }
+    if (!limits.control.take(now)) return void this.rateLimited(session, limits, now);
     const all = msg.streams.includes(ALL_STREAMS);
     const named = msg.streams.filter((id) => id !== ALL_STREAMS);
-    const known = all && msg.type === 'subscribe' ? this.hub.ids() : named.filter((id) => this.hub.has(id));
-    const unknown = named.filter((id) => !this.hub.has(id));
-    if (unknown.length) {
-      session.sendControl(encodeError({ code: 'unknown_stream', message: `unknown stream(s): ${unknown.join(', ')}` }));
-    }
     if (msg.type === 'subscribe') {
-      const options = { video: msg.video, ...(msg.maxWidth !== undefined ? { maxWidth: msg.maxWidth } : {}) };
+      const known = all ? this.hub.ids() : named.filter((id) => this.hub.has(id));
+      const unknown = named.filter((id) => !this.hub.has(id));
+      if (unknown.length) session.sendControl(encodeError({ code: 'unknown_stream', message: `unknown stream(s): ${unknown.join(', ')}` }));
+      const options = { video: msg.video, ack: msg.ack, ...(msg.maxWidth !== undefined ? { maxWidth: msg.maxWidth } : {}) };
       if (all) session.allStreams = options;
       session.subscribe(known, options);
       this.follow(session, known, msg.video);
@@ -276,13 +299,24 @@ export class WsGateway implements ResultSink {
         const stats = this.streams.stats(id);
         if (stats) session.sendControl(encodeState({ stream: id, state: stats.state, reconnects: stats.reconnects, ...(stats.lastError ? { error: stats.lastError } : {}) }));
       }
-    } else {
-      const gone = all ? [...session.subscriptions] : named;
-      if (all) session.allStreams = undefined;
-      session.unsubscribe(gone);
-      this.unfollow(session, gone);
-      session.sendControl(encodeUnsubscribed(gone, all));
+      return;
     }
+    if (all) session.allStreams = undefined;
+    const ended = session.unsubscribe(all ? [...session.subscriptions] : named);
+    this.unfollow(session, ended);
+    // Each id is answered once: ended (in `unsubscribed`) or not subscribed (an error).
+    const notSubscribed = named.filter((id) => !ended.includes(id));
+    if (notSubscribed.length) session.sendControl(encodeError({ code: 'not_subscribed', message: `not subscribed to: ${notSubscribed.join(', ')}` }));
+    if (ended.length || all) session.sendControl(encodeUnsubscribed(ended, all));
+  }
+
+  /** At most one `rate_limited` error a second while a client keeps over its limit. */
+  private rateLimited(session: ClientSession, limits: MessageLimits, now: number): void {
+    if (now - limits.lastWarnedAt < 1000) return;
+    limits.lastWarnedAt = now;
+    session.sendControl(
+      encodeError({ code: 'rate_limited', message: `over ${this.settings.clientMessagesPerSecond} messages/s (subscribe/unsubscribe: a tenth of that): messages ignored` }),
+    );
   }
 
   /** Tells the hub what a client follows now (with or without video). */
@@ -316,5 +350,17 @@ export class WsGateway implements ResultSink {
       const models = this.hub.modelStats([...s.subscriptions].flatMap((id) => this.hub.settings(id)?.model ?? []));
       s.sendControl(encodeStats(streams, { drops: { ...s.drops }, bufferedAmount: s.bufferedAmount }, models));
     }
+  }
+}
+
+/** A client's message budgets: every message, and subscribe/unsubscribe (which cost replies and state) a tenth of it. */
+class MessageLimits {
+  readonly messages: TokenBucket;
+  readonly control: TokenBucket;
+  lastWarnedAt = -Infinity;
+
+  constructor(perSecond: number, now = Date.now()) {
+    this.messages = new TokenBucket(perSecond, 2 * perSecond, now);
+    this.control = new TokenBucket(perSecond / 10, Math.max(1, perSecond / 5), now);
   }
 }

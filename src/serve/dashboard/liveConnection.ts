@@ -1,7 +1,9 @@
 /**
  * The dashboard's WebSocket: reconnects by itself with backoff when the server goes away and tells
  * the page what it is doing. JSON messages and binary video messages go to separate handlers;
- * subscribing is the page's job, on every `open`.
+ * subscribing is the page's job, on every `open`. Frames the page has drawn are acknowledged
+ * (flow control, docs/protocol.md): `acknowledge` notes the newest drawn seq of a stream, and
+ * `flushAcks` sends them all in one message, once per drawn screen.
  */
 import { backoffDelay } from './backoff.js';
 import type { ServerMessage } from './wire.js';
@@ -22,6 +24,7 @@ export class LiveConnection {
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
+  private readonly acks = new Map<string, number>();
 
   constructor(
     private readonly url: string,
@@ -43,6 +46,18 @@ export class LiveConnection {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
+  /** Notes that the frame `seq` of `stream` was drawn (sent with the next flushAcks). */
+  acknowledge(stream: string, seq: number): void {
+    if ((this.acks.get(stream) ?? -1) < seq) this.acks.set(stream, seq);
+  }
+
+  /** Sends the acknowledgements noted since the last call, if any, as one message. */
+  flushAcks(): void {
+    if (this.acks.size === 0) return;
+    this.send({ type: 'ack', seqs: Object.fromEntries(this.acks) });
+    this.acks.clear();
+  }
+
   private connect(): void {
     if (this.attempt === 0) this.handlers.onStatus({ kind: 'connecting' });
     const ws = new WebSocket(this.url);
@@ -50,6 +65,8 @@ export class LiveConnection {
     this.ws = ws;
     ws.onopen = () => {
       this.attempt = 0;
+      // Seqs drawn on the previous connection mean nothing to this one.
+      this.acks.clear();
       this.handlers.onStatus({ kind: 'open' });
     };
     ws.onmessage = (ev: MessageEvent<string | ArrayBuffer>) => {

@@ -178,7 +178,8 @@ async function saveAnalytics(id: string, config: WireAnalyticsConfig): Promise<A
 }
 
 function subscribe(ids: readonly string[]): void {
-  if (ids.length) connection.send({ type: 'subscribe', streams: ids, video: true });
+  // ack: each frame is acknowledged once drawn, so a slow link gets the newest frames, not a backlog.
+  if (ids.length) connection.send({ type: 'subscribe', streams: ids, video: true, ack: true });
 }
 
 async function syncStreams(): Promise<void> {
@@ -274,7 +275,11 @@ window.addEventListener('keydown', (e) => {
 window.addEventListener('resize', redrawAll);
 
 requestAnimationFrame(function frame() {
-  for (const tile of tiles.values()) tile.draw(filter);
+  for (const [id, tile] of tiles) {
+    const drawn = tile.draw(filter);
+    if (drawn !== undefined) connection.acknowledge(id, drawn);
+  }
+  connection.flushAcks();
   requestAnimationFrame(frame);
 });
 setInterval(() => {

@@ -147,14 +147,17 @@ export class StreamTile {
     this.redraw = true;
   }
 
-  /** Called from the page's one animation-frame loop; draws only when something changed. */
-  draw(filter: ObjectFilter): void {
+  /**
+   * Called from the page's one animation-frame loop; draws only when something changed. Returns the
+   * seq of a newly drawn frame (the page acknowledges it), undefined when none was.
+   */
+  draw(filter: ObjectFilter): number | undefined {
     const next = this.mailbox.take();
     if (next) {
       if (this.shown?.image) this.shown.image.close();
       this.shown = next;
     } else if (!this.redraw || !this.shown) {
-      return;
+      return undefined;
     }
     this.redraw = false;
     const { image, detections } = this.shown;
@@ -180,6 +183,7 @@ export class StreamTile {
       this.element.dataset.seq = String(detections.seq);
     }
     this.element.dataset.objects = String(objects.length);
+    return next?.seq;
   }
 
   dispose(): void {

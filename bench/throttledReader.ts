@@ -1,0 +1,155 @@
+/**
+ * A WebSocket client on a slow link. The link is a TCP relay on 127.0.0.1 that passes the server's
+ * bytes on at `bytesPerSecond` (in 10 ms slices) and reads from the server only as fast as it
+ * passes them on, so what the client has not received yet waits in the server's socket buffers,
+ * as it would behind a thin WAN link. The client subscribes to one stream with video, optionally
+ * acknowledging each frame once it has it whole (docs/protocol.md, flow control), and records the
+ * latency of every frame it gets: receive time minus the frame's capture time.
+ */
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import WebSocket from 'ws';
+import { nowMs } from '../src/clock.js';
+
+export interface ThrottledReaderOptions {
+  /** http://host:port of the server. */
+  url: string;
+  stream: string;
+  bytesPerSecond: number;
+  /** Acknowledge frames (subscribe with "ack": true). */
+  ack: boolean;
+  video?: boolean;
+}
+
+const SLICE_MS = 10;
+/** The relay holds at most this much of the server's data (a link's own buffer is small). */
+const RELAY_BUFFER = 16 * 1024;
+
+/** One relayed connection: server -> client bytes paced, client -> server bytes as they come. */
+class ThrottledLink {
+  private readonly queue: Buffer[] = [];
+  private queued = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly client: Socket,
+    private readonly upstream: Socket,
+    private readonly bytesPerSecond: number,
+  ) {
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      this.queue.push(chunk);
+      this.queued += chunk.length;
+      if (this.queued >= RELAY_BUFFER) upstream.pause();
+    });
+    const end = (): void => {
+      clearInterval(this.timer);
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of [client, upstream]) {
+      s.on('close', end);
+      s.on('error', end);
+    }
+    this.timer = setInterval(() => this.pass(), SLICE_MS);
+    this.timer.unref();
+  }
+
+  private pass(): void {
+    let budget = Math.round((this.bytesPerSecond * SLICE_MS) / 1000);
+    while (budget > 0 && this.queue.length) {
+      const head = this.queue[0];
+      const n = Math.min(budget, head.length);
+      this.client.write(head.subarray(0, n));
+      if (n === head.length) this.queue.shift();
+      else this.queue[0] = head.subarray(n);
+      this.queued -= n;
+      budget -= n;
+    }
+    if (this.queued < RELAY_BUFFER / 2) this.upstream.resume();
+  }
+}
+
+/** A relay in front of `target` (host:port) whose connections are throttled links. */
+function startRelay(target: URL, bytesPerSecond: number): Promise<Server> {
+  const relay = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    new ThrottledLink(client, upstream, bytesPerSecond);
+  });
+  return new Promise((resolve) => relay.listen(0, '127.0.0.1', () => resolve(relay)));
+}
+
+export class ThrottledReader {
+  /** Capture-to-receive latency of each frame received whole (detections, and video when subscribed), ms. */
+  readonly latencies: number[] = [];
+  /** Received frames' seqs, in order. */
+  readonly seqs: number[] = [];
+  closeCode: number | undefined;
+  private readonly waiting = new Map<number, number>();
+
+  private constructor(
+    readonly ws: WebSocket,
+    private readonly relay: Server,
+    private readonly options: ThrottledReaderOptions,
+  ) {
+    ws.on('close', (code) => {
+      this.closeCode = code;
+      relay.close();
+    });
+    ws.on('error', () => undefined);
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+  }
+
+  /** Connects through a new throttled link and subscribes; resolves once the server confirmed the subscription. */
+  static async connect(options: ThrottledReaderOptions): Promise<ThrottledReader> {
+    const relay = await startRelay(new URL(options.url), options.bytesPerSecond);
+    const port = (relay.address() as { port: number }).port;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const reader = new ThrottledReader(ws, relay, options);
+    const subscribed = new Promise<void>((resolve) => {
+      const onText = (data: WebSocket.RawData, isBinary: boolean): void => {
+        if (!isBinary && (JSON.parse(data.toString()) as { type: string }).type === 'subscribed') {
+          ws.off('message', onText);
+          resolve();
+        }
+      };
+      ws.on('message', onText);
+    });
+    ws.send(JSON.stringify({ type: 'subscribe', streams: [options.stream], video: options.video ?? true, ack: options.ack }));
+    await subscribed;
+    return reader;
+  }
+
+  close(): void {
+    this.ws.terminate();
+    this.relay.close();
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    const now = nowMs();
+    if (isBinary) {
+      const n = data.readUInt32BE(0);
+      const header = JSON.parse(data.subarray(4, 4 + n).toString('utf8')) as { seq: number; ts: number };
+      if (this.waiting.delete(header.seq)) this.received(header.seq, header.ts, now);
+      return;
+    }
+    const m = JSON.parse(data.toString()) as { type: string; seq?: number; ts?: number };
+    if (m.type !== 'detections' || m.seq === undefined || m.ts === undefined) return;
+    if (this.options.video ?? true) {
+      // The frame is whole once its video arrives; a frame whose video was dropped never is.
+      this.waiting.set(m.seq, m.ts);
+      for (const seq of this.waiting.keys()) if (seq < m.seq - 8) this.waiting.delete(seq);
+    } else {
+      this.received(m.seq, m.ts, now);
+    }
+  }
+
+  private received(seq: number, ts: number, now: number): void {
+    this.latencies.push(now - ts);
+    this.seqs.push(seq);
+    if (this.options.ack && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'ack', seqs: { [this.options.stream]: seq } }));
+  }
+}

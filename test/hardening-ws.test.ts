@@ -1,0 +1,195 @@
+/**
+ * Issue 20, WebSocket items against a real server (real ffmpeg, real model, real ws clients):
+ * flow control with acknowledgements (a throttled reader's latency is bounded by the window, not by
+ * socket buffers; a client that stops acknowledging gets nothing more and keeps its connection),
+ * a client that stops reading is cut off within stuckClientTimeoutMs (item 4), control-message
+ * floods are rate limited (item 5), and unsubscribing from a stream never subscribed gets one
+ * answer (item 11).
+ */
+import { dirname } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { ensureDemoClip } from '../src/tools/synth/index.js';
+import { ensureModel } from '../src/tools/modelgen/index.js';
+import type { RunningServer } from '../src/serve/server.js';
+import { ThrottledReader } from '../bench/throttledReader.js';
+import { TestClient, api, percentile, sleep, startTestServer, until } from './helpers/serveHarness.js';
+
+const STUCK_MS = 3000;
+const WINDOW = 2;
+let server: RunningServer;
+let watcher: TestClient;
+
+beforeAll(async () => {
+  const [clip, model] = await Promise.all([ensureDemoClip(), ensureModel('synthetic-det')]);
+  server = await startTestServer(
+    {
+      models: { [model]: { intraOpThreads: 1 } },
+      server: { mediaFolders: [dirname(clip.video)], stuckClientTimeoutMs: STUCK_MS, ackWindow: WINDOW, clientMessagesPerSecond: 100 },
+      streams: [{ id: 'demo', url: clip.video, model, loop: true, realtime: true, video: true, jpegQuality: 90 }],
+    },
+    process.cwd(),
+  );
+  watcher = await TestClient.connect(server);
+  await watcher.subscribe(['demo'], true);
+  await watcher.waitFor(() => watcher.videos.length > 10, 60_000, 'watcher video');
+}, 120_000);
+
+afterAll(async () => {
+  watcher?.close();
+  await server?.close();
+});
+
+/** The watcher (a normal client) is still served. */
+async function watcherAlive(): Promise<void> {
+  const n = watcher.detections.length;
+  await watcher.waitFor(() => watcher.detections.length > n + 3, 30_000, 'watcher keeps receiving');
+  expect(watcher.closeCode).toBeUndefined();
+}
+
+function rawClient(): Promise<{ ws: WebSocket; texts: Record<string, any>[]; videos: number[] }> {
+  const ws = new WebSocket(server.url.replace(/^http/, 'ws') + '/ws');
+  const client = { ws, texts: [] as Record<string, any>[], videos: [] as number[] };
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) client.videos.push((data as Buffer).length);
+    else client.texts.push(JSON.parse(data.toString()));
+  });
+  ws.on('error', () => undefined);
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(client));
+    ws.once('error', reject);
+  });
+}
+
+describe('flow control (acknowledgements)', () => {
+  it('a throttled reader that acknowledges sees a latency bounded by the window; one that does not falls behind', async () => {
+    // The stream's video bytes per second, from the watcher: the readers get a quarter of it.
+    const v0 = watcher.videos.length;
+    const t0 = Date.now();
+    await sleep(3000);
+    const frames = watcher.videos.slice(v0);
+    const bytesPerSecond = frames.reduce((n, v) => n + v.bytes, 0) / ((Date.now() - t0) / 1000);
+    const frameBytes = Math.max(...frames.map((v) => v.bytes));
+    const rate = Math.max(20_000, Math.round(bytesPerSecond / 4));
+    const acking = await ThrottledReader.connect({ url: server.url, stream: 'demo', bytesPerSecond: rate, ack: true });
+    const plain = await ThrottledReader.connect({ url: server.url, stream: 'demo', bytesPerSecond: rate, ack: false });
+    const w0 = watcher.detections.length;
+    await until(() => acking.latencies.length >= 40 || Date.now() - t0 > 120_000, 130_000, 'the acknowledging reader to get 40 frames');
+    const watcherLatency = watcher.detections.slice(w0).map((d) => d.latency.total_ms as number);
+    const ackP95 = percentile(acking.latencies.slice(5), 0.95);
+    // The window's bytes over the link, plus what a reader at full speed sees (the pipeline) and scheduling slack.
+    const bound = (WINDOW * frameBytes * 1.2 * 1000) / rate + percentile(watcherLatency, 0.95) + 1000;
+    const plainLatest = plain.latencies.at(-1) ?? Infinity;
+    console.log(
+      `stream ${Math.round(bytesPerSecond / 1024)} KiB/s, readers ${Math.round(rate / 1024)} KiB/s, frame <= ${Math.round(frameBytes / 1024)} KiB: ` +
+        `acknowledging p95 ${ackP95.toFixed(0)} ms (bound ${bound.toFixed(0)}), ${acking.latencies.length} frames; ` +
+        `not acknowledging: ${plain.latencies.length} frames, latest ${plainLatest.toFixed(0)} ms, close ${plain.closeCode}`,
+    );
+    expect(acking.closeCode).toBeUndefined();
+    expect(ackP95).toBeLessThanOrEqual(bound);
+    // Newest frames, in order, never a backlog: seqs increase, with gaps (frames replaced while the window was full).
+    expect(acking.seqs.every((s, i) => i === 0 || s > acking.seqs[i - 1])).toBe(true);
+    expect(acking.seqs.at(-1)! - acking.seqs[0]).toBeGreaterThan(acking.seqs.length);
+    // Without acknowledgements the socket buffers fill: the reader falls behind by seconds, until the
+    // ping rule cuts it off (4008) once it is stuckClientTimeoutMs behind.
+    expect(plain.closeCode !== undefined || plainLatest > 2 * ackP95).toBe(true);
+    acking.close();
+    plain.close();
+    await watcherAlive();
+  }, 200_000);
+
+  it('never more than the window unacknowledged; a client that stops acknowledging gets nothing more, stays connected, and then gets the newest frame', async () => {
+    const c = await rawClient();
+    c.ws.send(JSON.stringify({ type: 'subscribe', streams: ['demo'], video: true, ack: true }));
+    await until(() => c.texts.filter((m) => m.type === 'detections').length >= WINDOW, 30_000, 'the first window');
+    const subscribed = c.texts.find((m) => m.type === 'subscribed');
+    expect(subscribed).toMatchObject({ streams: ['demo'], video: true, ack: true });
+    // No acknowledgement: after the window, nothing, for longer than the stuck timeout; the
+    // connection stays (pings are answered).
+    await sleep(STUCK_MS + 1500);
+    const held = c.texts.filter((m) => m.type === 'detections');
+    expect(held).toHaveLength(WINDOW);
+    expect(c.videos).toHaveLength(WINDOW);
+    const info = server.clients().find((x) => x.ack.includes('demo'));
+    expect(info?.unacknowledged).toBe(WINDOW);
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
+    // Acknowledging the first frame opens one slot: the newest frame comes, not the next in line.
+    const newestBefore = watcher.detections.at(-1)!.seq as number;
+    c.ws.send(JSON.stringify({ type: 'ack', seqs: { demo: held[0].seq } }));
+    await until(() => c.texts.filter((m) => m.type === 'detections').length > WINDOW, 10_000, 'a frame after the ack');
+    const next = c.texts.filter((m) => m.type === 'detections')[WINDOW];
+    expect(next.seq).toBeGreaterThanOrEqual(newestBefore);
+    expect(next.seq).toBeGreaterThan(held[1].seq + 1);
+    // Acknowledging as frames come keeps them coming, at most WINDOW outstanding at any time.
+    let maxOutstanding = 0;
+    const acker = (data: WebSocket.RawData, isBinary: boolean): void => {
+      if (!isBinary) return;
+      const n = (data as Buffer).readUInt32BE(0);
+      const seq = JSON.parse((data as Buffer).subarray(4, 4 + n).toString()).seq as number;
+      maxOutstanding = Math.max(maxOutstanding, ...server.clients().filter((x) => x.ack.includes('demo')).map((x) => x.unacknowledged));
+      c.ws.send(JSON.stringify({ type: 'ack', seqs: { demo: seq } }));
+    };
+    c.ws.on('message', acker);
+    c.ws.send(JSON.stringify({ type: 'ack', seqs: { demo: next.seq } }));
+    const n0 = c.videos.length;
+    await until(() => c.videos.length > n0 + 20, 60_000, '20 more frames while acknowledging');
+    expect(maxOutstanding).toBeLessThanOrEqual(WINDOW);
+    // Bad acknowledgements are errors, not a disconnect.
+    for (const bad of [{ type: 'ack' }, { type: 'ack', seqs: [] }, { type: 'ack', seqs: { demo: -1 } }, { type: 'ack', seqs: { demo: 1.5 } }]) c.ws.send(JSON.stringify(bad));
+    await until(() => c.texts.filter((m) => m.type === 'error' && m.code === 'bad_message').length === 4, 10_000, 'four bad_message errors');
+    c.ws.terminate();
+  }, 120_000);
+});
+
+describe('slow and abusive clients', () => {
+  it('a client that stops reading is cut off (4008) within stuckClientTimeoutMs, not after the kernel buffers fill', async () => {
+    const c = await rawClient();
+    c.ws.send(JSON.stringify({ type: 'subscribe', streams: ['demo'], video: true }));
+    await until(() => c.videos.length > 2, 30_000, 'video');
+    const before = server.clients().length;
+    c.ws.pause();
+    const paused = Date.now();
+    await until(() => server.clients().length < before || server.clients().some((x) => x.closing), 60_000, 'the server to give up on the client');
+    const after = Date.now() - paused;
+    console.log(`stopped reading -> 4008 after ${after} ms (stuckClientTimeoutMs ${STUCK_MS})`);
+    // The timeout, the ping interval (at most a quarter of it) and scheduling on a loaded machine.
+    expect(after).toBeLessThan(STUCK_MS * 1.25 + 2000);
+    expect(after).toBeGreaterThanOrEqual(STUCK_MS - 100);
+    c.ws.terminate();
+    await watcherAlive();
+  }, 90_000);
+
+  it('a flood of 10,000 subscribe/unsubscribe messages is rate limited; /healthz and other clients keep being served', async () => {
+    const c = await rawClient();
+    const t0 = Date.now();
+    for (let i = 0; i < 10_000; i++) c.ws.send(JSON.stringify({ type: i % 2 ? 'unsubscribe' : 'subscribe', streams: ['demo'], video: true }));
+    const health = await api(server, 'GET', '/healthz');
+    expect(health.status).toBe(200);
+    await until(() => c.texts.some((m) => m.type === 'error' && m.code === 'rate_limited'), 30_000, 'rate_limited');
+    await sleep(1000);
+    const elapsed = (Date.now() - t0) / 1000;
+    const answered = c.texts.filter((m) => m.type === 'subscribed' || m.type === 'unsubscribed').length;
+    // A tenth of 100 messages/s after a burst of 20; the rest ignored unparsed.
+    expect(answered).toBeLessThanOrEqual(20 + 10 * elapsed + 1);
+    expect(answered).toBeGreaterThan(0);
+    // At most one rate_limited error a second.
+    expect(c.texts.filter((m) => m.code === 'rate_limited').length).toBeLessThanOrEqual(Math.ceil(elapsed) + 1);
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
+    c.ws.terminate();
+    await watcherAlive();
+  }, 90_000);
+
+  it('unsubscribing from a stream never subscribed gets one not_subscribed error, not also "unsubscribed"', async () => {
+    const c = await TestClient.connect(server);
+    c.send({ type: 'unsubscribe', streams: ['demo'] });
+    await c.waitFor(() => c.errors.length === 1, 5000, 'error');
+    expect(c.errors[0]).toMatchObject({ code: 'not_subscribed' });
+    await c.subscribe(['demo']);
+    c.send({ type: 'unsubscribe', streams: ['demo', 'nope'] });
+    await c.waitFor(() => c.control.some((m) => m.type === 'unsubscribed') && c.errors.length === 2, 5000, 'unsubscribed + error');
+    await sleep(200);
+    expect(c.control.filter((m) => m.type === 'unsubscribed')).toEqual([{ type: 'unsubscribed', streams: ['demo'] }]);
+    expect(c.errors[1]).toMatchObject({ code: 'not_subscribed', message: 'not subscribed to: nope' });
+    c.close();
+  });
+});
