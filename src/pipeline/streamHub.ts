@@ -28,6 +28,9 @@ export interface StreamHubOptions {
 
 export class StreamHub implements StreamHubApi {
   private readonly runners = new Map<string, StreamRunner>();
+  /** The name each runner holds its model under in the pool. */
+  private readonly modelUsers = new Map<StreamRunner, string>();
+  private added = 0;
   private readonly models: ModelPool;
   private readonly log: Logger;
   private readonly sources: SourceFactory;
@@ -73,6 +76,9 @@ export class StreamHub implements StreamHubApi {
   async add(settings: StreamSettings): Promise<StreamStats> {
     if (this.closed) throw new Error('server is shutting down');
     if (this.runners.has(settings.id)) throw new DuplicateStreamError(settings.id);
+    // Each runner holds its model under its own name: a stream added under an id whose previous
+    // stream is still stopping must not be released along with it.
+    const user = `${settings.id}#${++this.added}`;
     const runner = new StreamRunner(settings, {
       log: this.log,
       sources: this.sources,
@@ -86,7 +92,8 @@ export class StreamHub implements StreamHubApi {
     );
     let model: LoadedModel;
     try {
-      model = await this.models.acquire(settings.model, settings.id);
+      this.modelUsers.set(runner, user);
+      model = await this.models.acquire(settings.model, user);
     } catch (err) {
       runner.fail(new Error(`model ${settings.model}: ${err instanceof Error ? err.message : String(err)}`));
       return runner.stats();
@@ -100,7 +107,9 @@ export class StreamHub implements StreamHubApi {
     if (!runner) return false;
     this.runners.delete(id);
     await runner.stop();
-    await this.models.release(runner.settings.model, id);
+    const user = this.modelUsers.get(runner);
+    this.modelUsers.delete(runner);
+    if (user !== undefined) await this.models.release(runner.settings.model, user);
     return true;
   }
 

@@ -6,15 +6,22 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly details?: Record<string, unknown>,
+    /** Response headers that go with the error (Retry-After, ...). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = 'HttpError';
   }
 }
 
+/** The request's media type, lower case, without parameters ("application/json; charset=utf-8" -> "application/json"). */
+export function mediaType(req: IncomingMessage): string | undefined {
+  const type = req.headers['content-type'];
+  return type === undefined ? undefined : type.split(';')[0].trim().toLowerCase();
+}
+
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
-  const type = req.headers['content-type'] ?? '';
-  if (!/^application\/json\b/i.test(type)) throw new HttpError(415, 'expected Content-Type: application/json');
+  if (mediaType(req) !== 'application/json') throw new HttpError(415, 'expected Content-Type: application/json');
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) throw new HttpError(413, `body larger than ${maxBytes} bytes`);
   const chunks: Buffer[] = [];

@@ -2,23 +2,25 @@
  * POST /api/detect: one JPEG or PNG image through a model's backend (the same one the streams of
  * that model use, so posted images batch with camera frames and with each other).
  *
- * The image is decoded with sharp to raw RGB (EXIF orientation applied), then letterboxed with the
- * geometry of `computeLetterbox` (Ultralytics rounding, the numbers ffmpeg's scale+pad filters
- * get in the stream path): resized to exactly `resizedWidth x resizedHeight`, padded with grey 114.
+ * The image's header is read first (size, format, interlacing): an image over the pixel limit, or
+ * whose decode would need more memory than the server allows, is refused before any pixel is
+ * decoded. Then one sharp pipeline decodes it straight to the model's size (a JPEG shrinks while it
+ * is decoded; a plain PNG streams through the resize a few rows at a time), applies the EXIF
+ * orientation and letterboxes it with the geometry of `computeLetterbox` (Ultralytics rounding, the
+ * numbers ffmpeg's scale+pad filters get in the stream path): resized to exactly `resizedWidth x
+ * resizedHeight`, padded with grey 114. Decodes run under the server's ImageGate (imageGate.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import { resolve, basename } from 'node:path';
-import sharp, { type OutputInfo } from 'sharp';
-import { DEFAULT_STREAM } from '../config/schema.js';
+import sharp, { type Metadata } from 'sharp';
+import { DEFAULT_SERVER, DEFAULT_STREAM } from '../config/schema.js';
 import { computeLetterbox } from '../ingest/letterbox.js';
 import type { ModelBackend } from '../infer/backend.js';
 import type { FrameTiming, Letterbox } from '../types.js';
 import { nowMs } from '../clock.js';
-import { HttpError } from './body.js';
+import { HttpError, mediaType } from './body.js';
+import type { ImageGate } from './imageGate.js';
 import { wireLatency, wireObject, type WireLatency, type WireObject } from './protocol.js';
-
-/** Largest decoded image, pixels (about 8K x 5K): bigger PNG/JPEG "bombs" are refused with 413. */
-export const MAX_IMAGE_PIXELS = 40_000_000;
 
 const PAD = 114;
 
@@ -31,13 +33,13 @@ export function sniffImage(bytes: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
-const ACCEPTED_TYPES = /^(image\/(jpeg|jpg|png|pjpeg)|application\/octet-stream)\b/i;
+const ACCEPTED_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'application/octet-stream']);
 
 /** Reads the raw request body up to `maxBytes` (413 beyond, checked on Content-Length first). */
 export async function readImageBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const type = req.headers['content-type'];
-  if (type !== undefined && !ACCEPTED_TYPES.test(type)) {
-    throw new HttpError(415, `expected a JPEG or PNG image (Content-Type image/jpeg or image/png), got Content-Type ${type}`);
+  const type = mediaType(req);
+  if (type !== undefined && !ACCEPTED_TYPES.has(type)) {
+    throw new HttpError(415, `expected a JPEG or PNG image (Content-Type image/jpeg or image/png), got Content-Type ${req.headers['content-type']}`);
   }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) throw new HttpError(413, `image larger than ${maxBytes} bytes (server.maxUploadBytes)`);
@@ -59,42 +61,101 @@ export async function readImageBody(req: IncomingMessage, maxBytes: number): Pro
   return body;
 }
 
+/** An image as its header describes it: format, size as shown (EXIF orientation applied), and what decoding it takes. */
+export interface ImageHeader {
+  format: ImageFormat;
+  width: number;
+  height: number;
+  /** Memory the decode to `dstWidth x dstHeight` needs at most, bytes (decodeBytes). */
+  decodeBytes: number;
+}
+
+/** Rows a streamed (non-interlaced) PNG decode and its resize hold at once, at most (measured: ~2000 at 7000 px wide). */
+const STREAMED_ROWS = 2048;
+/** Bytes per pixel of the decode buffers beyond the image's own samples (libvips' working copies). */
+const BUFFER_OVERHEAD = 1.25;
+
+/**
+ * The memory a decode of an image with this header to `dstWidth x dstHeight` needs, bytes, as
+ * measured with libvips (sharp): a baseline JPEG is decoded at 1/2, 1/4 or 1/8 of its size (shrink
+ * on load); a progressive JPEG keeps every DCT coefficient of the image (2 bytes per sample, chroma
+ * as subsampled); an interlaced PNG is decoded whole; a plain PNG streams through the resize. Plus
+ * the letterboxed output. An upper bound, not an exact figure.
+ */
+export function decodeBytes(meta: Pick<Metadata, 'format' | 'width' | 'height' | 'channels' | 'depth' | 'isProgressive' | 'chromaSubsampling'>, dstWidth: number, dstHeight: number): number {
+  const w = meta.width ?? 0;
+  const h = meta.height ?? 0;
+  const channels = meta.channels ?? 4;
+  const sampleBytes = meta.depth === 'ushort' ? 2 : 1;
+  const output = dstWidth * dstHeight * 3;
+  let working: number;
+  if (meta.format === 'jpeg') {
+    if (meta.isProgressive) {
+      const samples = meta.chromaSubsampling === '4:2:0' ? 1.5 : meta.chromaSubsampling === '4:2:2' ? 2 : channels;
+      working = w * h * samples * 2;
+    } else {
+      // libjpeg scales by 1/2, 1/4 or 1/8 while decoding, never below the size the resize needs.
+      const ratio = Math.min(w / dstWidth, h / dstHeight);
+      const shrink = ratio >= 8 ? 8 : ratio >= 4 ? 4 : ratio >= 2 ? 2 : 1;
+      working = Math.ceil(w / shrink) * Math.ceil(h / shrink) * channels;
+    }
+  } else {
+    const rows = meta.isProgressive ? h : Math.min(h, STREAMED_ROWS);
+    working = w * rows * channels * sampleBytes;
+  }
+  return Math.ceil(working * BUFFER_OVERHEAD + output);
+}
+
+/** Reads the header: 415 for what is not a JPEG or PNG, 413 over `maxPixels`. */
+export async function inspectImage(bytes: Uint8Array, dstWidth: number, dstHeight: number, maxPixels: number): Promise<ImageHeader> {
+  const format = sniffImage(bytes);
+  if (!format) throw new HttpError(415, 'not a JPEG or PNG image (unrecognised file signature)');
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes).metadata();
+  } catch (err) {
+    throw new HttpError(415, `cannot read the ${format.toUpperCase()} image: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`);
+  }
+  const { width = 0, height = 0 } = meta;
+  if (width <= 0 || height <= 0) throw new HttpError(415, `cannot read the ${format.toUpperCase()} image: no size in its header`);
+  if (width * height > maxPixels) throw new HttpError(413, `image has ${width * height} pixels, more than ${maxPixels} (server.maxImagePixels)`);
+  // Orientations 5-8 turn the picture by 90 degrees: width and height as shown swap.
+  const turned = (meta.orientation ?? 1) >= 5;
+  return { format, width: turned ? height : width, height: turned ? width : height, decodeBytes: decodeBytes(meta, dstWidth, dstHeight) };
+}
+
 export interface LetterboxedImage {
   rgb: Uint8Array;
   letterbox: Letterbox;
 }
 
-/** Decodes a JPEG/PNG and letterboxes it to dstWidth x dstHeight RGB (HWC, pad 114). */
-export async function letterboxImage(bytes: Uint8Array, dstWidth: number, dstHeight: number): Promise<LetterboxedImage> {
-  const format = sniffImage(bytes);
-  if (!format) throw new HttpError(415, 'not a JPEG or PNG image (unrecognised file signature)');
-  let decoded: { data: Buffer; info: OutputInfo };
-  try {
-    decoded = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'error' })
-      .rotate()
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    if (/pixel limit/i.test(message)) throw new HttpError(413, `image has more than ${MAX_IMAGE_PIXELS} pixels`);
-    throw new HttpError(415, `cannot decode the ${format.toUpperCase()} image: ${message.split('\n')[0]}`);
-  }
-  const { width, height, channels } = decoded.info;
-  if (channels !== 3) throw new HttpError(415, `unsupported image: ${channels} channels after conversion to RGB`);
+/**
+ * Decodes a JPEG/PNG straight to dstWidth x dstHeight RGB (HWC), letterboxed (pad 114), in one
+ * pipeline: the full-size image is never held (but for what decodeBytes counts).
+ */
+export async function letterboxImage(bytes: Uint8Array, dstWidth: number, dstHeight: number, maxPixels = DEFAULT_SERVER.maxImagePixels, header?: ImageHeader): Promise<LetterboxedImage> {
+  const { format, width, height } = header ?? (await inspectImage(bytes, dstWidth, dstHeight, maxPixels));
   const lb = computeLetterbox(width, height, dstWidth, dstHeight);
   const right = dstWidth - lb.resizedWidth - lb.padX;
   const bottom = dstHeight - lb.resizedHeight - lb.padY;
-  let img = sharp(decoded.data, { raw: { width, height, channels: 3 } });
+  let img = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' }).rotate().removeAlpha().toColourspace('srgb');
   if (lb.resizedWidth !== width || lb.resizedHeight !== height) {
     img = img.resize(lb.resizedWidth, lb.resizedHeight, { fit: 'fill', kernel: 'linear' });
   }
   if (lb.padX || lb.padY || right || bottom) {
     img = img.extend({ top: lb.padY, bottom, left: lb.padX, right, background: { r: PAD, g: PAD, b: PAD } });
   }
-  const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
-  if (info.width !== dstWidth || info.height !== dstHeight || info.channels !== 3) {
+  let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    decoded = await img.raw().toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (/pixel limit/i.test(message)) throw new HttpError(413, `image has more than ${maxPixels} pixels (server.maxImagePixels)`);
+    throw new HttpError(415, `cannot decode the ${format.toUpperCase()} image: ${message.split('\n')[0]}`);
+  }
+  const { data, info } = decoded;
+  if (info.channels !== 3) throw new HttpError(415, `unsupported image: ${info.channels} channels after conversion to RGB`);
+  if (info.width !== dstWidth || info.height !== dstHeight) {
     throw new Error(`letterbox produced ${info.width}x${info.height}x${info.channels}, expected ${dstWidth}x${dstHeight}x3`);
   }
   // A Uint8Array with its own ArrayBuffer: the Detector transfers it to the worker without a copy.
@@ -153,17 +214,30 @@ export interface DetectResponse {
 
 let nextRequest = 0;
 
+const mib = (bytes: number): string => (bytes / 1048576).toFixed(0);
+
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
-/** Decodes, letterboxes and runs one image through `model`. */
+/** How images are decoded: under the server's gate, at most this many pixels. */
+export interface DecodeLimits {
+  gate: ImageGate;
+  maxPixels: number;
+}
+
+/** Decodes (under the gate's limits), letterboxes and runs one image through `model`. */
 export async function detectImage(
   model: ModelBackend,
   bytes: Uint8Array,
   filter: { conf: number; classes?: readonly number[] },
+  limits: DecodeLimits,
   startTs = nowMs(),
 ): Promise<DetectResponse> {
   const { inputWidth, inputHeight } = model.info;
-  const image = await letterboxImage(bytes, inputWidth, inputHeight);
+  const header = await inspectImage(bytes, inputWidth, inputHeight, limits.maxPixels);
+  if (header.decodeBytes > limits.gate.limits.memoryBytes) {
+    throw new HttpError(413, `decoding this ${header.format.toUpperCase()} image (${header.width}x${header.height}) needs about ${mib(header.decodeBytes)} MiB, more than the ${mib(limits.gate.limits.memoryBytes)} MiB allowed (server.detectMemoryMB)`);
+  }
+  const image = await limits.gate.decode(header.decodeBytes, () => letterboxImage(bytes, inputWidth, inputHeight, limits.maxPixels, header));
   const decodedTs = nowMs();
   // Each request is its own batcher "stream": concurrent requests are taken round-robin, together
   // with the frames of the streams that share the model.

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, formatDropPolicy, parseAnalytics, parseStream, streamContext, type AnalyticsSettings, type ServeConfig, type StreamSettings } from '../config.js';
 import { redactUrl } from '../ingest/sourceUrl.js';
 import type { AnalyticsCounts } from '../types.js';
-import { DuplicateStreamError, HubUnavailableError, type StreamHubApi } from '../pipeline/hub.js';
+import { DuplicateStreamError, HubUnavailableError, UnknownStreamError, type StreamHubApi } from '../pipeline/hub.js';
 import type { ClusterApi } from '../cluster/clusterHub.js';
 import type { JobList } from '../cluster/jobQueue.js';
 import type { Logger } from '../log.js';
@@ -14,7 +14,8 @@ import type { StreamStateStore } from '../pipeline/streamState.js';
 import type { StreamStats } from '../types.js';
 import { nowMs } from '../clock.js';
 import { HttpError, readJsonBody } from './body.js';
-import { renderSnapshot, type LatestFrames } from './snapshot.js';
+import { renderSnapshot, snapshotDecodeBytes, type LatestFrames } from './snapshot.js';
+import { BusyError, type ImageGate } from './imageGate.js';
 import { detectImage, parseClasses, parseConf, pickModel, readImageBody } from './detectImage.js';
 import { batchingView } from './protocol.js';
 import type { StreamStatsSource } from './streamStats.js';
@@ -26,6 +27,8 @@ export interface ApiContext {
   /** Stream stats with serve's client drops. */
   streams: StreamStatsSource;
   snapshots: LatestFrames;
+  /** Limits on image decoding (POST /api/detect, snapshots). */
+  images: ImageGate;
   /** The event store (GET /api/events); undefined without a dataDir. */
   events?: EventQueries;
   /** Cluster mode: this node's view of the cluster. */
@@ -160,15 +163,19 @@ const routes: Route[] = [
         if (err instanceof ConfigError) throw new HttpError(400, err.message, { issues: err.issues });
         throw err;
       }
+      let stats: StreamStats;
       try {
-        await ctx.hub.add(settings);
+        stats = await ctx.hub.add(settings);
       } catch (err) {
         if (err instanceof DuplicateStreamError) throw new HttpError(409, err.message);
         throw err;
       }
       ctx.log.info({ stream: settings.id, url: redactUrl(settings.url) }, 'stream added');
-      const kept = await keep(ctx, 'stream added', (state) => state.put(settings));
-      json(res, 201, { ...streamView(ctx, settings.id), ...kept });
+      // Kept only while it runs: a DELETE that won the race has already removed it from the state.
+      const kept = ctx.hub.has(settings.id) ? await keep(ctx, 'stream added', (state) => state.put(settings)) : {};
+      // This stream as add() left it: a DELETE of the id may have won the race meanwhile (then
+      // "stopped"), and another POST may already have added a new stream under it.
+      json(res, 201, { ...stats, config: publicSettings(settings), ...kept } satisfies StreamView & { warning?: string });
     },
   },
   {
@@ -232,18 +239,13 @@ const routes: Route[] = [
     pattern: /^\/api\/detect$/,
     handler: async (ctx, req, res, _params, url) => {
       const startTs = nowMs();
-      const streamModels = ctx.hub.ids().flatMap((id) => ctx.hub.settings(id)?.model ?? []);
-      const path = pickModel(url.searchParams.get('model'), [...Object.keys(ctx.config.models), ...streamModels], ctx.config.baseDir);
-      const conf = parseConf(url.searchParams.get('conf'));
-      const classes = parseClasses(url.searchParams.get('classes'));
-      const body = await readImageBody(req, ctx.config.server.maxUploadBytes);
-      let model;
+      // Taken in before the body is read: beyond the gate's queue, a request costs nothing but its answer.
+      const release = ctx.images.admit();
       try {
-        model = await ctx.hub.detectBackend(path);
-      } catch (err) {
-        throw new HttpError(503, `model ${path} cannot be loaded: ${err instanceof Error ? err.message : String(err)}`);
+        await detect(ctx, req, res, url, startTs);
+      } finally {
+        release();
       }
-      json(res, 200, await detectImage(model, body, { conf, classes }, startTs));
     },
   },
   {
@@ -253,10 +255,11 @@ const routes: Route[] = [
       const settings = ctx.hub.settings(id);
       if (!settings) throw new HttpError(404, `no stream "${id}"`);
       if (!settings.video) throw new HttpError(404, `stream "${id}" does not produce video (set "video": true)`);
-      const result = ctx.snapshots.get(id);
-      if (!result) throw new HttpError(503, `stream "${id}" has no frame yet`);
-      const jpeg = await renderSnapshot(result);
-      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length, 'cache-control': 'no-store', 'x-frame-seq': String(result.seq) });
+      // Drawn once per frame, whoever asks: a flood of requests costs one drawing per frame.
+      const snapshot = ctx.snapshots.snapshot(id, (result) => ctx.images.decode(snapshotDecodeBytes(result), () => renderSnapshot(result)));
+      if (!snapshot) throw new HttpError(503, `stream "${id}" has no frame yet`);
+      const jpeg = await snapshot.jpeg;
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length, 'cache-control': 'no-store', 'x-frame-seq': String(snapshot.seq) });
       res.end(jpeg);
     },
   },
@@ -277,6 +280,22 @@ const routes: Route[] = [
   },
 ];
 
+/** POST /api/detect once the request is taken in. */
+async function detect(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL, startTs: number): Promise<void> {
+  const streamModels = ctx.hub.ids().flatMap((id) => ctx.hub.settings(id)?.model ?? []);
+  const path = pickModel(url.searchParams.get('model'), [...Object.keys(ctx.config.models), ...streamModels], ctx.config.baseDir);
+  const conf = parseConf(url.searchParams.get('conf'));
+  const classes = parseClasses(url.searchParams.get('classes'));
+  const body = await readImageBody(req, ctx.config.server.maxUploadBytes);
+  let model;
+  try {
+    model = await ctx.hub.detectBackend(path);
+  } catch (err) {
+    throw new HttpError(503, `model ${path} cannot be loaded: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  json(res, 200, await detectImage(model, body, { conf, classes }, { gate: ctx.images, maxPixels: ctx.config.server.maxImagePixels }, startTs));
+}
+
 function decodeParam(p: string): string {
   try {
     return decodeURIComponent(p);
@@ -285,29 +304,54 @@ function decodeParam(p: string): string {
   }
 }
 
-/** Routes one request; unknown paths get 404, known paths with another method 405. */
+/**
+ * The methods a path of the API answers, as an Allow header lists them (HEAD wherever GET is,
+ * OPTIONS everywhere); empty for a path the API does not know.
+ */
+export function apiMethods(pathname: string): string[] {
+  const methods = new Set(routes.filter((r) => r.pattern.test(pathname)).map((r) => r.method));
+  if (methods.size === 0) return [];
+  if (methods.has('GET')) methods.add('HEAD');
+  methods.add('OPTIONS');
+  return [...methods];
+}
+
+/**
+ * Routes one request; unknown paths get 404, known paths with another method 405 with an Allow
+ * header, OPTIONS 204 with one. HEAD runs the GET route (node:http sends its headers, not its body).
+ */
 export async function handleApiRequest(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   try {
-    let pathMatched = false;
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
     for (const route of routes) {
+      if (route.method !== method) continue;
       const m = route.pattern.exec(url.pathname);
       if (!m) continue;
-      pathMatched = true;
-      if (route.method !== req.method) continue;
       const params = m.slice(1).map(decodeParam);
       await route.handler(ctx, req, res, params, url);
       return;
     }
-    throw pathMatched ? new HttpError(405, `method ${req.method} not allowed`) : new HttpError(404, `no route for ${url.pathname}`);
+    const allowed = apiMethods(url.pathname);
+    if (allowed.length === 0) throw new HttpError(404, `no route for ${url.pathname}`);
+    res.setHeader('allow', allowed.join(', '));
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { 'cache-control': 'no-store' }).end();
+      return;
+    }
+    throw new HttpError(405, `method ${req.method} not allowed`);
   } catch (err) {
     if (res.headersSent) {
       res.destroy();
       return;
     }
     if (err instanceof HubUnavailableError) err = new HttpError(503, err.message);
+    if (err instanceof UnknownStreamError) err = new HttpError(404, err.message);
+    // Busy: refused before the body was read (or after waiting too long); come back in a second.
+    if (err instanceof BusyError) err = new HttpError(503, err.message, undefined, { 'retry-after': '1', connection: 'close' });
     if (err instanceof HttpError) {
       // The rest of an oversized body is not read: the connection cannot be reused.
       if (err.status === 413) res.setHeader('connection', 'close');
+      for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value);
       json(res, err.status, { error: err.message, ...err.details });
       return;
     }

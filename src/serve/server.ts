@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import sharp from 'sharp';
 import type { ServeConfig } from '../config.js';
 import type { StreamHubApi } from '../pipeline/hub.js';
 import type { StreamStateStore } from '../pipeline/streamState.js';
@@ -15,13 +16,14 @@ import { log as defaultLog } from '../log.js';
 import { openLiveSinks } from '../output/sinks.js';
 import { SinkSet } from '../output/sinkSet.js';
 import { isAuthorised } from './auth.js';
-import { handleApiRequest, type ApiContext } from './httpApi.js';
+import { apiMethods, handleApiRequest, type ApiContext } from './httpApi.js';
 import { isDashboardPath, serveDashboard } from './staticFiles.js';
 import { ServerMetrics } from './metrics.js';
 import { registerEventMetrics } from './eventMetrics.js';
 import { EventStore } from '../output/events/eventStore.js';
 import type { EventSinkStats } from '../output/events/sinkStats.js';
 import { LatestFrames } from './snapshot.js';
+import { ImageGate } from './imageGate.js';
 import { ClientDropCounts, servedStats, type StreamStatsSource } from './streamStats.js';
 import { WsGateway, type ClientInfo } from './wsGateway.js';
 import type { ClusterApi } from '../cluster/clusterHub.js';
@@ -76,6 +78,31 @@ function listen(server: Server, host: string, port: number): Promise<number> {
   });
 }
 
+/** Longest a shutdown waits for requests in progress, ms. */
+const MAX_DRAIN_MS = 10_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+/** Every method some path of this server answers (for `OPTIONS *`). */
+const SERVER_METHODS = 'GET, HEAD, POST, PUT, DELETE, OPTIONS';
+
+/** OPTIONS: 204 with the methods the path takes (`*`: the server's), 404 for a path nobody serves. */
+function answerOptions(req: IncomingMessage, res: ServerResponse): void {
+  let allow: string | undefined;
+  if (req.url === '*') allow = SERVER_METHODS;
+  else {
+    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    if (isDashboardPath(pathname) || pathname === '/metrics') allow = 'GET, HEAD, OPTIONS';
+    else if (pathname === '/ws') allow = 'GET, OPTIONS';
+    else allow = apiMethods(pathname).join(', ') || undefined;
+  }
+  if (allow === undefined) {
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no route for ${req.url}` }));
+    return;
+  }
+  res.writeHead(204, { allow, 'cache-control': 'no-store' }).end();
+}
+
 /** The event outputs (MQTT, webhooks, store) report their figures for /metrics. */
 function hasEventStats(sink: object): sink is { eventStats(): EventSinkStats[] } {
   return typeof (sink as { eventStats?: unknown }).eventStats === 'function';
@@ -84,7 +111,7 @@ function hasEventStats(sink: object): sink is { eventStats(): EventSinkStats[] }
 /** GET /metrics (Prometheus text format). */
 function serveMetrics(metrics: ServerMetrics, req: IncomingMessage, res: ServerResponse, log: Logger): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, { 'content-type': 'application/json', allow: 'GET, HEAD' }).end(JSON.stringify({ error: `method ${req.method} not allowed` }));
+    res.writeHead(405, { 'content-type': 'application/json', allow: 'GET, HEAD, OPTIONS' }).end(JSON.stringify({ error: `method ${req.method} not allowed` }));
     return;
   }
   metrics.text().then(
@@ -132,35 +159,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     connectionsAccepted: () => gateway.connectionsAccepted,
     renditions: () => gateway.renditionCounts(),
   });
-  const live = openLiveSinks({ config, log, version: options.version });
-  const sinks = new SinkSet([gateway, snapshots, metrics, ...live], log, { live: true });
-  registerEventMetrics(metrics.registry, () => live.flatMap((s) => (hasEventStats(s) ? s.eventStats() : [])));
-  const subscriptions = [
-    hub.results$.subscribe((result) => void sinks.write(result)),
-    // Results of streams running on other nodes: for this node's WebSocket clients only (their owner counts, stores and publishes them).
-    ...(hub.relayed$ ? [hub.relayed$.subscribe((result) => gateway.write(result))] : []),
-    hub.states$.subscribe((e) => {
-      if (e.state !== 'stopped') return;
-      snapshots.forget(e.stream);
-      clientDrops.forget(e.stream);
-    }),
-  ];
-  const events = live.find((s): s is EventStore => s instanceof EventStore);
-  const ctx: ApiContext = {
-    config,
-    hub,
-    streams,
-    snapshots,
-    events,
-    cluster: options.cluster,
-    jobs: options.jobs,
-    state: streamState,
-    log,
-    version: options.version,
-    startedAt: Date.now(),
-    clientCount: () => gateway.clientCount,
-  };
-
+  let ctx: ApiContext;
+  let shuttingDown = false;
+  const inFlight = new Set<Promise<void>>();
   const server = createServer(
     {
       requestTimeout: settings.requestTimeoutMs,
@@ -170,6 +171,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       connectionsCheckingInterval: Math.min(1000, settings.requestTimeoutMs),
     },
     (req, res) => {
+      if (shuttingDown) {
+        // A request on a kept-alive connection after shutdown began: answered, and the connection ends.
+        res.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '5' }).end(JSON.stringify({ error: 'server shutting down' }));
+        return;
+      }
+      // OPTIONS says which methods a path takes; it reveals nothing, so it needs no token.
+      if (req.method === 'OPTIONS') return void answerOptions(req, res);
       const url = new URL(req.url ?? '/', 'http://localhost');
       // The dashboard's static files hold no data: served without the token (see staticFiles.ts).
       if (isDashboardPath(url.pathname)) return void serveDashboard(req, res, url);
@@ -178,7 +186,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }).end(JSON.stringify({ error: 'missing or wrong bearer token' }));
         return;
       }
-      void handleApiRequest(ctx, req, res, url);
+      const handled: Promise<void> = handleApiRequest(ctx, req, res, url).finally(() => inFlight.delete(handled));
+      inFlight.add(handled);
     },
   );
   server.on('upgrade', (req, socket, head) => {
@@ -194,19 +203,70 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     gateway.handleUpgrade(req, socket, head);
   });
 
+  // Listen before anything is started: a port in use (EADDRINUSE) ends startup with nothing left running.
+  let port: number;
+  try {
+    port = await listen(server, settings.host, settings.port);
+  } catch (err) {
+    await gateway.close();
+    await hub.close();
+    throw err;
+  }
+  const live = openLiveSinks({ config, log, version: options.version });
+  const sinks = new SinkSet([gateway, snapshots, metrics, ...live], log, { live: true });
+  registerEventMetrics(metrics.registry, () => live.flatMap((s) => (hasEventStats(s) ? s.eventStats() : [])));
+  const subscriptions = [
+    hub.results$.subscribe((result) => void sinks.write(result)),
+    // Results of streams running on other nodes: for this node's WebSocket clients only (their owner counts, stores and publishes them).
+    ...(hub.relayed$ ? [hub.relayed$.subscribe((result) => gateway.write(result))] : []),
+    hub.states$.subscribe((e) => {
+      if (e.state !== 'stopped') return;
+      snapshots.forget(e.stream);
+      clientDrops.forget(e.stream);
+    }),
+  ];
+  const events = live.find((s): s is EventStore => s instanceof EventStore);
+  // Assigned before any request can arrive: the listen callback's continuation runs before the next I/O event.
+  // libvips' operation cache keeps up to 50 MB of recent results: a server never decodes the same
+  // upload twice (and draws each snapshot once itself), so it would only hold memory.
+  sharp.cache(false);
+  const images = new ImageGate({
+    concurrency: settings.detectConcurrency,
+    queue: settings.detectQueue,
+    memoryBytes: settings.detectMemoryMB * 1048576,
+    waitMs: settings.requestTimeoutMs,
+  });
+  ctx = {
+    config,
+    hub,
+    streams,
+    snapshots,
+    images,
+    events,
+    cluster: options.cluster,
+    jobs: options.jobs,
+    state: streamState,
+    log,
+    version: options.version,
+    startedAt: Date.now(),
+    clientCount: () => gateway.clientCount,
+  };
+
   // Streams start in the background: a camera that is down must not keep the server from listening.
   for (const s of starting) {
     hub.add(s).catch((err: unknown) => log.error({ stream: s.id, err }, 'stream could not start'));
   }
-  const port = await listen(server, settings.host, settings.port);
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      shuttingDown = true;
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.close();
       server.closeIdleConnections();
+      // Requests in progress (an image being detected) are answered before the models close.
+      await Promise.race([Promise.allSettled([...inFlight]), sleep(Math.min(settings.requestTimeoutMs, MAX_DRAIN_MS))]);
       await hub.close();
       for (const sub of subscriptions) sub.unsubscribe();
       await sinks.close().catch((err: unknown) => log.error({ err }, 'closing the result sinks failed'));

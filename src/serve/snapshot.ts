@@ -11,6 +11,8 @@ export class LatestFrames implements ResultSink {
   readonly name = 'snapshot';
   readonly backpressure = 'drop';
   private readonly latest = new Map<string, FrameResult & { jpeg: Uint8Array }>();
+  /** Per stream, the drawing of its newest frame once someone asked for it. */
+  private readonly drawn = new Map<string, { seq: number; jpeg: Promise<Buffer> }>();
 
   write(result: FrameResult): void {
     if (result.jpeg) this.latest.set(result.streamId, result as FrameResult & { jpeg: Uint8Array });
@@ -20,14 +22,39 @@ export class LatestFrames implements ResultSink {
     return this.latest.get(stream);
   }
 
+  /**
+   * The newest frame of `stream` drawn by `draw`: drawn once per frame and shared by every request
+   * for it (a failed drawing is tried again by the next request). Undefined before the first frame.
+   */
+  snapshot(stream: string, draw: (result: FrameResult & { jpeg: Uint8Array }) => Promise<Buffer>): { seq: number; jpeg: Promise<Buffer> } | undefined {
+    const result = this.latest.get(stream);
+    if (!result) return undefined;
+    let drawing = this.drawn.get(stream);
+    if (drawing?.seq !== result.seq) {
+      const jpeg = draw(result);
+      const entry = { seq: result.seq, jpeg };
+      jpeg.catch(() => this.drawn.get(stream) === entry && this.drawn.delete(stream));
+      this.drawn.set(stream, entry);
+      drawing = entry;
+    }
+    return drawing;
+  }
+
   /** The stream was removed. */
   forget(stream: string): void {
     this.latest.delete(stream);
+    this.drawn.delete(stream);
   }
 
   async close(): Promise<void> {
     this.latest.clear();
+    this.drawn.clear();
   }
+}
+
+/** Memory a snapshot drawing needs at most, bytes: the frame decoded, an RGBA overlay and mask layer at its size. */
+export function snapshotDecodeBytes(result: Pick<FrameResult, 'width' | 'height'>): number {
+  return result.width * result.height * (3 + 4 + 4);
 }
 
 const PALETTE = ['#ff3838', '#ff9d97', '#ff701f', '#ffb21d', '#cfd231', '#48f90a', '#92cc17', '#3ddb86', '#1a9334', '#00d4bb', '#2c99a8', '#00c2ff', '#344593', '#6473ff', '#0018ec', '#8438ff', '#520085', '#cb38ff', '#ff95c8', '#ff37c7'];

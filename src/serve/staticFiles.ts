@@ -61,7 +61,7 @@ export async function serveDashboard(req: IncomingMessage, res: ServerResponse, 
   const text = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
   try {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(res, req, 405, { ...text, allow: 'GET, HEAD' }, `method ${req.method} not allowed\n`);
+      send(res, req, 405, { ...text, allow: 'GET, HEAD, OPTIONS' }, `method ${req.method} not allowed\n`);
       return;
     }
     // '' is a /dashboard/ path that is not a plain asset name: never looked up.

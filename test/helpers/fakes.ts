@@ -98,7 +98,11 @@ export class ScriptedSources implements SourceFactory {
   /** Sources opened and not yet stopped. */
   running = 0;
 
-  constructor(private readonly attempts: Attempt[]) {}
+  /** `stopMs`: how long each stop takes (ffmpeg takes a moment to exit); none by default. */
+  constructor(
+    private readonly attempts: Attempt[],
+    private readonly options: { stopMs?: () => number } = {},
+  ) {}
 
   async open(req: SourceRequest): Promise<FrameSource> {
     const attempt = this.attempts[Math.min(this.requests.length, this.attempts.length - 1)];
@@ -127,9 +131,11 @@ export class ScriptedSources implements SourceFactory {
       async stop() {
         if (stopped) return;
         stopped = true;
+        wake?.();
+        const ms = sources.options.stopMs?.() ?? 0;
+        if (ms > 0) await new Promise((r) => setTimeout(r, ms));
         sources.stops++;
         sources.running--;
-        wake?.();
       },
     };
   }
