@@ -89,15 +89,42 @@ describe('StreamRunner with a fake source', () => {
     expect(run.runner.lastError).toBe('connection refused');
   });
 
-  it('fails a file that cannot be read at once, but keeps retrying a camera', async () => {
-    const unreadable: Attempt = { open: 'fail', error: new SourceError('ENOENT', 'input not found: /media/x.mp4') };
-    const file = start(settings({ url: 'x.mp4', reconnect: fastReconnect }), [unreadable]);
+  it('fails a file that is not a video at once, but keeps retrying a camera', async () => {
+    const notVideo: Attempt = { open: 'fail', error: new SourceError('NOT_VIDEO', 'not a video: /media/x.mp4 (ffprobe: Invalid data found when processing input)') };
+    const file = start(settings({ url: 'x.mp4', reconnect: fastReconnect }), [notVideo]);
     await until(() => file.runner.state === 'failed', 5000, 'failed');
     expect(file.sources.requests).toHaveLength(1);
-    expect(file.runner.lastError).toMatch(/input not found/);
-    const camera = start(settings({ reconnect: fastReconnect }), [unreadable]);
+    expect(file.runner.lastError).toMatch(/not a video/);
+    const camera = start(settings({ reconnect: fastReconnect }), [notVideo]);
     await until(() => camera.sources.requests.length >= 3, 5000, 'retries');
     expect(camera.runner.state).toBe('reconnecting');
+  });
+
+  it.each([
+    ['missing', new SourceError('ENOENT', 'input not found: /media/x.mp4')],
+    ['unreadable', new SourceError('UNREADABLE', 'cannot read /media/x.mp4: EACCES: permission denied')],
+    ['empty', new SourceError('EMPTY', 'empty file: /media/x.mp4')],
+  ])('retries a file that is %s with backoff, the reason visible, until it is back (issue 20 item 3)', async (_name, error) => {
+    const gone: Attempt = { open: 'fail', error };
+    const run = start(settings({ url: 'x.mp4', loop: true, reconnect: fastReconnect }), [gone, gone, gone, { frames: 3, then: 'hang' }]);
+    await until(() => run.runner.state === 'reconnecting', 5000, 'reconnecting');
+    expect(run.runner.lastError).toBe(error.message);
+    await until(() => run.results.length === 3, 5000, 'frames once the file is back');
+    expect(run.runner.state).toBe('streaming');
+    expect(reconnectDelays(run)).toEqual([10, 20, 40]);
+    expect(run.runner.lastError).toBeUndefined();
+  });
+
+  it('starts the next attempt only once the failed one\'s source has stopped (a frozen ffmpeg is gone before its replacement)', async () => {
+    const sources = new ScriptedSources([{ frames: 2, then: 'hang' }], { stopMs: () => 150 });
+    const log = memoryLogger();
+    const runner = new StreamRunner({ ...settings({ reconnect: fastReconnect }), stallTimeoutSeconds: 0.05 }, { log, sources, onResult: () => undefined });
+    const model = new FakeBackend();
+    runner.start(model);
+    running.push({ runner, sources, model, results: [], states: [], log });
+    await until(() => sources.requests.length >= 3, 10_000, 'three attempts');
+    // Each stop takes 150 ms, far longer than the 10-40 ms backoff: never two sources at once.
+    expect(sources.maxRunning).toBe(1);
   });
 
   it('fails permanently when the model fails', async () => {
@@ -117,6 +144,10 @@ describe('StreamRunner with a fake source', () => {
     const live = start(settings({ reconnect: fastReconnect }), [{ frames: 2, then: 'end' }]);
     await until(() => live.runner.reconnects >= 1, 5000, 'reconnect');
     expect(live.log.entries.find((e) => e.msg === 'stream reconnecting')!.err).toMatchObject({ message: 'live source ended the stream' });
+    // A looped file never ends by itself: it was emptied or cut short, and is opened again.
+    const looped = start(settings({ url: 'clip.mp4', loop: true, reconnect: fastReconnect }), [{ frames: 2, then: 'end' }]);
+    await until(() => looped.runner.reconnects >= 1, 5000, 'reconnect');
+    expect(looped.runner.lastError).toBe('looped file ended (emptied or cut short while playing)');
   });
 
   it('latest: counts every frame overwritten while the model was busy as a policy drop', async () => {

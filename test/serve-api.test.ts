@@ -99,10 +99,10 @@ describe('serve: HTTP API', () => {
     expect(liveFfmpegChildren()).toBe(1);
   });
 
-  it('a file stream that cannot be read fails permanently', async () => {
+  it('a file stream whose file is missing is retried with the reason shown (it may appear)', async () => {
     const added = await api(server, 'POST', '/api/streams', { id: 'missing', url: dirname(clip) + '/missing.mp4' }, auth);
     expect(added.status).toBe(201);
-    await until(async () => (await api(server, 'GET', '/api/streams/missing', undefined, auth)).json.state === 'failed', 15_000, 'failed');
+    await until(async () => (await api(server, 'GET', '/api/streams/missing', undefined, auth)).json.state === 'reconnecting', 15_000, 'reconnecting');
     expect((await api(server, 'GET', '/api/streams/missing', undefined, auth)).json.lastError).toBe(`input not found: ${dirname(clip)}/missing.mp4`);
     await api(server, 'DELETE', '/api/streams/missing', undefined, auth);
   });

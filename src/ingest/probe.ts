@@ -9,7 +9,7 @@ import type { SourceSettings } from '../config/schema.js';
 import { describeExit, ffmpegPath, ffprobePath, inputArgs, spawnFfmpeg, withoutInputName, type ExitStatus } from './ffmpeg.js';
 import { isFileSource, redactUrl } from './sourceUrl.js';
 
-export type SourceErrorCode = 'ENOENT' | 'NOT_VIDEO' | 'TRUNCATED' | 'NO_VIDEO_STREAM' | 'UNREACHABLE' | 'TIMEOUT' | 'PROBE_FAILED' | 'CANCELLED';
+export type SourceErrorCode = 'ENOENT' | 'UNREADABLE' | 'EMPTY' | 'NOT_VIDEO' | 'TRUNCATED' | 'NO_VIDEO_STREAM' | 'UNREACHABLE' | 'TIMEOUT' | 'PROBE_FAILED' | 'CANCELLED';
 
 export class SourceError extends Error {
   override readonly name = 'SourceError';
@@ -87,6 +87,7 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
         throw new SourceError('TRUNCATED', `not a video: ${shown} (truncated or unfinished MP4: moov atom not found)`);
       }
       if (/no such file/i.test(reason)) throw new SourceError('ENOENT', `input not found: ${shown}`);
+      if (/permission denied/i.test(reason)) throw new SourceError('UNREADABLE', `cannot read ${shown}: permission denied`);
       throw new SourceError('NOT_VIDEO', `not a video: ${shown} (ffprobe: ${reason || describeExit(status, tail)})`);
     }
     // A silent server makes ffprobe give up at its socket timeout with a vague "Invalid data".
@@ -164,18 +165,28 @@ async function startsWithFtyp(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * A local file is there, readable and not empty; the codes tell what may change by itself (ENOENT,
+ * UNREADABLE, EMPTY: a file being restored, renamed back or written) from what is not a video.
+ */
 async function assertReadableFile(path: string): Promise<void> {
   const p = localPath(path);
   if (p === '-' || p.startsWith('pipe:')) return;
   try {
     const s = await stat(p);
     if (!s.isFile()) throw new SourceError('NOT_VIDEO', `not a video: ${path} (not a regular file)`);
+    await (await open(p, 'r')).close();
+    if (s.size === 0) throw new SourceError('EMPTY', `empty file: ${path}`);
   } catch (err) {
     if (err instanceof SourceError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new SourceError('ENOENT', `input not found: ${path}`);
-    throw new SourceError('PROBE_FAILED', `cannot read ${path}: ${(err as Error).message}`);
+    throw fileError(err as NodeJS.ErrnoException, path);
   }
+}
+
+/** The SourceError of a failed stat or open of a local file. */
+export function fileError(err: NodeJS.ErrnoException, path: string): SourceError {
+  if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return new SourceError('ENOENT', `input not found: ${path}`);
+  return new SourceError('UNREADABLE', `cannot read ${path}: ${err.message}`);
 }
 
 interface ProbeRun {

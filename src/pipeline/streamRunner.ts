@@ -4,13 +4,13 @@
  *
  *   connecting -> streaming -> reconnecting -> streaming -> ... -> stopped
  *                      \-> ended (a file that is not looped reached its end)
- *   any -> failed (permanent: the model cannot run, a local file cannot be read)
+ *   any -> failed (permanent: the model cannot run, a local file is not a video)
  *
  * A connection attempt opens the source (SourceFactory: probe + decoder for ffmpeg); it fails on
  * an open/decode error, on a stall (no frame for `stallTimeoutSeconds` while the chain waits for
  * one) and, for live sources, on end of stream. Failed attempts retry after an exponential,
  * jittered, capped backoff; the backoff resets once a frame has gone through. Every source is
- * stopped (its ffmpeg ended) when its attempt ends, whatever the reason. A reconnect travels
+ * stopped (its ffmpeg ended) when its attempt ends, whatever the reason, before the next opens. A reconnect travels
  * through the stage chain as a discontinuity (the tracker forgets its tracks unless told not to).
  */
 import {
@@ -31,7 +31,7 @@ import {
   timeout,
   timer,
 } from 'rxjs';
-import { SourceError } from '../ingest/probe.js';
+import { SourceError, type SourceErrorCode } from '../ingest/probe.js';
 import type { FrameSource, SourceFactory } from '../ingest/source.js';
 import { isFileSource } from '../ingest/sourceUrl.js';
 import type { ModelBackend } from '../infer/backend.js';
@@ -55,8 +55,8 @@ export class StallError extends Error {
 }
 
 class SourceEndedError extends Error {
-  constructor() {
-    super('live source ended the stream');
+  constructor(isFile: boolean) {
+    super(isFile ? 'looped file ended (emptied or cut short while playing)' : 'live source ended the stream');
     this.name = 'SourceEndedError';
   }
 }
@@ -188,7 +188,8 @@ export class StreamRunner {
   private run$(model: ModelBackend): Observable<FrameResult> {
     return this.connection$(model).pipe(
       // A live source that ends has gone away (camera reboot, server restart): reconnect.
-      (attempt) => (this.isFile ? attempt : concat(attempt, defer(() => throwError(() => new SourceEndedError())))),
+      // So has a looped file that ends: it was emptied or cut short while it played.
+      (attempt) => (this.isFile && !this.current.loop ? attempt : concat(attempt, defer(() => throwError(() => new SourceEndedError(this.isFile))))),
       retry({
         resetOnSuccess: true,
         delay: (err: unknown, attempt: number) => {
@@ -199,7 +200,10 @@ export class StreamRunner {
           this.chain?.flush({ streamId: this.id, reason: 'reconnect' });
           const delay = backoffDelay(attempt, this.current.reconnect);
           this.options.log.warn({ stream: this.id, err, attempt, delayMs: delay }, 'stream reconnecting');
-          return timer(delay);
+          // The next attempt starts once the failed one's source has stopped (a frozen ffmpeg is
+          // killed before its replacement spawns). Its stop begins as the attempt is torn down,
+          // just after this callback: hence the wait is looked up when the delay is over.
+          return timer(delay).pipe(concatMap(() => Promise.all([...this.stopping])));
         },
       }),
     );
@@ -308,10 +312,17 @@ const RUNNER_SETTINGS = [
   'rtspTransport', 'reconnect', 'probeTimeoutMs', 'jpegQuality', 'jpegMaxWidth',
 ] as const satisfies readonly (keyof StreamSettings)[];
 
+/**
+ * A file's errors that another attempt cannot fix: it is not a video (or has no video stream, or
+ * is an MP4 without its index), or ffprobe cannot run. A file that is missing, unreadable or empty
+ * may be back (restored, renamed back, written again): retried like a live source.
+ */
+const PERMANENT_FILE_ERRORS: ReadonlySet<SourceErrorCode> = new Set(['NOT_VIDEO', 'NO_VIDEO_STREAM', 'TRUNCATED', 'PROBE_FAILED']);
+
 /** Errors that another attempt cannot fix. Live sources are always retried: cameras come back. */
 function isPermanent(err: unknown, isFile: boolean): boolean {
   if (err instanceof InferenceError) return true;
-  return isFile && err instanceof SourceError;
+  return isFile && err instanceof SourceError && PERMANENT_FILE_ERRORS.has(err.code);
 }
 
 function errorMessage(err: unknown): string {

@@ -95,8 +95,9 @@ export type Attempt =
 export class ScriptedSources implements SourceFactory {
   readonly requests: SourceRequest[] = [];
   stops = 0;
-  /** Sources opened and not yet stopped. */
+  /** Sources opened and not yet stopped; the most there ever were at once. */
   running = 0;
+  maxRunning = 0;
 
   /** `stopMs`: how long each stop takes (ffmpeg takes a moment to exit); none by default. */
   constructor(
@@ -109,6 +110,7 @@ export class ScriptedSources implements SourceFactory {
     this.requests.push(req);
     if ('open' in attempt) throw attempt.error;
     this.running++;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
     let stopped = false;
     let wake: (() => void) | undefined;
     const info: SourceInfo = { url: req.url, width: 64, height: 48, fps: 10, codec: 'fake', isFile: !/^[a-z]+:\/\//.test(req.url) };
