@@ -29,6 +29,9 @@ class ThrottledLink {
   private readonly queue: Buffer[] = [];
   private queued = 0;
   private readonly timer: NodeJS.Timeout;
+  private lastPass = performance.now();
+  /** Bytes the link may pass beyond whole ones already passed. */
+  private credit = 0;
 
   constructor(
     private readonly client: Socket,
@@ -55,7 +58,15 @@ class ThrottledLink {
   }
 
   private pass(): void {
-    let budget = Math.round((this.bytesPerSecond * SLICE_MS) / 1000);
+    // The budget follows the clock, not the timer's count: a busy event loop fires the timer late,
+    // and a per-slice budget would then make the link far slower than asked (a real link keeps
+    // passing bytes while the reader's process is busy). Capped at a second after a long pause.
+    const now = performance.now();
+    const elapsed = Math.min(now - this.lastPass, 1000);
+    this.lastPass = now;
+    this.credit += (this.bytesPerSecond * elapsed) / 1000;
+    let budget = Math.floor(this.credit);
+    this.credit -= budget;
     while (budget > 0 && this.queue.length) {
       const head = this.queue[0];
       const n = Math.min(budget, head.length);
