@@ -88,7 +88,7 @@ describe("result files ('wait')", () => {
 
 /** A ws stand-in whose send buffer the test controls. */
 function fakeSocket(): WebSocket & { sent: (string | Buffer)[] } {
-  const ws = { OPEN: 1, readyState: 1, bufferedAmount: 0, sent: [] as (string | Buffer)[], send(m: string | Buffer) { ws.sent.push(m); }, close() { ws.readyState = 3; }, terminate() {} };
+  const ws = { OPEN: 1, readyState: 1, bufferedAmount: 0, sent: [] as (string | Buffer)[], send(m: string | Buffer) { ws.sent.push(m); }, close() { ws.readyState = 3; }, terminate() {}, on() { return ws; }, ping() {} };
   return ws as unknown as WebSocket & { sent: (string | Buffer)[] };
 }
 
@@ -96,14 +96,14 @@ describe("WebSocket clients ('drop')", () => {
   it('never queue beyond the bound: the newest detections replace unsent ones, video goes first, each drop counted per stream', () => {
     const ws = fakeSocket();
     const counts = new ClientDropCounts();
-    const session = new ClientSession(ws, { bufferBytes: 1000, stuckTimeoutMs: 60_000, onDrop: (stream) => counts.add(stream) });
+    const session = new ClientSession(ws, { bufferBytes: 1000, stuckTimeoutMs: 60_000, ackWindow: 2, onDrop: (stream) => counts.add(stream) });
     session.subscribe(['a'], { video: true });
     const video = Buffer.alloc(100);
-    session.deliver('a', 'frame-1', video, 0);
+    session.deliver('a', 1, 'frame-1', video, 0);
     expect(ws.sent).toEqual(['frame-1', video]);
     ws.bufferedAmount = 995; // the client stopped reading
-    session.deliver('a', 'frame-2', video, 1);
-    session.deliver('a', 'frame-3', video, 2);
+    session.deliver('a', 2, 'frame-2', video, 1);
+    session.deliver('a', 3, 'frame-3', video, 2);
     expect(ws.sent).toHaveLength(2);
     expect(session.drops).toEqual({ detections: 1, video: 2, events: 0 });
     expect(counts.get('a')).toBe(3);

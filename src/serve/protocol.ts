@@ -29,8 +29,8 @@ export interface ProtocolError {
 /** How a client takes a stream's frames. */
 export interface SubscriptionOptions {
   video: boolean;
-  /** The client acknowledges this stream's frames (flow control). */
-  ack: boolean;
+  /** The client acknowledges this stream's frames (flow control); absent: it does not. */
+  ack?: boolean;
   /** The widest video the client shows (pixels): it gets a smaller JPEG when one is encoded (videoRenditions.ts). */
   maxWidth?: number;
 }
