@@ -146,10 +146,9 @@ describe('MQTT sink with mosquitto', () => {
     await broker.stop();
     const s = sink({ maxQueue: 5 });
     const events = Array.from({ length: 8 }, () => lineCross('cam'));
-    const t0 = performance.now();
-    for (const e of events) s.write(resultWith('cam', [e]));
-    // write() never waits for the broker.
-    expect(performance.now() - t0).toBeLessThan(100);
+    // write() never waits for the broker: it returns nothing to await, and what it did (queued,
+    // dropped) is already counted when it returns.
+    for (const e of events) expect(s.write(resultWith('cam', [e]))).toBeUndefined();
     expect(s.eventStats()[0]).toMatchObject({ queueDepth: 5, dropped: { queue_full: 3 }, connected: false });
 
     await broker.start();

@@ -133,9 +133,8 @@ describe('webhook sink', () => {
     const r = await receiver(() => undefined);
     serve(r.server);
     const s = sink(r.url, { timeoutMs: 150, maxAttempts: 2, maxQueue: 3 });
-    const t0 = performance.now();
-    for (let i = 0; i < 20; i++) s.write(resultWith('gate', [lineCross('gate')]));
-    expect(performance.now() - t0).toBeLessThan(100);
+    // write() returns nothing to await; the queue and the drops are counted when it returns.
+    for (let i = 0; i < 20; i++) expect(s.write(resultWith('gate', [lineCross('gate')]))).toBeUndefined();
     // One in delivery, three waiting, the rest dropped oldest first.
     expect(s.eventStats()[0]).toMatchObject({ queueDepth: 4, dropped: { queue_full: 16 } });
     await until(() => (s.eventStats()[0].dropped.failed ?? 0) === 4, 10_000, 'every attempt to time out');
