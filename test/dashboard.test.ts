@@ -50,9 +50,11 @@ async function stopServe(p: ServeProcess): Promise<void> {
     await exited;
     clearTimeout(timer);
   }
-  for (let i = 0; i < 50 && children.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
-  for (const c of children.filter(alive)) process.kill(c, 'SIGKILL');
-  expect(children.filter(alive)).toEqual([]);
+  for (let i = 0; i < 100 && children.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+  // Killed only after being counted: the check is that serve left none behind.
+  const leftBehind = children.filter(alive);
+  for (const c of leftBehind) process.kill(c, 'SIGKILL');
+  expect(leftBehind).toEqual([]);
 }
 
 async function tileNumber(p: Page, attr: 'frames' | 'objects'): Promise<number> {
