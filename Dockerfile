@@ -21,6 +21,12 @@ RUN npm run build && npm prune --omit=dev
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# Debian's ffmpeg decodes: newer than the static build bundled through npm (2018), which fails some
+# MJPEG cameras and predates years of decoder fixes. streamlens picks the newest ffmpeg it finds
+# (docs/sources.md); FFMPEG_PATH overrides.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends ffmpeg \
+  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules

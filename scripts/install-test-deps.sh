@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the test suite drives for real: a GStreamer RTSP server, headless Chromium, an
-# MQTT broker (mosquitto, for the event outputs) and Redis (cluster mode and the job queue).
+# MQTT broker (mosquitto, for the event outputs), Redis (cluster mode and the job queue) and
+# Debian's ffmpeg (the decoder streamlens picks over the bundled 2018 build; tests run both).
 # Runs as root (CI) or through sudo.
 set -euo pipefail
 packages=(
   chromium
+  ffmpeg
   fonts-dejavu-core
   python3-gi
   gir1.2-gst-rtsp-server-1.0

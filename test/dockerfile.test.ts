@@ -34,8 +34,10 @@ describe('Dockerfile', () => {
     expect(existsSync(join(root, pkg.bin.streamlens))).toBe(true);
   });
 
-  it('uses a Node 22 slim runtime and a multi-stage build', () => {
+  it('uses a Node 22 slim runtime and a multi-stage build, with Debian\'s ffmpeg in the runtime', () => {
     expect(dockerfile).toMatch(/node:22-[a-z]+-slim/);
+    const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+    expect(runtime).toMatch(/apt-get install -y --no-install-recommends ffmpeg/);
     expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
   });
 });

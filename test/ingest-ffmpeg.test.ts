@@ -1,3 +1,4 @@
+import { bundledFfmpegPath } from '../src/ingest/binaries.js';
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameDecoder, DecodeError } from '../src/ingest/decoder.js';
@@ -16,7 +17,8 @@ import {
 import { JpegSplitter, jpegEnd } from '../src/ingest/jpegStream.js';
 import { computeLetterbox } from '../src/ingest/letterbox.js';
 
-const FFMPEG4 = ffmpegPath(); // the bundled static build: libavformat 58
+const FFMPEG4 = bundledFfmpegPath(); // the bundled static build: libavformat 58
+const SYSTEM_FFMPEG = '/usr/bin/ffmpeg'; // Debian's 5.1 (scripts/install-test-deps.sh): libavformat 59
 
 describe('argument builders', () => {
   it('files: file: protocol only, optional -re and -stream_loop', () => {
@@ -45,9 +47,14 @@ describe('argument builders', () => {
     expect(args[args.indexOf('-filter_complex') + 1]).toBe(
       '[0:v]fps=5,split=3[main][tap][jsrc];[tap]crop=2:2:0:0,showinfo,nullsink;' +
         `[main]${letterboxFilter(640, 640)}[rgb];` +
-        "[jsrc]scale=w='min(iw,960)':h=-2:flags=bilinear+accurate_rnd+full_chroma_int,format=yuvj420p[jpg]",
+        "[jsrc]settb=1/1000,setpts=N,scale=w='min(iw,960)':h=-2:flags=bilinear+accurate_rnd+full_chroma_int,format=yuvj420p[jpg]",
     );
     expect(args.slice(-7)).toEqual(['-q:v', '9', '-flush_packets', '1', '-f', 'mjpeg', 'pipe:3']);
+    // ffmpeg 4.x: one global -vsync; 5.1+: -fps_mode for each output (JPEG and source frames too).
+    expect(args.filter((a) => a === '-vsync')).toHaveLength(1);
+    const sys = decodeArgs({ url: 'a.mp4', dstWidth: 640, dstHeight: 640, jpeg: { quality: 75 }, source: { width: 64, height: 48 } }, SYSTEM_FFMPEG);
+    expect(sys.filter((a) => a === '-fps_mode')).toHaveLength(3);
+    expect(sys).not.toContain('-vsync');
   });
 
   it("ffmpeg's letterbox expressions give computeLetterbox's numbers (ties round half to even, odd pads)", () => {

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
+import { ffmpegChoice } from '../src/ingest/binaries.js';
 import { createLogger, levelFromEnv } from '../src/log.js';
 import { stageSeconds } from '../src/serve/metrics.js';
 import type { RunningServer } from '../src/serve/server.js';
@@ -131,10 +132,13 @@ describe('GET /metrics', () => {
 });
 
 describe('GET /api/info', () => {
-  it('reports version, uptime and each model: format, input size, classes, active provider', async () => {
+  it('reports version, ffmpeg, uptime and each model: format, input size, classes, active provider', async () => {
     const info = (await api(server, 'GET', '/api/info', undefined, auth)).json;
     expect(info).toMatchObject({ name: 'streamlens', version: 'test' });
     expect(info.uptimeSeconds).toBeGreaterThanOrEqual(0);
+    const ff = ffmpegChoice();
+    expect(info.ffmpeg).toEqual({ version: ff.version, origin: ff.origin, path: ff.ffmpeg });
+    expect(info.ffmpeg.version).not.toBe('unknown');
     expect(info.models[0]).toMatchObject({ path: model, inputWidth: 640, inputHeight: 640, activeProvider: 'cpu' });
     expect(typeof info.models[0].format).toBe('string');
     expect(info.models[0].classes.length).toBeGreaterThan(0);

@@ -81,7 +81,7 @@ describe('serve: HTTP API', () => {
   it('an unreachable URL reconnects while the other stream keeps running; removing it ends its ffmpeg', async () => {
     const closed = await holdClosedPort();
     const url = `rtsp://127.0.0.1:${closed.port}/none`;
-    const added = await api(server, 'POST', '/api/streams', { id: 'gone', url, probeTimeoutMs: 1000, reconnect: { initialMs: 100, maxMs: 500 } }, auth);
+    const added = await api(server, 'POST', '/api/streams', { id: 'gone', url, probeTimeoutMs: 5000, reconnect: { initialMs: 100, maxMs: 500 } }, auth);
     expect(added.status).toBe(201);
     await until(async () => (await api(server, 'GET', '/api/streams/gone', undefined, auth)).json.reconnects >= 2, 20_000, 'reconnect attempts');
     const gone = (await api(server, 'GET', '/api/streams/gone', undefined, auth)).json;

@@ -121,6 +121,7 @@ async function serve(argv: string[]): Promise<number> {
   const log = createLogger({}, levelFromEnv(config.server.logLevel));
   if (values.config) await ensureGenerated(config, log);
   const local = StreamHub.forConfig(config, log);
+  log.info({ ...local.decoder() }, 'ffmpeg');
   const c = config.cluster;
   let server;
   if (c) {

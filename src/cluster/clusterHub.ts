@@ -21,7 +21,7 @@ import type { FrameResult, StreamStats } from '../types.js';
 import type { ModelBackend } from '../infer/backend.js';
 import type { Logger } from '../log.js';
 import { nowMs } from '../clock.js';
-import { DuplicateStreamError, HubUnavailableError, UnknownStreamError, type ModelInfo, type ModelStats, type StreamHubApi, type StreamStateEvent } from '../pipeline/hub.js';
+import { DuplicateStreamError, HubUnavailableError, UnknownStreamError, type DecoderInfo, type ModelInfo, type ModelStats, type StreamHubApi, type StreamStateEvent } from '../pipeline/hub.js';
 import { ClusterStore, connectRedis, keys, PREFIX, type DesiredStream, type NodeRecord } from './clusterStore.js';
 import { placeStreams } from './placement.js';
 import { decodeRelayedResult, decodeRelayedVideo, encodeRelayedResult, encodeRelayedVideo, Followers, offsetTrackIds } from './relay.js';
@@ -233,6 +233,10 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
 
   childProcesses(): number {
     return this.local.childProcesses();
+  }
+
+  decoder(): DecoderInfo {
+    return this.local.decoder();
   }
 
   /** The owner resets the counts: here, or on the node running the stream (told over Redis). */

@@ -218,8 +218,9 @@ export class FrameDecoder {
           this.onGraphInput(size.width, size.height);
           return true;
         }
-        // yuvj420p for the JPEG output is what the mjpeg encoder wants; swscale's nag is noise.
-        return line.context?.startsWith('swscaler') && /deprecated pixel format/.test(line.text);
+        // yuvj420p for the JPEG output is what the mjpeg encoder wants; swscale's nag is noise. So is
+        // ffmpeg 4.x's caution about -vsync 0 with -r: the JPEG output's -r only sets its time base.
+        return (line.context?.startsWith('swscaler') === true && /deprecated pixel format/.test(line.text)) || /^Using -vsync 0 and -r can produce invalid output files/.test(line.text);
       },
     });
     this.proc = proc;

@@ -1,25 +1,23 @@
 /**
- * The one place that knows ffmpeg: where the binaries are, how their arguments are built, and how
- * a child is owned (stopped with SIGTERM then SIGKILL, counted while alive, killed when this
- * process exits, its last stderr lines kept for error messages).
+ * The one place that knows ffmpeg's command line: which binaries run (chosen in binaries.ts), how
+ * their arguments are built, and how a child is owned (stopped with SIGTERM then SIGKILL, counted
+ * while alive, killed when this process exits or dies, its last stderr lines kept for messages).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { DEFAULT_STREAM, type SourceSettings } from '../config/schema.js';
+import { compareLavf, ffmpegChoice, ffmpegVersion, libavformatMajor } from './binaries.js';
 import { isFileSource, sourceKind, urlScheme } from './sourceUrl.js';
 
-const require = createRequire(import.meta.url);
-
-/** ffmpeg binary: `FFMPEG_PATH`, else the static build from @ffmpeg-installer/ffmpeg. */
+/** The ffmpeg binary this process runs (binaries.ts decides which). */
 export function ffmpegPath(): string {
-  return process.env.FFMPEG_PATH || (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+  return ffmpegChoice().ffmpeg;
 }
 
-/** ffprobe binary: `FFPROBE_PATH`, else the static build from @ffprobe-installer/ffprobe. */
+/** The ffprobe binary this process runs. */
 export function ffprobePath(): string {
-  return process.env.FFPROBE_PATH || (require('@ffprobe-installer/ffprobe') as { path: string }).path;
+  return ffmpegChoice().ffprobe;
 }
 
 // ---- Sources ----
@@ -102,24 +100,6 @@ export function withoutInputName(line: string, url: string): string {
   return line.startsWith(prefix) ? line.slice(prefix.length) : line;
 }
 
-const lavfMajorByBinary = new Map<string, number>();
-
-/** libavformat major version of a binary (58 = ffmpeg 4.x), read once from `-version`. */
-export function libavformatMajor(binary: string): number {
-  let major = lavfMajorByBinary.get(binary);
-  if (major === undefined) {
-    let out = '';
-    try {
-      out = execFileSync(binary, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 10_000 });
-    } catch {
-      // Unknown binary: assume a current ffmpeg; spawning it will report the real problem.
-    }
-    major = Number(/libavformat\s+(\d+)\./.exec(out)?.[1] ?? 60);
-    lavfMajorByBinary.set(binary, major);
-  }
-  return major;
-}
-
 // ---- Decode command ----
 
 export interface DecodeSpec {
@@ -188,7 +168,10 @@ export function decodeArgs(spec: DecodeSpec, binary: string): string[] {
     const maxW = spec.jpeg.maxWidth;
     // Narrower sources pass through unscaled (the scale filter is a no-op at the same size).
     const shrink = maxW ? `scale=w='min(iw,${maxW})':h=-2:flags=${SCALE_FLAGS},` : '';
-    graph.push(`[jsrc]${shrink}format=yuvj420p[jpg]`);
+    // The JPEGs are paired with frames by order, not time. Numbered in milliseconds, with a
+    // millisecond encoder time base (-r 1000 below), no two share a timestamp: the encoder refuses
+    // those, and a camera's wall-clock times can be closer than ffmpeg's default 1/25 s.
+    graph.push(`[jsrc]settb=1/1000,setpts=N,${shrink}format=yuvj420p[jpg]`);
   }
   if (spec.source) {
     // A no-op at the probed size; after a resolution change it keeps the frames at that size. Plain
@@ -201,8 +184,8 @@ export function decodeArgs(spec: DecodeSpec, binary: string): string[] {
     ...inputArgs(spec.url, binary, spec.input),
     '-filter_complex', graph.join(';'),
     // One output frame per filtered frame: no duplicates or drops to match a nominal rate.
-    // (-vsync became -fps_mode in ffmpeg 5.1; libavformat 60 is ffmpeg 6.)
-    libavformatMajor(binary) >= 60 ? '-fps_mode' : '-vsync', 'passthrough',
+    // (-vsync became -fps_mode in ffmpeg 5.1, libavformat 59.27, and warns from then on.)
+    hasFpsMode(binary) ? '-fps_mode' : '-vsync', 'passthrough',
     // Each frame leaves ffmpeg's 32 KiB output buffer at once: no added latency, and a JPEG never
     // waits for the next frame (which a paused stdout could hold back: deadlock).
     '-map', '[rgb]', '-c:v', 'rawvideo', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1',
@@ -210,10 +193,21 @@ export function decodeArgs(spec: DecodeSpec, binary: string): string[] {
   if (spec.jpeg) {
     // One encoder thread: frame threading would hold each JPEG back until later frames arrive
     // (one frame interval of latency on a live source).
-    args.push('-map', '[jpg]', '-c:v', 'mjpeg', '-threads', '1', '-q:v', String(mjpegQscale(spec.jpeg.quality)), '-flush_packets', '1', '-f', 'mjpeg', `pipe:${JPEG_FD}`);
+    // -fps_mode is per output (-vsync of ffmpeg 4.x was global): every output gets it, or ffmpeg
+    // 5.1+ would drop or repeat JPEGs and source frames to fit a nominal rate.
+    args.push('-map', '[jpg]', ...perOutputPassthrough(binary), '-r', '1000', '-c:v', 'mjpeg', '-threads', '1', '-q:v', String(mjpegQscale(spec.jpeg.quality)), '-flush_packets', '1', '-f', 'mjpeg', `pipe:${JPEG_FD}`);
   }
-  if (spec.source) args.push('-map', '[src]', '-c:v', 'rawvideo', '-flush_packets', '1', '-f', 'rawvideo', `pipe:${sourceFd(spec)}`);
+  if (spec.source) args.push('-map', '[src]', ...perOutputPassthrough(binary), '-c:v', 'rawvideo', '-flush_packets', '1', '-f', 'rawvideo', `pipe:${sourceFd(spec)}`);
   return args;
+}
+
+function hasFpsMode(binary: string): boolean {
+  const lavf = ffmpegVersion(binary)?.libavformat;
+  return lavf !== undefined && compareLavf(lavf, [59, 27, 0]) >= 0;
+}
+
+function perOutputPassthrough(binary: string): string[] {
+  return hasFpsMode(binary) ? ['-fps_mode', 'passthrough'] : [];
 }
 
 /** JPEG quality 1..100 (higher is better) to the mjpeg encoder's qscale 31..2 (lower is better). */

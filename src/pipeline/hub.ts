@@ -63,6 +63,13 @@ export class HubUnavailableError extends Error {
   }
 }
 
+export interface DecoderInfo {
+  version: string;
+  /** `FFMPEG_PATH`, `system` or `bundled` (docs/sources.md). */
+  origin: string;
+  path: string;
+}
+
 export interface StreamHubApi {
   ids(): string[];
   has(id: string): boolean;
@@ -96,6 +103,8 @@ export interface StreamHubApi {
    * stream has no zones or lines. Rejects with UnknownStreamError when there is no such stream.
    */
   resetAnalytics(id: string): Promise<boolean>;
+  /** The decoder the hub's sources run: ffmpeg's version, where it was found and its path (for /api/info). */
+  decoder(): DecoderInfo;
   /** The backend for POST /api/detect (shares the streams' batcher); loaded on first use, kept until close. */
   detectBackend(modelPath: string): Promise<ModelBackend>;
   /** Stops every stream and closes the models. */

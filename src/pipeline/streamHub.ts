@@ -8,11 +8,12 @@ import { Subject, type Observable } from 'rxjs';
 import type { FrameResult, StreamStats } from '../types.js';
 import { modelSettings, type ModelSettings, type ServeConfig, type StreamSettings } from '../config.js';
 import { ffmpegSources, type SourceFactory } from '../ingest/source.js';
+import { ffmpegChoice } from '../ingest/binaries.js';
 import { liveFfmpegChildren } from '../ingest/ffmpeg.js';
 import type { ModelBackend } from '../infer/backend.js';
 import { log as defaultLog, type Logger } from '../log.js';
 import { nowMs } from '../clock.js';
-import { DuplicateStreamError, UnknownStreamError, type ModelInfo, type ModelStats, type StreamHubApi, type StreamStateEvent } from './hub.js';
+import { DuplicateStreamError, UnknownStreamError, type DecoderInfo, type ModelInfo, type ModelStats, type StreamHubApi, type StreamStateEvent } from './hub.js';
 import { ModelPool, onnxBackends, type LoadedModel, type ModelBackendFactory } from './modelPool.js';
 import { StreamRunner } from './streamRunner.js';
 
@@ -131,6 +132,11 @@ export class StreamHub implements StreamHubApi {
     const runner = this.runners.get(id);
     if (!runner) throw new UnknownStreamError(id);
     return runner.resetAnalytics();
+  }
+
+  decoder(): DecoderInfo {
+    const c = ffmpegChoice();
+    return { version: c.version, origin: c.origin, path: c.ffmpeg };
   }
 
   detectBackend(path: string): Promise<ModelBackend> {

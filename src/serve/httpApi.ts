@@ -139,6 +139,7 @@ const routes: Route[] = [
       json(res, 200, {
         name: 'streamlens',
         version: ctx.version,
+        ffmpeg: ctx.hub.decoder(),
         uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
         models: (await ctx.hub.modelInfo()).map((m) => ({ ...m, batching: batchingView(m.batching) })),
         streams: ctx.hub.ids().length,
