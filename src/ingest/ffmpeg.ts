@@ -8,6 +8,7 @@ import { setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { DEFAULT_STREAM, type SourceSettings } from '../config/schema.js';
 import { compareLavf, ffmpegChoice, ffmpegVersion, libavformatMajor } from './binaries.js';
+import { watchChild } from './childWatchdog.js';
 import { isFileSource, sourceKind, urlScheme } from './sourceUrl.js';
 
 /** The ffmpeg binary this process runs (binaries.ts decides which). */
@@ -383,6 +384,8 @@ export class FfmpegProcess {
     if (this.pid !== undefined) {
       live.add(this.child);
       installExitHook();
+      const unwatch = watchChild(this.pid);
+      void this.exited.then(unwatch);
       if (opts.nice) {
         try {
           setPriority(this.pid, opts.nice);
@@ -461,6 +464,7 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   // 'exit' handlers run synchronously; kill() is synchronous, so no child outlives a normal exit.
-  // Signal-driven shutdown is the server's job: it calls killAllFfmpeg or stops its decoders.
+  // Signal-driven shutdown is the server's job: it calls killAllFfmpeg or stops its decoders; when
+  // this process is killed outright, the watchdog (childWatchdog.ts) ends the children.
   process.once('exit', () => killAllFfmpeg('SIGKILL'));
 }
