@@ -24,10 +24,24 @@ export interface Letterbox {
 }
 
 /** Facts about a source, from probing it before decoding. */
+/**
+ * How a source is opened (docs/sources.md): a local file, a file over HTTP(S), an HLS recording
+ * (#EXT-X-ENDLIST) or live playlist, an MJPEG camera (multipart/x-mixed-replace), another live
+ * HTTP stream (MPEG-TS, FLV...), or RTSP.
+ */
+export type SourceType = 'file' | 'http-file' | 'hls-vod' | 'hls-live' | 'mjpeg' | 'http-live' | 'rtsp';
+
 export interface SourceInfo {
   url: string;
+  /** How it was opened. */
+  type?: SourceType;
+  /** Displayed size: after the rotation a player applies (the stream's display matrix). */
   width: number;
   height: number;
+  /** Clockwise degrees the stored picture is turned for display (0, 90, 180, 270). */
+  rotation?: number;
+  /** Interlaced fields (the stream's field order). */
+  interlaced?: boolean;
   /** Frames per second as reported by the container or stream; 0 when unknown. */
   fps: number;
   /** Total frames when known (files), else undefined. */
@@ -37,7 +51,7 @@ export interface SourceInfo {
   codec: string;
   /** Codec of the first audio stream, when there is one (a rendered copy of the video can carry it). */
   audioCodec?: string;
-  /** True for files (seekable, finite); false for live streams. */
+  /** True for finite sources (files, files over HTTP, HLS recordings); false for live streams. */
   isFile: boolean;
 }
 

@@ -131,9 +131,9 @@ describe('faults', () => {
   // Each fault, the message that names it, and the one state it leaves the stream in: a local file
   // or a model that cannot work fails for good; a live source is retried (cameras come back).
   const bad: [string, () => Json, RegExp, 'failed' | 'reconnecting'][] = [
-    ['a truncated MP4', () => ({ url: join(media, 'truncated.mp4') }), /^not a video: \S+\/truncated\.mp4 \(truncated or unfinished MP4: moov atom not found\)$/, 'failed'],
+    ['a truncated MP4', () => ({ url: join(media, 'truncated.mp4') }), /^truncated MP4: \S+\/truncated\.mp4 \(cut off inside its 'mdat' box, \d+ bytes; no index: moov atom not found\)$/, 'failed'],
     ['a corrupt MP4', () => ({ url: join(media, 'corrupt.mp4') }), /^not a video: \S+\/corrupt\.mp4 \(/, 'failed'],
-    ['a non-video file', () => ({ url: join(media, 'notes.mp4') }), /^not a video: \S+\/notes\.mp4 \(ffprobe: Invalid data found when processing input\)$/, 'failed'],
+    ['a non-video file', () => ({ url: join(media, 'notes.mp4') }), /^not a video: \S+\/notes\.mp4 \(a text file\)$/, 'failed'],
     ['an RTSP URL that refuses', () => ({ url: `rtsp://127.0.0.1:${closed!.port}/cam`, probeTimeoutMs: 3000 }), /^cannot open rtsp:\/\/127\.0\.0\.1:\d+\/cam \(ffprobe: Connection refused\)$/, 'reconnecting'],
     // The probe deadline (2 s) or ffprobe's socket timeout (0.8 x that) ends it, whichever fires first.
     ['an RTSP server that accepts and never sends', () => ({ url: `rtsp://127.0.0.1:${silentPort}/cam`, probeTimeoutMs: 2000 }), /^(timed out after 2000 ms probing|no answer from) rtsp:\/\/127\.0\.0\.1:\d+\/cam/, 'reconnecting'],

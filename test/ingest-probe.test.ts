@@ -32,7 +32,10 @@ beforeAll(() => {
   writeFileSync(join(dir, 'truncated.mp4'), mp4.subarray(0, mp4.length >> 1));
   ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', join(dir, 'tone.wav'));
   writeFileSync(join(dir, 'notes.txt'), 'this is not a video\n'.repeat(20));
-  writeFileSync(join(dir, 'notes.mp4'), 'this is not a video\n'.repeat(20));
+  writeFileSync(join(dir, 'notes.mp4'), 'not a video either, whatever the name says\n');
+  writeFileSync(join(dir, 'empty.mp4'), '');
+  // Bytes that are neither text nor a container ffmpeg knows.
+  writeFileSync(join(dir, 'noise.mp4'), Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256)));
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,15 +58,24 @@ describe('probeSource', () => {
     expect(err.message).toBe(`input not found: ${path}`);
   });
 
-  it('text file: NOT_VIDEO with ffprobe\'s reason', async () => {
-    const path = join(dir, 'notes.txt');
-    const err = await probeError(path);
-    expect(err.code).toBe('NOT_VIDEO');
-    expect(err.message).toBe(`not a video: ${path} (ffprobe: Invalid data found when processing input)`);
+  it('text file, whatever its name: NOT_VIDEO, "a text file" (not "truncated MP4")', async () => {
+    for (const name of ['notes.txt', 'notes.mp4']) {
+      const path = join(dir, name);
+      const err = await probeError(path);
+      expect(err.code).toBe('NOT_VIDEO');
+      expect(err.message).toBe(`not a video: ${path} (a text file)`);
+    }
   });
 
-  it('text file named .mp4: NOT_VIDEO with ffprobe\'s reason, not taken for a truncated MP4', async () => {
-    const path = join(dir, 'notes.mp4');
+  it('empty file: EMPTY, "empty file"', async () => {
+    const path = join(dir, 'empty.mp4');
+    const err = await probeError(path);
+    expect(err.code).toBe('EMPTY');
+    expect(err.message).toBe(`empty file: ${path}`);
+  });
+
+  it('bytes ffmpeg does not know, named .mp4: NOT_VIDEO with ffprobe\'s reason', async () => {
+    const path = join(dir, 'noise.mp4');
     const err = await probeError(path);
     expect(err.code).toBe('NOT_VIDEO');
     expect(err.message).toBe(`not a video: ${path} (ffprobe: Invalid data found when processing input)`);
@@ -77,7 +89,30 @@ describe('probeSource', () => {
     const path = join(dir, 'truncated.mp4');
     const err = await probeError(path);
     expect(err.code).toBe('TRUNCATED');
-    expect(err.message).toBe(`not a video: ${path} (truncated or unfinished MP4: moov atom not found)`);
+    expect(err.message).toMatch(new RegExp(`^truncated MP4: ${path} \\(cut off inside its '(mdat|moov)' box, \\d+ bytes; no index: moov atom not found\\)$`));
+  });
+
+  it('an MP4 whose recording stopped before its index was written: TRUNCATED, "unfinished"', async () => {
+    // Whole boxes up to the media data, then nothing: what a recorder leaves when it is killed.
+    const mp4 = readFileSync(join(dir, 'clip.mp4'));
+    const ftyp = mp4.readUInt32BE(0);
+    const mdat = mp4.indexOf('mdat', 0, 'latin1') - 4;
+    const mdatSize = mp4.readUInt32BE(mdat);
+    const path = join(dir, 'unfinished.mp4');
+    writeFileSync(path, Buffer.concat([mp4.subarray(0, ftyp), mp4.subarray(mdat, mdat + mdatSize)]));
+    const err = await probeError(path);
+    expect(err.code).toBe('TRUNCATED');
+    expect(err.message).toBe(`unfinished MP4: ${path} (no index: moov atom not found; the recording was not finalised)`);
+  });
+
+  it('an MP4 garbled throughout: NOT_VIDEO, "a damaged MP4"', async () => {
+    const mp4 = Buffer.from(readFileSync(join(dir, 'clip.mp4')));
+    for (let i = 0; i < mp4.length; i += 97) mp4[i] = (mp4[i] * 31 + 7) & 0xff;
+    const path = join(dir, 'garbled.mp4');
+    writeFileSync(path, mp4);
+    const err = await probeError(path);
+    expect(err.code).toBe('NOT_VIDEO');
+    expect(err.message).toMatch(new RegExp(`^not a video: ${path} \\(a damaged MP4: no valid box at byte \\d+\\)$`));
   });
 
   it('audio-only file: NO_VIDEO_STREAM', async () => {
@@ -151,7 +186,7 @@ describe('probing through ffmpeg when ffprobe cannot', () => {
     expect(liveFfmpegChildren()).toBe(0);
   });
 
-  it('reads size, rate, codec and duration from ffmpeg\'s input description', () => {
+  it('reads size, rate, codec, duration, rotation and interlacing from ffmpeg\'s input description', () => {
     const lines = [
       "Input #0, mpegts, from 'file:/tmp/x.ts':",
       '  Duration: 00:01:02.50, start: 1.400000, bitrate: 312 kb/s',
@@ -159,8 +194,19 @@ describe('probing through ffmpeg when ffprobe cannot', () => {
       '    Stream #0:0[0x100]: Video: h264 (High) ([27][0][0][0] / 0x001B), yuv420p(progressive), 1280x720 [SAR 1:1 DAR 16:9], 25 fps, 25 tbr, 90k tbn, 50 tbc',
     ];
     expect(sourceInfoFromLog(lines, '/tmp/x.ts', true)).toEqual({
-      url: '/tmp/x.ts', width: 1280, height: 720, fps: 25, frameCount: 1563, frameCountExact: false, duration: 62.5, codec: 'h264', isFile: true,
+      url: '/tmp/x.ts', width: 1280, height: 720, rotation: 0, interlaced: false, fps: 25, frameCount: 1563, frameCountExact: false, duration: 62.5, codec: 'h264', isFile: true,
     });
+    // A phone video: stored 1280x720, shown turned a quarter (the display matrix); an interlaced broadcast.
+    const phone = [
+      "Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'file:/tmp/p.mp4':",
+      '  Duration: 00:00:02.00, start: 0.000000, bitrate: 4309 kb/s',
+      '  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, bt709, top first), 1280x720, 4308 kb/s, 30 fps, 30 tbr, 15360 tbn (default)',
+      '    Side data:',
+      '      displaymatrix: rotation of -90.00 degrees',
+      "Output #0, rawvideo, to 'pipe:1':",
+      '      displaymatrix: rotation of -0.00 degrees',
+    ];
+    expect(sourceInfoFromLog(phone, '/tmp/p.mp4', true)).toMatchObject({ width: 720, height: 1280, rotation: 90, interlaced: true, fps: 30 });
     expect(sourceInfoFromLog(['    Stream #0:0: Audio: aac, 44100 Hz, stereo'], 'a.ts', true)).toBeUndefined();
   });
 });

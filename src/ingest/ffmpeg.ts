@@ -9,6 +9,8 @@ import type { Readable, Writable } from 'node:stream';
 import { DEFAULT_STREAM, type SourceSettings } from '../config/schema.js';
 import { compareLavf, ffmpegChoice, ffmpegVersion, libavformatMajor } from './binaries.js';
 import { watchChild } from './childWatchdog.js';
+import type { SourceType } from '../types.js';
+import { isFiniteType, typeFromUrl } from './sourceType.js';
 import { isFileSource, sourceKind, urlScheme } from './sourceUrl.js';
 
 /** The ffmpeg binary this process runs (binaries.ts decides which). */
@@ -49,44 +51,66 @@ export function protocolWhitelist(url: string): string {
 }
 
 /**
- * The stream's source settings (files: `realtime` reads at the native frame rate with -re, `loop`
- * starts over with -stream_loop -1; RTSP transport, TCP by default: no losses behind NAT, firewalls
- * and lossy links), and how long a network read may block.
+ * The stream's source settings (finite sources: `realtime` reads at the native frame rate with -re,
+ * `loop` starts over with -stream_loop -1; RTSP transport, TCP by default: no losses behind NAT,
+ * firewalls and lossy links), how the source is opened, and how long a network read may block.
  */
 export interface InputOptions extends Partial<SourceSettings> {
+  /** How the source is opened (sourceType.ts); by default what the URL alone tells. */
+  type?: SourceType;
   /** Socket I/O timeout for network sources, so a dead server ends ffmpeg instead of hanging it. */
   socketTimeoutMs?: number;
-  /** Low-latency demuxing for live sources (-fflags nobuffer -flags low_delay). */
-  lowDelay?: boolean;
+  /** Decoder options that go before -i (hardware decoding, hwaccel.ts). */
+  decoder?: string[];
 }
 
 export const DEFAULT_SOCKET_TIMEOUT_MS = 5000;
 
 /**
- * Input options followed by `-i <url>`, for ffmpeg or ffprobe at `binary`. Files are opened
- * through the file: protocol so a path with a colon is never taken for a URL scheme, and each
- * source kind gets only the protocols it needs.
+ * Probing of live sources, bounded: ffmpeg's defaults (5 s, 5 MB) hold the first frame of an
+ * MPEG-TS stream for seconds. Half a second is enough to find the streams; a codec whose
+ * parameters need a keyframe that has not come yet gets them when it comes (the filter graph is
+ * configured on the first decoded frame).
+ */
+const LIVE_PROBE = ['-analyzeduration', '500000', '-probesize', '500000'];
+
+/**
+ * Input options followed by `-i <url>`, for ffmpeg or ffprobe at `binary`, per source type
+ * (docs/sources.md has the table). Files are opened through the file: protocol so a path with a
+ * colon is never taken for a URL scheme, and each kind of URL gets only the protocols it needs.
+ * Nothing sets `-fflags nobuffer`: it discards what ffmpeg read while probing (an HTTP file loses
+ * its first frames, a camera its first keyframe).
  */
 export function inputArgs(url: string, binary: string, opts: InputOptions = {}): string[] {
-  const kind = sourceKind(url);
-  if (kind === 'file') {
-    const args = ['-protocol_whitelist', protocolWhitelist(url)];
+  const type = opts.type ?? typeFromUrl(url);
+  const args = ['-protocol_whitelist', protocolWhitelist(url)];
+  if (isFiniteType(type)) {
     if (opts.realtime) args.push('-re');
     if (opts.loop) args.push('-stream_loop', '-1');
-    return [...args, '-i', inputName(url)];
   }
-  const args = ['-protocol_whitelist', protocolWhitelist(url)];
-  const timeoutUs = String(Math.round((opts.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS) * 1000));
-  if (kind === 'rtsp') {
-    args.push('-rtsp_transport', opts.rtspTransport ?? DEFAULT_STREAM.rtspTransport);
-    // libavformat 58 (ffmpeg 4.x) calls the RTSP socket timeout -stimeout; there -timeout means
-    // "listen as a server". From 59 on, -timeout is the socket timeout and -stimeout is gone.
-    args.push(libavformatMajor(binary) >= 59 ? '-timeout' : '-stimeout', timeoutUs);
-  } else {
-    args.push('-rw_timeout', timeoutUs);
+  if (type !== 'file') {
+    const timeoutUs = String(Math.round((opts.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS) * 1000));
+    if (sourceKind(url) === 'rtsp') {
+      args.push('-rtsp_transport', opts.rtspTransport ?? DEFAULT_STREAM.rtspTransport);
+      // libavformat 58 (ffmpeg 4.x) calls the RTSP socket timeout -stimeout; there -timeout means
+      // "listen as a server". From 59 on, -timeout is the socket timeout and -stimeout is gone.
+      args.push(libavformatMajor(binary) >= 59 ? '-timeout' : '-stimeout', timeoutUs);
+    } else {
+      args.push('-rw_timeout', timeoutUs);
+    }
   }
-  if (opts.lowDelay) args.push('-fflags', 'nobuffer', '-flags', 'low_delay');
-  return [...args, '-i', url];
+  // HLS: start at the newest segment, not three behind (which bursts the backlog at start).
+  if (type === 'hls-live') args.push('-live_start_index', '-1');
+  // The raw MJPEG demuxer finds each JPEG by its markers, so parts without Content-Length (cheap
+  // cameras) work with every ffmpeg; the multipart demuxer of ffmpeg 4.x fails on them. It has no
+  // timestamps of its own: arrival time is the camera's clock.
+  if (type === 'mjpeg') args.push('-f', 'mjpeg', '-use_wallclock_as_timestamps', '1');
+  if (!isFiniteType(type)) {
+    args.push(...LIVE_PROBE);
+    // Low delay also turns off frame threading, which holds back one frame per thread (16 on a big host).
+    args.push('-flags', 'low_delay');
+  }
+  return [...args, ...(opts.decoder ?? []), '-i', inputName(url)];
 }
 
 /** What ffmpeg is given after -i for `url` (and how it names the input in its messages). */
@@ -118,6 +142,8 @@ export interface DecodeSpec {
    * that changes resolution is scaled back to it, so the frames keep one size), on sourceFd(spec).
    */
   source?: { width: number; height: number };
+  /** Deinterlace (bwdif, one frame per frame): every frame, or the frames flagged interlaced. */
+  deinterlace?: 'all' | 'interlaced';
 }
 
 /** Pad colour 114 (Ultralytics LetterBox) as an ffmpeg colour. */
@@ -135,6 +161,9 @@ export function sourceFd(spec: Pick<DecodeSpec, 'jpeg'>): number {
 /** Python's round() (half to even) of an ffmpeg expression, as roundHalfEven in letterbox.ts. */
 const roundHalfEvenExpr = (v: string): string => `if(eq(${v}-floor(${v}),0.5),2*round(${v}/2),round(${v}))`;
 
+/** Name of the letterbox's scale filter: its configuration line gives the size it scales from. */
+const LETTERBOX_SCALE = 'scale@letterbox';
+
 /**
  * The letterbox as ffmpeg expressions of the input size, the same arithmetic as computeLetterbox
  * (same doubles, same rounding), so a source whose resolution changes mid-stream is letterboxed
@@ -144,36 +173,44 @@ export function letterboxFilter(dstWidth: number, dstHeight: number): string {
   const scale = `min(${dstHeight}/ih,${dstWidth}/iw)`;
   const pad = (out: string, size: string): string => `max(0,round((${out}-${size})/2-0.1))`;
   return (
-    `scale=w='${roundHalfEvenExpr(`iw*${scale}`)}':h='${roundHalfEvenExpr(`ih*${scale}`)}':flags=${SCALE_FLAGS},format=rgb24,` +
+    `${LETTERBOX_SCALE}=w='${roundHalfEvenExpr(`iw*${scale}`)}':h='${roundHalfEvenExpr(`ih*${scale}`)}':flags=${SCALE_FLAGS},format=rgb24,` +
     `pad=w=${dstWidth}:h=${dstHeight}:x='${pad('ow', 'iw')}':y='${pad('oh', 'ih')}':color=${PAD_COLOR}`
   );
 }
 
 /**
+ * The JPEG's size: the source's, or `maxWidth` wide, rounded to even numbers (4:2:0 JPEG), so each
+ * axis maps by its own ratio (JPEG width / source width, JPEG height / source height), exactly:
+ * a 161x97 source gives a 162x98 JPEG of the whole picture, never a cropped or padded one.
+ */
+export function jpegScaleFilter(maxWidth?: number): string {
+  const w = maxWidth ? `min(iw,${maxWidth})` : 'iw';
+  return `scale=w='2*round(${w}/2)':h='2*round(ih*ow/iw/2)':flags=${SCALE_FLAGS}`;
+}
+
+/**
  * Full ffmpeg argument list for a decode: letterboxed rgb24 raw frames on stdout and, when asked,
- * MJPEG frames of the same decode on fd 3. A tiny `crop=2:2,showinfo` branch reports every output
- * frame's pts on stderr at `info` level (cheap: showinfo checksums only the 2x2 crop); the filter
- * graph's input size is reported at `verbose` level each time ffmpeg (re)configures the graph (a
- * new source resolution). Hence the log level `level+verbose`: the `[level]` tags let us tell
- * those lines from errors.
+ * MJPEG frames of the same decode on fd 3. ffmpeg rotates the picture as the stream's display
+ * matrix says (autorotation, before our graph), so everything downstream sees what a player shows.
+ * A tiny `crop=2:2,showinfo` branch reports every output frame's pts on stderr at `info` level
+ * (cheap: showinfo checksums only the 2x2 crop); each (re)configuration of the graph is reported
+ * at `verbose` level, followed by the size the letterbox's scale filter scales from (the displayed
+ * size; a new one when the source's resolution changes). Hence the log level `level+verbose`: the
+ * `[level]` tags let us tell those lines from errors.
  */
 export function decodeArgs(spec: DecodeSpec, binary: string): string[] {
   const branches = 2 + (spec.jpeg ? 1 : 0) + (spec.source ? 1 : 0);
+  const deinterlace = spec.deinterlace ? `bwdif=mode=send_frame:deint=${spec.deinterlace},` : '';
   const rate = spec.fps && spec.fps > 0 ? `fps=${spec.fps},` : '';
   const graph = [
-    `[0:v]${rate}split=${branches}[main][tap]${spec.jpeg ? '[jsrc]' : ''}${spec.source ? '[ssrc]' : ''}`,
+    `[0:v]${deinterlace}${rate}split=${branches}[main][tap]${spec.jpeg ? '[jsrc]' : ''}${spec.source ? '[ssrc]' : ''}`,
     '[tap]crop=2:2:0:0,showinfo,nullsink',
     `[main]${letterboxFilter(spec.dstWidth, spec.dstHeight)}[rgb]`,
   ];
-  if (spec.jpeg) {
-    const maxW = spec.jpeg.maxWidth;
-    // Narrower sources pass through unscaled (the scale filter is a no-op at the same size).
-    const shrink = maxW ? `scale=w='min(iw,${maxW})':h=-2:flags=${SCALE_FLAGS},` : '';
-    // The JPEGs are paired with frames by order, not time. Numbered in milliseconds, with a
-    // millisecond encoder time base (-r 1000 below), no two share a timestamp: the encoder refuses
-    // those, and a camera's wall-clock times can be closer than ffmpeg's default 1/25 s.
-    graph.push(`[jsrc]settb=1/1000,setpts=N,${shrink}format=yuvj420p[jpg]`);
-  }
+  // The JPEGs are paired with frames by order, not time. Numbered in milliseconds, with a
+  // millisecond encoder time base (-r 1000 below), no two share a timestamp: the encoder refuses
+  // those, and a camera's wall-clock times can be closer than ffmpeg's default 1/25 s.
+  if (spec.jpeg) graph.push(`[jsrc]settb=1/1000,setpts=N,${jpegScaleFilter(spec.jpeg.maxWidth)},format=yuvj420p[jpg]`);
   if (spec.source) {
     // A no-op at the probed size; after a resolution change it keeps the frames at that size. Plain
     // bilinear: the exact-rounding flags the model input gets double the cost of this conversion
@@ -284,12 +321,24 @@ export function parseShowinfo(text: string): { n: number; ptsTime: number } | un
 }
 
 /**
- * The filter graph's input size from ffmpeg's verbose line when it (re)configures the graph:
- * `[graph 0 input from stream 0:0 @ 0x...] [verbose] w:640 h:360 pixfmt:yuv420p tb:1/90000 ...`.
+ * A (re)configuration of the filter graph, from the verbose line of its input:
+ * `[graph 0 input from stream 0:0 @ 0x...] [verbose] w:640 h:360 pixfmt:yuv420p tb:1/90000 ...`
+ * (the stored size, before autorotation; the letterbox's own line below follows it).
  */
-export function parseGraphInput(line: LogLine): { width: number; height: number } | undefined {
-  if (!line.context || !/^graph \d+ input from stream /.test(line.context)) return undefined;
-  const m = /^w:(\d+) h:(\d+) /.exec(line.text);
+export function isGraphInput(line: LogLine): boolean {
+  return line.context !== undefined && /^graph \d+ input from stream /.test(line.context) && /^w:\d+ h:\d+ /.test(line.text);
+}
+
+/**
+ * The size the letterbox scales from, from its scale filter's verbose line when ffmpeg
+ * (re)configures the graph (the scale filter also prints it when it re-initialises itself within
+ * a graph, e.g. on a colour-range change of a frame):
+ * `[scale@letterbox @ 0x...] [verbose] w:480 h:640 fmt:yuv420p sar:0/1 -> w:480 h:640 fmt:rgb24 ...`
+ * (after autorotation: the displayed size).
+ */
+export function parseLetterboxInput(line: LogLine): { width: number; height: number } | undefined {
+  if (!line.context?.startsWith(`${LETTERBOX_SCALE} @ `)) return undefined;
+  const m = /^w:(\d+) h:(\d+) fmt:\S+ sar:\S+ -> /.exec(line.text);
   return m ? { width: Number(m[1]), height: Number(m[2]) } : undefined;
 }
 

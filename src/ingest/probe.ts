@@ -4,12 +4,33 @@
  * reached in time.
  */
 import { open, stat } from 'node:fs/promises';
-import type { SourceInfo } from '../types.js';
+import type { SourceInfo, SourceType } from '../types.js';
 import type { SourceSettings } from '../config/schema.js';
 import { describeExit, ffmpegPath, ffprobePath, inputArgs, spawnFfmpeg, withoutInputName, type ExitStatus } from './ffmpeg.js';
+import { clockwiseRotation, displayedSize, InputHeaderParser } from './inputHeader.js';
+import { isFiniteType, typeFromUrl } from './sourceType.js';
 import { isFileSource, redactUrl } from './sourceUrl.js';
 
-export type SourceErrorCode = 'ENOENT' | 'UNREADABLE' | 'EMPTY' | 'NOT_VIDEO' | 'TRUNCATED' | 'NO_VIDEO_STREAM' | 'UNREACHABLE' | 'TIMEOUT' | 'PROBE_FAILED' | 'CANCELLED';
+/**
+ * ENOENT: no such file. UNREADABLE: a file we may not read. EMPTY: a file of 0 bytes. NOT_VIDEO:
+ * not a video at all (text, a damaged MP4, an unknown format). TRUNCATED: an MP4 without its index
+ * (cut off, or a recording never finalised). NO_VIDEO_STREAM: a media file without video (audio
+ * only). UNAUTHORIZED: the server refused the credentials. STALLED: a live source that stopped
+ * advancing (an HLS playlist that gains no segment).
+ */
+export type SourceErrorCode =
+  | 'ENOENT'
+  | 'UNREADABLE'
+  | 'EMPTY'
+  | 'NOT_VIDEO'
+  | 'TRUNCATED'
+  | 'NO_VIDEO_STREAM'
+  | 'UNAUTHORIZED'
+  | 'STALLED'
+  | 'UNREACHABLE'
+  | 'TIMEOUT'
+  | 'PROBE_FAILED'
+  | 'CANCELLED';
 
 export class SourceError extends Error {
   override readonly name = 'SourceError';
@@ -24,6 +45,8 @@ export class SourceError extends Error {
 export interface ProbeOptions extends Partial<Pick<SourceSettings, 'rtspTransport'>> {
   /** Whole probe deadline; ffprobe is killed after it. Default 10 s. */
   timeoutMs?: number;
+  /** How the source is opened; by default what the URL alone tells. */
+  type?: SourceType;
   /** Aborting ends ffprobe at once; the probe then rejects with code CANCELLED. */
   signal?: AbortSignal;
 }
@@ -43,13 +66,18 @@ interface ProbeJson {
     r_frame_rate?: string;
     nb_frames?: string;
     duration?: string;
+    field_order?: string;
+    tags?: { rotate?: string };
+    side_data_list?: { rotation?: number }[];
   }[];
   format?: { format_name?: string; duration?: string };
 }
 
 export async function probeSource(url: string, opts: ProbeOptions = {}): Promise<ProbedSource> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
+  const type = opts.type ?? typeFromUrl(url);
   const isFile = isFileSource(url);
+  const finite = isFiniteType(type);
   const shown = redactUrl(url);
   if (isFile) await assertReadableFile(url);
 
@@ -60,17 +88,17 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
     // Every stream: the first video one is analysed, the first audio one may be copied into a render.
     '-print_format', 'json', '-show_streams', '-show_format',
     // The socket timeout stays inside the probe deadline so ffprobe ends itself on a dead server.
-    ...inputArgs(url, binary, { rtspTransport: opts.rtspTransport, socketTimeoutMs }),
+    ...inputArgs(url, binary, { type, rtspTransport: opts.rtspTransport, socketTimeoutMs }),
   ];
   const started = performance.now();
   let run = await runProbeChild(args, 'ffprobe', timeoutMs, opts.signal);
   // Some static ffprobe builds crash on inputs that ffmpeg reads fine (the bundled one on MPEG-TS):
   // then ask the decoder itself, which also keeps the probe in step with what will decode.
   if (run.status.signal && !run.timedOut && !run.cancelled) {
-    const ffArgs = ['-hide_banner', '-nostdin', ...inputArgs(url, ffmpegPath(), { rtspTransport: opts.rtspTransport, socketTimeoutMs })];
+    const ffArgs = ['-hide_banner', '-nostdin', ...inputArgs(url, ffmpegPath(), { type, rtspTransport: opts.rtspTransport, socketTimeoutMs })];
     run = await runProbeChild(ffArgs, 'ffmpeg', timeoutMs, opts.signal);
-    const info = sourceInfoFromLog(run.lines, url, isFile);
-    if (info) return info;
+    const info = sourceInfoFromLog(run.lines, url, finite);
+    if (info) return { ...info, type };
   }
   const { status, timedOut, cancelled, tail, out } = run;
 
@@ -81,14 +109,12 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
   if (status.spawnError) throw new SourceError('PROBE_FAILED', `cannot run ffprobe (${binary}): ${status.spawnError.message}`);
   if (status.code !== 0) {
     if (isFile) {
-      // ffprobe misses the moov atom of anything named .mp4; only an MP4 (it starts with an ftyp
-      // box) that lacks it is one cut short.
-      if (tail.some((l) => /moov atom not found/i.test(l)) && (await startsWithFtyp(url))) {
-        throw new SourceError('TRUNCATED', `not a video: ${shown} (truncated or unfinished MP4: moov atom not found)`);
-      }
       if (/no such file/i.test(reason)) throw new SourceError('ENOENT', `input not found: ${shown}`);
       if (/permission denied/i.test(reason)) throw new SourceError('UNREADABLE', `cannot read ${shown}: permission denied`);
-      throw new SourceError('NOT_VIDEO', `not a video: ${shown} (ffprobe: ${reason || describeExit(status, tail)})`);
+      throw await unreadableFileError(url, reason || describeExit(status, tail), tail);
+    }
+    if (tail.some((l) => /\b(401 Unauthorized|403 Forbidden)\b/.test(l))) {
+      throw new SourceError('UNAUTHORIZED', `${shown}: the server refused the credentials (ffprobe: ${reason})`);
     }
     // A silent server makes ffprobe give up at its socket timeout with a vague "Invalid data".
     if (/timed out/i.test(reason) || performance.now() - started >= socketTimeoutMs) {
@@ -103,10 +129,10 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
   } catch {
     throw new SourceError('PROBE_FAILED', `ffprobe gave unreadable output for ${shown}`);
   }
-  return sourceInfoFrom(json, url, isFile);
+  return { ...sourceInfoFrom(json, url, finite), type };
 }
 
-/** SourceInfo from ffprobe's JSON (exported for tests of the arithmetic). */
+/** SourceInfo from ffprobe's JSON (exported for tests of the arithmetic); `isFile`: a finite source. */
 export function sourceInfoFrom(json: ProbeJson, url: string, isFile: boolean): ProbedSource {
   const shown = redactUrl(url);
   const v = json.streams?.find((s) => s.codec_type === 'video');
@@ -117,9 +143,12 @@ export function sourceInfoFrom(json: ProbeJson, url: string, isFile: boolean): P
   if (v.codec_name === 'ansi' || json.format?.format_name === 'tty') {
     throw new SourceError('NOT_VIDEO', `not a video: ${shown} (ffprobe: text, read as ANSI art)`);
   }
-  const width = v.width ?? 0;
-  const height = v.height ?? 0;
-  if (width <= 0 || height <= 0) throw new SourceError('NOT_VIDEO', `not a video: ${shown} (video stream without a frame size)`);
+  if (!v.width || !v.height || v.width <= 0 || v.height <= 0) throw new SourceError('NOT_VIDEO', `not a video: ${shown} (video stream without a frame size)`);
+  // The display matrix (counter-clockwise, newer ffprobe) or the old rotate tag (clockwise).
+  const matrix = v.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation;
+  const rotation = matrix !== undefined ? clockwiseRotation(matrix) : clockwiseRotation(-Number(v.tags?.rotate ?? 0));
+  const { width, height } = displayedSize(v.width, v.height, rotation);
+  const interlaced = /^(tt|bb|tb|bt)$/.test(v.field_order ?? '');
 
   const fps = frameRate(v.avg_frame_rate) || frameRate(v.r_frame_rate);
   const duration = positive(Number(v.duration)) ?? positive(Number(json.format?.duration));
@@ -133,7 +162,7 @@ export function sourceInfoFrom(json: ProbeJson, url: string, isFile: boolean): P
     frameCount = Math.round(duration * fps);
   }
   const audioCodec = json.streams?.find((s) => s.codec_type === 'audio')?.codec_name;
-  return { url, width, height, fps, frameCount, frameCountExact, duration, codec: v.codec_name ?? 'unknown', isFile, ...(audioCodec ? { audioCodec } : {}) };
+  return { url, width, height, rotation, interlaced, fps, frameCount, frameCountExact, duration, codec: v.codec_name ?? 'unknown', isFile, ...(audioCodec ? { audioCodec } : {}) };
 }
 
 /** "30000/1001" -> 29.97; 0 for "0/0", missing, or implausible (> 1000 fps: a timebase, not a rate). */
@@ -151,18 +180,6 @@ function positive(v: number): number | undefined {
 /** The filesystem path of a local source URL. */
 function localPath(url: string): string {
   return url.startsWith('file:') ? url.slice(5) : url;
-}
-
-/** Whether a file begins with an ISO BMFF file-type box (bytes 4-7 are 'ftyp'). */
-async function startsWithFtyp(url: string): Promise<boolean> {
-  const file = await open(localPath(url), 'r');
-  try {
-    const head = Buffer.alloc(8);
-    const { bytesRead } = await file.read(head, 0, 8, 0);
-    return bytesRead === 8 && head.toString('latin1', 4, 8) === 'ftyp';
-  } finally {
-    await file.close();
-  }
 }
 
 /**
@@ -227,25 +244,87 @@ async function runProbeChild(args: string[], binary: 'ffprobe' | 'ffmpeg', timeo
 }
 
 /**
- * SourceInfo from ffmpeg's own description of its input (`ffmpeg -i URL` with no output), e.g.
- * "  Duration: 00:00:02.00, start: 1.4, bitrate: 300 kb/s" and
- * "  Stream #0:0[0x100]: Video: h264 (High) (...), yuv420p(progressive), 320x240 [SAR 1:1 DAR 4:3], 10 fps, 10 tbr, ...".
- * Undefined when no video stream is listed. Frame counts are estimates (duration x fps).
+ * SourceInfo from ffmpeg's own description of its input (`ffmpeg -i URL` with no output; see
+ * inputHeader.ts). Undefined when no video stream with a size is listed. Frame counts are
+ * estimates (duration x fps).
  */
 export function sourceInfoFromLog(lines: string[], url: string, isFile: boolean): ProbedSource | undefined {
-  const video = lines.find((l) => /Stream #\d+:\d+.*: Video: /.test(l));
-  if (!video) return undefined;
-  const codec = /: Video: ([\w-]+)/.exec(video)?.[1] ?? 'unknown';
-  const size = /, (\d{2,5})x(\d{2,5})/.exec(video);
-  if (!size) return undefined;
-  const rate = /, ([\d.]+)(k?) (?:fps|tbr)/.exec(video);
-  const fps = rate ? Number(rate[1]) * (rate[2] ? 1000 : 1) : 0;
-  const d = lines.map((l) => /Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(l)).find((m) => m !== null);
-  const duration = d ? positive(Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3])) : undefined;
-  const frameCount = isFile && duration !== undefined && fps > 0 ? Math.round(duration * fps) : undefined;
-  const audioCodec = lines.map((l) => /Stream #\d+:\d+.*: Audio: ([\w-]+)/.exec(l)?.[1]).find((c) => c !== undefined);
+  const parser = new InputHeaderParser();
+  for (const l of lines) parser.push(l);
+  const h = parser.header;
+  if (!parser.hasVideo || !h.width || !h.height) return undefined;
+  const { width, height } = displayedSize(h.width, h.height, h.rotation);
+  const frameCount = isFile && h.duration !== undefined && h.fps > 0 ? Math.round(h.duration * h.fps) : undefined;
   return {
-    url, width: Number(size[1]), height: Number(size[2]), fps: fps > 0 && fps <= 1000 ? fps : 0, frameCount, frameCountExact: false, duration, codec, isFile,
-    ...(audioCodec ? { audioCodec } : {}),
+    url, width, height, rotation: h.rotation, interlaced: h.interlaced, fps: h.fps, frameCount, frameCountExact: false, duration: h.duration, codec: h.codec ?? 'unknown', isFile,
+    ...(h.audioCodec ? { audioCodec: h.audioCodec } : {}),
   };
+}
+
+/** ISO base media (MP4, MOV) top-level boxes a file can start with. */
+const MP4_FIRST_BOXES = new Set(['ftyp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pnot', 'styp']);
+
+/**
+ * Why ffprobe could not read a local file, in words that fit it: text is not a video; an MP4 with no
+ * index is truncated (its boxes run past the end of the file) or unfinished (they do not: a
+ * recording never finalised); one whose boxes are garbage is damaged; anything else is not a video
+ * ffmpeg knows.
+ */
+async function unreadableFileError(url: string, reason: string, tail: string[]): Promise<SourceError> {
+  const shown = redactUrl(url);
+  const path = localPath(url);
+  const head = await readAt(path, 0, 512);
+  if (head && isText(head)) return new SourceError('NOT_VIDEO', `not a video: ${shown} (a text file)`);
+  if (head && head.length >= 8 && MP4_FIRST_BOXES.has(head.toString('latin1', 4, 8)) && tail.some((l) => /moov atom not found/i.test(l))) {
+    const boxes = await walkMp4Boxes(path);
+    if (boxes.damagedAt !== undefined) return new SourceError('NOT_VIDEO', `not a video: ${shown} (a damaged MP4: no valid box at byte ${boxes.damagedAt})`);
+    if (boxes.cutInside) {
+      return new SourceError('TRUNCATED', `truncated MP4: ${shown} (cut off inside its '${boxes.cutInside}' box, ${boxes.size} bytes; no index: moov atom not found)`);
+    }
+    return new SourceError('TRUNCATED', `unfinished MP4: ${shown} (no index: moov atom not found; the recording was not finalised)`);
+  }
+  return new SourceError('NOT_VIDEO', `not a video: ${shown} (ffprobe: ${reason})`);
+}
+
+const GROWING_BOXES = new Set(['mdat', 'moov', 'moof']);
+
+/** Walks an MP4's top-level boxes: the one the file ends inside, or where a box header is garbage. */
+async function walkMp4Boxes(path: string): Promise<{ size: number; cutInside?: string; damagedAt?: number }> {
+  const size = (await stat(path)).size;
+  for (let offset = 0, boxes = 0; offset < size && boxes < 10_000; boxes++) {
+    const header = await readAt(path, offset, 16);
+    if (!header || header.length < 8) return { size, cutInside: 'header' };
+    const type = header.toString('latin1', 4, 8);
+    let boxSize = header.readUInt32BE(0);
+    if (boxSize === 1 && header.length >= 16) boxSize = Number(header.readBigUInt64BE(8));
+    else if (boxSize === 0) boxSize = size - offset;
+    if (!/^[\x20-\x7e]{4}$/.test(type) || boxSize < 8) return { size, damagedAt: offset };
+    // Only the media and index boxes grow while a recording runs; any other box running past the
+    // end has a garbage size.
+    if (offset + boxSize > size) return GROWING_BOXES.has(type) ? { size, cutInside: type } : { size, damagedAt: offset };
+    offset += boxSize;
+  }
+  return { size };
+}
+
+async function readAt(path: string, position: number, bytes: number): Promise<Buffer | undefined> {
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(bytes);
+      const { bytesRead } = await fh.read(buf, 0, bytes, position);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** Printable UTF-8 and whitespace only. */
+function isText(buf: Buffer): boolean {
+  // A read that ends mid-character leaves one replacement character at the end.
+  const text = buf.toString('utf8').replace(/\uFFFD$/, '');
+  return !text.includes('\uFFFD') && /^[\p{L}\p{N}\p{P}\p{S}\p{Zs}\t\r\n]*$/u.test(text);
 }

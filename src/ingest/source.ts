@@ -1,15 +1,15 @@
 /**
  * Sources: where frames come from, behind one small interface. The stream runner and `analyze`
  * open sources through a SourceFactory, so their logic (reconnect, stall, drops) is independent of
- * ffmpeg and tested with fake sources. `ffmpegSources` is the real one: ffprobe, then one ffmpeg
- * child decoding, scaling and letterboxing (FrameDecoder).
+ * ffmpeg and tested with fake sources. The real one is `ffmpegSources` (ffmpegSource.ts): each kind
+ * of source opened for what it is, one ffmpeg child decoding, scaling and letterboxing.
  */
 import type { SourceSettings } from '../config/schema.js';
 import type { Frame, SourceInfo } from '../types.js';
-import { FrameDecoder } from './decoder.js';
-import { probeSource } from './probe.js';
+import type { HlsPlaylist } from './hls.js';
+import type { Hwaccel } from './hwaccel.js';
 
-/** `realtime` (pace at the native frame rate) and `loop` apply to files, `rtspTransport` to RTSP. */
+/** `realtime` (pace at the native frame rate) and `loop` apply to finite sources, `rtspTransport` to RTSP. */
 export interface SourceRequest extends Partial<SourceSettings> {
   streamId: string;
   url: string;
@@ -21,10 +21,26 @@ export interface SourceRequest extends Partial<SourceSettings> {
   source?: boolean;
   /** seq of the first frame (a stream's numbering continues across reconnects). */
   startSeq?: number;
+  /**
+   * The frames' output when the consumer knows it at open (a running stream knows its model): a
+   * live source is then opened once, by the decoder itself, and open() resolves with its first
+   * frame decoded. Without it a live source is probed first. frames() must be given the same.
+   */
+  output?: FrameOutput;
   /** Time allowed to open the source, ms. */
   openTimeoutMs?: number;
+  /** How long a network read may block before ffmpeg gives up on the source, ms (default 5000). */
+  socketTimeoutMs?: number;
   /** Decoder niceness 0..19 (default 0). */
   nice?: number;
+  /** true: deinterlace every frame; 'auto' (default): when the stream says it is interlaced; false: never. */
+  deinterlace?: boolean | 'auto';
+  /** Decode on a GPU (hwaccel.ts). */
+  hwaccel?: Hwaccel;
+  /** Live HLS: the playlist as last seen; the open is refused (STALLED) until the playlist has moved on. */
+  previousPlaylist?: HlsPlaylist;
+  /** What the consumer should know that does not stop the frames (a truncated file). */
+  onWarning?(message: string): void;
   /** Aborting ends an open() in progress at once. */
   signal?: AbortSignal;
 }
@@ -40,7 +56,12 @@ export interface FrameOutput {
 
 /** An opened source. Frames are pulled; nothing is decoded ahead beyond `readAhead`. */
 export interface FrameSource {
+  /** The source as it decodes: displayed size, rotation, interlacing; `isFile` for finite sources. */
   readonly info: SourceInfo;
+  /** Live HLS: the newest playlist seen (hand it back as `previousPlaylist` when reopening). */
+  readonly playlist?: HlsPlaylist;
+  /** Frames the decoder reported damaged data for so far. */
+  readonly decodeErrors?: number;
   /** The frames in order, letterboxed to `output`'s size; ends when the source ends, throws when it fails. Single use. */
   frames(output: FrameOutput): AsyncIterableIterator<Frame>;
   /** Ends the source (an iteration in progress ends) and releases it. Idempotent. */
@@ -50,48 +71,8 @@ export interface FrameSource {
 export interface SourceFactory {
   /**
    * Opens `req.url`. Rejects with a SourceError when the source cannot be read (a missing or
-   * undecodable file; a camera that does not answer) and with an AbortError when aborted.
+   * undecodable file; a camera that does not answer; refused credentials), code CANCELLED when
+   * aborted.
    */
   open(req: SourceRequest): Promise<FrameSource>;
-}
-
-/** ffprobe on open, then one FrameDecoder (one ffmpeg child) for the frames. */
-export const ffmpegSources: SourceFactory = {
-  async open(req) {
-    const info = await probeSource(req.url, { timeoutMs: req.openTimeoutMs, rtspTransport: req.rtspTransport, signal: req.signal });
-    let decoder: FrameDecoder | undefined;
-    let stopped = false;
-    return {
-      info,
-      frames(output) {
-        decoder = decoderFor(req, info, output);
-        // Stopped before it started: the decoder ends at once without spawning ffmpeg.
-        if (stopped) void decoder.stop();
-        return decoder.frames();
-      },
-      async stop() {
-        stopped = true;
-        await decoder?.stop();
-      },
-    };
-  },
-};
-
-function decoderFor(req: SourceRequest, info: SourceInfo, output: FrameOutput): FrameDecoder {
-  return new FrameDecoder({
-    streamId: req.streamId,
-    url: req.url,
-    info,
-    dstWidth: output.width,
-    dstHeight: output.height,
-    realtime: req.realtime,
-    loop: req.loop,
-    fps: req.fps,
-    jpeg: req.jpeg,
-    source: req.source,
-    rtspTransport: req.rtspTransport,
-    startSeq: req.startSeq,
-    readAhead: output.readAhead,
-    nice: req.nice,
-  });
 }

@@ -10,7 +10,8 @@
  * threads leave idle rather than pre-empting them mid-operator (which stalls both threads at the
  * next barrier). Measured on 2 cores with a 1080p H.264 clip: +7-9 % fps (docs/benchmarks.md).
  */
-import { ffmpegSources, type SourceFactory } from '../ingest/source.js';
+import { ffmpegSources } from '../ingest/ffmpegSource.js';
+import type { SourceFactory } from '../ingest/source.js';
 import { openModelBackend } from '../infer/backend.js';
 import type { DetectorOptions, ModelInfo } from '../infer/detector.js';
 import { DEFAULT_TRACKER, type AnalyticsSettings, type MotionConfig } from '../config/schema.js';

@@ -7,7 +7,8 @@
 import { Subject, type Observable } from 'rxjs';
 import type { FrameResult, StreamStats } from '../types.js';
 import { modelSettings, type ModelSettings, type ServeConfig, type StreamSettings } from '../config.js';
-import { ffmpegSources, type SourceFactory } from '../ingest/source.js';
+import { ffmpegSources } from '../ingest/ffmpegSource.js';
+import type { SourceFactory } from '../ingest/source.js';
 import { ffmpegChoice } from '../ingest/binaries.js';
 import { liveFfmpegChildren } from '../ingest/ffmpeg.js';
 import type { ModelBackend } from '../infer/backend.js';

@@ -23,11 +23,19 @@ export interface RtspServerOptions {
   timeoutMs?: number;
   /** How long a port still held by a just-killed predecessor is retried; default 5000, 0 = once. */
   busyRetryMs?: number;
+  /** Each session starts this many access units into the clip (mid-GOP, like joining a camera). */
+  startFrame?: number;
+  /** Require RTSP authentication (basic unless `auth: 'digest'`). */
+  user?: string;
+  password?: string;
+  auth?: 'basic' | 'digest';
 }
 
 export interface RtspServer {
   url: string;
   port: number;
+  /** The server process (SIGSTOP freezes it: a camera that hangs with its connections open). */
+  pid: number;
   /** SIGTERM, then waits for the process to exit (SIGKILL after 5 s). */
   stop(): Promise<void>;
   /** SIGKILL at once, without waiting: a server that dies mid-stream. */
@@ -39,7 +47,7 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** Resolves once an RTSP OPTIONS request on the port gets a 200 answer. */
+/** Resolves once an RTSP OPTIONS request on the port gets an answer (200; OPTIONS needs no credentials). */
 function rtspAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
@@ -121,6 +129,8 @@ export async function startRtspServer(opts: RtspServerOptions = {}): Promise<Rts
   const file = opts.file ?? (await ensureDemoClip()).video;
   const path = opts.path ?? 'stream';
   const args = ['--file', file, '--port', String(opts.port ?? 0), '--path', path];
+  if (opts.startFrame) args.push('--start-frame', String(opts.startFrame));
+  if (opts.user !== undefined) args.push('--user', opts.user, '--password', opts.password ?? '', '--auth', opts.auth ?? 'basic');
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const busyUntil = Date.now() + (opts.busyRetryMs ?? 5000);
   let launched: Launched;
@@ -139,6 +149,7 @@ export async function startRtspServer(opts: RtspServerOptions = {}): Promise<Rts
   return {
     url: `rtsp://127.0.0.1:${port}/${path}`,
     port,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
