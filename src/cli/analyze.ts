@@ -300,6 +300,7 @@ async function runOne(job: Plan['jobs'][number], shared: SharedOptions, signal: 
   progress.finish();
   const gated = shared.motion ? `; detector on ${summary.inferred} (${summary.frames ? Math.round((100 * summary.inferred) / summary.frames) : 0} %)` : '';
   process.stderr.write(summaryLine(summary.frames, summary.seconds) + gated + (summary.interrupted ? ' (interrupted)' : '') + '\n');
+  for (const w of summary.warnings) process.stderr.write(`streamlens analyze: warning: ${w}\n`);
   return summary.interrupted ? 130 : 0;
 }
 
@@ -312,6 +313,7 @@ async function runMany(p: Plan, shared: SharedOptions, jobs: number, signal: Abo
     progress.fail(p.jobs.length + k, m.reason);
   });
   let interrupted = false;
+  const warnings: string[] = [];
   await runPool(
     p.jobs.length,
     jobs,
@@ -320,6 +322,7 @@ async function runMany(p: Plan, shared: SharedOptions, jobs: number, signal: Abo
       const job = p.jobs[i];
       const summary = await analyzeInto(job.input, job.outputs, shared, { signal, onProgress: (done, total) => progress.update(i, done, total) });
       interrupted ||= summary.interrupted;
+      warnings.push(...summary.warnings);
       progress.finish(i, job.outputs.map((o) => o.path).join(', ') + (summary.interrupted ? ' (interrupted)' : ''));
     },
     (i, reason) => {
@@ -329,6 +332,7 @@ async function runMany(p: Plan, shared: SharedOptions, jobs: number, signal: Abo
     signal,
   );
   progress.close();
+  for (const w of warnings) process.stderr.write(`streamlens analyze: warning: ${w}\n`);
   if (interrupted || signal.aborted) return 130;
   if (failed.length) throw new Error(`${failed.length} of ${names.length} inputs failed: ${failed.map((f) => `${f.input} (${f.reason})`).join('; ')}`);
   return 0;

@@ -65,6 +65,8 @@ export interface AnalyzeSummary {
   seconds: number;
   fps: number;
   interrupted: boolean;
+  /** What the source said that did not stop the analysis (a truncated file: where it ended). */
+  warnings: string[];
 }
 
 async function takeBatch(frames: AsyncIterator<Frame>, n: number): Promise<Frame[]> {
@@ -81,7 +83,9 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
   const log = opts.log ?? defaultLog;
   const requested = Math.max(1, opts.batch);
   // The input first: a file that cannot be read fails before the model is loaded.
+  const warnings: string[] = [];
   const source = await (opts.sources ?? ffmpegSources).open({
+    onWarning: (message) => warnings.push(message),
     streamId: ANALYZE_STREAM,
     url: opts.input,
     openTimeoutMs: 15_000,
@@ -151,5 +155,5 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
     await chain.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { frames, inferred, seconds, fps: seconds > 0 ? frames / seconds : 0, interrupted };
+  return { frames, inferred, seconds, fps: seconds > 0 ? frames / seconds : 0, interrupted, warnings };
 }
