@@ -235,7 +235,12 @@ export interface AnalyticsCounts {
 
 export type DropReason = 'policy' | 'staleness' | 'client';
 
-export type StreamState = 'connecting' | 'streaming' | 'reconnecting' | 'stopped' | 'failed' | 'ended';
+/**
+ * `stalled`: the source is there but sends nothing new (a frozen camera, an HLS playlist that
+ * stopped advancing, no frame for stallTimeoutSeconds); `unauthorized`: it refused the credentials
+ * (retried slowly). Both are retried, like `reconnecting`.
+ */
+export type StreamState = 'connecting' | 'streaming' | 'reconnecting' | 'stalled' | 'unauthorized' | 'stopped' | 'failed' | 'ended';
 
 export interface LatencySummary {
   p50: number;
@@ -267,6 +272,10 @@ export interface StreamStats {
   analytics?: AnalyticsCounts;
   /** Cluster mode: the node running the stream (absent while no node runs it). */
   node?: string;
+  /** The source as last opened: how (type), its displayed size and rotation, interlacing, codec, rate. */
+  source?: Pick<SourceInfo, 'type' | 'width' | 'height' | 'rotation' | 'interlaced' | 'codec' | 'fps'>;
+  /** Frames the decoder reported damaged data for (a corrupt source still "streams"). */
+  decodeErrors?: number;
 }
 
 // ---- Configuration: the types come from its schema (src/config/schema.ts) ----

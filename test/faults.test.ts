@@ -134,9 +134,9 @@ describe('faults', () => {
     ['a truncated MP4', () => ({ url: join(media, 'truncated.mp4') }), /^truncated MP4: \S+\/truncated\.mp4 \(cut off inside its 'mdat' box, \d+ bytes; no index: moov atom not found\)$/, 'failed'],
     ['a corrupt MP4', () => ({ url: join(media, 'corrupt.mp4') }), /^not a video: \S+\/corrupt\.mp4 \(/, 'failed'],
     ['a non-video file', () => ({ url: join(media, 'notes.mp4') }), /^not a video: \S+\/notes\.mp4 \(a text file\)$/, 'failed'],
-    ['an RTSP URL that refuses', () => ({ url: `rtsp://127.0.0.1:${closed!.port}/cam`, probeTimeoutMs: 3000 }), /^cannot open rtsp:\/\/127\.0\.0\.1:\d+\/cam \(ffprobe: Connection refused\)$/, 'reconnecting'],
-    // The probe deadline (2 s) or ffprobe's socket timeout (0.8 x that) ends it, whichever fires first.
-    ['an RTSP server that accepts and never sends', () => ({ url: `rtsp://127.0.0.1:${silentPort}/cam`, probeTimeoutMs: 2000 }), /^(timed out after 2000 ms probing|no answer from) rtsp:\/\/127\.0\.0\.1:\d+\/cam/, 'reconnecting'],
+    // A live source is opened once, by ffmpeg itself (no probe): its verdict, or the open deadline.
+    ['an RTSP URL that refuses', () => ({ url: `rtsp://127.0.0.1:${closed!.port}/cam`, probeTimeoutMs: 3000 }), /^cannot open rtsp:\/\/127\.0\.0\.1:\d+\/cam \(ffmpeg: Connection refused\)$/, 'reconnecting'],
+    ['an RTSP server that accepts and never sends', () => ({ url: `rtsp://127.0.0.1:${silentPort}/cam`, probeTimeoutMs: 2000 }), /^no video from rtsp:\/\/127\.0\.0\.1:\d+\/cam within 2000 ms$/, 'reconnecting'],
     ['a model file that is not ONNX', () => ({ url: join(media, 'healthy.mp4'), model: join(media, 'not-a-model.onnx') }), /^model \S+\/not-a-model\.onnx: not an ONNX model: \S+\/not-a-model\.onnx \(protobuf: /, 'failed'],
     ['a model with unexpected outputs', () => ({ url: join(media, 'healthy.mp4'), model: join(media, 'odd-outputs.onnx') }), /^model \S+\/odd-outputs\.onnx: model output 'output0' has shape \[1,3,1\]; expected \[B,N,6\] \(yolov10\) or \[B,4\+nc,N\] \(yolov8\)$/, 'failed'],
   ];

@@ -5,6 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseStream, type StreamSettings } from '../src/config.js';
+import { DecodeError } from '../src/ingest/decoder.js';
+import type { HlsPlaylist } from '../src/ingest/hls.js';
 import { SourceError } from '../src/ingest/probe.js';
 import { StreamRunner } from '../src/pipeline/streamRunner.js';
 import { DEFAULT_TRACKER } from '../src/config/schema.js';
@@ -75,6 +77,8 @@ describe('StreamRunner with a fake source', () => {
     expect(run.sources.stops).toBeGreaterThanOrEqual(1);
     const warn = run.log.entries.find((e) => e.msg === 'stream reconnecting')!;
     expect((warn.err as Error).name).toBe('StallError');
+    expect(run.states).toContain('stalled');
+    expect((warn.err as Error).message).toBe('no frame for 0.05 s (the source sent nothing): reopening it');
     expect(run.runner.reconnects).toBeGreaterThanOrEqual(1);
     await run.runner.stop();
     expect(run.sources.running).toBe(0);
@@ -135,6 +139,43 @@ describe('StreamRunner with a fake source', () => {
     expect(run.runner.lastError).toMatch(/inference failed: session exploded/);
     expect(run.sources.requests).toHaveLength(1);
     await until(() => run.sources.running === 0, 5000, 'source stopped');
+  });
+
+  it("opens with the model's input size (a live source then opens once, by its decoder)", async () => {
+    const run = start(settings({}), [{ frames: 1, then: 'hang' }]);
+    await until(() => run.results.length === 1, 5000, 'a result');
+    expect(run.sources.requests[0].output).toEqual({ width: run.model.info.inputWidth, height: run.model.info.inputHeight });
+  });
+
+  it('a finite network source (a file over HTTP, an HLS recording) ends; its info says so, not its URL', async () => {
+    const run = start(settings({ url: 'http://server.local/clip.mp4', reconnect: fastReconnect }), [{ frames: 3, then: 'end', info: { isFile: true, type: 'http-file' } }]);
+    await until(() => run.runner.state === 'ended', 5000, 'ended');
+    expect(run.results).toHaveLength(3);
+    expect(run.runner.reconnects).toBe(0);
+    expect(run.runner.stats().source).toMatchObject({ type: 'http-file', width: 64, height: 48 });
+  });
+
+  it('refused credentials: state unauthorized, retried at the slowest pace from the first retry', async () => {
+    const refused: Attempt = { open: 'fail', error: new SourceError('UNAUTHORIZED', 'rtsp://cam:***@camera.local/live: the server refused the credentials') };
+    const run = start(settings({ reconnect: { initialMs: 10, maxMs: 80, factor: 2, jitter: 0 } }), [refused]);
+    await until(() => reconnectDelays(run).length >= 2, 5000, 'two retries');
+    expect(reconnectDelays(run).slice(0, 2)).toEqual([80, 80]);
+    expect(run.runner.state).toBe('unauthorized');
+    expect(run.runner.lastError).toMatch(/refused the credentials/);
+  });
+
+  it('a source that went silent (STALLED) is stalled; a live HLS playlist seen is handed back on the next open', async () => {
+    const playlist: HlsPlaylist = { variants: [], ended: false, mediaSequence: 41, targetDuration: 2, segments: ['a.ts', 'b.ts'], duration: 4 };
+    const silent = new DecodeError('http://h/live.m3u8: the HLS playlist stopped advancing (no new segment for 6 s; ...)', undefined, [], 'STALLED');
+    const frozen: Attempt = { open: 'fail', error: new SourceError('STALLED', 'http://h/live.m3u8: the HLS playlist has not moved on (...)') };
+    const run = start(settings({ url: 'http://h/live.m3u8', reconnect: fastReconnect }), [{ frames: 2, then: { fail: silent }, playlist, decodeErrors: 3 }, frozen, frozen]);
+    await until(() => run.sources.requests.length >= 3, 5000, 'two more opens');
+    expect(run.states).toEqual(['connecting', 'streaming', 'stalled']);
+    expect(run.sources.requests[0].previousPlaylist).toBeUndefined();
+    expect(run.sources.requests[1].previousPlaylist).toBe(playlist);
+    expect(run.sources.requests[2].previousPlaylist).toBe(playlist);
+    expect(run.runner.lastError).toMatch(/has not moved on/);
+    expect(run.runner.stats().decodeErrors).toBe(3);
   });
 
   it('ends a file that is not looped; reconnects a live source that ends', async () => {

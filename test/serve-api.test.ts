@@ -87,7 +87,7 @@ describe('serve: HTTP API', () => {
     const gone = (await api(server, 'GET', '/api/streams/gone', undefined, auth)).json;
     await closed.release();
     expect(gone.state).toBe('reconnecting');
-    expect(gone.lastError).toBe(`cannot open ${url} (ffprobe: Connection refused)`);
+    expect(gone.lastError).toBe(`cannot open ${url} (ffmpeg: Connection refused)`);
     const before = (await api(server, 'GET', '/api/streams/demo', undefined, auth)).json.framesSent;
     await until(async () => (await api(server, 'GET', '/api/streams/demo', undefined, auth)).json.framesSent > before + 10, 10_000, 'demo keeps running');
     expect((await api(server, 'GET', '/api/streams/demo', undefined, auth)).json.state).toBe('streaming');

@@ -2,16 +2,20 @@
  * One stream, end to end: source -> drop policy -> stage chain (stages.ts) -> results, inside a
  * connection state machine:
  *
- *   connecting -> streaming -> reconnecting -> streaming -> ... -> stopped
- *                      \-> ended (a file that is not looped reached its end)
+ *   connecting -> streaming -> reconnecting | stalled | unauthorized -> streaming -> ... -> stopped
+ *                      \-> ended (a finite source that is not looped reached its end: a file, a
+ *                          file over HTTP, an HLS recording)
  *   any -> failed (permanent: the model cannot run, a local file is not a video)
  *
- * A connection attempt opens the source (SourceFactory: probe + decoder for ffmpeg); it fails on
- * an open/decode error, on a stall (no frame for `stallTimeoutSeconds` while the chain waits for
- * one) and, for live sources, on end of stream. Failed attempts retry after an exponential,
- * jittered, capped backoff; the backoff resets once a frame has gone through. Every source is
- * stopped (its ffmpeg ended) when its attempt ends, whatever the reason, before the next opens. A reconnect travels
- * through the stage chain as a discontinuity (the tracker forgets its tracks unless told not to).
+ * A connection attempt opens the source (SourceFactory); it fails on an open/decode error, on a
+ * stall (no frame for `stallTimeoutSeconds` while the chain waits for one, a camera that went
+ * silent, an HLS playlist that stopped advancing) and, for live sources, on end of stream. Failed
+ * attempts retry after an exponential, jittered, capped backoff that resets once a frame has gone
+ * through; the state says why: `stalled` (the source is there but sends nothing new),
+ * `unauthorized` (refused credentials: retried at the slowest pace, they will not fix themselves)
+ * or `reconnecting`. Every source is stopped (its ffmpeg ended) when its attempt ends, whatever the
+ * reason, before the next opens. A reconnect travels through the stage chain as a discontinuity
+ * (the tracker forgets its tracks unless told not to).
  */
 import {
   BehaviorSubject,
@@ -31,11 +35,13 @@ import {
   timeout,
   timer,
 } from 'rxjs';
+import { DecodeError } from '../ingest/decoder.js';
+import type { HlsPlaylist } from '../ingest/hls.js';
 import { SourceError, type SourceErrorCode } from '../ingest/probe.js';
 import type { FrameSource, SourceFactory } from '../ingest/source.js';
 import { isFileSource } from '../ingest/sourceUrl.js';
 import type { ModelBackend } from '../infer/backend.js';
-import type { Frame, FrameResult, StreamState, StreamStats } from '../types.js';
+import type { Frame, FrameResult, SourceInfo, StreamState, StreamStats } from '../types.js';
 import type { StreamSettings } from '../config.js';
 import type { Logger } from '../log.js';
 import { nowMs } from '../clock.js';
@@ -49,7 +55,7 @@ import { StreamCounters } from './stats.js';
 
 export class StallError extends Error {
   constructor(seconds: number) {
-    super(`no frame for ${seconds} s: restarting the decoder`);
+    super(`no frame for ${seconds} s (the source sent nothing): reopening it`);
     this.name = 'StallError';
   }
 }
@@ -81,7 +87,15 @@ export class StreamRunner {
   private readonly stopping = new Set<Promise<void>>();
   /** Stage state that outlives a chain rebuilt for new settings (tracker, analytics). */
   private readonly memory = new Map<string, unknown>();
-  private readonly isFile: boolean;
+  /** A local file: one that cannot be read will not become readable by retrying. */
+  private readonly localFile: boolean;
+  /** The source as last opened (shown in the stats). */
+  private source: SourceInfo | undefined;
+  /** Live HLS: the newest playlist seen, so a frozen one is not played again. */
+  private playlist: HlsPlaylist | undefined;
+  /** Damaged-data reports of the sources closed so far, and the open one. */
+  private decodeErrorsBefore = 0;
+  private openSource: FrameSource | undefined;
 
   private model: ModelBackend | undefined;
 
@@ -90,7 +104,7 @@ export class StreamRunner {
     private readonly options: StreamRunnerOptions,
   ) {
     this.state$ = new BehaviorSubject<StreamState>('connecting');
-    this.isFile = isFileSource(current.url);
+    this.localFile = isFileSource(current.url);
   }
 
   get settings(): StreamSettings {
@@ -110,6 +124,11 @@ export class StreamRunner {
     if (this.provider) stats.provider = this.provider;
     const counts = analyticsCounts(this.memory);
     if (counts) stats.analytics = counts;
+    if (this.source) {
+      const { type, width, height, rotation, interlaced, codec, fps } = this.source;
+      stats.source = { type, width, height, rotation, interlaced, codec, fps };
+    }
+    stats.decodeErrors = this.decodeErrorsBefore + (this.openSource?.decodeErrors ?? 0);
     return stats;
   }
 
@@ -187,18 +206,18 @@ export class StreamRunner {
 
   private run$(model: ModelBackend): Observable<FrameResult> {
     return this.connection$(model).pipe(
-      // A live source that ends has gone away (camera reboot, server restart): reconnect.
-      // So has a looped file that ends: it was emptied or cut short while it played.
-      (attempt) => (this.isFile && !this.current.loop ? attempt : concat(attempt, defer(() => throwError(() => new SourceEndedError(this.isFile))))),
       retry({
         resetOnSuccess: true,
         delay: (err: unknown, attempt: number) => {
-          if (isPermanent(err, this.isFile)) return throwError(() => err);
+          if (isPermanent(err, this.localFile)) return throwError(() => err);
           this.reconnects++;
           this.lastError = errorMessage(err);
-          this.setState('reconnecting');
+          const state = retryState(err);
+          this.setState(state);
           this.chain?.flush({ streamId: this.id, reason: 'reconnect' });
-          const delay = backoffDelay(attempt, this.current.reconnect);
+          const backoff = this.current.reconnect;
+          // Refused credentials: the slowest pace from the first retry (maxMs, jittered).
+          const delay = state === 'unauthorized' ? backoffDelay(1, { ...backoff, initialMs: backoff.maxMs }) : backoffDelay(attempt, backoff);
           this.options.log.warn({ stream: this.id, err, attempt, delayMs: delay }, 'stream reconnecting');
           // The next attempt starts once the failed one's source has stopped (a frozen ffmpeg is
           // killed before its replacement spawns). Its stop begins as the attempt is torn down,
@@ -212,6 +231,7 @@ export class StreamRunner {
   /** One connection attempt: open the source, run its frames until it fails or ends. */
   private connection$(model: ModelBackend): Observable<FrameResult> {
     const s = this.current;
+    const output = { width: model.info.inputWidth, height: model.info.inputHeight };
     return new Observable<FrameSource>((subscriber) => {
       // Unsubscribing (stop, removal, shutdown) ends an open in flight at once: a silent camera
       // must not hold shutdown for the whole probe timeout. stop() still waits for that open to
@@ -226,7 +246,10 @@ export class StreamRunner {
         jpeg: s.video ? { quality: s.jpegQuality, maxWidth: s.jpegMaxWidth } : undefined,
         rtspTransport: s.rtspTransport,
         startSeq: this.nextSeq,
+        // The model is known: a live source opens once, by its decoder.
+        output,
         openTimeoutMs: s.probeTimeoutMs,
+        previousPlaylist: this.playlist,
         signal: abort.signal,
       });
       this.track(
@@ -245,12 +268,24 @@ export class StreamRunner {
       return () => abort.abort();
     }).pipe(
       switchMap((source) => {
-        const frames = source.frames({ width: model.info.inputWidth, height: model.info.inputHeight });
+        this.source = source.info;
+        this.openSource = source;
+        const frames = source.frames(output);
         const link = linkFrames(s.dropPolicy, this.counted(frames), {
           maxStalenessMs: s.maxStalenessMs,
           onDrop: (reason) => this.counters.dropped(reason),
         });
-        return this.processEach(link).pipe(finalize(() => this.track(source.stop())));
+        // A live source that ends has gone away (camera reboot, server restart): reconnect.
+        // So has a looped finite source that ends: it was emptied or cut short while it played.
+        const ended = source.info.isFile && !s.loop ? EMPTY : defer(() => throwError(() => new SourceEndedError(source.info.isFile)));
+        return concat(this.processEach(link), ended).pipe(
+          finalize(() => {
+            this.playlist = source.playlist ?? this.playlist;
+            this.decodeErrorsBefore += source.decodeErrors ?? 0;
+            this.openSource = undefined;
+            this.track(source.stop());
+          }),
+        );
       }),
     );
   }
@@ -319,10 +354,17 @@ const RUNNER_SETTINGS = [
  */
 const PERMANENT_FILE_ERRORS: ReadonlySet<SourceErrorCode> = new Set(['NOT_VIDEO', 'NO_VIDEO_STREAM', 'TRUNCATED', 'PROBE_FAILED']);
 
-/** Errors that another attempt cannot fix. Live sources are always retried: cameras come back. */
-function isPermanent(err: unknown, isFile: boolean): boolean {
+/** Errors that another attempt cannot fix. Network sources are always retried: cameras and servers come back. */
+function isPermanent(err: unknown, localFile: boolean): boolean {
   if (err instanceof InferenceError) return true;
-  return isFile && err instanceof SourceError && PERMANENT_FILE_ERRORS.has(err.code);
+  return localFile && err instanceof SourceError && PERMANENT_FILE_ERRORS.has(err.code);
+}
+
+/** The state a failed attempt leaves the stream in until the next one: why it is not streaming. */
+function retryState(err: unknown): StreamState {
+  if ((err instanceof SourceError || err instanceof DecodeError) && err.code === 'UNAUTHORIZED') return 'unauthorized';
+  if (err instanceof StallError || ((err instanceof SourceError || err instanceof DecodeError) && err.code === 'STALLED')) return 'stalled';
+  return 'reconnecting';
 }
 
 function errorMessage(err: unknown): string {

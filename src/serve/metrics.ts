@@ -20,7 +20,7 @@ import type { StreamStatsSource } from './streamStats.js';
 
 const EVENT_TYPES: readonly AnalyticsEventType[] = ['line_cross', 'zone_enter', 'zone_exit', 'zone_loiter'];
 
-const STATES: readonly StreamState[] = ['connecting', 'streaming', 'reconnecting', 'stopped', 'failed', 'ended'];
+const STATES: readonly StreamState[] = ['connecting', 'streaming', 'reconnecting', 'stalled', 'unauthorized', 'stopped', 'failed', 'ended'];
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5];
 const BATCH_BUCKETS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32];

@@ -3,6 +3,7 @@
  * whose runs the test completes, and a source factory that plays scripted connection attempts.
  */
 import type { BatchItem, BatchResult, BatcherMetrics, ModelBackend, ModelInfo } from '../../src/infer/backend.js';
+import type { HlsPlaylist } from '../../src/ingest/hls.js';
 import type { FrameSource, SourceFactory, SourceRequest } from '../../src/ingest/source.js';
 import type { Logger, LogFields } from '../../src/log.js';
 import type { Detection, Frame, Letterbox, SourceInfo } from '../../src/types.js';
@@ -89,7 +90,16 @@ export class FakeBackend implements ModelBackend {
 /** What one connection attempt does: fail to open, or yield frames and then end, fail or hang. */
 export type Attempt =
   | { open: 'fail'; error: Error }
-  | { frames: number; then: 'end' | 'hang' | { fail: Error }; lb?: Letterbox };
+  | {
+      frames: number;
+      then: 'end' | 'hang' | { fail: Error };
+      lb?: Letterbox;
+      /** Overrides of the source's info (e.g. an HTTP file: a network URL that is finite). */
+      info?: Partial<SourceInfo>;
+      /** The live HLS playlist the source reports. */
+      playlist?: HlsPlaylist;
+      decodeErrors?: number;
+    };
 
 /** A source factory playing `attempts` in order (the last one repeats). Records every request and stop. */
 export class ScriptedSources implements SourceFactory {
@@ -113,7 +123,7 @@ export class ScriptedSources implements SourceFactory {
     this.maxRunning = Math.max(this.maxRunning, this.running);
     let stopped = false;
     let wake: (() => void) | undefined;
-    const info: SourceInfo = { url: req.url, width: 64, height: 48, fps: 10, codec: 'fake', isFile: !/^[a-z]+:\/\//.test(req.url) };
+    const info: SourceInfo = { url: req.url, width: 64, height: 48, fps: 10, codec: 'fake', isFile: !/^[a-z]+:\/\//.test(req.url), ...attempt.info };
     const sources = this;
     async function* frames(): AsyncGenerator<Frame> {
       for (let i = 0; i < attempt.frames; i++) {
@@ -129,6 +139,8 @@ export class ScriptedSources implements SourceFactory {
     }
     return {
       info,
+      playlist: attempt.playlist,
+      decodeErrors: attempt.decodeErrors,
       frames: () => frames(),
       async stop() {
         if (stopped) return;
