@@ -109,6 +109,8 @@ export interface StreamContext {
   /** Absolute paths of the configured models; a stream may omit `model` when there is exactly one. */
   modelPaths: string[];
   tracker: TrackerConfig;
+  /** The configured models' hardware decoding, which their streams inherit (none when absent). */
+  modelHwaccel?: Record<string, Pick<ModelSettings, 'hwaccel' | 'hwaccelDevice'>>;
 }
 
 type TrackerInput = boolean | Static<typeof TrackerSchema>;
@@ -205,8 +207,13 @@ function resolveStream(v: StreamInput, path: string, ctx: StreamContext, issues:
   if (!clean(issues, path) || !url || !model || !reconnect || !analytics) return undefined;
 
   const { dropPolicy, tracker, ...plain } = v;
+  // A stream without its own hwaccel decodes as its model says (a GPU host decodes where it infers).
+  const modelHw = ctx.modelHwaccel?.[model];
+  const hwaccelDevice = v.hwaccel !== undefined ? v.hwaccelDevice : (v.hwaccelDevice ?? modelHw?.hwaccelDevice);
   return {
     ...(plain as Omit<StreamSettings, 'dropPolicy' | 'tracker' | 'reconnect'>),
+    hwaccel: v.hwaccel ?? modelHw?.hwaccel ?? 'none',
+    ...(hwaccelDevice !== undefined ? { hwaccelDevice } : {}),
     url: url.url,
     model,
     reconnect,
@@ -284,7 +291,7 @@ export function parseConfig(json: unknown, baseDir: string, options: { file?: st
   }
   const tracker = clean(issues, 'tracker') ? resolveTracker(input.tracker, DEFAULT_TRACKER) : { ...DEFAULT_TRACKER };
 
-  const ctx: StreamContext = { baseDir, mediaFolders: server.mediaFolders, modelPaths: Object.keys(models), tracker };
+  const ctx: StreamContext = { baseDir, mediaFolders: server.mediaFolders, modelPaths: Object.keys(models), tracker, modelHwaccel: models };
   const streams: StreamSettings[] = [];
   const seen = new Set<string>();
   (Array.isArray(input.streams) ? input.streams : []).forEach((sv, i) => {
@@ -329,5 +336,5 @@ export function loadConfig(file: string): ServeConfig {
 
 /** Context for streams added at runtime: same rules as the config file's streams. */
 export function streamContext(config: ServeConfig): StreamContext {
-  return { baseDir: config.baseDir, mediaFolders: config.server.mediaFolders, modelPaths: Object.keys(config.models), tracker: config.tracker };
+  return { baseDir: config.baseDir, mediaFolders: config.server.mediaFolders, modelPaths: Object.keys(config.models), tracker: config.tracker, modelHwaccel: config.models };
 }

@@ -192,13 +192,39 @@ describe('schema errors', () => {
   it('fills every default from the schema, and a stream tracker from the top-level one', () => {
     const c = parseConfig({ $schema: './streamlens.schema.json', models: { 'm.onnx': {} }, tracker: { trackThresh: 0.3 }, streams: [{ id: 'a', url: 'rtsp://h/s', tracker: { lostTrackSeconds: 4 } }] }, base);
     expect(c.server).toEqual({ ...DEFAULT_SERVER, mediaFolders: [media] });
-    const { id, url, model, dropPolicy, tracker, ...rest } = c.streams[0];
+    const { id, url, model, dropPolicy, tracker, hwaccel, ...rest } = c.streams[0];
     expect(rest).toEqual(DEFAULT_STREAM);
+    expect(hwaccel).toBe('none');
     expect(rest.reconnect).toEqual(DEFAULT_BACKOFF);
     expect([id, url, model, dropPolicy]).toEqual(['a', 'rtsp://h/s', join(base, 'm.onnx'), { kind: 'latest' }]);
     expect(c.tracker).toEqual({ ...DEFAULT_TRACKER, trackThresh: 0.3 });
     expect(tracker).toEqual({ ...DEFAULT_TRACKER, trackThresh: 0.3, lostTrackSeconds: 4 });
     expect(cfg([{ id: 'b', url: 'rtsp://h/s', tracker: false }]).streams[0].tracker).toEqual({ ...DEFAULT_TRACKER, enabled: false });
+  });
+
+  it("hardware decoding: a stream's own, else its model's (with the model's device), else none; deinterlace true, false or 'auto'", () => {
+    const c = parseConfig(
+      {
+        models: { 'gpu.onnx': { hwaccel: 'vaapi', hwaccelDevice: '/dev/dri/renderD129' }, 'cpu.onnx': {} },
+        streams: [
+          { id: 'a', url: 'rtsp://h/a', model: 'gpu.onnx' },
+          { id: 'b', url: 'rtsp://h/b', model: 'gpu.onnx', hwaccel: 'cuda' },
+          { id: 'c', url: 'rtsp://h/c', model: 'gpu.onnx', hwaccel: 'none' },
+          { id: 'd', url: 'rtsp://h/d', model: 'cpu.onnx', deinterlace: true },
+          { id: 'e', url: 'rtsp://h/e', model: 'cpu.onnx', hwaccel: 'qsv', hwaccelDevice: '/dev/dri/renderD130', deinterlace: false },
+        ],
+      },
+      base,
+    );
+    expect(c.streams.map((s) => [s.hwaccel, s.hwaccelDevice, s.deinterlace])).toEqual([
+      ['vaapi', '/dev/dri/renderD129', 'auto'],
+      ['cuda', undefined, 'auto'],
+      ['none', undefined, 'auto'],
+      ['none', undefined, true],
+      ['qsv', '/dev/dri/renderD130', false],
+    ]);
+    const bad = issues(() => parseConfig({ models: { 'm.onnx': {} }, streams: [{ id: 'a', url: 'rtsp://h/a', hwaccel: 'nvdec', deinterlace: 'yes' }] }, base));
+    expect(bad.map((i) => i.split(':')[0]).sort()).toEqual(['streams[0].deinterlace', 'streams[0].hwaccel']);
   });
 
   it('leaves the caller\'s document as it was', () => {

@@ -5,7 +5,7 @@
  * sizes give even JPEGs of the whole picture; a truncated file warns with where it ended.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { generateClip, readGroundTruth, type GtFrame } from '../src/tools/synth/index.js';
-import { FrameDecoder } from '../src/ingest/decoder.js';
+import { DecodeError, FrameDecoder } from '../src/ingest/decoder.js';
 import { ffmpegSources } from '../src/ingest/ffmpegSource.js';
 import type { FrameSource } from '../src/ingest/source.js';
 import { probeSource } from '../src/ingest/probe.js';
@@ -170,6 +170,21 @@ describe('interlaced video', () => {
       if (filter) expect(graph).toContain(filter);
       else expect(graph).not.toContain('bwdif');
       await source.stop();
+    }
+  });
+});
+
+describe('hardware decoding', () => {
+  it('reaches ffmpeg: without an NVIDIA GPU, cuda fails with ffmpeg\'s reason; with one, it decodes', async () => {
+    const source = await ffmpegSources.open({ streamId: 'h', url: clip, hwaccel: { kind: 'cuda' } });
+    const outcome = await pull(source, 3).then(
+      (frames) => frames.length,
+      (err: unknown) => err,
+    );
+    if (existsSync('/dev/nvidia0')) expect(outcome).toBe(3);
+    else {
+      expect(outcome).toBeInstanceOf(DecodeError);
+      expect((outcome as Error).message).toMatch(/No device available for decoder|Device (setup|creation) failed/);
     }
   });
 });

@@ -48,6 +48,12 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const RTSP_TRANSPORTS = ['tcp', 'udp'] as const;
 export type RtspTransport = (typeof RTSP_TRANSPORTS)[number];
 
+/** Hardware decoding (docs/sources.md): none, NVDEC (cuda), VA-API (vaapi), Quick Sync (qsv). */
+export const HWACCELS = ['none', 'cuda', 'vaapi', 'qsv'] as const;
+export type HwaccelSetting = (typeof HWACCELS)[number];
+
+const HWACCEL_DEVICE_DESCRIPTION = 'The decoding device: a GPU index for cuda, a DRM render node for vaapi and qsv (default /dev/dri/renderD128).';
+
 export const STREAM_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 // ---- drop policy: a string in the file, a tagged object in the code ----
@@ -148,6 +154,8 @@ export const ModelSchema = Type.Object(
     ),
     graphOptimizationLevel: Type.Optional(OneOf(GRAPH_OPTIMIZATION_LEVELS, { default: 'all', description: "ONNX Runtime's graph optimisation level." })),
     deviceId: Type.Optional(Type.Integer({ minimum: 0, maximum: 63, default: 0, description: 'GPU index for the cuda and tensorrt providers.' })),
+    hwaccel: Type.Optional(OneOf(HWACCELS, { default: 'none', description: "Hardware decoding of the streams that run this model (a GPU host decodes where it infers); a stream's own hwaccel overrides it." })),
+    hwaccelDevice: Type.Optional(Type.String({ minLength: 1, description: HWACCEL_DEVICE_DESCRIPTION })),
     maxBatch: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'Most frames per inference run, across the streams sharing the model (capped by the model).' })),
     maxWaitMs: Type.Optional(Type.Number({ minimum: 0, maximum: 1000, default: 5, description: 'Longest a partial batch waits for frames of other recently active streams, ms.' })),
     padBatchSizes: Type.Optional(
@@ -327,15 +335,23 @@ export const StreamSchema = Type.Object(
       }),
     ),
     maxStalenessMs: Type.Optional(Type.Number({ minimum: 0, maximum: 600_000, default: 0, description: 'Drop a frame that waited longer than this when inference could start, ms; 0 = off.' })),
-    loop: Type.Optional(Type.Boolean({ default: false, description: 'Files: start again at the end (else the stream ends).' })),
-    realtime: Type.Optional(Type.Boolean({ default: true, description: 'Files: decode at the native frame rate, like a live source; false = as fast as inference takes frames.' })),
+    loop: Type.Optional(Type.Boolean({ default: false, description: 'Finite sources (files, files over HTTP, HLS recordings): start again at the end (else the stream ends).' })),
+    realtime: Type.Optional(Type.Boolean({ default: true, description: 'Finite sources: decode at the native frame rate, like a live source; false = as fast as inference takes frames.' })),
     video: Type.Optional(Type.Boolean({ default: true, description: 'Produce JPEG frames for `video` subscribers and the snapshot.' })),
     stallTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0.5, maximum: 3600, default: 10, description: 'No frame for this long while inference waits: the decoder is restarted (counts as a reconnect).' })),
     tracker: Type.Optional(TrackerSetting({ description: 'false, true or tracker settings; default: the top-level tracker. Fields left out come from the top-level tracker.' })),
     motion: Type.Optional(MotionSchema),
     rtspTransport: Type.Optional(OneOf(RTSP_TRANSPORTS, { default: 'tcp', description: 'Transport for RTSP sources.' })),
+    deinterlace: Type.Optional(
+      Type.Union([Type.Boolean(), Type.Literal('auto')], {
+        default: 'auto',
+        description: "Deinterlace the source: 'auto' when its field order says it is interlaced, true every frame, false never.",
+      }),
+    ),
+    hwaccel: Type.Optional(OneOf(HWACCELS, { description: "Hardware decoding of this stream (docs/sources.md). Default: its model's hwaccel." })),
+    hwaccelDevice: Type.Optional(Type.String({ minLength: 1, description: `${HWACCEL_DEVICE_DESCRIPTION} Default: its model's.` })),
     reconnect: Type.Optional(BackoffSchema),
-    probeTimeoutMs: Type.Optional(Type.Number({ minimum: 100, maximum: 600_000, default: 10_000, description: 'Time allowed to probe the source in each connection attempt, ms.' })),
+    probeTimeoutMs: Type.Optional(Type.Number({ minimum: 100, maximum: 600_000, default: 10_000, description: 'Time allowed to open the source in each connection attempt (a live source: until its first frame is decoded), ms.' })),
     jpegQuality: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 75, description: 'JPEG quality of video frames.' })),
     jpegMaxWidth: Type.Optional(Type.Integer({ minimum: 0, maximum: 8192, default: 1280, description: 'Scale JPEGs down to at most this width; 0 = source width.' })),
     analytics: Type.Optional(analyticsObject({ default: {} })),
@@ -473,21 +489,21 @@ export type ServerSettings = Filled<Static<typeof ServerSchema>, 'authToken'>;
 export type BackoffSettings = Filled<Static<typeof BackoffSchema>>;
 export type TrackerConfig = Filled<Static<typeof TrackerSchema>>;
 export type MotionConfig = Filled<Static<typeof MotionSchema>>;
-export type ModelSettings = Filled<Static<typeof ModelSchema>, 'format'> & {
+export type ModelSettings = Filled<Static<typeof ModelSchema>, 'format' | 'hwaccelDevice'> & {
   /** Absolute path of the model file. */
   path: string;
 };
 /** What opening an ONNX Runtime session takes from a model's settings. */
 export type SessionSettings = Pick<ModelSettings, 'providers' | 'intraOpThreads' | 'allowSpinning' | 'graphOptimizationLevel' | 'deviceId'>;
-/** How ingest reads a source: files paced at their frame rate and looped, the RTSP transport. */
-export type SourceSettings = Pick<StreamSettings, 'realtime' | 'loop' | 'rtspTransport'>;
+/** How ingest reads a source: files paced at their frame rate and looped, the RTSP transport, deinterlacing. */
+export type SourceSettings = Pick<StreamSettings, 'realtime' | 'loop' | 'rtspTransport' | 'deinterlace'>;
 type RuleOptional = 'classes' | 'coordinates';
 export type ZoneSettings = Filled<Static<typeof ZoneSchema>, RuleOptional | 'loiterSeconds'>;
 export type LineSettings = Filled<Static<typeof LineSchema>, RuleOptional>;
 export type AnalyticsSettings = { coordinates: Coordinates; zones: ZoneSettings[]; lines: LineSettings[] };
 /** Analytics settings as written (optional fields left out); parseAnalytics (src/config.ts) gives AnalyticsSettings. */
 export type AnalyticsInput = Static<typeof AnalyticsSchema>;
-export type StreamSettings = Filled<Omit<Static<typeof StreamSchema>, 'dropPolicy' | 'tracker' | 'reconnect' | 'analytics' | 'motion'>> & {
+export type StreamSettings = Filled<Omit<Static<typeof StreamSchema>, 'dropPolicy' | 'tracker' | 'reconnect' | 'analytics' | 'motion'>, 'hwaccelDevice'> & {
   dropPolicy: DropPolicy;
   tracker: TrackerConfig;
   reconnect: BackoffSettings;

@@ -64,7 +64,7 @@ export interface FrameDecoderOptions extends Partial<SourceSettings> {
    */
   source?: boolean;
   /** Deinterlace every frame, or those flagged interlaced; undefined = none. */
-  deinterlace?: 'all' | 'interlaced';
+  deinterlaceFilter?: 'all' | 'interlaced';
   /** Decode on a GPU (hwaccel.ts). */
   hwaccel?: Hwaccel;
   /** seq of the first frame (continues a stream's numbering across reconnects). */
@@ -266,7 +266,7 @@ export class FrameDecoder {
         fps: o.fps,
         jpeg: o.jpeg,
         source: o.source && o.info ? { width: o.info.width, height: o.info.height } : undefined,
-        deinterlace: o.deinterlace,
+        deinterlace: o.deinterlaceFilter,
         input: {
           type: this.type,
           realtime: o.realtime && finite,

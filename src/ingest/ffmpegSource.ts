@@ -62,14 +62,14 @@ function decoderOptions(req: SourceRequest, type: SourceType, output: FrameOutpu
     startSeq: req.startSeq,
     socketTimeoutMs: req.socketTimeoutMs,
     nice: req.nice,
-    deinterlace: deinterlaceMode(req.deinterlace, known?.interlaced),
+    deinterlaceFilter: deinterlaceMode(req.deinterlace, known?.interlaced),
     hwaccel: req.hwaccel,
     onWarning: req.onWarning,
   };
 }
 
 /** The deinterlace filter for a setting and what the stream says. */
-function deinterlaceMode(setting: boolean | 'auto' | undefined, interlaced: boolean | undefined): FrameDecoderOptions['deinterlace'] {
+function deinterlaceMode(setting: boolean | 'auto' | undefined, interlaced: boolean | undefined): FrameDecoderOptions['deinterlaceFilter'] {
   if (setting === true) return 'all';
   if (setting === false) return undefined;
   return interlaced ? 'interlaced' : undefined;

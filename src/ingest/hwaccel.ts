@@ -10,7 +10,9 @@
  *           so the codec must be known: without it the options ask for nothing (software decoding).
  */
 
-export type HwaccelKind = 'cuda' | 'vaapi' | 'qsv';
+import type { HwaccelSetting } from '../config/schema.js';
+
+export type HwaccelKind = Exclude<HwaccelSetting, 'none'>;
 
 export interface Hwaccel {
   kind: HwaccelKind;
@@ -19,6 +21,11 @@ export interface Hwaccel {
 }
 
 export const DEFAULT_DRM_DEVICE = '/dev/dri/renderD128';
+
+/** The decoding a stream's settings ask for; undefined for software decoding. */
+export function hwaccelOf(setting: HwaccelSetting, device?: string): Hwaccel | undefined {
+  return setting === 'none' ? undefined : { kind: setting, ...(device ? { device } : {}) };
+}
 
 /** Codecs with a QSV decoder in ffmpeg (`<codec>_qsv`). */
 const QSV_DECODERS = new Set(['h264', 'hevc', 'mpeg2video', 'vc1', 'vp8', 'vp9', 'av1', 'mjpeg']);

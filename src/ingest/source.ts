@@ -33,8 +33,6 @@ export interface SourceRequest extends Partial<SourceSettings> {
   socketTimeoutMs?: number;
   /** Decoder niceness 0..19 (default 0). */
   nice?: number;
-  /** true: deinterlace every frame; 'auto' (default): when the stream says it is interlaced; false: never. */
-  deinterlace?: boolean | 'auto';
   /** Decode on a GPU (hwaccel.ts). */
   hwaccel?: Hwaccel;
   /** Live HLS: the playlist as last seen; the open is refused (STALLED) until the playlist has moved on. */

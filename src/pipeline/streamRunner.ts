@@ -37,6 +37,7 @@ import {
 } from 'rxjs';
 import { DecodeError } from '../ingest/decoder.js';
 import type { HlsPlaylist } from '../ingest/hls.js';
+import { hwaccelOf } from '../ingest/hwaccel.js';
 import { SourceError, type SourceErrorCode } from '../ingest/probe.js';
 import type { FrameSource, SourceFactory } from '../ingest/source.js';
 import { isFileSource } from '../ingest/sourceUrl.js';
@@ -245,6 +246,8 @@ export class StreamRunner {
         fps: s.fps,
         jpeg: s.video ? { quality: s.jpegQuality, maxWidth: s.jpegMaxWidth } : undefined,
         rtspTransport: s.rtspTransport,
+        deinterlace: s.deinterlace,
+        hwaccel: hwaccelOf(s.hwaccel, s.hwaccelDevice),
         startSeq: this.nextSeq,
         // The model is known: a live source opens once, by its decoder.
         output,
@@ -344,7 +347,7 @@ export class StreamRunner {
 /** Settings the runner, its source and its drop policy read: changing one needs a new runner. */
 const RUNNER_SETTINGS = [
   'url', 'model', 'fps', 'dropPolicy', 'maxStalenessMs', 'loop', 'realtime', 'video', 'stallTimeoutSeconds',
-  'rtspTransport', 'reconnect', 'probeTimeoutMs', 'jpegQuality', 'jpegMaxWidth',
+  'rtspTransport', 'deinterlace', 'hwaccel', 'hwaccelDevice', 'reconnect', 'probeTimeoutMs', 'jpegQuality', 'jpegMaxWidth',
 ] as const satisfies readonly (keyof StreamSettings)[];
 
 /**
