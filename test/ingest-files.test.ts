@@ -18,6 +18,7 @@ import { ffmpegSources } from '../src/ingest/ffmpegSource.js';
 import type { FrameSource } from '../src/ingest/source.js';
 import { probeSource } from '../src/ingest/probe.js';
 import type { Frame } from '../src/types.js';
+import { startHttpSources } from './helpers/httpSources.js';
 import { childPids } from './helpers/processes.js';
 import { matchFrame, type ResultDetection } from './helpers/detectionMetrics.js';
 
@@ -212,6 +213,35 @@ describe('odd sizes', () => {
     expect(Math.abs(top! - 20 * (98 / 97))).toBeLessThanOrEqual(1);
     expect(Math.abs(bottom! + 1 - 60 * (98 / 97))).toBeLessThanOrEqual(1);
   });
+});
+
+describe('analyze over HTTP and of a truncated file (the real CLI)', () => {
+  it('a webm and a URL that names no extension give every frame; a truncated file warns where it ended', async () => {
+    const webm = join(dir, 'scene.webm');
+    ffmpeg('-i', clip, '-c:v', 'libvpx', '-b:v', '1M', '-deadline', 'realtime', '-cpu-used', '8', webm);
+    const whole = join(dir, 'fs.mp4');
+    ffmpeg('-i', clip, '-c', 'copy', '-movflags', '+faststart', whole);
+    const cut = join(dir, 'half.mp4');
+    writeFileSync(cut, readFileSync(whole).subarray(0, Math.floor(readFileSync(whole).length * 0.55)));
+    const http = await startHttpSources({ files: { '/scene.webm': webm, '/download': clip } });
+    try {
+      for (const path of ['/scene.webm', '/download']) {
+        const out = join(dir, `http${path.replace(/\W/g, '_')}.jsonl`);
+        const run = await runAnalyze(http.url(path), out);
+        expect(run.code).toBe(0);
+        expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(gt.length);
+        expect(run.stderr).not.toMatch(/warning/);
+      }
+    } finally {
+      await http.close();
+    }
+    const out = join(dir, 'half.jsonl');
+    const run = await runAnalyze(cut, out);
+    expect(run.code).toBe(0);
+    const lines = readFileSync(out, 'utf8').trim().split('\n').length;
+    expect(lines).toBeLessThan(gt.length);
+    expect(run.stderr).toContain(`streamlens analyze: warning: ${cut} ended at frame ${lines} of ${gt.length}: the file is truncated\n`);
+  }, 240_000);
 });
 
 describe('a truncated file with its index at the front', () => {

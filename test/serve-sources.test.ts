@@ -1,0 +1,106 @@
+/**
+ * Issue 13 through the server: files over HTTP (mp4, webm) and an HLS recording give every frame
+ * and end; a live HLS playlist that freezes is `stalled` and resumes when it moves on, without a
+ * stale segment played twice; a camera that refuses the password is `unauthorized`; the stream
+ * view shows the source (type, displayed size). Real HTTP and RTSP servers, real ffmpeg, the
+ * built-in detector.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../src/serve/server.js';
+import { ensureModel } from '../src/tools/modelgen/index.js';
+import { generateClip } from '../src/tools/synth/index.js';
+import { startHttpSources, type HttpSources } from './helpers/httpSources.js';
+import { startRtspServer, type RtspServer } from './helpers/rtspServer.js';
+import { api, startTestServer, until, type Json } from './helpers/serveHarness.js';
+
+let dir: string;
+let http: HttpSources;
+let rtsp: RtspServer;
+let server: RunningServer;
+let model: string;
+const FRAMES = 45;
+
+function ffmpeg(...args: string[]): void {
+  execFileSync('/usr/bin/ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args], { timeout: 120_000 });
+}
+
+const stream = async (id: string): Promise<Json> => (await api(server, 'GET', `/api/streams/${id}`)).json;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'streamlens-serve-sources-'));
+  const clip = (await generateClip({ out: join(dir, 'clip.mp4'), seed: 5, seconds: 3, targets: 4, width: 320, height: 240 })).video;
+  const webm = join(dir, 'clip.webm');
+  ffmpeg('-i', clip, '-c:v', 'libvpx', '-b:v', '600k', '-deadline', 'realtime', '-cpu-used', '8', webm);
+  ffmpeg('-i', clip, '-c', 'copy', '-f', 'segment', '-segment_time', '1', '-reset_timestamps', '0', join(dir, 'seg%d.ts'));
+  const segments = readdirSync(dir).filter((f) => /^seg\d+\.ts$/.test(f)).sort((a, b) => Number(a.slice(3, -3)) - Number(b.slice(3, -3))).map((f) => join(dir, f));
+  http = await startHttpSources({
+    files: { '/clip.mp4': clip, '/clip.webm': webm },
+    hlsVod: { '/vod.m3u8': { segments, segmentSeconds: 1 } },
+    hlsLive: { '/live.m3u8': { segments, segmentSeconds: 1, window: 3 } },
+  });
+  rtsp = await startRtspServer({ file: clip, user: 'cam', password: 'right' });
+  model = await ensureModel('synthetic-det', { imgsz: 320 });
+  server = await startTestServer({ models: { [model]: { intraOpThreads: 1 } }, streams: [] }, dir);
+}, 240_000);
+
+afterAll(async () => {
+  await server?.close();
+  await rtsp?.stop();
+  await http?.close();
+});
+
+describe('finite sources over HTTP', () => {
+  it.each([
+    ['mp4', '/clip.mp4', 'http-file'],
+    ['webm', '/clip.webm', 'http-file'],
+    ['hls', '/vod.m3u8', 'hls-vod'],
+  ])('%s: every frame goes through, then the stream ends (not "live source ended" and a replay)', async (id, path, type) => {
+    const added = await api(server, 'POST', '/api/streams', { id, url: http.url(path), model, realtime: false, dropPolicy: 'all', video: false });
+    expect(added.status).toBe(201);
+    await until(async () => (await stream(id)).state === 'ended', 60_000, `${id} ended`);
+    const s = await stream(id);
+    expect(s).toMatchObject({ framesDecoded: FRAMES, framesSent: FRAMES, reconnects: 0, source: { type, width: 320, height: 240, rotation: 0 } });
+    expect(s.lastError).toBeUndefined();
+  }, 90_000);
+});
+
+describe('live sources that stop or refuse', () => {
+  it('a live HLS playlist that freezes: stalled, with the reason; streaming again once it moves on', async () => {
+    const added = await api(server, 'POST', '/api/streams', { id: 'live', url: http.url('/live.m3u8'), model, video: false, reconnect: { initialMs: 200, maxMs: 1000 } });
+    expect(added.status).toBe(201);
+    await until(async () => (await stream('live')).framesSent >= 10, 30_000, 'hls streaming');
+    expect((await stream('live')).source).toMatchObject({ type: 'hls-live' });
+    http.freeze('/live.m3u8');
+    await until(async () => (await stream('live')).state === 'stalled', 30_000, 'stalled');
+    const frozen = await stream('live');
+    expect(frozen.lastError).toMatch(/the HLS playlist (stopped advancing|has not moved on)/);
+    // Retries while frozen fetch the playlist only: no segment is played again.
+    const decoded = frozen.framesDecoded;
+    const segmentsBefore = http.log().filter((p) => p.endsWith('.ts')).length;
+    await until(async () => (await stream('live')).reconnects >= frozen.reconnects + 2, 20_000, 'two more refused opens');
+    expect(http.log().filter((p) => p.endsWith('.ts')).length).toBe(segmentsBefore);
+    expect((await stream('live')).framesDecoded).toBe(decoded);
+    http.resume('/live.m3u8');
+    await until(async () => (await stream('live')).state === 'streaming', 30_000, 'streaming again');
+    await api(server, 'DELETE', '/api/streams/live');
+  }, 120_000);
+
+  it('a camera that refuses the password: unauthorized, retried at the slowest pace, the password never shown', async () => {
+    const url = rtsp.url.replace('rtsp://', 'rtsp://cam:wrong@');
+    const added = await api(server, 'POST', '/api/streams', { id: 'locked', url, model, video: false, reconnect: { initialMs: 100, maxMs: 3000, jitter: 0 } });
+    expect(added.status).toBe(201);
+    await until(async () => (await stream('locked')).state === 'unauthorized', 30_000, 'unauthorized');
+    const s = await stream('locked');
+    expect(s.lastError).toMatch(/^rtsp:\/\/cam:\*\*\*@127\.0\.0\.1:\d+\/stream: the server refused the credentials \(.*401 Unauthorized.*\)$/);
+    expect(JSON.stringify(s)).not.toContain('wrong');
+    // initialMs 100 would retry ten times a second: at the slowest pace (3 s), one attempt within 2 s.
+    const attempts = s.reconnects;
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await stream('locked')).reconnects - attempts).toBeLessThanOrEqual(1);
+    await api(server, 'DELETE', '/api/streams/locked');
+  }, 60_000);
+});
