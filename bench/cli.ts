@@ -31,6 +31,8 @@ Sections (in run order):
   analysis   recorded-video analysis fps and latency per model x provider x batch, / session
   peer       the Node peer on the 1080p clip at 640; our fps / the peer's
   live       1, 2, 4, 8 realtime streams (latest): per-stage latency, delivered fps, drops
+  startup    time to first frame of RTSP, live HLS, MPEG-TS over HTTP and MJPEG sources, as opened
+             before issue 13 (ffprobe, then ffmpeg with nobuffer) and now (one open)
   capacity   most streams at 5 fps each with capture->send p95 <= 250 ms; the same on a mostly
              still 1080p camera without and with motion gating (target >= 3 x)
   fanout     WebSocket fan-out to 10, 100, 500 clients (metadata, video); one stuck client

@@ -32,8 +32,9 @@ import { benchTracker, type TrackerBenchResult } from './tracker.js';
 import { benchAnalytics, type AnalyticsBenchResult } from './analytics.js';
 import { drawCost, renderRatio, type DrawCost, type RenderRatio } from './render.js';
 import { clusterBench, type ClusterBenchResult } from './cluster.js';
+import { startupBench, type StartupResult } from './startup.js';
 
-export const SECTIONS = ['limits', 'analysis', 'peer', 'live', 'capacity', 'fanout', 'cluster', 'http', 'tracker', 'analytics', 'render', 'motion', 'micro', 'server'] as const;
+export const SECTIONS = ['limits', 'analysis', 'peer', 'live', 'startup', 'capacity', 'fanout', 'cluster', 'http', 'tracker', 'analytics', 'render', 'motion', 'micro', 'server'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** A running server measured from the outside (`--server`). */
@@ -98,6 +99,7 @@ export interface BenchResult {
   /** runs: the peer before and after ours; peerFps: their mean. */
   peer?: { runs: PeerRun[]; peerFps: number; ours: { clip: string; imgsz: number; fps: number }; oursOverPeer: number; target: number };
   live?: { runs: LiveRun[]; oneStream?: { inferenceP50: number; p99CaptureToSend: number; targetMs: number; meets: boolean } };
+  startup?: StartupResult;
   capacity?: CapacityResult;
   /** The capacity search on a mostly still scene, without and with motion gating. */
   capacityStill?: StillSceneCapacity;
@@ -233,6 +235,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       runs,
       ...(inf !== undefined && p99 !== undefined ? { oneStream: { inferenceP50: inf, p99CaptureToSend: p99, targetMs: r3(1.5 * inf + 20), meets: p99 <= 1.5 * inf + 20 } } : {}),
     };
+  });
+
+  await run('startup', async () => {
+    result.startup = await startupBench({ clip: await demoClip(), workDir: media, trials: q ? 2 : 5, log });
   });
 
   await run('capacity', async () => {

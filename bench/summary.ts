@@ -68,6 +68,16 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
     const o = r.live.oneStream;
     if (o) add('live', '1 stream p99 vs 1.5 x inference + 20 ms', `${f(o.p99CaptureToSend)} ms`, `target <= ${f(o.targetMs)} ms (inference p50 ${f(o.inferenceP50)}): ${mark(o.meets)}`);
   }
+  if (r.startup) {
+    const s = r.startup;
+    for (const source of ['rtsp', 'hls', 'mpegts-http', 'mjpeg'] as const) {
+      const before = s.rows.find((x) => x.source === source && x.variant === 'before');
+      const after = s.rows.find((x) => x.source === source && x.variant === 'after');
+      if (!before || !after) continue;
+      add('startup', `${source} time to first frame (before -> after)`, `${f(before.medianMs, 0)} -> ${f(after.medianMs, 0)} ms`, `median of ${after.trialsMs.length}; ${f(before.medianMs / after.medianMs, 2)} x faster`);
+    }
+    add('startup', `rtsp vs 1.5 x keyframe interval (${s.keyframeIntervalSeconds} s) + 0.5 s`, `${f(s.rtsp.medianMs, 0)} ms`, `target <= ${f(s.rtsp.targetMs, 0)} ms: ${mark(s.rtsp.meets)}; ffmpeg ${s.ffmpeg}`);
+  }
   if (r.capacity) {
     const c = r.capacity;
     add('capacity', `${c.clip} streams at ${c.targetFps} fps, p95 <= ${c.targetP95Ms} ms (${c.model})`, `${c.capacity}${c.capped ? '+' : ''}`, c.curve.map((p) => `${p.streams}:${f(p.p95, 0)}ms/${f(p.minFps)}fps`).join(' '));

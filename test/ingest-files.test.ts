@@ -18,7 +18,7 @@ import { ffmpegSources } from '../src/ingest/ffmpegSource.js';
 import type { FrameSource } from '../src/ingest/source.js';
 import { probeSource } from '../src/ingest/probe.js';
 import type { Frame } from '../src/types.js';
-import { startHttpSources } from './helpers/httpSources.js';
+import { startHttpSources } from '../bench/sourceServers.js';
 import { childPids } from './helpers/processes.js';
 import { matchFrame, type ResultDetection } from './helpers/detectionMetrics.js';
 

@@ -19,7 +19,7 @@ import type { FrameSource, SourceRequest } from '../src/ingest/source.js';
 import { SourceError } from '../src/ingest/probe.js';
 import type { Frame } from '../src/types.js';
 import { generateClip } from '../src/tools/synth/index.js';
-import { startHttpSources, type HttpSources } from './helpers/httpSources.js';
+import { startHttpSources, type HttpSources } from '../bench/sourceServers.js';
 import { startRtspServer } from './helpers/rtspServer.js';
 
 const SYSTEM_FFMPEG = '/usr/bin/ffmpeg';

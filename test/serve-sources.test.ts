@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/serve/server.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { generateClip } from '../src/tools/synth/index.js';
-import { startHttpSources, type HttpSources } from './helpers/httpSources.js';
+import { startHttpSources, type HttpSources } from '../bench/sourceServers.js';
 import { startRtspServer, type RtspServer } from './helpers/rtspServer.js';
 import { api, startTestServer, until, type Json } from './helpers/serveHarness.js';
 

@@ -1,6 +1,6 @@
 /**
- * Real HTTP sources on 127.0.0.1 for ingest tests and the startup bench, as cameras and servers
- * send them:
+ * Real HTTP sources on 127.0.0.1 for the startup bench and the ingest tests, as cameras and
+ * servers send them:
  *  - files with a Content-Length and byte ranges (a web server: mp4, webm, ...);
  *  - MJPEG cameras: multipart/x-mixed-replace JPEGs at a frame rate, with or without a
  *    Content-Length per part (cheap cameras send none);
@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { ffmpegPath } from '../../src/ingest/ffmpeg.js';
+import { ffmpegPath } from '../src/ingest/ffmpeg.js';
 
 export interface MjpegCamera {
   /** JPEG images sent in turn, looping. */
