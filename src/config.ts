@@ -34,6 +34,7 @@ import {
 } from './config/schema.js';
 import { ConfigError, describeValue, schemaCheck, type ConfigIssue } from './config/validate.js';
 import { sourceKind, urlScheme } from './ingest/sourceUrl.js';
+import { hostEntryError } from './ingest/sourceHosts.js';
 
 export * from './config/schema.js';
 export { ConfigError, type ConfigIssue } from './config/validate.js';
@@ -278,6 +279,12 @@ export function parseConfig(json: unknown, baseDir: string, options: { file?: st
   // The schema filled in defaults; a section with errors falls back to the defaults so the streams can still be checked.
   const server = (clean(issues, 'server') ? input.server : structuredClone(DEFAULT_SERVER)) as ServerSettings;
   server.mediaFolders = server.mediaFolders.map((f) => resolve(baseDir, f));
+  for (const list of ['allow', 'deny'] as const) {
+    (server.sourceHosts?.[list] ?? []).forEach((entry, i) => {
+      const error = hostEntryError(entry);
+      if (error) issues.push({ path: `server.sourceHosts.${list}[${i}]`, message: error });
+    });
+  }
   const models: Record<string, ModelSettings> = {};
   for (const [key, m] of Object.entries(isObject(input.models) ? input.models : {})) {
     const path = resolve(baseDir, key);

@@ -131,6 +131,24 @@ export const ServerSchema = Type.Object(
         description: 'Most smaller JPEG sizes encoded per stream for clients subscribed with maxWidth (only while some client asks); 0 = clients always get the full JPEG.',
       }),
     ),
+    sourceHosts: Type.Optional(
+      Type.Object(
+        {
+          allow: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 10_000, description: 'Host names (*.domain for a whole domain), addresses or networks (10.0.0.0/8) network sources may reach; none = any not denied.' })),
+          deny: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 10_000, description: 'Host names, addresses or networks network sources may not reach (wins over allow).' })),
+        },
+        {
+          additionalProperties: false,
+          description: 'Which hosts streams added over the API may reach (docs/configuration.md, security notes). A name is judged by itself and by the addresses it resolves to.',
+        },
+      ),
+    ),
+    sourceErrors: Type.Optional(
+      OneOf(['detailed', 'brief'] as const, {
+        default: 'detailed',
+        description: "How much a stream's lastError tells API and WebSocket users: 'brief' hides why a source could not be opened (the log keeps it).",
+      }),
+    ),
     metricsPublic: Type.Optional(Type.Boolean({ default: false, description: 'Serve GET /metrics without the token (for a scraper on a trusted network).' })),
     logLevel: Type.Optional(OneOf(LOG_LEVELS, { default: 'info', description: 'Log level; the STREAMLENS_LOG_LEVEL environment variable overrides it.' })),
   },
@@ -485,7 +503,7 @@ type Filled<T, Optional extends keyof T = never> = {
   ? { [K in keyof R]: R[K] }
   : never;
 
-export type ServerSettings = Filled<Static<typeof ServerSchema>, 'authToken'>;
+export type ServerSettings = Filled<Static<typeof ServerSchema>, 'authToken' | 'sourceHosts'>;
 export type BackoffSettings = Filled<Static<typeof BackoffSchema>>;
 export type TrackerConfig = Filled<Static<typeof TrackerSchema>>;
 export type MotionConfig = Filled<Static<typeof MotionSchema>>;

@@ -16,6 +16,7 @@ import { nowMs } from '../clock.js';
 import { HttpError, readJsonBody } from './body.js';
 import { renderSnapshot, snapshotDecodeBytes, type LatestFrames } from './snapshot.js';
 import { BusyError, type ImageGate } from './imageGate.js';
+import type { SourceHostPolicy } from '../ingest/sourceHosts.js';
 import { detectImage, parseClasses, parseConf, pickModel, readImageBody } from './detectImage.js';
 import { batchingView } from './protocol.js';
 import type { StreamStatsSource } from './streamStats.js';
@@ -29,6 +30,8 @@ export interface ApiContext {
   snapshots: LatestFrames;
   /** Limits on image decoding (POST /api/detect, snapshots). */
   images: ImageGate;
+  /** Which hosts streams added over the API may reach (server.sourceHosts). */
+  sourceHosts: SourceHostPolicy;
   /** The event store (GET /api/events); undefined without a dataDir. */
   events?: EventQueries;
   /** Cluster mode: this node's view of the cluster. */
@@ -164,6 +167,8 @@ const routes: Route[] = [
         if (err instanceof ConfigError) throw new HttpError(400, err.message, { issues: err.issues });
         throw err;
       }
+      const refused = await ctx.sourceHosts.refusal(settings.url);
+      if (refused) throw new HttpError(403, refused);
       let stats: StreamStats;
       try {
         stats = await ctx.hub.add(settings);

@@ -25,6 +25,7 @@ import type { EventSinkStats } from '../output/events/sinkStats.js';
 import { LatestFrames } from './snapshot.js';
 import { ImageGate } from './imageGate.js';
 import { ClientDropCounts, servedStats, type StreamStatsSource } from './streamStats.js';
+import { SourceHostPolicy } from '../ingest/sourceHosts.js';
 import { WsGateway, type ClientInfo } from './wsGateway.js';
 import type { ClusterApi } from '../cluster/clusterHub.js';
 import type { JobList } from '../cluster/jobQueue.js';
@@ -150,7 +151,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   // Read before anything is opened: a state file that exists but cannot be read stops the start.
   const starting = streamState ? await streamState.restore(config.streams) : config.streams;
   const clientDrops = new ClientDropCounts();
-  const streams = servedStats(hub, clientDrops);
+  const streams = servedStats(hub, clientDrops, { briefErrors: settings.sourceErrors === 'brief' });
   const snapshots = new LatestFrames();
   const gateway = new WsGateway({ hub, streams, clientDrops, settings, log });
   const metrics = new ServerMetrics(hub, options.cluster ? runningHere(streams, options.cluster.nodeId) : streams, {
@@ -242,6 +243,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     streams,
     snapshots,
     images,
+    sourceHosts: new SourceHostPolicy(settings.sourceHosts ?? {}),
     events,
     cluster: options.cluster,
     jobs: options.jobs,

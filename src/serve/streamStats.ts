@@ -2,7 +2,7 @@
  * Stream stats as serve reports them (GET /api/streams, WebSocket `stats`, /metrics): the hub's,
  * with the client drops that serve counts itself (the pipeline does not know its clients).
  */
-import type { StreamStats } from '../types.js';
+import type { StreamState, StreamStats } from '../types.js';
 import type { StreamHubApi } from '../pipeline/hub.js';
 
 /** Messages dropped for slow WebSocket clients, per stream, since the stream was added. */
@@ -28,8 +28,12 @@ export interface StreamStatsSource {
   list(): StreamStats[];
 }
 
-export function servedStats(hub: Pick<StreamHubApi, 'stats' | 'list'>, clientDrops: ClientDropCounts): StreamStatsSource {
-  const withDrops = (s: StreamStats): StreamStats => ({ ...s, drops: { ...s.drops, client: clientDrops.get(s.id) } });
+export function servedStats(hub: Pick<StreamHubApi, 'stats' | 'list'>, clientDrops: ClientDropCounts, options: { briefErrors?: boolean } = {}): StreamStatsSource {
+  const withDrops = (s: StreamStats): StreamStats => ({
+    ...s,
+    drops: { ...s.drops, client: clientDrops.get(s.id) },
+    ...(s.lastError !== undefined && options.briefErrors ? { lastError: briefError(s.state) } : {}),
+  });
   return {
     stats: (id) => {
       const s = hub.stats(id);
@@ -37,4 +41,13 @@ export function servedStats(hub: Pick<StreamHubApi, 'stats' | 'list'>, clientDro
     },
     list: () => hub.list().map(withDrops),
   };
+}
+
+/**
+ * A stream's error as `server.sourceErrors: "brief"` shows it: that the stream is not running, not
+ * why (connection refused, timeout, not a video...), so that API users cannot tell an internal
+ * host that refuses from one that answers. The log keeps the details.
+ */
+export function briefError(state: StreamState): string {
+  return state === 'failed' ? 'stream failed (details in the server log)' : 'source unavailable (details in the server log)';
 }

@@ -11,7 +11,7 @@ import type { Subscription } from 'rxjs';
 import type { StreamHubApi } from '../pipeline/hub.js';
 import type { FrameResult } from '../types.js';
 import type { ResultSink } from '../output/sink.js';
-import type { ClientDropCounts, StreamStatsSource } from './streamStats.js';
+import { briefError, type ClientDropCounts, type StreamStatsSource } from './streamStats.js';
 import type { ServerSettings } from '../config.js';
 import type { Logger } from '../log.js';
 import { ClientSession } from './clientSession.js';
@@ -95,7 +95,7 @@ export class WsGateway implements ResultSink {
     this.subscriptions.push(
       hub.states$.subscribe((event) =>
         this.guard('state', () => {
-          const text = encodeState(event);
+          const text = encodeState(event.error !== undefined && this.settings.sourceErrors === 'brief' ? { ...event, error: briefError(event.state) } : event);
           for (const s of this.sessions) {
             // A client subscribed to "*" takes every new stream as it appears.
             if (s.allStreams && !s.subscriptions.has(event.stream) && this.hub.has(event.stream)) {
