@@ -151,7 +151,7 @@ describe('dashboard', () => {
     await page.waitForFunction(
       ([sel, f0]) => {
         const t = document.querySelector<HTMLElement>(sel as string)!;
-        return Number(t.dataset.frames) >= (f0 as number) + 15 && /fps in \d+\.\d · out \d+\.\d/.test(t.textContent ?? '') && /p50 \d+ ms/.test(t.textContent ?? '');
+        return Number(t.dataset.frames) >= (f0 as number) + 15 && /in \d+\.\d · out \d+\.\d · shown \d+\.\d fps/.test(t.textContent ?? '') && /latency \d+ ms/.test(t.textContent ?? '');
       },
       [TILE, frames0] as const,
       { timeout: 20_000, polling: 100 },

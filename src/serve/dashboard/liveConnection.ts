@@ -1,16 +1,18 @@
 /**
  * The dashboard's WebSocket: reconnects by itself with backoff when the server goes away and tells
  * the page what it is doing. JSON messages and binary video messages go to separate handlers;
- * subscribing is the page's job, on every `open`. Frames the page has drawn are acknowledged
- * (flow control, docs/protocol.md): `acknowledge` notes the newest drawn seq of a stream, and
- * `flushAcks` sends them all in one message, once per drawn screen.
+ * subscribing is the page's job, on every `open`. Frames the page has consumed are acknowledged
+ * (flow control, docs/protocol.md; frameAcks.ts says which): `acknowledge` notes the newest seq of
+ * a stream, and `flushAcks` sends them all in one message, once per drawn screen.
  */
 import { backoffDelay } from './backoff.js';
+import { describeClose } from './closeReasons.js';
 import type { ServerMessage } from './wire.js';
 
 export type ConnectionStatus =
   | { kind: 'connecting' }
   | { kind: 'open' }
+  /** `reason`: what happened, in plain words (closeReasons.ts). */
   | { kind: 'reconnecting'; attempt: number; retryAt: number; reason: string };
 
 export interface ConnectionHandlers {
@@ -63,7 +65,9 @@ export class LiveConnection {
     const ws = new WebSocket(this.url);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       this.attempt = 0;
       // Seqs drawn on the previous connection mean nothing to this one.
       this.acks.clear();
@@ -77,7 +81,7 @@ export class LiveConnection {
       if (this.ws !== ws || this.stopped) return;
       this.attempt++;
       const delay = backoffDelay(this.attempt);
-      const reason = ev.reason || (ev.code === 1001 ? 'server shutting down' : `connection closed (${ev.code})`);
+      const reason = describeClose(ev.code, opened);
       this.handlers.onStatus({ kind: 'reconnecting', attempt: this.attempt, retryAt: Date.now() + delay, reason });
       this.timer = setTimeout(() => this.connect(), delay);
     };

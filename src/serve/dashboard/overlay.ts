@@ -2,8 +2,10 @@
  * Draws one frame's results over its image: translucent masks, track trails, boxes and a
  * "label score #id" tag. Coordinates arrive in source pixels and are scaled to the canvas.
  */
+import type { Rgb } from '../../output/render/image.js';
 import { classRgb, textRgbOn } from '../../output/render/palette.js';
 import { paintRle } from './rle.js';
+import { placeTags, type Rect } from './tagLayout.js';
 import type { TrackTrails } from './trails.js';
 import type { WireObject } from './wire.js';
 
@@ -50,10 +52,22 @@ export interface OverlayInput {
   pixelRatio: number;
 }
 
-export function drawOverlay(ctx: CanvasRenderingContext2D, input: OverlayInput): void {
-  const { objects, trails, pixelRatio: pr } = input;
+/** A tag as drawn: where, and its colours (for tests that check the contrast on the canvas). */
+export interface DrawnTag extends Rect {
+  background: Rgb;
+  text: Rgb;
+}
+
+/**
+ * Draws masks, trails, boxes and tags; highest score last (on top). Tags are opaque in the class
+ * colour with black or white text, whichever contrasts more (at least 4.5:1 on any colour), and
+ * placed by placeTags: no tag covers another, and objects without room for theirs keep the box.
+ */
+export function drawOverlay(ctx: CanvasRenderingContext2D, input: OverlayInput): DrawnTag[] {
+  const { trails, pixelRatio: pr } = input;
   const sx = ctx.canvas.width / input.sourceWidth;
   const sy = ctx.canvas.height / input.sourceHeight;
+  const objects = [...input.objects].sort((a, b) => a.score - b.score);
   input.masks.draw(ctx, objects);
 
   ctx.lineJoin = 'round';
@@ -71,21 +85,31 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, input: OverlayInput):
   const fontPx = Math.round(12 * pr);
   ctx.font = `600 ${fontPx}px system-ui, sans-serif`;
   ctx.textBaseline = 'top';
-  for (const o of objects) {
+  const boxes = objects.map((o) => ({ x: o.box[0] * sx, y: o.box[1] * sy, w: (o.box[2] - o.box[0]) * sx, h: (o.box[3] - o.box[1]) * sy }));
+  const texts = objects.map((o) => `${o.label} ${o.score.toFixed(2)}${o.track_id !== null ? ` #${o.track_id}` : ''}`);
+  // Placed best score first: the most certain objects get the best places.
+  const order = objects.map((_, i) => i).reverse();
+  const places = placeTags(
+    order.map((i) => ({ box: boxes[i]!, w: ctx.measureText(texts[i]!).width + 6 * pr, h: fontPx + 4 * pr })),
+    ctx.canvas.width,
+    ctx.canvas.height,
+  );
+  const placeOf = new Map(order.map((i, k) => [i, places[k]]));
+  const drawn: DrawnTag[] = [];
+  objects.forEach((o, i) => {
     const colour = classRgb(o.class);
-    const [x1, y1, x2, y2] = [o.box[0] * sx, o.box[1] * sy, o.box[2] * sx, o.box[3] * sy];
+    const b = boxes[i]!;
     ctx.strokeStyle = css(colour);
     ctx.lineWidth = 2 * pr;
-    ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
-
-    const tag = `${o.label} ${o.score.toFixed(2)}${o.track_id !== null ? ` #${o.track_id}` : ''}`;
-    const tw = ctx.measureText(tag).width + 6 * pr;
-    const th = fontPx + 4 * pr;
-    const ty = y1 - th >= 0 ? y1 - th : y1;
-    const tx = Math.max(0, Math.min(x1, ctx.canvas.width - tw)); // keep the tag on the canvas
-    ctx.fillStyle = css(colour, 0.85);
-    ctx.fillRect(tx, ty, tw, th);
-    ctx.fillStyle = css(textRgbOn(colour));
-    ctx.fillText(tag, tx + 3 * pr, ty + 2 * pr);
-  }
+    ctx.strokeRect(b.x, b.y, b.w, b.h);
+    const t = placeOf.get(i);
+    if (!t) return;
+    const text = textRgbOn(colour);
+    ctx.fillStyle = css(colour);
+    ctx.fillRect(t.x, t.y, t.w, t.h);
+    ctx.fillStyle = css(text);
+    ctx.fillText(texts[i]!, t.x + 3 * pr, t.y + 2 * pr);
+    drawn.push({ ...t, background: colour, text });
+  });
+  return drawn;
 }

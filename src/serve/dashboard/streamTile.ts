@@ -1,15 +1,18 @@
 /**
- * One stream's tile: the newest frame with its overlay, the stream's state and stats. JPEG decoding
- * is a latest-wins link too: while one frame decodes, only the newest next frame waits.
+ * One stream's tile: its newest frame with the overlay, fitted to the tile (`contain`, scaled up or
+ * down) at the screen's resolution; a badge and, when the video is not live, a message over it
+ * (tileStatus.ts); the stats as a line over the video's foot. JPEG decoding is a latest-wins link
+ * too: while one frame decodes, only the newest next frame waits.
  */
 import { visibleObjects, type ObjectFilter } from './filters.js';
 import { FrameMailbox, type PairedFrame } from './frameMailbox.js';
+import { FrameAcks } from './frameAcks.js';
+import { containSize } from './gridLayout.js';
 import { drawOverlay, MaskLayer } from './overlay.js';
+import { statsLines } from './streamRates.js';
+import { tileStatus, type TileStatus } from './tileStatus.js';
 import { TrackTrails } from './trails.js';
-import type { DetectionsMessage, FrameHeader, StreamStats } from './wire.js';
-
-/** Widest canvas used for a stream without video (detections drawn on a blank frame). */
-const BLANK_MAX_WIDTH = 640;
+import type { DetectionsMessage, FrameHeader, StreamState, StreamStats } from './wire.js';
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text = ''): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -21,25 +24,37 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, te
 /** Draws over a tile's frame; `pixelRatio` is canvas pixels per CSS pixel. */
 export type TileLayer = (ctx: CanvasRenderingContext2D, frame: { sourceWidth: number; sourceHeight: number; pixelRatio: number }) => void;
 
-const fmt = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+/** Aspect of a tile before its first frame says otherwise. */
+const DEFAULT_ASPECT = 16 / 9;
+/** Window over which the frames this page drew are counted for "shown … fps". */
+const VIEW_FPS_WINDOW_MS = 2000;
 
 export class StreamTile {
   readonly element: HTMLElement;
+  readonly canvas: HTMLCanvasElement;
   /** False for streams configured with `"video": false`: detections are drawn on a blank frame. */
   video = true;
+  /** Width / height of the stream's frames. */
+  aspect = DEFAULT_ASPECT;
 
-  readonly canvas: HTMLCanvasElement;
   private readonly ctx: CanvasRenderingContext2D;
-  private readonly stateBadge: HTMLElement;
-  private readonly statsLine: HTMLElement;
-  private readonly latencyLine: HTMLElement;
-  private readonly dropsLine: HTMLElement;
-  private readonly errorLine: HTMLElement;
+  private readonly view: HTMLElement;
+  /** The video's box inside the view: the canvas and the stats over its foot. */
+  private readonly frameBox: HTMLElement;
+  private readonly head: HTMLElement;
+  private readonly badge: HTMLElement;
+  private readonly openButton: HTMLButtonElement;
+  private readonly message: HTMLElement;
+  private readonly messageText: HTMLElement;
+  private readonly messageDetail: HTMLElement;
+  private readonly statsBox: HTMLElement;
+  private readonly statsRows: HTMLElement[];
 
   private readonly mailbox = new FrameMailbox<ImageBitmap>(8, (b) => b.close());
   private readonly trails = new TrackTrails();
   private readonly masks = new MaskLayer();
-  private shown: PairedFrame<ImageBitmap> | undefined;
+  private readonly layers: TileLayer[] = [];
+  private shownFrame: PairedFrame<ImageBitmap> | undefined;
   private decoding = false;
   /** Bumped on disconnect, so a decode that finishes afterwards is not taken for a frame of the new connection. */
   private generation = 0;
@@ -47,45 +62,84 @@ export class StreamTile {
   private redraw = false;
   private framesDrawn = 0;
   private drawTimes: number[] = [];
-  private readonly head: HTMLElement;
-  private readonly layers: TileLayer[] = [];
 
-  constructor(readonly id: string, onOpen: (id: string) => void) {
+  private state: StreamState | undefined;
+  private error: string | undefined;
+  private stats: StreamStats | undefined;
+  private prevStats: StreamStats | undefined;
+  private online = true;
+  private lastFrameAt: number | undefined;
+  private status: TileStatus | undefined;
+  /** In the grid's visible area (its page of the grid, or the large view). */
+  private intersecting = true;
+  /** The page's tab is in front. */
+  private pageVisible = true;
+  private readonly acks = new FrameAcks();
+
+  constructor(
+    readonly id: string,
+    private readonly handlers: { open(id: string): void; aspectChanged(tile: StreamTile): void },
+  ) {
+    const onOpen = handlers.open;
     this.element = el('article', 'tile');
     this.element.dataset.stream = id;
     this.element.dataset.frames = '0';
     this.element.dataset.objects = '0';
-    this.element.dataset.state = 'connecting';
     this.element.tabIndex = 0;
-    this.element.title = 'Open large (click again or Esc to go back)';
 
-    const head = (this.head = el('header', 'tile-head'));
-    head.append(el('h2', 'tile-name', id), (this.stateBadge = el('span', 'badge', 'connecting')));
-    const view = el('div', 'tile-view');
+    this.head = el('header', 'tile-head');
+    this.badge = el('span', 'badge');
+    this.openButton = el('button', 'tile-open', '⤢');
+    this.openButton.type = 'button';
+    this.head.append(el('h2', 'tile-name', id), this.badge, this.openButton);
+    this.view = el('div', 'tile-view');
     this.canvas = el('canvas', 'tile-canvas');
-    this.canvas.width = 640;
-    this.canvas.height = 360;
     this.ctx = this.canvas.getContext('2d')!;
-    view.append(this.canvas);
-    const foot = el('footer', 'tile-foot');
-    foot.append(
-      (this.statsLine = el('div', 'stat')),
-      (this.latencyLine = el('div', 'stat')),
-      (this.dropsLine = el('div', 'stat')),
-      (this.errorLine = el('div', 'stat error')),
-    );
-    this.element.append(head, view, foot);
+    this.message = el('div', 'tile-message');
+    this.message.setAttribute('aria-hidden', 'true');
+    this.messageText = el('strong', 'tile-message-text');
+    this.messageDetail = el('span', 'tile-message-detail');
+    this.message.append(this.messageText, this.messageDetail);
+    this.statsRows = [el('div', 'stat'), el('div', 'stat'), el('div', 'stat')];
+    this.statsBox = el('div', 'tile-stats');
+    this.statsBox.setAttribute('aria-hidden', 'true');
+    this.statsBox.append(...this.statsRows);
+    this.frameBox = el('div', 'tile-frame');
+    this.frameBox.append(this.canvas, this.statsBox);
+    this.view.append(this.frameBox, this.message);
+    this.element.append(this.head, this.view);
     this.element.addEventListener('click', () => onOpen(id));
     this.element.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') onOpen(id);
+      if (e.key === 'Enter' && e.target === this.element) onOpen(id);
     });
-    this.setStats(undefined);
+    this.openButton.addEventListener('click', (e) => {
+      e.stopPropagation();
+      onOpen(id);
+    });
+    this.setExpanded(false);
+    this.refresh(performance.now());
+  }
+
+  /** The element whose size the video fits into. */
+  get viewElement(): HTMLElement {
+    return this.view;
   }
 
   onDetections(d: DetectionsMessage): void {
+    const now = (this.lastFrameAt = performance.now());
+    this.acks.receive(d.seq, now);
+    if (d.width > 0 && d.height > 0 && Math.abs(d.width / d.height - this.aspect) > 1e-3) {
+      this.aspect = d.width / d.height;
+      this.layout();
+      this.handlers.aspectChanged(this);
+    }
     this.trails.update(d.seq, d.objects);
     this.mailbox.addDetections(d);
-    if (!this.video) this.mailbox.offer(d);
+    // Without video (the stream's, or this page's while the tile is off screen) detections are the frame.
+    if (!this.video || !this.isOnScreen) this.mailbox.offer(d);
+    // Off screen nothing is drawn: the detections were all this frame was for.
+    if (!this.isOnScreen) this.acks.consume(d.seq, now);
+    if (this.status?.dim) this.refresh(this.lastFrameAt);
   }
 
   onFrame(header: FrameHeader, jpeg: Uint8Array): void {
@@ -98,28 +152,93 @@ export class StreamTile {
     this.decode(detections, jpeg);
   }
 
-  setState(state: string, error?: string): void {
-    this.element.dataset.state = state;
-    this.stateBadge.textContent = state;
-    this.stateBadge.className = `badge state-${state}`;
-    this.errorLine.textContent = error ?? '';
-    this.errorLine.title = error ?? '';
+  setState(state: StreamState, error?: string): void {
+    this.state = state;
+    this.error = error;
+    this.refresh(performance.now());
   }
 
-  setStats(s: StreamStats | undefined): void {
-    const now = performance.now();
-    this.drawTimes = this.drawTimes.filter((t) => now - t < 2000);
-    const viewFps = this.drawTimes.length / 2;
-    this.statsLine.textContent = `fps in ${fmt(s?.fpsIn)} · out ${fmt(s?.fpsOut)} · view ${fmt(viewFps)}`;
-    this.latencyLine.textContent = `latency p50 ${fmt(s?.latency.p50, 0)} ms · p95 ${fmt(s?.latency.p95, 0)} ms`;
-    const d = s?.drops;
-    this.dropsLine.textContent = `drops policy ${d?.policy ?? '–'} · stale ${d?.staleness ?? '–'} · client ${d?.client ?? '–'} · reconnects ${s?.reconnects ?? '–'}`;
-    if (s) this.setState(s.state, s.lastError);
+  setStats(s: StreamStats): void {
+    this.prevStats = this.stats;
+    this.stats = s;
+    this.state = s.state;
+    this.error = s.lastError;
+    this.refresh(performance.now());
+  }
+
+  /** The page's connection to the server came or went. */
+  setOnline(online: boolean): void {
+    this.online = online;
+    if (!online) {
+      this.generation++;
+      this.mailbox.clear();
+      this.waiting = undefined;
+      this.trails.clear();
+      this.acks.reset();
+    }
+    this.refresh(performance.now());
+  }
+
+  /** In the grid's visible area or not; off screen the tile takes detections only and draws nothing. */
+  setIntersecting(on: boolean): void {
+    const before = this.isOnScreen;
+    this.intersecting = on;
+    if (!before && this.isOnScreen) this.invalidate();
+  }
+
+  /** The page's tab came to the front or went behind. */
+  setPageVisible(visible: boolean): void {
+    const before = this.isOnScreen;
+    this.pageVisible = visible;
+    if (!before && this.isOnScreen) this.invalidate();
+  }
+
+  get isOnScreen(): boolean {
+    return this.intersecting && this.pageVisible;
+  }
+
+  /** The newest seq to acknowledge to the server (frames consumed since the last call), or undefined. */
+  takeAck(now: number): number | undefined {
+    return this.acks.take(now);
+  }
+
+  setExpanded(expanded: boolean): void {
+    this.element.classList.toggle('expanded', expanded);
+    this.openButton.setAttribute('aria-label', expanded ? `Back to all cameras` : `Open ${this.id} large`);
+    this.openButton.title = expanded ? 'Back to all cameras (Esc)' : 'Open large';
+  }
+
+  /**
+   * Recomputes what the tile says (state, frame age, stats) and updates its badge, message, stats
+   * and accessible name; called on every state or stats change and once a second.
+   */
+  refresh(now: number): void {
+    const frameAgeMs = this.lastFrameAt === undefined ? undefined : now - this.lastFrameAt;
+    const status = tileStatus({ state: this.state, error: this.error, stats: this.stats, frameAgeMs, online: this.online });
+    const before = this.status;
+    this.status = status;
+    if (before?.dim !== status.dim) this.invalidate();
+    this.element.dataset.state = this.online ? (this.state ?? 'connecting') : 'disconnected';
+    this.element.dataset.condition = status.condition;
+    this.element.classList.toggle('dim', status.dim);
+    this.badge.textContent = status.badge;
+    this.badge.className = `badge condition-${status.condition}`;
+    this.badge.title = status.detail ?? '';
+    this.message.hidden = status.message === undefined;
+    this.messageText.textContent = status.message ?? '';
+    this.messageDetail.textContent = status.message && status.detail && !status.message.includes(status.detail) ? status.detail : '';
+    this.element.setAttribute('aria-label', `${this.id}: ${status.summary}`);
+    const live = status.condition === 'live' || status.condition === 'degraded';
+    this.drawTimes = this.drawTimes.filter((t) => now - t < VIEW_FPS_WINDOW_MS);
+    const lines = statsLines(this.stats, this.prevStats, live, this.stats ? this.drawTimes.length / (VIEW_FPS_WINDOW_MS / 1000) : undefined);
+    this.statsRows[0]!.textContent = lines.rates;
+    this.statsRows[1]!.textContent = lines.latency;
+    this.statsRows[2]!.textContent = lines.drops;
   }
 
   /** Controls shown in the tile's header (e.g. the analytics editor's). */
   addTools(tools: HTMLElement): void {
-    this.head.insertBefore(tools, this.stateBadge);
+    this.head.insertBefore(tools, this.badge);
   }
 
   /** Something drawn over the frame after the detections, in source coordinates scaled to the canvas. */
@@ -129,17 +248,28 @@ export class StreamTile {
 
   /** Size of the source frame shown now; undefined before the first frame. */
   sourceSize(): { width: number; height: number } | undefined {
-    const d = this.shown?.detections;
+    const d = this.shownFrame?.detections;
     return d ? { width: d.width, height: d.height } : undefined;
   }
 
-  /** The connection to the server is gone: what is shown is no longer live. */
-  disconnected(): void {
-    this.setState('disconnected');
-    this.generation++;
-    this.mailbox.clear();
-    this.waiting = undefined;
-    this.trails.clear();
+  /** Width of the video on screen in device pixels: what the tile asks the server for. */
+  devicePixelWidth(): number {
+    return this.canvas.width;
+  }
+
+  /** Fits the canvas into the tile's view at the stream's aspect, at the screen's resolution. */
+  layout(): void {
+    const box = containSize(this.view.clientWidth, this.view.clientHeight, this.aspect);
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.max(1, Math.round(box.width * dpr));
+    const h = Math.max(1, Math.round(box.height * dpr));
+    this.frameBox.style.width = `${box.width}px`;
+    this.frameBox.style.height = `${box.height}px`;
+    if (this.canvas.width !== w || this.canvas.height !== h) {
+      this.canvas.width = w;
+      this.canvas.height = h;
+      this.invalidate();
+    }
   }
 
   /** Filter or size changed: draw the shown frame again. */
@@ -148,48 +278,53 @@ export class StreamTile {
   }
 
   /**
-   * Called from the page's one animation-frame loop; draws only when something changed. Returns the
-   * seq of a newly drawn frame (the page acknowledges it), undefined when none was.
+   * Called from the page's one animation-frame loop; draws only when on screen and something
+   * changed. Returns the seq of a newly drawn frame, undefined when none was.
    */
   draw(filter: ObjectFilter): number | undefined {
+    if (!this.isOnScreen) return undefined;
     const next = this.mailbox.take();
     if (next) {
-      if (this.shown?.image) this.shown.image.close();
-      this.shown = next;
-    } else if (!this.redraw || !this.shown) {
+      // A detections-only pair (drawn off screen or without video) keeps the last picture.
+      if (next.image === undefined && this.video && this.shownFrame?.image) next.image = this.shownFrame.image;
+      else this.shownFrame?.image?.close();
+      this.shownFrame = next;
+    } else if (!this.redraw || !this.shownFrame) {
       return undefined;
     }
     this.redraw = false;
-    const { image, detections } = this.shown;
-    const w = image ? image.width : Math.min(BLANK_MAX_WIDTH, detections.width);
-    const h = image ? image.height : Math.round((w * detections.height) / detections.width);
-    if (this.canvas.width !== w || this.canvas.height !== h) {
-      this.canvas.width = w;
-      this.canvas.height = h;
-    }
-    if (image) this.ctx.drawImage(image, 0, 0);
+    const { image, detections } = this.shownFrame;
+    const { width: w, height: h } = this.canvas;
+    if (image) this.ctx.drawImage(image, 0, 0, w, h);
     else {
       this.ctx.fillStyle = '#111';
       this.ctx.fillRect(0, 0, w, h);
     }
-    const objects = visibleObjects(detections.objects, filter);
-    const frame = { sourceWidth: detections.width, sourceHeight: detections.height, pixelRatio: w / Math.max(1, this.canvas.clientWidth) };
-    drawOverlay(this.ctx, { objects, trails: this.trails, masks: this.masks, ...frame });
-    for (const layer of this.layers) layer(this.ctx, frame);
+    let objects = 0;
+    // A frame that is not live is shown dimmed (CSS) and without boxes: they would be old news.
+    if (!this.status?.dim) {
+      const visible = visibleObjects(detections.objects, filter);
+      const frame = { sourceWidth: detections.width, sourceHeight: detections.height, pixelRatio: w / Math.max(1, this.canvas.clientWidth) };
+      const tags = drawOverlay(this.ctx, { objects: visible, trails: this.trails, masks: this.masks, ...frame });
+      for (const layer of this.layers) layer(this.ctx, frame);
+      objects = visible.length;
+      this.element.dataset.tags = String(tags.length);
+    }
     if (next) {
+      this.acks.consume(next.seq, performance.now());
       this.framesDrawn++;
       this.drawTimes.push(performance.now());
       this.element.dataset.frames = String(this.framesDrawn);
       this.element.dataset.seq = String(detections.seq);
     }
-    this.element.dataset.objects = String(objects.length);
+    this.element.dataset.objects = String(objects);
     return next?.seq;
   }
 
   dispose(): void {
     this.mailbox.clear();
-    this.shown?.image?.close();
-    this.shown = undefined;
+    this.shownFrame?.image?.close();
+    this.shownFrame = undefined;
     this.element.remove();
   }
 
