@@ -52,6 +52,9 @@ export interface OverlayInput {
   pixelRatio: number;
 }
 
+/** Videos narrower than this (CSS px) get the smaller tag font. */
+const SMALL_VIDEO_PX = 400;
+
 /** A tag as drawn: where, and its colours (for tests that check the contrast on the canvas). */
 export interface DrawnTag extends Rect {
   background: Rgb;
@@ -59,7 +62,7 @@ export interface DrawnTag extends Rect {
 }
 
 /**
- * Draws masks, trails, boxes and tags; highest score last (on top). Tags are opaque in the class
+ * Draws masks, trails, boxes, then tags; highest score last (on top). Tags are opaque in the class
  * colour with black or white text, whichever contrasts more (at least 4.5:1 on any colour), and
  * placed by placeTags: no tag covers another, and objects without room for theirs keep the box.
  */
@@ -82,7 +85,8 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, input: OverlayInput):
     ctx.stroke();
   }
 
-  const fontPx = Math.round(12 * pr);
+  // Small videos (a phone, a grid of many) get smaller tags, so they cover less of the picture.
+  const fontPx = Math.round((ctx.canvas.width / pr < SMALL_VIDEO_PX ? 10 : 12) * pr);
   ctx.font = `600 ${fontPx}px system-ui, sans-serif`;
   ctx.textBaseline = 'top';
   const boxes = objects.map((o) => ({ x: o.box[0] * sx, y: o.box[1] * sy, w: (o.box[2] - o.box[0]) * sx, h: (o.box[3] - o.box[1]) * sy }));
@@ -95,21 +99,24 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, input: OverlayInput):
     ctx.canvas.height,
   );
   const placeOf = new Map(order.map((i, k) => [i, places[k]]));
-  const drawn: DrawnTag[] = [];
-  objects.forEach((o, i) => {
-    const colour = classRgb(o.class);
+  for (const [i, o] of objects.entries()) {
     const b = boxes[i]!;
-    ctx.strokeStyle = css(colour);
+    ctx.strokeStyle = css(classRgb(o.class));
     ctx.lineWidth = 2 * pr;
     ctx.strokeRect(b.x, b.y, b.w, b.h);
+  }
+  // Tags after every box: no box line runs through a tag.
+  const drawn: DrawnTag[] = [];
+  for (const [i, o] of objects.entries()) {
     const t = placeOf.get(i);
-    if (!t) return;
+    if (!t) continue;
+    const colour = classRgb(o.class);
     const text = textRgbOn(colour);
     ctx.fillStyle = css(colour);
     ctx.fillRect(t.x, t.y, t.w, t.h);
     ctx.fillStyle = css(text);
     ctx.fillText(texts[i]!, t.x + 3 * pr, t.y + 2 * pr);
     drawn.push({ ...t, background: colour, text });
-  });
+  }
   return drawn;
 }
