@@ -308,7 +308,8 @@ export class StreamTile {
       const tags = drawOverlay(this.ctx, { objects: visible, trails: this.trails, masks: this.masks, ...frame });
       for (const layer of this.layers) layer(this.ctx, frame);
       objects = visible.length;
-      this.element.dataset.tags = String(tags.length);
+      // Where the tags went, in canvas pixels: readable without the page's pixels (tests, tools).
+      this.element.dataset.tags = JSON.stringify(tags.map((t) => [t.x, t.y, t.w, t.h].map(Math.round)));
     }
     if (next) {
       this.acks.consume(next.seq, performance.now());
