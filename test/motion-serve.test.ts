@@ -96,15 +96,24 @@ describe('the dashboard tile of a gated stream', () => {
       await page.goto(`${server.url}/`);
       const tile = 'article.tile[data-stream="yard"]';
       // The scene loops: frames the detector skips and frames it runs on both come within a loop.
-      const seen = (inferred: string) =>
-        page.waitForFunction(([sel, want]) => document.querySelector<HTMLElement>(sel!)?.dataset.inferred === want, [tile, inferred], { timeout: 120_000, polling: 50 });
-      await seen('false');
-      const meter = page.locator(`${tile} .motion-meter`);
-      await expect(meter.isVisible()).resolves.toBe(true);
-      expect(await meter.getAttribute('class')).toContain('skipped');
-      expect(await meter.getAttribute('title')).toMatch(/^motion: [\d.]+ % of the frame changed · detector skipped \((still|small|light)\)$/);
-      await seen('true');
-      expect(await meter.getAttribute('title')).toMatch(/detector ran \((start|motion|moving|lost|keyframe)\)$/);
+      // The meter is read in the same moment as the frame's flag (the next frame may change both).
+      const seen = async (inferred: string): Promise<{ title: string; skipped: boolean; visible: boolean }> =>
+        (await page.waitForFunction(
+          ([sel, want]) => {
+            const t = document.querySelector<HTMLElement>(sel!);
+            const m = t?.querySelector<HTMLElement>('.motion-meter');
+            return t?.dataset.inferred === want && m ? { title: m.title, skipped: m.classList.contains('skipped'), visible: !m.hidden } : false;
+          },
+          [tile, inferred],
+          { timeout: 120_000, polling: 50 },
+        )).jsonValue() as Promise<{ title: string; skipped: boolean; visible: boolean }>;
+      const skipped = await seen('false');
+      expect(skipped.visible).toBe(true);
+      expect(skipped.skipped).toBe(true);
+      expect(skipped.title).toMatch(/^motion: [\d.]+ % of the frame changed · detector skipped \((still|small|light)\)$/);
+      const ran = await seen('true');
+      expect(ran.skipped).toBe(false);
+      expect(ran.title).toMatch(/detector ran \((start|motion|moving|lost|keyframe)\)$/);
       expect(Number(await page.getAttribute(tile, 'data-motion'))).toBeGreaterThanOrEqual(0);
       mkdirSync('test/artifacts', { recursive: true });
       await page.locator(tile).screenshot({ path: 'test/artifacts/motion-tile.png' });
