@@ -66,6 +66,18 @@ describe('tileStatus', () => {
     expect(tileStatus({ state: 'reconnecting', frameAgeMs: 5200, online: true })).toMatchObject({ condition: 'reconnecting', detail: 'last frame 5 s ago', dim: true });
     expect(tileStatus({ state: 'reconnecting', frameAgeMs: undefined, online: true }).detail).toBe('no frame yet');
     expect(tileStatus({ state: 'streaming', stats: stats(), frameAgeMs: 100, online: false })).toMatchObject({ condition: 'offline', dim: true });
+    expect(tileStatus({ state: 'stalled', error: 'no new frame for 10 s', frameAgeMs: 12_000, online: true })).toMatchObject({
+      condition: 'no-signal',
+      badge: 'stalled',
+      message: 'No signal · last frame 12 s ago',
+      detail: 'no new frame for 10 s',
+      dim: true,
+    });
+    expect(tileStatus({ state: 'unauthorized', error: 'rtsp://cam/ answered 401', frameAgeMs: undefined, online: true })).toMatchObject({
+      condition: 'unauthorized',
+      message: 'Access denied: rtsp://cam/ answered 401',
+      dim: true,
+    });
     expect(tileStatus({ state: 'streaming', stats: stats(), frameAgeMs: undefined, online: true })).toMatchObject({ condition: 'waiting', dim: true });
   });
 

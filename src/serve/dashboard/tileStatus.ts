@@ -6,7 +6,7 @@
  */
 import type { StreamState, StreamStats } from './wire.js';
 
-export type TileCondition = 'waiting' | 'live' | 'degraded' | 'no-signal' | 'reconnecting' | 'failed' | 'ended' | 'stopped' | 'offline';
+export type TileCondition = 'waiting' | 'live' | 'degraded' | 'no-signal' | 'reconnecting' | 'unauthorized' | 'failed' | 'ended' | 'stopped' | 'offline';
 
 export interface TileStatusInput {
   state: StreamState | undefined;
@@ -77,6 +77,13 @@ export function tileStatus(i: TileStatusInput): TileStatus {
       return { condition: 'ended', badge: 'ended', message: 'Ended: the file reached its end', detail: age, dim: true, summary: 'ended' };
     case 'stopped':
       return { condition: 'stopped', badge: 'stopped', message: 'Stopped', detail: age, dim: true, summary: 'stopped' };
+    case 'unauthorized': {
+      const why = i.error ?? 'the source refused the credentials';
+      return { condition: 'unauthorized', badge: 'unauthorized', message: `Access denied: ${why}`, detail: age ?? never, dim: true, summary: `access denied: ${why}` };
+    }
+    case 'stalled':
+      // The server saw the source go quiet (a frozen camera, a playlist that stopped): no signal, whatever the page's clock says.
+      return { condition: 'no-signal', badge: 'stalled', message: `No signal · ${age ?? never}`, detail: i.error, dim: true, summary: `no signal, ${age ?? never}` };
     case 'reconnecting':
       return {
         condition: 'reconnecting',
