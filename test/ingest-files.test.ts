@@ -21,6 +21,8 @@ import type { Frame } from '../src/types.js';
 import { startHttpSources } from '../bench/sourceServers.js';
 import { childPids } from './helpers/processes.js';
 import { matchFrame, type ResultDetection } from './helpers/detectionMetrics.js';
+import { damagedTs } from './helpers/damagedVideo.js';
+import { rotatedCopy } from './helpers/rotation.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'dist/src/cli/main.js');
@@ -32,23 +34,6 @@ let gt: GtFrame[];
 
 function ffmpeg(...args: string[]): void {
   execFileSync(FFMPEG, ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args], { timeout: 120_000 });
-}
-
-/**
- * Writes the display matrix of an MP4's (only) track header: what players and ffmpeg turn the
- * stored picture by. `cw` is the clockwise turn for display. QuickTime matrix [a b u; c d v; x y w]
- * in 16.16 fixed point, stored row by row in the tkhd box.
- */
-function withDisplayRotation(mp4: Buffer, cw: 90 | 270): Buffer {
-  const out = Buffer.from(mp4);
-  const tkhd = out.indexOf('tkhd', 0, 'latin1');
-  expect(tkhd).toBeGreaterThan(0);
-  const version = out[tkhd + 4];
-  const matrix = tkhd + 4 + 4 + (version === 1 ? 32 : 20) + 16;
-  const one = 0x10000;
-  const [a, b, c, d] = cw === 90 ? [0, one, -one, 0] : [0, -one, one, 0];
-  for (const [i, v] of [a, b, c, d].entries()) out.writeInt32BE(v, matrix + 4 * (i < 2 ? i : i + 1));
-  return out;
 }
 
 const OUTPUT = { width: 320, height: 320 };
@@ -70,9 +55,9 @@ function meanDiff(a: Uint8Array, b: Uint8Array): number {
   return sum / a.length;
 }
 
-function runAnalyze(input: string, out: string): Promise<{ code: number; stderr: string }> {
+function runAnalyze(input: string, out: string, ...extra: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, 'analyze', input, '--model', 'synthetic-det', '--out', out, '--no-track'], { cwd: root, timeout: 240_000 }, (err, _stdout, stderr) =>
+    execFile(process.execPath, [cli, 'analyze', input, '--model', 'synthetic-det', '--out', out, '--no-track', ...extra], { cwd: root, timeout: 240_000 }, (err, _stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr }),
     );
   });
@@ -91,10 +76,7 @@ describe.each([90, 270] as const)('a phone video shown turned %i degrees clockwi
 
   beforeAll(() => {
     // Stored turned the other way, so that the display matrix brings back the scene as rendered.
-    const stored = join(dir, `stored${cw}.mp4`);
-    ffmpeg('-i', clip, '-vf', cw === 90 ? 'transpose=cclock' : 'transpose=clock', '-c:v', 'libx264', '-crf', '16', '-g', '15', '-preset', 'veryfast', stored);
-    rotated = join(dir, `rot${cw}.mp4`);
-    writeFileSync(rotated, withDisplayRotation(readFileSync(stored), cw));
+    rotated = rotatedCopy(clip, cw, join(dir, `rot${cw}.mp4`));
   }, 120_000);
 
   it('is probed and opened at its displayed size, with the rotation in its info', async () => {
@@ -133,6 +115,55 @@ describe.each([90, 270] as const)('a phone video shown turned %i degrees clockwi
     expect(tp).toBeGreaterThan(150);
     expect(tp / (tp + fp)).toBeGreaterThanOrEqual(0.98);
     expect(tp / (tp + fn)).toBeGreaterThanOrEqual(0.95);
+  }, 240_000);
+
+  it('analyze --render: the video is drawn in the displayed orientation, with no rotation left to apply', async () => {
+    const video = join(dir, `rot${cw}-render.mp4`);
+    const run = await runAnalyze(rotated, join(dir, `rot${cw}-render.jsonl`), '--render', video);
+    expect(run.code).toBe(0);
+    const probe = JSON.parse(execFileSync('/usr/bin/ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_streams', '-of', 'json', video], { encoding: 'utf8' })) as {
+      streams: { width: number; height: number; nb_frames?: string; tags?: Record<string, string>; side_data_list?: { rotation?: number }[] }[];
+    };
+    const [v] = probe.streams;
+    expect([v.width, v.height]).toEqual([640, 480]);
+    expect(Number(v.nb_frames)).toBe(gt.length);
+    expect(v.tags?.rotate).toBeUndefined();
+    expect((v.side_data_list ?? []).filter((d) => d.rotation)).toEqual([]);
+    // The drawn frame shows the scene as rendered (boxes aside): closer to it than its half turn is.
+    const png = (file: string) => execFileSync(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-i', file, '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', '-']);
+    const original = await sharp(png(clip)).raw().toBuffer();
+    const drawn = sharp(png(video));
+    const right = meanDiff(await drawn.clone().raw().toBuffer(), original);
+    const wrong = meanDiff(await drawn.clone().rotate(180).raw().toBuffer(), original);
+    expect(right).toBeLessThan(wrong / 2);
+  }, 240_000);
+});
+
+describe('damaged data', () => {
+  it('frames the decoder met damaged data in are counted (once each) and analyze warns; a clean file counts none', async () => {
+    const clean = join(dir, 'clean.ts');
+    ffmpeg('-i', clip, '-c:v', 'libx264', '-g', '15', '-bf', '0', '-preset', 'veryfast', '-f', 'mpegts', clean);
+    const damaged = damagedTs(clean, join(dir, 'damaged.ts'));
+
+    const count = async (url: string): Promise<{ frames: number; errors: number }> => {
+      const source = await ffmpegSources.open({ streamId: 'd', url });
+      const frames = (await pull(source)).length;
+      return { frames, errors: source.decodeErrors ?? 0 };
+    };
+    expect(await count(clean)).toEqual({ frames: gt.length, errors: 0 });
+    const bad = await count(damaged);
+    expect(bad.errors).toBeGreaterThan(0);
+    // Each damaged frame logs several lines; they count once: never more than the frames.
+    expect(bad.errors).toBeLessThanOrEqual(bad.frames);
+
+    const out = join(dir, 'damaged.jsonl');
+    const run = await runAnalyze(damaged, out);
+    expect(run.code).toBe(0);
+    const lines = readFileSync(out, 'utf8').trim().split('\n').length;
+    const warned = /streamlens analyze: warning: (.+): the decoder met damaged data in (\d+) of (\d+) frames \(their pictures, and results, may be wrong\)\n/.exec(run.stderr);
+    expect(warned?.[1]).toBe(damaged);
+    expect(Number(warned?.[2])).toBeGreaterThan(0);
+    expect(Number(warned?.[3])).toBe(lines);
   }, 240_000);
 });
 

@@ -2,8 +2,10 @@
  * Issue 13 through the server: files over HTTP (mp4, webm) and an HLS recording give every frame
  * and end; a live HLS playlist that freezes is `stalled` and resumes when it moves on, without a
  * stale segment played twice; a camera that refuses the password is `unauthorized`; the stream
- * view shows the source (type, displayed size). Real HTTP and RTSP servers, real ffmpeg, the
- * built-in detector.
+ * view shows the source (type, displayed size). A phone video (display matrix) is served in its
+ * displayed orientation: detections, video header, JPEG and snapshot agree. Damaged data is
+ * counted in the stream view and /metrics. Real HTTP and RTSP servers, real ffmpeg, the built-in
+ * detector.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
@@ -14,14 +16,18 @@ import type { RunningServer } from '../src/serve/server.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { generateClip } from '../src/tools/synth/index.js';
 import { startHttpSources, type HttpSources } from '../bench/sourceServers.js';
+import sharp from 'sharp';
+import { damagedTs } from './helpers/damagedVideo.js';
+import { rotatedCopy } from './helpers/rotation.js';
 import { startRtspServer, type RtspServer } from './helpers/rtspServer.js';
-import { api, startTestServer, until, type Json } from './helpers/serveHarness.js';
+import { TestClient, api, startTestServer, until, type Json } from './helpers/serveHarness.js';
 
 let dir: string;
 let http: HttpSources;
 let rtsp: RtspServer;
 let server: RunningServer;
 let model: string;
+let rotated: string;
 const FRAMES = 45;
 
 function ffmpeg(...args: string[]): void {
@@ -37,14 +43,18 @@ beforeAll(async () => {
   ffmpeg('-i', clip, '-c:v', 'libvpx', '-b:v', '600k', '-deadline', 'realtime', '-cpu-used', '8', webm);
   ffmpeg('-i', clip, '-c', 'copy', '-f', 'segment', '-segment_time', '1', '-reset_timestamps', '0', join(dir, 'seg%d.ts'));
   const segments = readdirSync(dir).filter((f) => /^seg\d+\.ts$/.test(f)).sort((a, b) => Number(a.slice(3, -3)) - Number(b.slice(3, -3))).map((f) => join(dir, f));
+  rotated = rotatedCopy(clip, 90, join(dir, 'phone.mp4'));
+  const clean = join(dir, 'clean.ts');
+  ffmpeg('-i', clip, '-c:v', 'libx264', '-g', '15', '-bf', '0', '-preset', 'veryfast', '-f', 'mpegts', clean);
+  const damaged = damagedTs(clean, join(dir, 'damaged.ts'));
   http = await startHttpSources({
-    files: { '/clip.mp4': clip, '/clip.webm': webm },
+    files: { '/clip.mp4': clip, '/clip.webm': webm, '/damaged.ts': damaged },
     hlsVod: { '/vod.m3u8': { segments, segmentSeconds: 1 } },
     hlsLive: { '/live.m3u8': { segments, segmentSeconds: 1, window: 3 } },
   });
   rtsp = await startRtspServer({ file: clip, user: 'cam', password: 'right' });
   model = await ensureModel('synthetic-det', { imgsz: 320 });
-  server = await startTestServer({ models: { [model]: { intraOpThreads: 1 } }, streams: [] }, dir);
+  server = await startTestServer({ models: { [model]: { intraOpThreads: 1 } }, server: { mediaFolders: [dir] }, streams: [] }, dir);
 }, 240_000);
 
 afterAll(async () => {
@@ -103,4 +113,41 @@ describe('live sources that stop or refuse', () => {
     expect((await stream('locked')).reconnects - attempts).toBeLessThanOrEqual(1);
     await api(server, 'DELETE', '/api/streams/locked');
   }, 60_000);
+});
+
+describe('what a player shows', () => {
+  it('a phone video (display matrix 90): detections, video header, JPEG and snapshot all at the displayed size', async () => {
+    const added = await api(server, 'POST', '/api/streams', { id: 'phone', url: rotated, model, loop: true, jpegMaxWidth: 0 });
+    expect(added.status).toBe(201);
+    const client = await TestClient.connect(server);
+    try {
+      await client.subscribe(['phone'], true);
+      await client.waitFor(() => client.videos.length >= 5, 60_000, 'five video frames');
+      // Stored 240x320, shown 320x240: everything speaks the displayed size.
+      expect(client.detections.slice(0, 5).map((d) => [d.width, d.height])).toEqual(Array(5).fill([320, 240]));
+      for (const v of client.videos.slice(0, 5)) {
+        expect([v.header.width, v.header.height, v.jpegWidth, v.jpegHeight]).toEqual([320, 240, 320, 240]);
+      }
+      expect((await stream('phone')).source).toMatchObject({ width: 320, height: 240, rotation: 90 });
+      const snap = await api(server, 'GET', '/api/streams/phone/snapshot.jpg');
+      expect(snap.status).toBe(200);
+      const meta = await sharp(snap.bytes).metadata();
+      expect([meta.width, meta.height]).toEqual([320, 240]);
+    } finally {
+      client.close();
+      await api(server, 'DELETE', '/api/streams/phone');
+    }
+  }, 90_000);
+
+  it('damaged data: the frames the decoder met it in are counted in the stream view and /metrics', async () => {
+    const added = await api(server, 'POST', '/api/streams', { id: 'damaged', url: http.url('/damaged.ts'), model, realtime: false, dropPolicy: 'all', video: false });
+    expect(added.status).toBe(201);
+    await until(async () => (await stream('damaged')).state === 'ended', 60_000, 'damaged ended');
+    const s = await stream('damaged');
+    expect(s.decodeErrors).toBeGreaterThan(0);
+    expect(s.decodeErrors).toBeLessThanOrEqual(s.framesDecoded);
+    const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text());
+    expect(metrics).toContain(`streamlens_stream_decode_errors_total{stream="damaged"} ${s.decodeErrors}\n`);
+    await api(server, 'DELETE', '/api/streams/damaged');
+  }, 90_000);
 });

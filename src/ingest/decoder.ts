@@ -163,6 +163,8 @@ export class FrameDecoder {
   private wake: (() => void) | undefined;
   private spawnedAt = 0;
   private decodeErrorCount = 0;
+  /** Frames tapped when the last damaged frame was counted: a frame's several error lines count once. */
+  private damagedAt = -1;
   private partialFile = false;
   private openWaiters: { resolve(info: SourceInfo): void; reject(err: unknown): void }[] = [];
 
@@ -360,7 +362,12 @@ export class FrameDecoder {
     if (!line.context) this.header.push(line.text);
     if (line.level === 'error' || line.level === 'warning') {
       // Before the first frame, errors are a live source joined mid-GOP (references not seen yet).
-      if (DECODE_ERROR.test(line.text) && this.graphs > 0) this.decodeErrorCount++;
+      // A damaged frame logs several lines (the macroblock, the concealment, "corrupt decoded
+      // frame") before its pts tap: lines between two taps are one frame.
+      if (DECODE_ERROR.test(line.text) && this.graphs > 0 && this.damagedAt !== this.tapped) {
+        this.decodeErrorCount++;
+        this.damagedAt = this.tapped;
+      }
       if (/partial file|truncat/i.test(line.text)) this.partialFile = true;
     }
     // yuvj420p for the JPEG output is what the mjpeg encoder wants; swscale's nag is noise. So is

@@ -12,6 +12,7 @@
  */
 import { ffmpegSources } from '../ingest/ffmpegSource.js';
 import type { SourceFactory } from '../ingest/source.js';
+import { redactUrl } from '../ingest/sourceUrl.js';
 import { openModelBackend } from '../infer/backend.js';
 import type { DetectorOptions, ModelInfo } from '../infer/detector.js';
 import { DEFAULT_TRACKER, type AnalyticsSettings, type MotionConfig } from '../config/schema.js';
@@ -155,5 +156,7 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
     await chain.close();
   }
   const seconds = (performance.now() - started) / 1000;
+  const damaged = source.decodeErrors ?? 0;
+  if (damaged > 0) warnings.push(`${redactUrl(opts.input)}: the decoder met damaged data in ${damaged} of ${frames} frames (their pictures, and results, may be wrong)`);
   return { frames, inferred, seconds, fps: seconds > 0 ? frames / seconds : 0, interrupted, warnings };
 }

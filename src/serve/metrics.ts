@@ -105,6 +105,7 @@ export class ServerMetrics implements ResultSink {
     streamCounter('streamlens_stream_frames_inferred_total', 'Frames run through the model.', (s) => s.framesInferred);
     streamCounter('streamlens_stream_frames_sent_total', 'Results handed to clients.', (s) => s.framesSent);
     streamCounter('streamlens_stream_reconnects_total', 'Connection attempts after the first.', (s) => s.reconnects);
+    streamCounter('streamlens_stream_decode_errors_total', 'Frames the decoder met damaged data in (their pictures may be garbage).', (s) => s.decodeErrors ?? 0);
     new Counter({
       name: 'streamlens_stream_drops_total',
       help: 'Frames dropped, by reason: policy (drop policy), staleness (maxStalenessMs), client (client backpressure, per message).',

@@ -41,10 +41,11 @@ export async function api(server: RunningServer, method: string, path: string, b
 }
 
 export interface VideoMessage {
-  header: { stream: string; seq: number; frame: number };
+  header: { stream: string; seq: number; frame: number; width: number; height: number };
   bytes: number;
-  /** Width of the JPEG itself (from its frame header). */
+  /** Width and height of the JPEG itself (from its frame header). */
   jpegWidth: number | undefined;
+  jpegHeight: number | undefined;
 }
 
 /** A WebSocket client that records everything it receives. */
@@ -62,7 +63,8 @@ export class TestClient {
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
         const { header, jpeg } = decodeVideoFrame(data as Buffer);
-        this.videos.push({ header, bytes: jpeg.length, jpegWidth: jpegSize(jpeg)?.width });
+        const size = jpegSize(jpeg);
+        this.videos.push({ header, bytes: jpeg.length, jpegWidth: size?.width, jpegHeight: size?.height });
         return;
       }
       const msg = JSON.parse(data.toString()) as Json;
