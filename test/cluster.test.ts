@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
+import { get, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ import WebSocket from 'ws';
 import { Redis } from 'ioredis';
 import { startServeCli, type ServeCli } from './helpers/serveCli.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
-import { childPids } from './helpers/processes.js';
+import { alive, childPids } from './helpers/processes.js';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 
@@ -195,11 +195,75 @@ describe('streamlens cluster (3 nodes on a real Redis)', () => {
     await client.more(3, 60_000);
   });
 
+  it('relays results only while a client elsewhere follows them, and video only while one asks for it', async () => {
+    const owner = (await exactlyOnce())!;
+    const remote = STREAMS.filter((s) => owner.get(s) !== 'n2');
+    const spy = new Redis(redis.url);
+    const seen = { results: new Set<string>(), video: new Set<string>() };
+    try {
+      // A pattern subscriber is not counted by PUBSUB NUMSUB: it sees only what is published for the nodes.
+      await spy.psubscribe('streamlens:cluster:results:*', 'streamlens:cluster:video:*');
+      spy.on('pmessageBuffer', (_p: Buffer, channel: Buffer) => {
+        const [, , kind, stream] = channel.toString().split(':');
+        seen[kind as 'results' | 'video'].add(stream);
+      });
+      await new Promise((r) => setTimeout(r, 3000));
+      // n2's client follows everything without video: the remote streams' results, no video.
+      expect([...seen.results].sort()).toEqual(remote.sort());
+      expect([...seen.video]).toEqual([]);
+      const viewer = new WebSocket(nodes.get('n2')!.url.replace('http', 'ws') + '/ws');
+      await new Promise((r, j) => viewer.once('open', r).once('error', j));
+      let frames = 0;
+      viewer.on('message', (_d, isBinary) => (frames += isBinary ? 1 : 0));
+      viewer.send(JSON.stringify({ type: 'subscribe', streams: [remote[0]], video: true }));
+      const end = Date.now() + 30_000;
+      while (frames < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      expect(frames).toBeGreaterThanOrEqual(3);
+      expect([...seen.video]).toEqual([remote[0]]);
+      viewer.close();
+      // Nobody asks for video any more: it stops within a heartbeat or two.
+      await new Promise((r) => setTimeout(r, 3000));
+      seen.video.clear();
+      await new Promise((r) => setTimeout(r, 2000));
+      expect([...seen.video]).toEqual([]);
+    } finally {
+      spy.disconnect();
+    }
+  });
+
+  it('DELETE on any node stops the stream where it runs; POST again brings it back', async () => {
+    const owner = (await exactlyOnce())!;
+    const victim = STREAMS.find((s) => owner.get(s) !== 'n1')!;
+    const where = nodes.get(owner.get(victim)!)!;
+    const ffmpeg = ffmpegChildren(where.child.pid!);
+    const res = await new Promise<number>((resolve, reject) =>
+      request(`${nodes.get('n1')!.url}/api/streams/${victim}`, { method: 'DELETE', agent: false }, (r) => {
+        r.resume();
+        resolve(r.statusCode!);
+      })
+        .on('error', reject)
+        .end(),
+    );
+    expect(res).toBe(204);
+    // Gone once DELETE answered: from the owner's own report and its ffmpeg children.
+    const self = (await running()).get(owner.get(victim)!)!;
+    expect(self.streams).not.toContain(victim);
+    expect(ffmpegChildren(where.child.pid!)).toBe(ffmpeg - 1);
+    const listed = await getJson<{ streams: Array<{ id: string }> }>(`${nodes.get('n3')!.url}/api/streams`);
+    expect(listed.streams.map((s) => s.id)).not.toContain(victim);
+    const again = await fetch(`${nodes.get('n3')!.url}/api/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: victim, url: clip, loop: true, fps: 3, jpegMaxWidth: 160 }) });
+    expect(again.status).toBe(201);
+    await waitExactlyOnce(60_000, 'after DELETE and POST');
+    await client.more(3, 60_000);
+  });
+
   it('SIGKILL of a node: its streams run again exactly once within 15 s, the client keeps receiving, track ids do not collide', async () => {
     const before = (await exactlyOnce())!;
     const victim = 'n3';
     const moved = STREAMS.filter((s) => before.get(s) === victim);
     expect(moved.length).toBeGreaterThan(0);
+    const orphans = childPids(nodes.get(victim)!.child.pid!);
+    expect(orphans.length).toBeGreaterThan(0);
     const killedAt = Date.now();
     nodes.get(victim)!.child.kill('SIGKILL');
     await nodes.get(victim)!.exited;
@@ -208,6 +272,8 @@ describe('streamlens cluster (3 nodes on a real Redis)', () => {
     expect(Date.now() - killedAt).toBeLessThan(15_000);
     for (const s of moved) expect(owner.get(s)).not.toBe(victim);
     await client.more(5, 60_000);
+    // The killed node's ffmpeg children end too (their output pipe is gone): no decoding left running.
+    expect(orphans.filter(alive)).toEqual([]);
     // Ids a moved stream had before the kill are not given to other objects after it.
     for (const s of moved) {
       const old = new Set(client.ids.filter((i) => i.stream === s && i.at < killedAt).map((i) => i.id));

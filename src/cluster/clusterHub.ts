@@ -203,12 +203,19 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
     return this.stats(settings.id) ?? pendingStats(settings.id);
   }
 
+  /** Resolves once no node runs the stream any more (or after a node TTL: a node that went away stops on its own). */
   async remove(id: string): Promise<boolean> {
     this.requireRedis();
     if (!(await this.store.remove(id))) return false;
     this.desired.delete(id);
     await this.reconcile();
     await this.busy.get(id);
+    const end = nowMs() + this.knobs.nodeTtlMs;
+    while (nowMs() < end && !this.closed) {
+      const nodes = await this.store.nodes().catch(() => []);
+      if (!nodes.some((n) => n.streams.some((s) => s.id === id))) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     return true;
   }
 
@@ -449,6 +456,8 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
     this.owned.delete(id);
     this.log.info({ stream: id, reason }, 'stopping stream');
     await this.local.remove(id);
+    // The next heartbeat (at once) tells the others it is gone.
+    this.schedule();
     if (!release || !o) return;
     try {
       await this.store.extendTrackIds(id, o.reservedTo);

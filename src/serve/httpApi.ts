@@ -132,7 +132,13 @@ const routes: Route[] = [
     pattern: /^\/api\/jobs$/,
     handler: async (ctx, _req, res) => {
       if (!ctx.jobs) throw new HttpError(404, 'no job queue (serve --cluster redis://...)');
-      json(res, 200, { jobs: await ctx.jobs.list() });
+      let jobs;
+      try {
+        jobs = await ctx.jobs.list();
+      } catch (err) {
+        throw new HttpError(503, `the job queue (Redis) is unreachable: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      json(res, 200, { jobs });
     },
   },
   {
