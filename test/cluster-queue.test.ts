@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { startServeCli } from './helpers/serveCli.js';
+import { holdClosedPort } from './helpers/closedPort.js';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { JobQueue, type JobSummary } from '../src/cluster/jobQueue.js';
@@ -131,6 +132,16 @@ describe('queued analysis (BullMQ on a real Redis)', () => {
       await queue.close();
     }
     expect(readdirSync(out)).toEqual([]);
+
+    // Without a Redis to reach, the commands give up with the reason instead of waiting forever.
+    const closed = await holdClosedPort();
+    try {
+      const unreachable = await runCli(['jobs', '--queue', `redis://127.0.0.1:${closed.port}`]);
+      expect(unreachable.code).toBe(1);
+      expect(unreachable.stderr).toContain('ECONNREFUSED');
+    } finally {
+      await closed.release();
+    }
 
     // A cluster node shows the same jobs as `streamlens jobs`.
     const config = join(dir, 'empty.json');

@@ -253,7 +253,7 @@ async function enqueue(url: string, p: Plan, choices: AnalysisChoices, wait: boo
     },
   }));
   for (const m of p.missing) process.stderr.write(`streamlens analyze: not queued: ${m.arg} (${m.reason})\n`);
-  const queue = new JobQueue(url);
+  const queue = new JobQueue(url, { command: true });
   try {
     const ids = await queue.enqueue(jobs);
     ids.forEach((id, i) => process.stdout.write(`queued job ${id}: ${jobs[i].input}\n`));

@@ -29,7 +29,7 @@ function run(argv: string[]): Promise<number> {
   return runCommand('jobs', async () => {
     const { values } = parseArgs({ args: argv, options: { queue: { type: 'string' }, json: { type: 'boolean' } } });
     if (!values.queue || !/^rediss?:\/\/[^/\s]/.test(values.queue)) throw new UsageError('--queue <redis://host:port> is required');
-    const queue = new JobQueue(values.queue);
+    const queue = new JobQueue(values.queue, { command: true });
     try {
       const jobs = await queue.list();
       process.stdout.write(values.json ? JSON.stringify({ jobs }) + '\n' : jobsTable(jobs));

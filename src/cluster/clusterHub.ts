@@ -26,6 +26,9 @@ import { ClusterStore, connectRedis, keys, PREFIX, type DesiredStream, type Node
 import { placeStreams } from './placement.js';
 import { decodeRelayedResult, decodeRelayedVideo, encodeRelayedResult, encodeRelayedVideo, Followers, offsetTrackIds } from './relay.js';
 
+/** How long start() waits for the first connection to Redis before the node runs degraded. */
+const FIRST_CONNECT_WAIT_MS = 5000;
+
 /** Track ids reserved at a time per stream (ids of a stream never repeat across nodes). */
 const TRACK_ID_BLOCK = 1000;
 
@@ -158,6 +161,16 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
     void this.sub.subscribe(keys.changes, keys.follow, keys.commands).catch((err: unknown) => this.log.debug({ err }, 'subscribe failed'));
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message));
     this.timer = setInterval(() => this.schedule(), this.knobs.heartbeatMs);
+    // The first connection is still being made: wait for it a little (a Redis that is down does not keep the node from serving).
+    if (!this.store.ready) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, FIRST_CONNECT_WAIT_MS);
+        this.redis.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     await this.reconcile();
   }
 

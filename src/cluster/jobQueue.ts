@@ -83,9 +83,17 @@ export interface QueueKnobs {
 
 export const DEFAULT_ATTEMPTS = 3;
 
-/** Workers' blocking commands need a connection that never gives up on a request; a reader fails fast instead. */
-function connection(url: string, role: 'worker' | 'reader'): Redis {
-  return new Redis(url, { maxRetriesPerRequest: role === 'worker' ? null : 1, connectionName: `streamlens-queue-${role}` });
+/**
+ * Workers' blocking commands need a connection that never gives up on a request; a long-lived
+ * reader (a node's GET /api/jobs) fails a request fast but keeps reconnecting; a command (`jobs`,
+ * `analyze --queue`) gives up on an unreachable Redis after a few seconds.
+ */
+function connection(url: string, role: 'worker' | 'reader' | 'command'): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: role === 'worker' ? null : 1,
+    connectionName: `streamlens-queue-${role}`,
+    ...(role === 'command' ? { retryStrategy: (times: number) => (times > 5 ? null : 200 * times) } : {}),
+  });
 }
 
 function summary(job: Job<AnalyzeJobData, AnalyzeJobResult>, state: string): JobSummary {
@@ -112,8 +120,9 @@ export class JobQueue implements JobList {
   private readonly redis: Redis;
   private readonly queue: Queue<AnalyzeJobData, AnalyzeJobResult>;
 
-  constructor(url: string) {
-    this.redis = connection(url, 'reader');
+  /** `command`: give up after a few seconds when Redis cannot be reached (else keep reconnecting). */
+  constructor(url: string, opts: { command?: boolean } = {}) {
+    this.redis = connection(url, opts.command ? 'command' : 'reader');
     this.redis.on('error', () => undefined);
     this.queue = new Queue<AnalyzeJobData, AnalyzeJobResult>(QUEUE, { connection: this.redis, prefix: PREFIX });
     this.queue.on('error', () => undefined);
