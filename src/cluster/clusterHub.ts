@@ -3,8 +3,10 @@
  * runs this node's share of the streams (docs/cluster.md).
  *
  * Every `heartbeatMs` (and at once when another node announces a change) the node reconciles:
- *  1. heartbeat: its record (what it runs, with stats, and its capacity) with a TTL;
- *  2. renew the leases of its streams; a stream whose lease another node holds is stopped;
+ *  1. renew the leases of its streams (and of those it is still stopping); a stream whose lease
+ *     another node holds is stopped;
+ *  2. heartbeat: its record (what it runs, with stats, and its capacity) with a TTL; when a stream
+ *     here started, stopped or changed state, wake the others (their listings follow at once);
  *  3. read the desired state (only when its rev changed) and the live nodes;
  *  4. place every stream (placement.ts) and act on its own part: stop what is no longer its own
  *     (and release the lease once the stream's source is released), start what is (only after
@@ -110,6 +112,8 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
   private readonly owned = new Map<string, OwnedStream>();
   /** Streams being started or stopped here now (not touched again until done). */
   private readonly busy = new Map<string, Promise<void>>();
+  /** Streams being handed over: their leases are still renewed until their sources are released (a slow stop must not let another node start them early). */
+  private readonly stopping = new Set<string>();
   private readonly followers = new Followers();
   /** Relay channel this node listens on per stream. */
   private readonly listening = new Map<string, string>();
@@ -128,6 +132,11 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private again = false;
+  /**
+   * The node joined, or a stream here started, stopped or changed state: the next heartbeat wakes
+   * the others (a newcomer gets its share and listings follow at once, not a heartbeat later).
+   */
+  private announce = true;
   private closed = false;
 
   constructor(options: ClusterHubOptions & { seed?: StreamSettings[] }) {
@@ -147,7 +156,10 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
     this.watchConnection();
     this.subscriptions.push(
       this.local.results$.subscribe((r) => this.onLocalResult(r)),
-      this.local.states$.subscribe((e) => this.states.next(e)),
+      this.local.states$.subscribe((e) => {
+        if (this.owned.has(e.stream)) this.announceSoon();
+        this.states.next(e);
+      }),
     );
   }
 
@@ -323,6 +335,12 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
 
   // ---- reconciliation ----
 
+  /** Heartbeats soon and wakes the other nodes once the record is written. */
+  private announceSoon(): void {
+    this.announce = true;
+    this.schedule();
+  }
+
   /** Runs a reconcile soon; calls while one runs coalesce into one more. */
   private schedule(): void {
     if (this.ticking) {
@@ -354,12 +372,18 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
     }
     try {
       if (this.resync) await this.resyncState();
-      await this.store.heartbeat(this.selfRecord(), this.knobs.nodeTtlMs);
-      const lost = await this.store.renew([...this.owned.keys()], this.knobs.leaseTtlMs);
+      // Leases before the record: a dead node's leases expire before (or with) its record, so the
+      // nodes that see it gone can take its streams at once.
+      const lost = await this.store.renew([...this.owned.keys(), ...this.stopping], this.knobs.leaseTtlMs);
       for (const id of lost) {
+        if (!this.owned.has(id)) continue;
         this.log.warn({ stream: id }, 'lease held by another node: stopping the stream here');
         this.track(id, this.stopLocal(id, 'lease lost', false));
       }
+      const announce = this.announce;
+      this.announce = false;
+      await this.store.heartbeat(this.selfRecord(), this.knobs.nodeTtlMs);
+      if (announce) await this.store.notify(this.nodeId);
       const rev = await this.store.rev();
       if (rev !== this.desiredRev) {
         this.desired = await this.store.desired();
@@ -374,6 +398,8 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
       this.setHealth('ok');
     } catch (err) {
       if (!this.store.ready) this.resync = true;
+      // What changed here meanwhile may not have reached the others.
+      this.announce = true;
       this.setHealth('degraded');
       this.log.warn({ err }, 'cluster reconcile failed');
     }
@@ -467,18 +493,24 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
   private async stopLocal(id: string, reason: string, release: boolean): Promise<void> {
     const o = this.owned.get(id);
     this.owned.delete(id);
+    const handOver = release && o !== undefined;
+    if (handOver) this.stopping.add(id);
     this.log.info({ stream: id, reason }, 'stopping stream');
-    await this.local.remove(id);
-    // The next heartbeat (at once) tells the others it is gone.
-    this.schedule();
-    if (!release || !o) return;
     try {
-      await this.store.extendTrackIds(id, o.reservedTo);
-      await this.store.release(id);
-      await this.store.notify();
-    } catch (err) {
-      // The lease expires on its own.
-      this.log.debug({ stream: id, err }, 'lease release failed');
+      await this.local.remove(id);
+      // The next heartbeat (at once) tells the others it is gone.
+      this.announceSoon();
+      if (!handOver) return;
+      try {
+        await this.store.extendTrackIds(id, o.reservedTo);
+        await this.store.release(id);
+        await this.store.notify();
+      } catch (err) {
+        // The lease expires on its own.
+        this.log.debug({ stream: id, err }, 'lease release failed');
+      }
+    } finally {
+      this.stopping.delete(id);
     }
   }
 
@@ -557,7 +589,8 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
   }
 
   private onMessage(channel: string, message: Buffer): void {
-    if (channel === keys.changes) return this.schedule();
+    // A wake from this node itself: its record is already what it says.
+    if (channel === keys.changes) return message.toString() === `node:${this.nodeId}` ? undefined : this.schedule();
     if (channel === keys.commands) return this.onCommand(message.toString());
     if (channel === keys.follow) {
       const o = this.owned.get(message.toString());

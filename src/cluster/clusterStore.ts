@@ -193,9 +193,9 @@ export class ClusterStore {
     return new Map(Object.entries(all).map(([id, json]) => [id, JSON.parse(json) as DesiredStream]));
   }
 
-  /** Wakes the other nodes (a node leaving, a lease released). */
-  async notify(): Promise<void> {
-    await this.redis.publish(keys.changes, 'wake');
+  /** Wakes the other nodes (a node leaving, a lease released, a stream of `from` started or changed state). */
+  async notify(from?: string): Promise<void> {
+    await this.redis.publish(keys.changes, from === undefined ? 'wake' : `node:${from}`);
   }
 
   // ---- membership ----
