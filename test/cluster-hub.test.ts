@@ -2,7 +2,8 @@
  * ClusterHub in this process on a real redis-server, over local hubs with fake sources and models
  * (fast knobs): a node that finds its lease held by another stops the stream and takes it again
  * only once the lease is free; config-file streams join the cluster, and an id the cluster has
- * keeps the cluster's settings.
+ * keeps the cluster's settings; a node wakes the others when it joins and when its streams change;
+ * a stream handed over keeps its lease until its source is released, however long that takes.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
@@ -10,6 +11,8 @@ import { DEFAULT_CLUSTER, modelSettings, parseStream, type StreamSettings } from
 import { DEFAULT_TRACKER } from '../src/config/schema.js';
 import { StreamHub } from '../src/pipeline/streamHub.js';
 import { ClusterHub } from '../src/cluster/clusterHub.js';
+import { placeStreams } from '../src/cluster/placement.js';
+import type { SourceFactory } from '../src/ingest/source.js';
 import { FakeBackend, memoryLogger, ScriptedSources, until, type LogEntry } from './helpers/fakes.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 
@@ -39,13 +42,15 @@ afterAll(async () => {
   await redis?.close();
 });
 
-function node(id: string, seed: StreamSettings[] = []) {
+const FAST = { heartbeatMs: 200, nodeTtlMs: 1000, leaseTtlMs: 1000 };
+
+function node(id: string, seed: StreamSettings[] = [], opts: { knobs?: typeof FAST; sources?: SourceFactory } = {}) {
   const backends: FakeBackend[] = [];
   const log = memoryLogger();
   const local = new StreamHub({
     modelSettings: (path) => modelSettings({ models: {} }, path),
     log,
-    sources: new ScriptedSources([{ frames: 1_000_000, then: 'hang' }]),
+    sources: opts.sources ?? new ScriptedSources([{ frames: 1_000_000, then: 'hang' }]),
     backends: async () => {
       // Frames wait in the model and are answered 20 times a second: nothing runs away in microtasks.
       const b = new FakeBackend(false);
@@ -55,7 +60,7 @@ function node(id: string, seed: StreamSettings[] = []) {
     },
   });
   const hub = new ClusterHub({
-    settings: { ...DEFAULT_CLUSTER, redis: redis.url, heartbeatMs: 200, nodeTtlMs: 1000, leaseTtlMs: 1000 },
+    settings: { ...DEFAULT_CLUSTER, redis: redis.url, ...(opts.knobs ?? FAST) },
     nodeId: id,
     local,
     providers: ['cpu'],
@@ -102,5 +107,59 @@ describe('ClusterHub (in process, real Redis)', () => {
     const owner = a.local.has('cam') ? a : b;
     await (owner === a ? b : a).hub.update('cam', stream('cam', { conf: 0.7 }));
     await until(() => owner.local.settings('cam')?.conf === 0.7, 10_000, 'the owner applying the new settings');
+  });
+
+  it('wakes the other nodes when it joins and when its streams start or change state: they follow at once, not a heartbeat later', async () => {
+    // Heartbeats a minute apart: whatever the nodes learn within the test, they learn from a wake.
+    const slow = { heartbeatMs: 60_000, nodeTtlMs: 120_000, leaseTtlMs: 120_000 };
+    // A cluster that has run before (a fresh one makes its first node wait a node TTL before taking leases).
+    await spy.set('streamlens:cluster:epoch', 'earlier');
+    const a = node('a', [], { knobs: slow });
+    await a.hub.start('http://a');
+    const b = node('b', [], { knobs: slow });
+    await b.hub.start('http://b');
+    await until(() => a.hub.view().nodes.some((n) => n.id === 'b'), 10_000, 'a seeing b join');
+    const ids = ['s1', 's2', 's3', 's4'];
+    for (const id of ids) await a.hub.add(stream(id));
+    const where = (id: string): string | undefined => (a.local.has(id) ? (b.local.has(id) ? 'both' : 'a') : b.local.has(id) ? 'b' : undefined);
+    await until(() => ids.every((id) => where(id) === 'a' || where(id) === 'b'), 10_000, 'each stream running on one node');
+    expect(ids.filter((id) => where(id) === 'b').length).toBeGreaterThan(0);
+    for (const x of [a, b]) {
+      await until(() => ids.every((id) => x.hub.stats(id)?.node === where(id) && x.hub.stats(id)?.state === 'streaming'), 10_000, 'every stream listed streaming, on its owner');
+    }
+  });
+
+  it('keeps renewing the lease of a stream it hands over until its source is released, however long that takes', async () => {
+    // A stream that a newcomer b takes from a.
+    const id = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8'].find((s) => placeStreams([s], [{ id: 'a', weight: 1, maxStreams: 0 }, { id: 'b', weight: 1, maxStreams: 0 }]).get(s) === 'b')!;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const inner = new ScriptedSources([{ frames: 1_000_000, then: 'hang' }]);
+    // a's source takes until the gate opens to stop (a decoder slow to exit).
+    const sources: SourceFactory = {
+      async open(req) {
+        const source = await inner.open(req);
+        return { ...source, stop: async () => gate.then(() => source.stop()) };
+      },
+    };
+    const a = node('a', [], { sources });
+    const b = node('b');
+    try {
+      await a.hub.start('http://a');
+      await a.hub.add(stream(id));
+      await until(() => a.local.has(id), 10_000, `${id} running on a`);
+      await b.hub.start('http://b');
+      await until(() => a.log.some((e) => e.msg === 'stopping stream' && e.stream === id), 10_000, `a handing ${id} over`);
+      // Three lease TTLs while a's source is still stopping: the lease stays a's, b waits.
+      await new Promise((r) => setTimeout(r, 3 * FAST.leaseTtlMs));
+      expect(await spy.get(`streamlens:cluster:lease:${id}`)).toBe('a');
+      expect(b.local.has(id)).toBe(false);
+      expect(inner.running).toBe(1);
+    } finally {
+      release();
+    }
+    await until(() => b.local.has(id), 10_000, `${id} running on b`);
+    expect(inner.running).toBe(0);
+    expect(await spy.get(`streamlens:cluster:lease:${id}`)).toBe('b');
   });
 });
