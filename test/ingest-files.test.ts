@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { generateClip, readGroundTruth, type GtFrame } from '../src/tools/synth/index.js';
+import { bundledFfmpegPath, bundledFfprobePath } from '../src/ingest/binaries.js';
 import { DecodeError, FrameDecoder } from '../src/ingest/decoder.js';
 import { ffmpegSources } from '../src/ingest/ffmpegSource.js';
 import type { FrameSource } from '../src/ingest/source.js';
@@ -94,6 +95,26 @@ describe.each([90, 270] as const)('a phone video shown turned %i degrees clockwi
     // Turned the wrong way, the picture would not match.
     const wrong = await sharp(frame.jpeg!).rotate(180).raw().toBuffer();
     expect(meanDiff(wrong, original)).toBeGreaterThan(15);
+  });
+
+  it('the bundled ffmpeg (2018) and its ffprobe open it the same way', async () => {
+    const saved = [process.env.FFMPEG_PATH, process.env.FFPROBE_PATH];
+    process.env.FFMPEG_PATH = bundledFfmpegPath();
+    process.env.FFPROBE_PATH = bundledFfprobePath();
+    try {
+      expect(await probeSource(rotated)).toMatchObject({ width: 640, height: 480, rotation: cw });
+      const source = await ffmpegSources.open({ streamId: 'r', url: rotated, jpeg: { quality: 90 } });
+      expect(source.info).toMatchObject({ width: 640, height: 480, rotation: cw });
+      const [frame] = await pull(source, 1);
+      expect(frame.letterbox).toMatchObject({ srcWidth: 640, srcHeight: 480 });
+      const original = await sharp(execFileSync(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-i', clip, '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', '-'])).raw().toBuffer();
+      expect(meanDiff(await sharp(frame.jpeg!).raw().toBuffer(), original)).toBeLessThan(8);
+    } finally {
+      for (const [name, value] of [['FFMPEG_PATH', saved[0]], ['FFPROBE_PATH', saved[1]]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 
   it('analyze: one line per frame at the displayed size, boxes on the targets in the displayed orientation', async () => {

@@ -7,7 +7,7 @@
  * Servers are real (node:http in this process, the GStreamer RTSP fixture); ffmpeg is real.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -251,6 +251,28 @@ describe.each(FFMPEGS)('RTSP with the %s', (_name, binary) => {
         expect((err as Error).message).toMatch(/401 Unauthorized/);
         expect((err as Error).message).not.toContain('wrong');
         expect(performance.now() - t0).toBeLessThan(5000);
+      });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it.each([
+    ['H.265', 'hevc', ['-c:v', 'libx265', '-x265-params', 'log-level=error', '-g', '15', '-bf', '0', '-tag:v', 'hvc1']],
+    // RTP/JPEG carries no Huffman tables: a camera's JPEGs use the standard ones (-huffman default).
+    ['MJPEG', 'mjpeg', ['-c:v', 'mjpeg', '-huffman', 'default', '-pix_fmt', 'yuvj420p', '-q:v', '5']],
+  ])('%s over RTSP streams, undamaged', async (_codec, codec, encode) => {
+    const file = join(dir, `rtsp-${codec}.mp4`);
+    if (!existsSync(file)) ffmpeg('-i', clip, ...encode, '-an', file);
+    const server = await startRtspServer({ file });
+    try {
+      await withFfmpeg(binary, async () => {
+        const source = await open(server.url);
+        expect(source.info).toMatchObject({ type: 'rtsp', codec, width: 320, height: 240, isFile: false });
+        const { frames, error } = await pull(source, 15);
+        expect(error).toBeUndefined();
+        expect(frames).toHaveLength(15);
+        expect(source.decodeErrors).toBe(0);
       });
     } finally {
       await server.stop();

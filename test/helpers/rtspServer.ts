@@ -1,6 +1,7 @@
 /**
  * Starts test/fixtures/rtsp_server.py (GStreamer RTSP server, Debian packages in
- * test/fixtures/README.md) serving an H.264 MP4 looped in real time at rtsp://127.0.0.1:PORT/PATH.
+ * test/fixtures/README.md) serving an H.264, H.265 or MJPEG MP4 looped in real time at
+ * rtsp://127.0.0.1:PORT/PATH.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -15,7 +16,7 @@ const PYTHON = process.env.RTSP_SERVER_PYTHON || '/usr/bin/python3';
 export interface RtspServerOptions {
   /** TCP port; default 0 = a free port chosen by the server (read back from its ready line). */
   port?: number;
-  /** H.264 MP4 to serve; default the cached synthetic demo clip. */
+  /** H.264, H.265 or MJPEG MP4 to serve; default the cached synthetic demo clip. */
   file?: string;
   /** Mount path without the leading slash; default `stream`. */
   path?: string;
