@@ -310,6 +310,17 @@ describe('dashboard', () => {
       await page.screenshot({ path: join(artifacts, 'dashboard-analytics-editor.png') });
       await page.click(`${SCENE} .tools button:has-text("cancel")`);
       expect((await analytics()).config.lines).toHaveLength(2);
+
+      // Removing: the zone drawn above, chosen in the list of the tile's zones and lines.
+      await page.click(`${SCENE} select.tool-remove`);
+      expect(await page.$$eval(`${SCENE} select.tool-remove option`, (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['', 'zone:bay', 'zone:zone1', 'line:gate', 'line:top']);
+      await page.selectOption(`${SCENE} select.tool-remove`, 'zone:zone1');
+      await page.click(`${SCENE} .tools button:has-text("remove")`);
+      await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.zones === '1', SCENE, { timeout: 10_000, polling: 50 });
+      expect((await analytics()).config.zones.map((z) => z.name)).toEqual(['bay']);
+      expect((await analytics()).config.lines.map((l) => l.name)).toEqual(['gate', 'top']);
+      expect(await page.textContent(`${SCENE} .tool-status`)).toBe('removed zone zone1');
+      expect(await page.isHidden(`${SCENE} .tools button:has-text("remove")`)).toBe(true);
     } finally {
       await fetch(`${server!.url}/api/streams/scene`, { method: 'DELETE' });
     }

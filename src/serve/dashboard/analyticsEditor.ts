@@ -3,7 +3,8 @@
  * A line is two clicks (from, to: "in" is to the right of from → to, as seen on the screen); a zone
  * is a click per corner, closed by clicking its first corner again, double-clicking or Enter.
  * Escape cancels. The shape is then named and saved; the server validates it and answers with a
- * message naming the field when it refuses.
+ * message naming the field when it refuses. An existing zone or line is removed by choosing it in
+ * the list and pressing "remove" (saved the same way).
  */
 import type { DraftShape, Pt } from './analyticsLayer.js';
 import type { WireAnalyticsConfig } from './wire.js';
@@ -37,6 +38,14 @@ function uniqueName(base: string, taken: ReadonlyArray<{ name: string }> | undef
   return `${base}${n}`;
 }
 
+/** The config without the named zone or line. */
+export function withoutShape(config: WireAnalyticsConfig | undefined, kind: DraftShape['kind'], name: string): WireAnalyticsConfig {
+  const base: WireAnalyticsConfig = structuredClone(config ?? {});
+  if (kind === 'zone') base.zones = (base.zones ?? []).filter((z) => z.name !== name);
+  else base.lines = (base.lines ?? []).filter((l) => l.name !== name);
+  return base;
+}
+
 /** The config with one more zone or line, in the config's own coordinates. */
 export function withShape(config: WireAnalyticsConfig | undefined, shape: DraftShape, name: string, size: { width: number; height: number }): WireAnalyticsConfig {
   const base: WireAnalyticsConfig = structuredClone(config ?? {});
@@ -57,6 +66,8 @@ export class AnalyticsEditor {
   private readonly nameInput = document.createElement('input');
   private readonly saveButton = button('save', 'tool primary');
   private readonly cancelButton = button('cancel', 'tool');
+  private readonly removeSelect = document.createElement('select');
+  private readonly removeButton = button('remove', 'tool');
   private readonly status = document.createElement('span');
   private finished = false;
 
@@ -67,7 +78,9 @@ export class AnalyticsEditor {
     this.nameInput.placeholder = 'name';
     this.nameInput.maxLength = 64;
     this.status.className = 'tool-status';
-    this.toolbar.append(this.zoneButton, this.lineButton, this.nameInput, this.saveButton, this.cancelButton, this.status);
+    this.removeSelect.className = 'tool-remove';
+    this.removeSelect.title = 'a zone or line to remove';
+    this.toolbar.append(this.zoneButton, this.lineButton, this.removeSelect, this.removeButton, this.nameInput, this.saveButton, this.cancelButton, this.status);
     // The tile opens large on a click: clicks that edit must not reach it.
     this.toolbar.addEventListener('click', (e) => e.stopPropagation());
     this.toolbar.addEventListener('keydown', (e) => {
@@ -79,6 +92,10 @@ export class AnalyticsEditor {
     this.lineButton.addEventListener('click', () => this.begin('line'));
     this.saveButton.addEventListener('click', () => void this.save());
     this.cancelButton.addEventListener('click', () => this.cancel());
+    // The list is rebuilt when it is about to open: the config changes with every save, from any client.
+    for (const type of ['focus', 'pointerdown'] as const) this.removeSelect.addEventListener(type, () => this.listShapes());
+    this.removeSelect.addEventListener('change', () => this.showControls());
+    this.removeButton.addEventListener('click', () => void this.remove());
     const { canvas } = host;
     canvas.addEventListener('click', (e) => this.onClick(e));
     canvas.addEventListener('dblclick', (e) => {
@@ -96,6 +113,7 @@ export class AnalyticsEditor {
       if (e.key === 'Enter') this.close();
       if (e.key === 'Escape') this.cancel();
     });
+    this.listShapes();
     this.showControls();
   }
 
@@ -155,7 +173,35 @@ export class AnalyticsEditor {
     }
     this.draft = undefined;
     this.finished = false;
+    this.listShapes();
     this.say('saved');
+    this.showControls();
+    this.host.invalidate();
+  }
+
+  private listShapes(): void {
+    const config = this.host.config();
+    const chosen = this.removeSelect.value;
+    const options = [new Option('zones & lines…', '')];
+    for (const z of config?.zones ?? []) options.push(new Option(`zone ${z.name}`, `zone:${z.name}`));
+    for (const l of config?.lines ?? []) options.push(new Option(`line ${l.name}`, `line:${l.name}`));
+    this.removeSelect.replaceChildren(...options);
+    this.removeSelect.value = options.some((o) => o.value === chosen) ? chosen : '';
+  }
+
+  private async remove(): Promise<void> {
+    const [kind, ...rest] = this.removeSelect.value.split(':');
+    if (kind !== 'zone' && kind !== 'line') return;
+    const name = rest.join(':');
+    this.removeButton.disabled = true;
+    const error = await this.host.save(withoutShape(this.host.config(), kind, name));
+    this.removeButton.disabled = false;
+    if (error) {
+      this.say(error, true);
+      return;
+    }
+    this.removeSelect.value = '';
+    this.say(`removed ${kind} ${name}`);
     this.showControls();
     this.host.invalidate();
   }
@@ -173,6 +219,8 @@ export class AnalyticsEditor {
     this.zoneButton.hidden = drawing;
     this.lineButton.hidden = drawing;
     this.cancelButton.hidden = !drawing;
+    this.removeSelect.hidden = drawing;
+    this.removeButton.hidden = drawing || this.removeSelect.value === '';
     this.nameInput.hidden = !this.finished;
     this.saveButton.hidden = !this.finished;
     this.toolbar.dataset.mode = this.finished ? 'naming' : drawing ? 'drawing' : 'idle';
