@@ -341,6 +341,28 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
     this.schedule();
   }
 
+  /**
+   * Reads one node's record after it announced a change. A node this one does not know yet (it
+   * joined) or that is gone changes the placement: that takes a reconcile.
+   */
+  private async refreshNode(id: string): Promise<void> {
+    if (id === this.nodeId || this.closed || !this.store.ready) return;
+    const record = await this.store.node(id);
+    const i = this.nodes.findIndex((n) => n.id === id);
+    if (!record || i < 0) return this.schedule();
+    if (record.lastSeen >= this.nodes[i].lastSeen) this.nodes[i] = record;
+    this.announceRemoteStates();
+  }
+
+  /** The records read, each kept from before where the one known is newer (read by refreshNode meanwhile). */
+  private newest(records: NodeRecord[]): NodeRecord[] {
+    const known = new Map(this.nodes.map((n) => [n.id, n]));
+    return records.map((r) => {
+      const k = known.get(r.id);
+      return k && k.lastSeen > r.lastSeen ? k : r;
+    });
+  }
+
   /** Runs a reconcile soon; calls while one runs coalesce into one more. */
   private schedule(): void {
     if (this.ticking) {
@@ -389,7 +411,7 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
         this.desired = await this.store.desired();
         this.desiredRev = rev;
       }
-      this.nodes = (await this.store.nodes()).filter((n) => n.id !== this.nodeId);
+      this.nodes = this.newest((await this.store.nodes()).filter((n) => n.id !== this.nodeId));
       await this.place();
       await this.refreshListeners();
       await this.extendTrackIds();
@@ -589,8 +611,12 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
   }
 
   private onMessage(channel: string, message: Buffer): void {
-    // A wake from this node itself: its record is already what it says.
-    if (channel === keys.changes) return message.toString() === `node:${this.nodeId}` ? undefined : this.schedule();
+    if (channel === keys.changes) {
+      const text = message.toString();
+      // A node's streams changed: only its record is read again (a reconcile reads every node's).
+      if (text.startsWith('node:')) return void this.refreshNode(text.slice('node:'.length)).catch(() => undefined);
+      return this.schedule();
+    }
     if (channel === keys.commands) return this.onCommand(message.toString());
     if (channel === keys.follow) {
       const o = this.owned.get(message.toString());

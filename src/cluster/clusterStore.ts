@@ -6,7 +6,8 @@
  * Keys (prefix `streamlens:cluster:`):
  *   streams            hash  stream id -> {"rev": n, "settings": StreamSettings}   desired state
  *   rev                string, incremented on every change of `streams`            cheap change check
- *   changes            channel, the new rev after every change (and a node leaving)  wakes the nodes
+ *   changes            channel, the new rev after every change (and a node leaving)  wakes the nodes;
+ *                      "node:<id>" when a node's record changed (it joined, or its streams changed)
  *   node:<id>          string JSON NodeRecord, expires after nodeTtlMs               membership
  *   nodes              set of node ids (pruned when their record expired)
  *   lease:<stream>     string node id, expires after leaseTtlMs                      who runs a stream
@@ -206,6 +207,12 @@ export class ClusterStore {
 
   async leave(): Promise<void> {
     await this.redis.multi().del(keys.node(this.nodeId)).srem(keys.nodes, this.nodeId).exec();
+  }
+
+  /** One node's record; null when it expired or the node left. */
+  async node(id: string): Promise<NodeRecord | null> {
+    const record = await this.redis.get(keys.node(id));
+    return record === null ? null : (JSON.parse(record) as NodeRecord);
   }
 
   /** Live nodes (their record has not expired); ids whose record expired are pruned. */
