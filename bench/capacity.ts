@@ -4,11 +4,14 @@
  * capture-to-send latency and the slowest stream's delivered fps are measured. Capacity is the
  * largest count where p95 stays under the target and every stream gets >= 90% of the target rate.
  * Streams run with or without motion gating (docs/motion.md); the still-scene variant compares the
- * two on a mostly still clip (without, with, without).
+ * two on a mostly still clip (without, with, without), by that search and by the CPU time one camera
+ * costs (which other work on a loaded machine does not inflate, unlike latency).
  */
+import { availableParallelism } from 'node:os';
 import { mediaFoldersOf, type Clip } from './inputs.js';
 import type { ExecutionProvider } from '../src/config/schema.js';
 import { ResultRecorder, startBenchServer } from './liveServer.js';
+import { ProcessCpuClock } from './processCpu.js';
 import { stageSamples } from './stages.js';
 import { r3, sleep, summarize } from './stats.js';
 import { performance } from 'node:perf_hooks';
@@ -96,9 +99,27 @@ export async function capacitySearch(o: CapacityOptions): Promise<CapacityResult
 }
 
 /**
+ * One camera's CPU cost: the clip once through a server, every frame at the target rate (the `fps`
+ * cap, as ffmpeg decodes a camera's every frame and keeps those), none dropped (`all`, not paced):
+ * this process's CPU time (its inference threads included) and the stream's ffmpeg's, per result.
+ */
+export interface CameraCpu {
+  motion: boolean;
+  /** Results (frames at the target rate) measured; `complete` when they cover the whole clip. */
+  results: number;
+  complete: boolean;
+  /** Share of the results the detector ran on. */
+  inferred: number;
+  cpuMsPerResult: number;
+  /** Cores one camera takes at the target rate: cpuMsPerResult x targetFps / 1000. */
+  coresPerCamera: number;
+}
+/**
  * The mostly still scene searched without, with and again without motion gating, under the same
  * targets: the two searches without bracket the one with, so a change of the machine's load during
- * the run shows as a difference between them rather than as a false ratio.
+ * the run shows as a difference between them rather than as a false ratio. Then the same by CPU
+ * time: one camera's cost without, with and again without, and how many cameras the machine's
+ * cores hold at that cost (the count a machine without other work would approach).
  */
 export interface StillSceneCapacity {
   clip: string;
@@ -108,17 +129,73 @@ export interface StillSceneCapacity {
   /** Cameras with gating / the larger of the two capacities without (the conservative ratio). */
   ratio: number;
   target: number;
+  cpu?: {
+    cores: number;
+    without: CameraCpu;
+    with: CameraCpu;
+    withoutAfter: CameraCpu;
+    /** cores / coresPerCamera: the cheaper of the two without, and with gating. */
+    camerasWithout: number;
+    camerasWith: number;
+    /** camerasWith / camerasWithout. */
+    ratio: number;
+  };
 }
 
-export async function stillSceneCapacity(o: Omit<CapacityOptions, 'motion'> & { maxStreamsGated: number }): Promise<StillSceneCapacity> {
+export interface StillSceneOptions extends Omit<CapacityOptions, 'motion'> {
+  maxStreamsGated: number;
+  /** Longest each CPU measurement may take, seconds (it stops early, not complete, past it); 0: not measured. */
+  cpuTimeoutSeconds: number;
+}
+
+export async function stillSceneCapacity(o: StillSceneOptions): Promise<StillSceneCapacity> {
   const without = await capacitySearch({ ...o, motion: false });
   const gated = await capacitySearch({ ...o, maxStreams: o.maxStreamsGated, motion: true });
   const withoutAfter = await capacitySearch({ ...o, motion: false });
-  return { clip: without.clip, without, with: gated, withoutAfter, ratio: gatedCapacityRatio(without.capacity, gated.capacity, withoutAfter.capacity), target: 3 };
+  const result: StillSceneCapacity = { clip: without.clip, without, with: gated, withoutAfter, ratio: gatedCapacityRatio(without.capacity, gated.capacity, withoutAfter.capacity), target: 3 };
+  if (o.cpuTimeoutSeconds > 0) {
+    const cpuWithout = await cameraCpu(o, false);
+    const cpuWith = await cameraCpu(o, true);
+    const cpuWithoutAfter = await cameraCpu(o, false);
+    const cores = availableParallelism();
+    const camerasWithout = r3(cores / Math.min(cpuWithout.coresPerCamera, cpuWithoutAfter.coresPerCamera));
+    const camerasWith = r3(cores / cpuWith.coresPerCamera);
+    result.cpu = { cores, without: cpuWithout, with: cpuWith, withoutAfter: cpuWithoutAfter, camerasWithout, camerasWith, ratio: r3(camerasWith / camerasWithout) };
+  }
+  return result;
 }
 
 /** Cameras with gating / the larger of the two counts without; NaN when no camera fit without. */
 export function gatedCapacityRatio(without: number, gated: number, withoutAfter: number): number {
   const baseline = Math.max(without, withoutAfter);
   return baseline > 0 ? r3(gated / baseline) : NaN;
+}
+
+async function cameraCpu(o: StillSceneOptions, motion: boolean): Promise<CameraCpu> {
+  const bench = await startBenchServer({ modelPath: o.modelPath, mediaFolders: mediaFoldersOf(o.clips), providers: o.providers });
+  const recorder = new ResultRecorder(bench.server);
+  try {
+    // The model loads with the first stream: the clock starts once it has.
+    await bench.server.hub.detectBackend(o.modelPath);
+    const clock = new ProcessCpuClock();
+    recorder.start();
+    await bench.addStream({ id: 'cpu', url: o.clips[0].path, realtime: false, loop: false, dropPolicy: 'all', video: false, fps: o.targetFps, motion: { enabled: motion } });
+    const end = performance.now() + o.cpuTimeoutSeconds * 1000;
+    let complete = false;
+    while (performance.now() < end && !(complete = bench.server.hub.stats('cpu')?.state === 'ended')) await sleep(250);
+    const cpu = clock.elapsed();
+    const results = recorder.stop();
+    const cpuMsPerResult = results.length ? (1000 * cpu) / results.length : NaN;
+    return {
+      motion,
+      results: results.length,
+      complete,
+      inferred: r3(results.filter((r) => r.inferred !== false).length / Math.max(1, results.length)),
+      cpuMsPerResult: r3(cpuMsPerResult),
+      coresPerCamera: r3((cpuMsPerResult * o.targetFps) / 1000),
+    };
+  } finally {
+    recorder.close();
+    await bench.close();
+  }
 }

@@ -67,6 +67,12 @@ export function metricsOf(r: BenchResult): Metric[] {
     add('capacity', `${c.clip}: without motion gating`, 'streams', 'higher', Math.max(c.without.capacity, c.withoutAfter.capacity), bracket);
     add('capacity', `${c.clip}: with motion gating`, 'streams', 'higher', c.with.capacity);
     add('capacity', `${c.clip}: with / without motion gating`, 'x', 'higher', c.ratio, bracket);
+    if (c.cpu) {
+      const cpuBracket = pairSpread(c.cpu.without.cpuMsPerResult, c.cpu.withoutAfter.cpuMsPerResult);
+      add('capacity', `${c.clip}: CPU per result without motion gating`, 'ms', 'lower', Math.min(c.cpu.without.cpuMsPerResult, c.cpu.withoutAfter.cpuMsPerResult), cpuBracket);
+      add('capacity', `${c.clip}: CPU per result with motion gating`, 'ms', 'lower', c.cpu.with.cpuMsPerResult);
+      add('capacity', `${c.clip}: cameras by CPU, with / without motion gating`, 'x', 'higher', c.cpu.ratio, cpuBracket);
+    }
   }
   for (const f of r.fanout?.runs ?? []) {
     const id = `${f.clients} clients${f.video ? ' +video' : ''}${f.stuck ? ' +1 stuck' : ''}`;

@@ -175,7 +175,20 @@ export function renderReport(r: BenchResult): string {
         `5b. Capacity on a mostly still camera: ${c.clip}, without, with and again without motion gating`,
         `<p>Capacity without gating <b>${n(c.without)}</b> (after: <b>${n(c.withoutAfter)}</b>), with <b>${n(c.with)}</b> streams (${c.ratio} x the larger without; target ${c.target} x), same targets (${c.with.targetFps} fps per stream, p95 <= ${c.with.targetP95Ms} ms).</p>` +
           table(['gating', 'streams', 'p50 ms', 'p95 ms', 'p99 ms', 'slowest stream fps', 'detector share', 'pass'], runs.flatMap(({ name, x }) => x.curve.map((p): Cell[] => [name, p.streams, p.p50, p.p95, p.p99, p.minFps, p.inferred, p.pass]))) +
-          lineChart('Capture -> send p95 by stream count', runs.map(({ name, x }) => ({ name, points: x.curve.map((p) => ({ x: p.streams, y: p.p95 })) })), 'streams', 'ms', { y: c.with.targetP95Ms, label: 'target' }),
+          lineChart('Capture -> send p95 by stream count', runs.map(({ name, x }) => ({ name, points: x.curve.map((p) => ({ x: p.streams, y: p.p95 })) })), 'streams', 'ms', { y: c.with.targetP95Ms, label: 'target' }) +
+          (c.cpu
+            ? `<p>By CPU time (the clip once through a server at ${c.with.targetFps} fps, no frame dropped; the server process with its inference threads and the camera's ffmpeg): ${c.cpu.cores} cores hold <b>${c.cpu.camerasWithout}</b> cameras without gating, <b>${c.cpu.camerasWith}</b> with (${c.cpu.ratio} x).</p>` +
+              table(
+                ['gating', 'results', 'whole clip', 'detector share', 'CPU ms per result', 'cores per camera at target fps'],
+                (
+                  [
+                    ['without', c.cpu.without],
+                    ['with gating', c.cpu.with],
+                    ['without, after', c.cpu.withoutAfter],
+                  ] as const
+                ).map(([name, y]): Cell[] => [name, y.results, y.complete, y.inferred, y.cpuMsPerResult, y.coresPerCamera]),
+              )
+            : ''),
       ),
     );
   }

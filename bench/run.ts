@@ -265,6 +265,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       maxStreamsGated: q ? 4 : 32,
       settleSeconds: q ? 2 : 3,
       seconds: q ? 3 : 8,
+      // The whole clip once covers its quiet and busy moments; --quick takes a glimpse.
+      cpuTimeoutSeconds: q ? 20 : 900,
     });
   });
 

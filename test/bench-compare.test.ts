@@ -171,6 +171,21 @@ describe('capacity on a mostly still camera, without, with and again without mot
     expect(html.match(/<td>without, after<\/td>/g)).toHaveLength(2);
     expect(html.match(/<td>with gating<\/td>/g)).toHaveLength(7);
   });
+
+  it('reports cameras by CPU against the cheaper run without, with the bracket as the noise', () => {
+    const r = result({ fps: 40, trackMs: 0.2, spread: 0.05 });
+    const cam = (motion: boolean, cpuMsPerResult: number) => ({ motion, results: 300, complete: true, inferred: motion ? 0.3 : 1, cpuMsPerResult, coresPerCamera: (cpuMsPerResult * 5) / 1000 });
+    r.capacityStill = {
+      clip: 'still 1080p', without: capacityRun(1, false), with: capacityRun(3, true), withoutAfter: capacityRun(1, false), ratio: 3, target: 3,
+      cpu: { cores: 2, without: cam(false, 200), with: cam(true, 50), withoutAfter: cam(false, 300), camerasWithout: 2, camerasWith: 8, ratio: 4 },
+    };
+    const m = new Map(metricsOf(r).map((x) => [x.key, x]));
+    expect(m.get('capacity: still 1080p: CPU per result without motion gating')).toMatchObject({ value: 200, unit: 'ms', better: 'lower', noise: 100 / 250 });
+    expect(m.get('capacity: still 1080p: CPU per result with motion gating')).toMatchObject({ value: 50 });
+    expect(m.get('capacity: still 1080p: cameras by CPU, with / without motion gating')).toMatchObject({ value: 4, noise: 100 / 250 });
+    expect(formatSummary(r)).toMatch(/cameras 2 cores hold without \/ with motion gating\s+2\.0+ \/ 8\.0+\s+4\.00 x/);
+    expect(renderReport(r)).toContain('2 cores hold <b>2</b> cameras without gating, <b>8</b> with (4 x)');
+  });
 });
 
 describe('bench command line', () => {
