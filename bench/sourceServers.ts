@@ -5,7 +5,8 @@
  *  - MJPEG cameras: multipart/x-mixed-replace JPEGs at a frame rate, with or without a
  *    Content-Length per part (cheap cameras send none);
  *  - HLS: a recording (#EXT-X-ENDLIST) and a live playlist whose window slides one segment per
- *    segment duration in real time, until frozen (an encoder that crashed);
+ *    segment duration in real time, until frozen (an encoder that crashed) or finished (an
+ *    encoder that stopped cleanly: its end marker appended);
  *  - a live MPEG-TS stream (an encoder's HTTP output): one broadcast that clients join mid-stream.
  * Media comes from ffmpeg-made files; the test passes them in.
  */
@@ -54,6 +55,8 @@ export interface HttpSources {
   /** Stops a live playlist's window from sliding (its encoder died); `resume()` starts it again. */
   freeze(path: string): void;
   resume(path: string): void;
+  /** Ends a live playlist: it stops sliding and gets #EXT-X-ENDLIST (the broadcast is over). */
+  finish(path: string): void;
   /** Paths requested so far, in order (without the query). */
   log(): string[];
   close(): Promise<void>;
@@ -66,7 +69,7 @@ export async function startHttpSources(opts: HttpSourcesOptions): Promise<HttpSo
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const encoders: ChildProcess[] = [];
-  const live = new Map<string, { spec: HlsLive; started: number; frozenAt?: number; frozenOffset: number }>();
+  const live = new Map<string, { spec: HlsLive; started: number; frozenAt?: number; frozenOffset: number; finished?: boolean }>();
   for (const [path, spec] of Object.entries(opts.hlsLive ?? {})) live.set(path, { spec, started: Date.now(), frozenOffset: 0 });
   const broadcasts = new Map<string, Set<ServerResponse>>();
   for (const [path, file] of Object.entries(opts.liveTs ?? {})) {
@@ -155,6 +158,7 @@ export async function startHttpSources(opts: HttpSourcesOptions): Promise<HttpSo
       if (k > 0 && k % l.spec.segments.length === 0) lines.push('#EXT-X-DISCONTINUITY');
       lines.push(`#EXTINF:${l.spec.segmentSeconds.toFixed(3)},`, `${dir}/seg${k}.ts`);
     }
+    if (l.finished) lines.push('#EXT-X-ENDLIST');
     return lines.join('\n') + '\n';
   }
 
@@ -165,9 +169,14 @@ export async function startHttpSources(opts: HttpSourcesOptions): Promise<HttpSo
       const l = live.get(path)!;
       l.frozenAt ??= Date.now();
     },
+    finish(path) {
+      const l = live.get(path)!;
+      l.frozenAt ??= Date.now();
+      l.finished = true;
+    },
     resume(path) {
       const l = live.get(path)!;
-      if (l.frozenAt === undefined) return;
+      if (l.frozenAt === undefined || l.finished) return;
       l.frozenOffset += Date.now() - l.frozenAt;
       l.frozenAt = undefined;
     },

@@ -191,6 +191,18 @@ describe('StreamRunner with a fake source', () => {
     expect(looped.runner.lastError).toBe('looped file ended (emptied or cut short while playing)');
   });
 
+  it('a live HLS broadcast whose playlist got its end marker ends; one without it reconnects', async () => {
+    const playlist = (ended: boolean): HlsPlaylist => ({ variants: [], ended, mediaSequence: 7, targetDuration: 1, segments: ['a.ts'], duration: 1 });
+    const over = start(settings({ url: 'http://h/live.m3u8', dropPolicy: 'all', reconnect: fastReconnect }), [{ frames: 3, then: 'end', playlist: playlist(true) }]);
+    await until(() => over.runner.state === 'ended', 5000, 'ended');
+    expect(over.results).toHaveLength(3);
+    expect(over.runner.reconnects).toBe(0);
+    expect(over.sources.requests).toHaveLength(1);
+    const gone = start(settings({ url: 'http://h/live.m3u8', reconnect: fastReconnect }), [{ frames: 3, then: 'end', playlist: playlist(false) }]);
+    await until(() => gone.runner.reconnects >= 1, 5000, 'reconnect');
+    expect(gone.runner.lastError).toBe('live source ended the stream');
+  });
+
   it('latest: counts every frame overwritten while the model was busy as a policy drop', async () => {
     const model = new FakeBackend(false);
     const run = start(settings({ dropPolicy: 'latest' }), [{ frames: 10, then: 'hang' }], model);

@@ -1,7 +1,7 @@
 /**
  * Issue 13 through the server: files over HTTP (mp4, webm) and an HLS recording give every frame
  * and end; a live HLS playlist that freezes is `stalled` and resumes when it moves on, without a
- * stale segment played twice; a camera that refuses the password is `unauthorized`; the stream
+ * stale segment played twice; one that finishes (end marker) ends; a camera that refuses the password is `unauthorized`; the stream
  * view shows the source (type, displayed size). A phone video (display matrix) is served in its
  * displayed orientation: detections, video header, JPEG and snapshot agree. Damaged data is
  * counted in the stream view and /metrics. Real HTTP and RTSP servers, real ffmpeg, the built-in
@@ -50,7 +50,7 @@ beforeAll(async () => {
   http = await startHttpSources({
     files: { '/clip.mp4': clip, '/clip.webm': webm, '/damaged.ts': damaged },
     hlsVod: { '/vod.m3u8': { segments, segmentSeconds: 1 } },
-    hlsLive: { '/live.m3u8': { segments, segmentSeconds: 1, window: 3 } },
+    hlsLive: { '/live.m3u8': { segments, segmentSeconds: 1, window: 3 }, '/event.m3u8': { segments, segmentSeconds: 1, window: 3 } },
   });
   rtsp = await startRtspServer({ file: clip, user: 'cam', password: 'right' });
   model = await ensureModel('synthetic-det', { imgsz: 320 });
@@ -97,6 +97,22 @@ describe('live sources that stop or refuse', () => {
     http.resume('/live.m3u8');
     await until(async () => (await stream('live')).state === 'streaming', 30_000, 'streaming again');
     await api(server, 'DELETE', '/api/streams/live');
+  }, 120_000);
+
+  it('a live HLS broadcast that finishes (end marker appended): the stream ends, nothing replayed', async () => {
+    const added = await api(server, 'POST', '/api/streams', { id: 'event', url: http.url('/event.m3u8'), model, video: false, reconnect: { initialMs: 200, maxMs: 1000 } });
+    expect(added.status).toBe(201);
+    await until(async () => (await stream('event')).framesSent >= 10, 30_000, 'hls streaming');
+    http.finish('/event.m3u8');
+    await until(async () => (await stream('event')).state === 'ended', 30_000, 'ended');
+    const s = await stream('event');
+    expect(s).toMatchObject({ reconnects: 0, source: { type: 'hls-live' } });
+    expect(s.lastError).toBeUndefined();
+    // Every segment fetched once: the finished window was not played again as a recording.
+    const fetched = http.log().filter((p) => p.startsWith('/event/') && p.endsWith('.ts'));
+    expect(fetched.length).toBeGreaterThan(0);
+    expect(new Set(fetched).size).toBe(fetched.length);
+    await api(server, 'DELETE', '/api/streams/event');
   }, 120_000);
 
   it('a camera that refuses the password: unauthorized, retried at the slowest pace, the password never shown', async () => {

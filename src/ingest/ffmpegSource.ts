@@ -185,7 +185,9 @@ function describePlaylist(p: HlsPlaylist): string {
 /**
  * Live HLS: polls the playlist every half target duration while frames flow. A playlist that gains
  * no segment for 3 target durations (at least 3 s) is a stalled source: decoding ends with a
- * STALLED DecodeError naming it (ffmpeg itself would keep polling quietly).
+ * STALLED DecodeError naming it (ffmpeg itself would keep polling quietly). One that gets its end
+ * marker is a broadcast that finished: ffmpeg plays what is left and ends, and `latest.ended`
+ * says so.
  */
 class PlaylistWatch {
   latest: HlsPlaylist;
@@ -228,6 +230,11 @@ class PlaylistWatch {
     try {
       for await (const frame of decoder.frames()) yield frame;
       if (stalled) throw stalled;
+      // ffmpeg may read the end marker before a poll does: look once more, so the consumer can
+      // tell a broadcast that finished from one that went away.
+      if (this.timer !== undefined && !this.latest.ended) {
+        this.latest = await readPlaylist(this.url, { timeoutMs: 2 * this.pollMs }).catch(() => this.latest);
+      }
     } finally {
       this.stop();
     }

@@ -56,7 +56,10 @@ export interface FrameOutput {
 export interface FrameSource {
   /** The source as it decodes: displayed size, rotation, interlacing; `isFile` for finite sources. */
   readonly info: SourceInfo;
-  /** Live HLS: the newest playlist seen (hand it back as `previousPlaylist` when reopening). */
+  /**
+   * Live HLS: the newest playlist seen (hand it back as `previousPlaylist` when reopening); `ended`
+   * when the broadcast finished (its end marker came), so frames that end are not a lost source.
+   */
   readonly playlist?: HlsPlaylist;
   /** Frames the decoder reported damaged data for so far. */
   readonly decodeErrors?: number;

@@ -4,7 +4,7 @@
  *
  *   connecting -> streaming -> reconnecting | stalled | unauthorized -> streaming -> ... -> stopped
  *                      \-> ended (a finite source that is not looped reached its end: a file, a
- *                          file over HTTP, an HLS recording)
+ *                          file over HTTP, an HLS recording; or a live HLS broadcast finished)
  *   any -> failed (permanent: the model cannot run, a local file is not a video)
  *
  * A connection attempt opens the source (SourceFactory); it fails on an open/decode error, on a
@@ -280,7 +280,11 @@ export class StreamRunner {
         });
         // A live source that ends has gone away (camera reboot, server restart): reconnect.
         // So has a looped finite source that ends: it was emptied or cut short while it played.
-        const ended = source.info.isFile && !s.loop ? EMPTY : defer(() => throwError(() => new SourceEndedError(source.info.isFile)));
+        // A live HLS broadcast whose playlist got its end marker is over: it ends (or, looped,
+        // is reopened as the recording it now is).
+        const ended = defer(() =>
+          (source.info.isFile || source.playlist?.ended === true) && !s.loop ? EMPTY : throwError(() => new SourceEndedError(source.info.isFile)),
+        );
         return concat(this.processEach(link), ended).pipe(
           finalize(() => {
             this.playlist = source.playlist ?? this.playlist;
