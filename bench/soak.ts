@@ -6,7 +6,14 @@
  * ffmpeg children, frames sent. After the warm-up, growth is judged by the least-squares slope
  * over the second half of the run.
  *
- *   node dist/bench/soak.js [--minutes N] [--streams N] [--clients N] [--json file]
+ *   node dist/bench/soak.js [--minutes N] [--streams N] [--clients N] [--throttled N] [--throttled-kbps N]
+ *                           [--phase-seconds N] [--json file]
+ *
+ * With `--throttled N`, N more clients read through throttled links (bench/throttledReader.ts,
+ * half of them acknowledging frames) in every other phase of `--phase-seconds`, starting without
+ * them: the healthy clients' p95 latency (capture to receipt of detections) with the throttled
+ * readers over the phases without them is a ratio of the same run, and the spread between the
+ * phases without them is its noise.
  *
  * Exits 1 when a bound is exceeded. `runSoak()` is the same run as a function (the test calls it
  * for ~25 s).
@@ -25,6 +32,9 @@ import { liveFfmpegChildren } from '../src/ingest/ffmpeg.js';
 import { startServer } from '../src/serve/server.js';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
+import { nowMs } from '../src/clock.js';
+import { percentile } from '../src/percentile.js';
+import { ThrottledReader } from './throttledReader.js';
 
 export interface SoakOptions {
   durationMs: number;
@@ -39,6 +49,14 @@ export interface SoakOptions {
   maxRssSlopeMBPerMin?: number;
   /** Largest spread of active handles after warm-up. */
   maxHandleSpread?: number;
+  /** Clients on throttled links, present in every other phase (none by default). */
+  throttled?: number;
+  /** The throttled links' speed, bytes/s. Default 64 KiB/s. */
+  throttledBytesPerSecond?: number;
+  /** Length of a phase with or without the throttled readers. Default 30 s. */
+  phaseMs?: number;
+  /** Largest p95 ratio (with / without throttled readers) beyond the run's own noise. Default 1.10. */
+  maxLatencyRatio?: number;
   onSample?: (s: SoakSample) => void;
 }
 
@@ -52,6 +70,8 @@ export interface SoakSample {
   clients: number;
   /** Largest server-side send buffer among the clients (the stuck one), KiB. */
   maxBufferedKB: number;
+  /** Taken while the throttled readers (and their relays' handles) were there; undefined just after they came or went (handles settling). */
+  throttled: boolean | undefined;
 }
 
 export interface SoakReport {
@@ -69,7 +89,25 @@ export interface SoakReport {
   framesSent: number;
   stuckCutoffs: number;
   healthyMessages: number;
+  /** With throttled readers: the healthy clients' latency in the phases with and without them. */
+  throttled?: ThrottledComparison;
   failures: string[];
+}
+
+export interface ThrottledComparison {
+  readers: number;
+  bytesPerSecond: number;
+  /** Healthy clients' p95 latency per phase after warm-up, ms, in run order. */
+  phases: { with: boolean; p95: number; frames: number }[];
+  p95Without: number;
+  p95With: number;
+  /** p95With / p95Without. */
+  ratio: number;
+  /** Spread of the phases without throttled readers around their mean (max - min) / mean. */
+  noise: number;
+  /** Frames the throttled readers received and how many of them were cut off (4008). */
+  throttledFrames: number;
+  throttledCutoffs: number;
 }
 
 /** Least-squares slope of y over x. */
@@ -118,7 +156,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   let stuckCutoffs = 0;
   const sockets = new Set<WebSocket>();
 
-  const open = (onMessage?: () => void): Promise<WebSocket> =>
+  const open = (onMessage?: (data: WebSocket.RawData, isBinary: boolean) => void): Promise<WebSocket> =>
     new Promise((resolve, reject) => {
       const ws = new WebSocket(wsUrl);
       sockets.add(ws);
@@ -128,8 +166,18 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       ws.once('open', () => resolve(ws));
       ws.once('error', reject);
     });
+  /** Healthy clients' latencies (capture to receipt of detections) of the phase in progress, ms. */
+  let latencies: number[] = [];
+  const onHealthy = (data: WebSocket.RawData, isBinary: boolean): void => {
+    healthyMessages++;
+    if (isBinary) return;
+    const text = data.toString();
+    if (!text.startsWith('{"type":"detections"')) return;
+    const ts = (JSON.parse(text) as { ts?: number }).ts;
+    if (ts !== undefined) latencies.push(nowMs() - ts);
+  };
   for (let i = 0; i < nClients; i++) {
-    const ws = await open(() => healthyMessages++);
+    const ws = await open(onHealthy);
     ws.send(JSON.stringify({ type: 'subscribe', streams: ids, video: i % 2 === 0 }));
   }
   // The stuck client: subscribes to video and never reads. A paused socket never sees its own
@@ -145,11 +193,41 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   };
   await stuck();
 
+  const nThrottled = o.throttled ?? 0;
+  const phaseMs = o.phaseMs ?? 30_000;
+  const rate = o.throttledBytesPerSecond ?? 64 * 1024;
+  const phases: ThrottledComparison['phases'] = [];
+  let readers: ThrottledReader[] = [];
+  let throttledFrames = 0;
+  let throttledCutoffs = 0;
+  let phase = 0;
+  let phaseStart = Date.now();
+  /** Ends the phase in progress (its latencies are judged once past the warm-up) and starts the next. */
+  const nextPhase = async (now: number): Promise<void> => {
+    const withReaders = readers.length > 0;
+    if (now - t0 > warmupMs && latencies.length) phases.push({ with: withReaders, p95: percentile(latencies, 0.95), frames: latencies.length });
+    for (const r of readers) {
+      throttledFrames += r.latencies.length;
+      if (r.closeCode === 4008) throttledCutoffs++;
+      r.close();
+    }
+    readers = [];
+    phase++;
+    if (phase % 2 === 1) {
+      readers = await Promise.all(
+        Array.from({ length: nThrottled }, (_, i) => ThrottledReader.connect({ url: server.url, stream: ids[i % ids.length], bytesPerSecond: rate, ack: i % 2 === 0 })),
+      );
+    }
+    latencies = [];
+    phaseStart = Date.now();
+  };
+
   const samples: SoakSample[] = [];
   const t0 = Date.now();
   try {
     while (Date.now() - t0 < o.durationMs) {
       await sleep(sampleMs);
+      if (nThrottled > 0 && Date.now() - phaseStart >= phaseMs) await nextPhase(Date.now());
       gc();
       const mem = process.memoryUsage();
       const s: SoakSample = {
@@ -161,16 +239,19 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         framesSent: server.hub.list().reduce((a, st) => a + st.framesSent, 0),
         clients: server.clients().length,
         maxBufferedKB: Math.max(0, ...server.clients().map((c) => c.bufferedAmount)) / 1024,
+        throttled: nThrottled > 0 && Date.now() - phaseStart < 2 * sampleMs ? undefined : readers.length > 0,
       };
       samples.push(s);
       o.onSample?.(s);
-      if (s.clients === nClients && stuckWs) {
+      if (s.clients === nClients + readers.filter((r) => r.closeCode === undefined).length && stuckWs) {
         stuckCutoffs++;
         stuckWs.terminate();
         await stuck();
       }
     }
+    if (nThrottled > 0) await nextPhase(Date.now());
   } finally {
+    for (const r of readers) r.close();
     for (const ws of sockets) ws.terminate();
     await server.close();
   }
@@ -180,6 +261,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const perMin = (ys: number[]): number => slope(half.map((s) => s.t / 60_000), ys);
   const heapSlope = perMin(half.map((s) => s.heapUsedMB));
   const rssSlope = perMin(half.map((s) => s.rssMB));
+  // The throttled readers' relays hold handles of their own: phases with and without them are judged apart.
+  const spreads = [true, false].map((kind) => judged.filter((s) => s.throttled === kind).map((s) => s.handles)).filter((hs) => hs.length);
   const handles = judged.map((s) => s.handles);
   const ffmpeg = judged.map((s) => s.ffmpeg);
   const report: SoakReport = {
@@ -196,6 +279,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     framesSent: samples.at(-1)?.framesSent ?? 0,
     stuckCutoffs,
     healthyMessages,
+    ...(nThrottled > 0 ? { throttled: compare(phases, nThrottled, rate, throttledFrames, throttledCutoffs) } : {}),
     failures: [],
   };
   const f = report.failures;
@@ -205,11 +289,38 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   if (judged.length < 4) f.push(`only ${judged.length} samples after warm-up`);
   if (heapSlope > maxHeap) f.push(`heapUsed grows ${heapSlope.toFixed(2)} MB/min (bound ${maxHeap})`);
   if (rssSlope > maxRss) f.push(`RSS grows ${rssSlope.toFixed(2)} MB/min (bound ${maxRss})`);
-  if (report.handles.max - report.handles.min > maxSpread) f.push(`active handles vary ${report.handles.min}..${report.handles.max} (bound ${maxSpread})`);
+  for (const hs of spreads) {
+    if (Math.max(...hs) - Math.min(...hs) > maxSpread) f.push(`active handles vary ${Math.min(...hs)}..${Math.max(...hs)} (bound ${maxSpread})`);
+  }
   if (report.ffmpeg.min !== nStreams || report.ffmpeg.max !== nStreams) f.push(`ffmpeg children ${report.ffmpeg.min}..${report.ffmpeg.max}, expected ${nStreams}`);
   if (liveFfmpegChildren() !== 0) f.push(`${liveFfmpegChildren()} ffmpeg children left after close`);
   if (healthyMessages === 0) f.push('healthy clients received nothing');
+  const t = report.throttled;
+  if (t) {
+    const maxRatio = o.maxLatencyRatio ?? 1.1;
+    if (!t.phases.some((p) => p.with) || !t.phases.some((p) => !p.with)) f.push('no judged phase with and without throttled readers (run longer)');
+    else if (t.ratio > maxRatio + t.noise) f.push(`healthy clients' p95 is ${t.ratio.toFixed(2)}x with throttled readers (bound ${maxRatio} + noise ${t.noise.toFixed(2)})`);
+  }
   return report;
+}
+
+function compare(phases: ThrottledComparison['phases'], readers: number, bytesPerSecond: number, throttledFrames: number, throttledCutoffs: number): ThrottledComparison {
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
+  const without = phases.filter((p) => !p.with).map((p) => p.p95);
+  const withR = phases.filter((p) => p.with).map((p) => p.p95);
+  const p95Without = mean(without);
+  const p95With = mean(withR);
+  return {
+    readers,
+    bytesPerSecond,
+    phases,
+    p95Without,
+    p95With,
+    ratio: p95Without > 0 ? p95With / p95Without : NaN,
+    noise: without.length > 1 && p95Without > 0 ? (Math.max(...without) - Math.min(...without)) / p95Without : 0,
+    throttledFrames,
+    throttledCutoffs,
+  };
 }
 
 function summary(r: SoakReport): string {
@@ -220,18 +331,38 @@ function summary(r: SoakReport): string {
     `  end:           ${fmt(r.end)}`,
     `  slopes (2nd half): heap ${r.heapSlopeMBPerMin.toFixed(2)} MB/min, rss ${r.rssSlopeMBPerMin.toFixed(2)} MB/min; handles ${r.handles.min}..${r.handles.max}`,
     `  frames sent ${r.framesSent}, messages to healthy clients ${r.healthyMessages}`,
-    r.failures.length ? `  FAIL: ${r.failures.join('; ')}` : '  OK: no growth beyond the bounds',
+    ...(r.throttled
+      ? [
+          `  throttled readers (${r.throttled.readers} at ${Math.round(r.throttled.bytesPerSecond / 1024)} KiB/s, every other phase): healthy p95 ${r.throttled.p95With.toFixed(1)} ms with, ` +
+            `${r.throttled.p95Without.toFixed(1)} ms without = ${r.throttled.ratio.toFixed(3)}x (noise between phases without: ${(r.throttled.noise * 100).toFixed(1)} %); ` +
+            `phases ${r.throttled.phases.map((p) => `${p.with ? 'with' : 'without'} ${p.p95.toFixed(0)}`).join(', ')}; throttled frames ${r.throttled.throttledFrames}, cut off ${r.throttled.throttledCutoffs}`,
+        ]
+      : []),
+    r.failures.length ? `  FAIL: ${r.failures.join('; ')}` : '  OK: within the bounds',
   ].join('\n');
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { minutes: { type: 'string' }, streams: { type: 'string' }, clients: { type: 'string' }, json: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      minutes: { type: 'string' },
+      streams: { type: 'string' },
+      clients: { type: 'string' },
+      throttled: { type: 'string' },
+      'throttled-kbps': { type: 'string' },
+      'phase-seconds': { type: 'string' },
+      json: { type: 'string' },
+    },
+  });
   const minutes = Number(values.minutes ?? 5);
   let printed = -1;
   const report = await runSoak({
     durationMs: minutes * 60_000,
     streams: values.streams ? Number(values.streams) : undefined,
     clients: values.clients ? Number(values.clients) : undefined,
+    throttled: values.throttled ? Number(values.throttled) : undefined,
+    throttledBytesPerSecond: values['throttled-kbps'] ? Number(values['throttled-kbps']) * 1024 : undefined,
+    phaseMs: values['phase-seconds'] ? Number(values['phase-seconds']) * 1000 : undefined,
     onSample: (s) => {
       const block = Math.floor(s.t / 30_000);
       if (block === printed) return;

@@ -137,6 +137,35 @@ describe("snapshot cache ('drop')", () => {
     expect(cache.get('s')).toBeUndefined();
     await cache.close();
   });
+
+  it('draws a frame once for any number of requests, shared, and again only for a newer frame (issue 20 item 5: a snapshot flood)', async () => {
+    const cache = new LatestFrames();
+    const jpeg = Uint8Array.of(0xff, 0xd8);
+    let draws = 0;
+    let fail = false;
+    const draw = async (r: FrameResult): Promise<Buffer> => {
+      draws++;
+      if (fail) throw new Error('sharp failed');
+      return Buffer.from(`frame ${r.seq}`);
+    };
+    expect(cache.snapshot('s', draw)).toBeUndefined();
+    cache.write(result(1, { jpeg }));
+    const answers = await Promise.all(Array.from({ length: 50 }, () => cache.snapshot('s', draw)!.jpeg));
+    expect(draws).toBe(1);
+    expect(new Set(answers).size).toBe(1);
+    cache.write(result(2, { jpeg }));
+    expect((await cache.snapshot('s', draw)!.jpeg).toString()).toBe('frame 2');
+    expect(draws).toBe(2);
+    // A failed drawing is not kept: the next request draws again.
+    cache.write(result(3, { jpeg }));
+    fail = true;
+    await expect(cache.snapshot('s', draw)!.jpeg).rejects.toThrow('sharp failed');
+    fail = false;
+    await Promise.resolve();
+    expect((await cache.snapshot('s', draw)!.jpeg).toString()).toBe('frame 3');
+    expect(draws).toBe(4);
+    await cache.close();
+  });
 });
 
 describe('SinkSet', () => {

@@ -39,4 +39,31 @@ describe('soak (short)', () => {
     const judged = report.samples.filter((x) => x.t >= 8_000);
     judged.slice(1).forEach((x, i) => expect(x.framesSent, `frames sent by ${x.t} ms`).toBeGreaterThan(judged[i].framesSent));
   }, 120_000);
+
+  it('with throttled readers: phases with and without them alternate, each judged with the healthy clients\' p95 (issue 20)', async () => {
+    const report = await runSoak({
+      durationMs: 24_000,
+      warmupMs: 4_000,
+      streams: 2,
+      clients: 4,
+      throttled: 2,
+      throttledBytesPerSecond: 32 * 1024,
+      phaseMs: 5_000,
+      maxRssSlopeMBPerMin: 400,
+      maxHeapSlopeMBPerMin: 20,
+      // Only the mechanics here: the ratio on a shared machine is bench/soak.ts's to judge.
+      maxLatencyRatio: Infinity,
+    });
+    const t = report.throttled!;
+    console.log(`soak with throttled readers: ratio ${t.ratio.toFixed(2)} (noise ${t.noise.toFixed(2)}), phases ${JSON.stringify(t.phases)}, throttled frames ${t.throttledFrames}`);
+    expect(report.failures).toEqual([]);
+    expect(t.phases.filter((p) => p.with).length).toBeGreaterThanOrEqual(1);
+    expect(t.phases.filter((p) => !p.with).length).toBeGreaterThanOrEqual(1);
+    for (const p of t.phases) expect(p.frames).toBeGreaterThan(0);
+    expect(t.throttledFrames).toBeGreaterThan(0);
+    expect(Number.isFinite(t.ratio)).toBe(true);
+    // The readers were there only in their phases: their relays' handles came and went.
+    expect(report.samples.some((x) => x.throttled)).toBe(true);
+    expect(report.samples.some((x) => x.throttled === false)).toBe(true);
+  }, 120_000);
 });
