@@ -3,7 +3,9 @@
  * (fast knobs): a node that finds its lease held by another stops the stream and takes it again
  * only once the lease is free; config-file streams join the cluster, and an id the cluster has
  * keeps the cluster's settings; a node wakes the others when it joins and when its streams change;
- * a stream handed over keeps its lease until its source is released, however long that takes.
+ * a stream handed over keeps its lease until its source is released, however long that takes; a
+ * stream running elsewhere reaches a node's relay (its WebSocket clients) and never its results
+ * (its sinks: events, metrics, snapshots go out from the owner only).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
@@ -126,6 +128,34 @@ describe('ClusterHub (in process, real Redis)', () => {
     expect(ids.filter((id) => where(id) === 'b').length).toBeGreaterThan(0);
     for (const x of [a, b]) {
       await until(() => ids.every((id) => x.hub.stats(id)?.node === where(id) && x.hub.stats(id)?.state === 'streaming'), 10_000, 'every stream listed streaming, on its owner');
+    }
+  });
+
+  it("relays a stream running elsewhere to the node's WebSocket clients while followed, never into its results (the sinks)", async () => {
+    const two = [{ id: 'a', weight: 1, maxStreams: 0 }, { id: 'b', weight: 1, maxStreams: 0 }];
+    const id = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8'].find((s) => placeStreams([s], two).get(s) === 'b')!;
+    const a = node('a');
+    const b = node('b');
+    await a.hub.start('http://a');
+    await b.hub.start('http://b');
+    await until(() => a.hub.view().nodes.length === 2, 10_000, 'a seeing b');
+    await a.hub.add(stream(id));
+    await until(() => b.local.stats(id)?.state === 'streaming', 10_000, `${id} streaming on b`);
+    const seen = { aResults: 0, aRelayed: 0, bResults: 0 };
+    const subs = [
+      a.hub.results$.subscribe((r) => (seen.aResults += r.streamId === id ? 1 : 0)),
+      a.hub.relayed$.subscribe((r) => (seen.aRelayed += r.streamId === id ? 1 : 0)),
+      b.hub.results$.subscribe((r) => (seen.bResults += r.streamId === id ? 1 : 0)),
+    ];
+    const unfollow = a.hub.follow(id, { video: false });
+    try {
+      await until(() => seen.aRelayed >= 5, 10_000, `${id} relayed to a`);
+      expect(seen.aResults).toBe(0);
+      expect(seen.bResults).toBeGreaterThanOrEqual(seen.aRelayed);
+      expect(a.local.has(id)).toBe(false);
+    } finally {
+      unfollow();
+      for (const sub of subs) sub.unsubscribe();
     }
   });
 
