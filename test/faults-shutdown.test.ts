@@ -3,7 +3,8 @@
  * a stream probing a silent RTSP server and WebSocket clients: the server stops accepting, the
  * clients get 1001, the log ends with complete JSON lines ('shutting down', 'stopped'), the
  * process exits 0 and every ffmpeg/ffprobe child it had is gone (pids from pgrep -P, checked
- * dead; no process anywhere still reads this test's media folder).
+ * dead; no process anywhere still reads this test's media folder). SIGKILLed, it runs no handler:
+ * its children still exit (the watchdog of src/ingest/childWatchdog.ts, issue 13).
  */
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,6 +113,39 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('streamlens serve, %s', (signal) =
       expect(lines.find((l) => l.msg === 'shutting down')).toMatchObject({ level: 'info', signal });
       expect(lines.at(-1)).toMatchObject({ msg: 'stopped', signal, ffmpegChildren: 0 });
       expect(stderr.endsWith('\n')).toBe(true);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }, 90_000);
+});
+
+describe('streamlens serve, SIGKILL (issue 13)', () => {
+  it('no exit handler runs, yet every ffmpeg it had (decoders and one opening a silent camera) exits', async () => {
+    const file = join(dir, 'SIGKILL.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        server: { mediaFolders: [dir] },
+        models: { [model]: { intraOpThreads: 1 } },
+        streams: [
+          { id: 'file', url: join(dir, 'clip.mp4'), loop: true, realtime: true, video: true },
+          { id: 'silent', url: `rtsp://127.0.0.1:${silentPort}/cam`, probeTimeoutMs: 60_000 },
+        ],
+      }),
+    );
+    const server = await startServeCli(['--config', file, '--port', '0'], { timeoutMs: 30_000 });
+    const { child } = server;
+    try {
+      const until = Date.now() + 30_000;
+      while (ffmpegChildren(child.pid!).length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      const kids = ffmpegChildren(child.pid!);
+      expect(kids.length).toBeGreaterThanOrEqual(2); // the file's decoder + the one waiting on the silent camera
+      child.kill('SIGKILL');
+      expect((await server.exited).signal).toBe('SIGKILL');
+      const end = Date.now() + 10_000;
+      while (kids.some(alive) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      expect(kids.filter(alive)).toEqual([]);
+      expect(processesMentioning(dir)).toEqual([]);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
