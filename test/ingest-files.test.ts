@@ -225,6 +225,26 @@ describe('interlaced video', () => {
       await source.stop();
     }
   });
+
+  it('live (MPEG-TS from an encoder, opened once by its decoder): detected from ffmpeg\'s dump, reopened once with the filter', async () => {
+    const ts = join(dir, 'interlaced.ts');
+    ffmpeg('-i', interlaced, '-c', 'copy', '-f', 'mpegts', ts);
+    const http = await startHttpSources({ liveTs: { '/live.ts': ts } });
+    try {
+      const url = http.url('/live.ts');
+      const source = await ffmpegSources.open({ streamId: 'l', url, output: OUTPUT, openTimeoutMs: 30_000 });
+      expect(source.info).toMatchObject({ type: 'http-live', interlaced: true, width: 720, height: 576 });
+      const frames = source.frames(OUTPUT);
+      expect((await frames.next()).done).toBe(false);
+      // One decoder left, the one with the filter (the first open was stopped).
+      const decoders = childPids(process.pid).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(url));
+      expect(decoders).toHaveLength(1);
+      expect(runningGraph(url)).toContain('bwdif=mode=send_frame:deint=interlaced');
+      await source.stop();
+    } finally {
+      await http.close();
+    }
+  }, 90_000);
 });
 
 describe('hardware decoding', () => {
