@@ -389,6 +389,52 @@ describe('dashboard', () => {
     }
   }, 90_000);
 
+  it('keeps the filters through a reload (in the address) and shows a stream added over the API again after a server restart', async () => {
+    const auth = { authorization: 'Bearer sekret', 'content-type': 'application/json' };
+    const p = await browser.newPage();
+    try {
+      await p.goto(`${server!.url}/?token=sekret`);
+      await p.waitForFunction((sel) => Number(document.querySelector<HTMLElement>(sel)?.dataset.objects) >= 1, TILE, { timeout: 30_000, polling: 100 });
+      // One class off, the score floor up: both go into the address.
+      const first = p.locator('#classes input[type=checkbox]').first();
+      const label = (await first.getAttribute('value'))!;
+      await first.uncheck();
+      await p.locator('#min-score').fill('0.3');
+      await p.waitForFunction((l) => new URLSearchParams(location.search).getAll('hide').includes(l) && new URLSearchParams(location.search).get('score') === '0.30', label, { timeout: 5000, polling: 50 });
+      expect(new URLSearchParams(new URL(p.url()).search).get('token')).toBe('sekret');
+      await p.reload();
+      await p.waitForSelector(`#classes input[value="${label}"]`);
+      expect(await p.isChecked(`#classes input[value="${label}"]`)).toBe(false);
+      expect(await p.inputValue('#min-score')).toBe('0.3');
+      expect(await p.textContent('#min-score-value')).toBe('0.30');
+      // The restored filter applies: no box of the class switched off is drawn.
+      await p.waitForFunction((sel) => Number(document.querySelector<HTMLElement>(sel)?.dataset.frames) >= 3, TILE, { timeout: 30_000, polling: 100 });
+      await p.screenshot({ path: join(artifacts, 'dashboard-filters-after-reload.png') });
+
+      // A stream added over the API is kept next to the config and comes back with the server.
+      const post = await fetch(`${server!.url}/api/streams`, { method: 'POST', headers: auth, body: JSON.stringify({ id: 'added', url: clip, loop: true, realtime: true, video: true, fps: 5 }) });
+      expect(post.status).toBe(201);
+      const ADDED = 'article.tile[data-stream="added"]';
+      await p.waitForFunction((sel) => Number(document.querySelector<HTMLElement>(sel)?.dataset.frames) >= 2, ADDED, { timeout: 30_000, polling: 100 });
+      const port = server!.port;
+      await stopServe(server!);
+      server = undefined;
+      await p.waitForFunction(() => document.body.dataset.connection === 'reconnecting', undefined, { timeout: 10_000, polling: 50 });
+      const framesDown = Number(await p.getAttribute(ADDED, 'data-frames'));
+      server = await startServe(['--config', join(tmp, 'token.json'), '--port', String(port)]);
+      await p.waitForFunction(
+        ([sel, f]) => document.body.dataset.connection === 'open' && Number(document.querySelector<HTMLElement>(sel as string)?.dataset.frames) >= (f as number) + 2,
+        [ADDED, framesDown] as const,
+        { timeout: 60_000, polling: 100 },
+      );
+      expect(await p.getAttribute(ADDED, 'data-condition')).toMatch(/^(live|degraded)$/);
+      await p.screenshot({ path: join(artifacts, 'dashboard-restored-after-restart.png') });
+    } finally {
+      await p.close();
+      if (server) await fetch(`${server.url}/api/streams/added`, { method: 'DELETE', headers: auth });
+    }
+  }, 180_000);
+
   it('paints masks as translucent class-coloured fills scaled to the canvas (overlay code in the browser)', async () => {
     // The server does not send masks yet: the overlay module itself runs in chromium on a known mask.
     const bundle = await esbuild.build({
