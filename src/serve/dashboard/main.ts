@@ -1,7 +1,7 @@
 /**
  * The camera dashboard: one tile per stream in a grid that fits the window (tileGrid.ts), fed by
- * the WebSocket (detections, video, state, stats) and drawn by one requestAnimationFrame loop that
- * only paints tiles on screen whose content changed. Tiles off screen take detections only, and
+ * the WebSocket (detections, video, state, stats) and drawn in animation frames requested only
+ * when a tile on screen has something new (none run while nothing changes). Tiles off screen take detections only, and
  * each tile on screen asks for video no wider than it shows it (subscriptions.ts). The filter and
  * the view settings live in the address (filters.ts); `?token=` is passed on to the API and the
  * WebSocket; `#camera` opens a camera large.
@@ -22,8 +22,8 @@ import { decodeVideoMessage, type AnalyticsView, type ServerMessage, type Stream
 const STREAM_LIST_REFRESH_MS = 5000;
 /** Subscription changes (tiles scrolling, resizing, paging) are gathered this long before they go out. */
 const SUBSCRIBE_DEBOUNCE_MS = 150;
-/** How often frames are acknowledged while no animation frames run (hidden tab). */
-const ACK_INTERVAL_HIDDEN_MS = 100;
+/** How often frames consumed without a draw are acknowledged (besides once per drawn screen). */
+const ACK_INTERVAL_MS = 100;
 /** Wide enough for the events panel beside the grid (narrower, it opens over the grid). */
 const WIDE_PX = 1100;
 
@@ -114,7 +114,7 @@ function ensureTiles(ids: readonly string[]): void {
   let added = false;
   for (const id of ids) {
     if (tiles.has(id)) continue;
-    const tile = new StreamTile(id, { open: openStream, aspectChanged: () => tileGrid.layout() });
+    const tile = new StreamTile(id, { open: openStream, aspectChanged: () => tileGrid.layout(), needsDraw: scheduleDraw });
     tile.setPageVisible(!document.hidden);
     tiles.set(id, tile);
     analytics.set(id, new TileAnalytics(tile, (config) => saveAnalytics(id, config)));
@@ -367,6 +367,22 @@ function onStatus(status: ConnectionStatus): void {
 const wsUrl = withToken(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
 const connection = new LiveConnection(wsUrl, { onStatus, onMessage, onVideo });
 
+// ---- drawing: one animation frame whenever a tile has something new, none while nothing changes ----
+
+let drawScheduled = false;
+
+function scheduleDraw(): void {
+  if (drawScheduled) return;
+  drawScheduled = true;
+  requestAnimationFrame(drawFrame);
+}
+
+function drawFrame(now: number): void {
+  drawScheduled = false;
+  for (const tile of tiles.values()) tile.draw(filter);
+  sendAcks(now);
+}
+
 // ---- start ----
 
 window.addEventListener('hashchange', () => {
@@ -382,13 +398,8 @@ window.addEventListener('resize', () => {
   scheduleSubscriptions();
 });
 
-requestAnimationFrame(function frame(now) {
-  for (const tile of tiles.values()) tile.draw(filter);
-  sendAcks(now);
-  requestAnimationFrame(frame);
-});
-// Animation frames stop in a hidden tab: frames taken there (detections only) are acknowledged from here.
-setInterval(() => sendAcks(performance.now()), ACK_INTERVAL_HIDDEN_MS);
+// Frames taken without a draw (off screen, a hidden tab) and videos that never came are acknowledged from here.
+setInterval(() => sendAcks(performance.now()), ACK_INTERVAL_MS);
 // Frame ages ("last frame 14 s ago") and the no-signal state move with the clock.
 setInterval(() => {
   const now = performance.now();

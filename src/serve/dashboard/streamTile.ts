@@ -78,7 +78,12 @@ export class StreamTile {
 
   constructor(
     readonly id: string,
-    private readonly handlers: { open(id: string): void; aspectChanged(tile: StreamTile): void },
+    private readonly handlers: {
+      open(id: string): void;
+      aspectChanged(tile: StreamTile): void;
+      /** The tile has something new to draw: the page schedules an animation frame (none runs while nothing changes). */
+      needsDraw(): void;
+    },
   ) {
     const onOpen = handlers.open;
     this.element = el('article', 'tile');
@@ -136,7 +141,10 @@ export class StreamTile {
     this.trails.update(d.seq, d.objects);
     this.mailbox.addDetections(d);
     // Without video (the stream's, or this page's while the tile is off screen) detections are the frame.
-    if (!this.video || !this.isOnScreen) this.mailbox.offer(d);
+    if (!this.video || !this.isOnScreen) {
+      this.mailbox.offer(d);
+      if (this.isOnScreen) this.handlers.needsDraw();
+    }
     // Off screen nothing is drawn: the detections were all this frame was for.
     if (!this.isOnScreen) this.acks.consume(d.seq, now);
     if (this.status?.dim) this.refresh(this.lastFrameAt);
@@ -275,6 +283,7 @@ export class StreamTile {
   /** Filter or size changed: draw the shown frame again. */
   invalidate(): void {
     this.redraw = true;
+    this.handlers.needsDraw();
   }
 
   /**
@@ -334,7 +343,10 @@ export class StreamTile {
     const generation = this.generation;
     createImageBitmap(new Blob([jpeg as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }))
       .then(
-        (bitmap) => (generation === this.generation ? this.mailbox.offer(detections, bitmap) : bitmap.close()),
+        (bitmap) => {
+          if (generation !== this.generation) bitmap.close();
+          else if (this.mailbox.offer(detections, bitmap)) this.handlers.needsDraw();
+        },
         () => undefined, // a corrupt JPEG costs one frame, nothing else
       )
       .finally(() => {
