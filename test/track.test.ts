@@ -17,6 +17,26 @@ describe('iou', () => {
     expect(boxIou([0, 0, 4, 2], 0, [2, 1, 6, 5], 0)).toBe(2 / (8 + 16 - 2));
     expect(boxIou([0, 0, 10, 10], 0, [10, 0, 20, 10], 0)).toBe(0); // touching edges
     expect(boxIou([5, 5, 5, 9], 0, [0, 0, 10, 10], 0)).toBe(0); // zero-width box
+    // Overlapping in x, apart in y: no overlap (not a negative one).
+    expect(boxIou([0, 0, 10, 10], 0, [0, 20, 10, 30], 0)).toBe(0);
+  });
+
+  it('counts a box of at most machine epsilon area as empty, in either place (TrackEval guard)', () => {
+    const unit = [0, 0, 1, 1];
+    const side = 2 ** -26; // side * side === Number.EPSILON
+    const tiny = [0.5, 0.5, 0.5 + side, 0.5 + side];
+    expect(boxIou(tiny, 0, unit, 0)).toBe(0);
+    expect(boxIou(unit, 0, tiny, 0)).toBe(0);
+    // Twice as wide: 2^-51 > epsilon, an ordinary box inside the unit square.
+    const small = [0.5, 0.5, 0.5 + 2 * side, 0.5 + side];
+    expect(boxIou(small, 0, unit, 0)).toBe(2 ** -51);
+    expect(boxIou(unit, 0, small, 0)).toBe(2 ** -51);
+  });
+
+  it('iouMatrix writes its aCount x bCount cells and nothing past them in a larger buffer', () => {
+    const out = new Float64Array(9).fill(-1);
+    iouMatrix([0, 0, 10, 10, 0, 0, 5, 10], 2, [0, 0, 10, 10, 5, 0, 10, 10], 2, out);
+    expect(Array.from(out)).toEqual([1, 0.5, 0.5, 0, -1, -1, -1, -1, -1]);
   });
 
   it('buffers both boxes by a fraction of their own size (C-BIoU)', () => {
@@ -28,6 +48,9 @@ describe('iou', () => {
     expect(bufferedIou(a, 0, b, 0, 0.2)).toBeCloseTo(28 / 364, 12);
     // Each box by its own size: [0,0,4,2] -> [-1,-0.5,5,2.5] (18); [4,0,6,2] -> [3.5,-0.5,6.5,2.5] (9); 1.5 x 3 = 4.5 shared.
     expect(bufferedIou([0, 0, 4, 2], 0, [4, 0, 6, 2], 0, 0.25)).toBeCloseTo(4.5 / (18 + 9 - 4.5), 12);
+    // Heights differ and the boxes are offset in y: [0,1,4,3] -> [-1,0.5,5,3.5] (18); [2,2,6,6] ->
+    // [1,1,7,7] (36); 4 x 2.5 = 10 shared.
+    expect(bufferedIou([0, 1, 4, 3], 0, [2, 2, 6, 6], 0, 0.25)).toBeCloseTo(10 / (18 + 36 - 10), 12);
   });
 });
 
