@@ -3,7 +3,7 @@ import { AssignmentSolver, solveAssignment } from '../src/track/assignment.js';
 import { DEFAULT_TRACKER } from '../src/config/schema.js';
 import { ByteTracker, DEFAULT_TRACKER_TUNING } from '../src/track/byteTracker.js';
 import { boxIou, bufferedIou, iouMatrix } from '../src/geometry/iou.js';
-import { boxToXyah, kalmanInitiate, kalmanPredict, kalmanUpdate, xyahToBox, type KalmanNoise } from '../src/track/kalman.js';
+import { DEFAULT_KALMAN_NOISE, boxToXyah, kalmanInitiate, kalmanPredict, kalmanUpdate, xyahToBox, type KalmanNoise } from '../src/track/kalman.js';
 import { DEFAULT_OCCLUSION_OPTIONS, coversSide, occlusionAwareBox, type OcclusionOptions } from '../src/track/occlusion.js';
 import type { Box, Detection, TrackerConfig } from '../src/types.js';
 
@@ -93,6 +93,15 @@ describe('kalman', () => {
     expect(cov[0]).toBeCloseTo(19 / 22, 12);
     expect(cov[1]).toBeCloseTo(13.5 / 22, 12);
     expect(cov[2]).toBeCloseTo(5 - (27 / 44) * 4.5, 12);
+  });
+
+  it('with the default noise, a second measurement at once moves the position 4/5 of the way (ByteTrack: 2/20 against 1/20 of the height)', () => {
+    const mean = new Float64Array(8);
+    const cov = new Float64Array(12);
+    kalmanInitiate([50, 50, 0.5, 100], mean, cov, DEFAULT_KALMAN_NOISE);
+    // Position variances (0.1 h)^2 = 100 and (0.05 h)^2 = 25: gain 100 / 125.
+    kalmanUpdate(mean, cov, [60, 50, 0.5, 100], DEFAULT_KALMAN_NOISE);
+    expect(mean[0]).toBeCloseTo(58, 9);
   });
 
   it('keeps the aspect ratio apart: its own noise in initiate, predict and update', () => {
@@ -245,6 +254,36 @@ describe('ByteTracker life cycle', () => {
     // A detection seen once (not on the first frame) never becomes a track.
     tracker.annotate([det(at(0)), det(at(500)), det(at(900))], 0.3);
     expect(tracked(tracker, [det(at(0)), det(at(500))], 0.4).map((d) => d.trackId).sort()).toEqual([1, 2]);
+  });
+
+  it('a first-frame track is tracked at once: a low-score detection continues it on the next frame', () => {
+    const tracker = new ByteTracker(config);
+    expect(tracked(tracker, [det(at(0))], 0).map((d) => d.trackId)).toEqual([1]);
+    expect(tracked(tracker, [det(at(0), 0.3)], 0.1).map((d) => d.trackId)).toEqual([1]);
+  });
+
+  it('recovery (off by default): a lost track whose prediction ran away takes a detection at its last observed box', () => {
+    const run = (recoveryMatchThresh: number): (number | undefined)[] => {
+      const tracker = new ByteTracker(config, { recoveryMatchThresh });
+      let t = 0;
+      // Moving right at 200 px/s for 1 s, unseen for 0.5 s (the prediction goes on 100 px and more),
+      // then seen again where it was last seen: it stopped.
+      for (let k = 0; k <= 10; k++, t += 0.1) tracker.annotate([det(at(20 * k))], t);
+      for (let k = 0; k < 5; k++, t += 0.1) tracker.annotate([], t);
+      return tracker.annotate([det(at(200))], t).map((d) => d.trackId);
+    };
+    expect(run(0.5)).toEqual([1]);
+    expect(run(0)).toEqual([undefined]); // a new tentative track
+  });
+
+  it('configure(): new thresholds apply from the next update, tracks and ids go on', () => {
+    const tracker = new ByteTracker(config);
+    expect(tracked(tracker, [det(at(0))], 0).map((d) => d.trackId)).toEqual([1]);
+    tracker.configure({ ...config, newTrackThresh: 0.95 });
+    tracker.annotate([det(at(0)), det(at(500))], 0.1);
+    tracker.annotate([det(at(0)), det(at(500))], 0.2);
+    // The 0.9 detection at 500 starts no track any more; the old track keeps its id.
+    expect(tracked(tracker, [det(at(0)), det(at(500))], 0.3).map((d) => d.trackId)).toEqual([1]);
   });
 
   it('keeps the id across a gap shorter than lostTrackSeconds, gives a new one after a longer gap, never reuses ids', () => {
