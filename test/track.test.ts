@@ -420,6 +420,8 @@ describe('occlusion-aware measurement', () => {
     expect(Array.from(occlusionAwareBox(tall, [0, 100, 30, 130], [0, 131, 30, 200], 1, options, new Float64Array(4)))).toEqual([0, 100, 30, 155.5]);
     expect(coversSide([100, 0, 130, 30], 0, 1, 160, [130, 0, 200, 40], 1, 0.25)).toBe(true);
     expect(coversSide([100, 0, 130, 30], 0, 0, 100, [130, 0, 200, 40], 1, 0.25)).toBe(false);
+    // Only the first `count` boxes count: the tracker's box buffer holds older frames' boxes past them.
+    expect(coversSide([100, 0, 130, 30], 0, 1, 160, [0, 500, 10, 510, 130, 0, 200, 40], 1, 0.25)).toBe(false);
   });
 
   it('measures the detection as it is without an occluder that explains the shrink', () => {
