@@ -469,6 +469,9 @@ describe('occlusion-aware measurement', () => {
     const keptLeft = left([103.375, 0, 158.875, 30]);
     expect(keptLeft[0]).toBeCloseTo(158.875 - (60 - 0.15 * 4.5), 12);
     expect(keptLeft[2]).toBe(158.875);
+    // Lost 30 on the left, but the right edge moved 12 > 0.25 x 42: not an occlusion, on either side.
+    expect(left([130, 0, 148, 30])).toEqual([130, 0, 148, 30]);
+    expect(right([112, 0, 130, 30])).toEqual([112, 0, 130, 30]);
   });
 
   it('keeps the id of a target that a faster object of another class sweeps over', () => {
