@@ -19,6 +19,11 @@ describe('geometry on slanted lines and polygons', () => {
     expect(crossingPosition([100, 50], [300, 250], [150, 100], [100, 150])).toBeCloseTo(0.25, 12);
     expect(crossingPosition([100, 50], [300, 250], [150, 100], [200, 50])).toBeCloseTo(0.25, 12);
     expect(crossingPosition([100, 50], [300, 250], [150, 100], [200, 150])).toBeUndefined();
+    // Ending on the line counts too, from either side; a move that stays on one side never does.
+    expect(crossingPosition([100, 50], [300, 250], [100, 150], [200, 150])).toBeCloseTo(0.5, 12);
+    expect(crossingPosition([100, 50], [300, 250], [200, 100], [200, 150])).toBeCloseTo(0.5, 12);
+    expect(crossingPosition([100, 50], [300, 250], [100, 150], [120, 200])).toBeUndefined();
+    expect(crossingPosition([100, 50], [300, 250], [200, 100], [250, 120])).toBeUndefined();
   });
 
   it('tells which end of two segments touches the other', () => {
