@@ -201,17 +201,18 @@ describe('zones', () => {
     const rng = uniformRng(5);
     const inside = Array.from({ length: 50 }, () => 200 + (rng() * 2 - 1) * 20);
     // Visit 1: inside from frame 0 (t=0), enter at frame 1; loiter at t=3.0 (frame 30); out from frame 50 (t=5), exit at 51.
-    // Visit 2: back in from frame 60 (t=6), enter at 61; loiter at frame 90; still inside at the end.
-    const events = run(e, path(1, 200, [...inside, ...Array(10).fill(350), ...Array(40).fill(250)]));
+    // Visit 2: back in from frame 60 (t=6), enter at 61; loiter at frame 90; out from frame 100 (t=10), exit at 101.
+    const events = run(e, path(1, 200, [...inside, ...Array(10).fill(350), ...Array(40).fill(250), ...Array(2).fill(350)]));
     expect(events.map(brief)).toEqual([
       '1 1 zone_enter bay',
       '30 1 zone_loiter bay 3',
       '51 1 zone_exit bay 5',
       '61 1 zone_enter bay',
       '90 1 zone_loiter bay 3',
+      '101 1 zone_exit bay 4',
     ]);
     expect(events[0]).toEqual({ id: expect.any(String), type: 'zone_enter', stream: 'cam', zone: 'bay', track_id: 1, class: 0, label: 'person', box: expect.any(Array), frame: 1, pts: 0.1 });
-    expect(e.snapshotCounts().zones.bay).toEqual({ person: 1 });
+    expect(e.snapshotCounts().zones.bay).toEqual({ person: 0 });
   });
 
   it('minFrames: a single frame inside is not an entry', () => {
@@ -243,6 +244,13 @@ describe('zones', () => {
     // Gone for more than 1 s at frame 20 (t=2.0 - 0.9 = 1.1).
     expect(later.map(brief)).toEqual(['20 1 zone_exit bay 0.9']);
     expect(e.snapshotCounts().zones.bay).toEqual({ person: 0 });
+  });
+
+  it('a lost track leaves only the zones it was in, its dwell counted from when it entered', () => {
+    const e = engine({ zones: [...bay.zones!, { name: 'far', polygon: [[400, 100], [600, 100], [600, 300], [400, 300]] }] });
+    run(e, path(1, 200, [...Array(5).fill(350), ...Array(5).fill(200)])); // in bay from t=0.5, last seen t=0.9
+    const later = Array.from({ length: 12 }, (_, i) => e.process(frame(10 + i, []))).flat();
+    expect(later.map(brief)).toEqual(['20 1 zone_exit bay 0.4']);
   });
 
   it('lostSeconds follows the tracker\'s when the settings change', () => {
