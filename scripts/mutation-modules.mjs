@@ -33,6 +33,7 @@ export const MUTATION_MODULES = {
   },
   analytics: {
     mutate: ['src/analytics/**/*.ts'],
-    tests: ['test/analytics-*.test.ts'],
+    // Its unit tests; analytics-analyze and analytics-serve run the built CLI and ffmpeg end to end.
+    tests: ['test/analytics-geometry.test.ts', 'test/analytics-rules.test.ts', 'test/analytics-edges.test.ts'],
   },
 };
