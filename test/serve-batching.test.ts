@@ -35,7 +35,8 @@ beforeAll(async () => {
       server: { mediaFolders: [dir], statsIntervalMs: 200 },
       models: { [model]: { providers: ['cpu'], maxBatch: 4, maxWaitMs: 30, intraOpThreads: 1 } },
       tracker: false,
-      streams: SEEDS.map((seed, i) => ({ id: `cam${i}`, url: join(dir, `s${seed}.mp4`), realtime: false, dropPolicy: 'all', video: false })),
+      // Every frame goes to the batcher (no motion gating): its counts are exact.
+      streams: SEEDS.map((seed, i) => ({ id: `cam${i}`, url: join(dir, `s${seed}.mp4`), realtime: false, dropPolicy: 'all', video: false, motion: { enabled: false } })),
     },
     dir,
   );
