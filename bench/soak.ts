@@ -10,7 +10,7 @@
  *                           [--phase-seconds N] [--json file]
  *
  * With `--throttled N`, N more clients read through throttled links (bench/throttledReader.ts,
- * half of them acknowledging frames) in every other phase of `--phase-seconds`, starting without
+ * in a process of their own; half of them acknowledging frames) in every other phase of `--phase-seconds`, starting without
  * them: the healthy clients' p95 latency (capture to receipt of detections) with the throttled
  * readers over the phases without them is a ratio of the same run, and the spread between the
  * phases without them is its noise.
@@ -18,7 +18,8 @@
  * Exits 1 when a bound is exceeded. `runSoak()` is the same run as a function (the test calls it
  * for ~25 s).
  */
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -197,27 +198,22 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const phaseMs = o.phaseMs ?? 30_000;
   const rate = o.throttledBytesPerSecond ?? 64 * 1024;
   const phases: ThrottledComparison['phases'] = [];
-  let readers: ThrottledReader[] = [];
+  let readers: ReaderGroup | undefined;
   let throttledFrames = 0;
   let throttledCutoffs = 0;
   let phase = 0;
   let phaseStart = Date.now();
   /** Ends the phase in progress (its latencies are judged once past the warm-up) and starts the next. */
   const nextPhase = async (now: number): Promise<void> => {
-    const withReaders = readers.length > 0;
-    if (now - t0 > warmupMs && latencies.length) phases.push({ with: withReaders, p95: percentile(latencies, 0.95), frames: latencies.length });
-    for (const r of readers) {
-      throttledFrames += r.latencies.length;
-      if (r.closeCode === 4008) throttledCutoffs++;
-      r.close();
+    if (now - t0 > warmupMs && latencies.length) phases.push({ with: readers !== undefined, p95: percentile(latencies, 0.95), frames: latencies.length });
+    if (readers) {
+      const done = await readers.close();
+      throttledFrames += done.frames;
+      throttledCutoffs += done.cutoffs;
+      readers = undefined;
     }
-    readers = [];
     phase++;
-    if (phase % 2 === 1) {
-      readers = await Promise.all(
-        Array.from({ length: nThrottled }, (_, i) => ThrottledReader.connect({ url: server.url, stream: ids[i % ids.length], bytesPerSecond: rate, ack: i % 2 === 0 })),
-      );
-    }
+    if (phase % 2 === 1) readers = await openReaders(server.url, ids, nThrottled, rate);
     latencies = [];
     phaseStart = Date.now();
   };
@@ -239,11 +235,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         framesSent: server.hub.list().reduce((a, st) => a + st.framesSent, 0),
         clients: server.clients().length,
         maxBufferedKB: Math.max(0, ...server.clients().map((c) => c.bufferedAmount)) / 1024,
-        throttled: nThrottled > 0 && Date.now() - phaseStart < 2 * sampleMs ? undefined : readers.length > 0,
+        throttled: nThrottled > 0 && Date.now() - phaseStart < 2 * sampleMs ? undefined : readers !== undefined,
       };
       samples.push(s);
       o.onSample?.(s);
-      if (s.clients === nClients + readers.filter((r) => r.closeCode === undefined).length && stuckWs) {
+      if (s.clients === nClients + (readers?.connected() ?? 0) && stuckWs) {
         stuckCutoffs++;
         stuckWs.terminate();
         await stuck();
@@ -251,7 +247,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }
     if (nThrottled > 0) await nextPhase(Date.now());
   } finally {
-    for (const r of readers) r.close();
+    await readers?.close();
     for (const ws of sockets) ws.terminate();
     await server.close();
   }
@@ -302,6 +298,45 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     else if (t.ratio > maxRatio + t.noise) f.push(`healthy clients' p95 is ${t.ratio.toFixed(2)}x with throttled readers (bound ${maxRatio} + noise ${t.noise.toFixed(2)})`);
   }
   return report;
+}
+
+/** Throttled readers: in a process of their own when this runs compiled (bench), else in this one (the test). */
+interface ReaderGroup {
+  /** Readers still connected, as far as this side knows. */
+  connected(): number;
+  close(): Promise<{ frames: number; cutoffs: number }>;
+}
+
+async function openReaders(url: string, ids: string[], count: number, bytesPerSecond: number): Promise<ReaderGroup> {
+  const script = fileURLToPath(new URL('./throttledReader.js', import.meta.url));
+  if (import.meta.url.endsWith('.js') && existsSync(script)) {
+    const child = spawn(process.execPath, [script, url, ids.join(','), String(count), String(bytesPerSecond)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    while (!out.includes('ready') && child.exitCode === null) await sleep(50);
+    return {
+      // The server's own count is what the stuck-client check compares with; a reader cut off in
+      // the other process is not seen here until the phase ends.
+      connected: () => count,
+      close: async () => {
+        child.kill('SIGTERM');
+        await exited;
+        const last = out.trim().split('\n').at(-1) ?? '';
+        return last.startsWith('{') ? (JSON.parse(last) as { frames: number; cutoffs: number }) : { frames: 0, cutoffs: 0 };
+      },
+    };
+  }
+  const readers = await Promise.all(Array.from({ length: count }, (_, i) => ThrottledReader.connect({ url, stream: ids[i % ids.length], bytesPerSecond, ack: i % 2 === 0 })));
+  return {
+    connected: () => readers.filter((r) => r.closeCode === undefined).length,
+    close: async () => {
+      const frames = readers.reduce((n, r) => n + r.latencies.length, 0);
+      const cutoffs = readers.filter((r) => r.closeCode === 4008).length;
+      for (const r of readers) r.close();
+      return { frames, cutoffs };
+    },
+  };
 }
 
 function compare(phases: ThrottledComparison['phases'], readers: number, bytesPerSecond: number, throttledFrames: number, throttledCutoffs: number): ThrottledComparison {

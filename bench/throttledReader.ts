@@ -5,8 +5,15 @@
  * as it would behind a thin WAN link. The client subscribes to one stream with video, optionally
  * acknowledging each frame once it has it whole (docs/protocol.md, flow control), and records the
  * latency of every frame it gets: receive time minus the frame's capture time.
+ *
+ * As a script, readers in a process of their own (so that their relays and parsing do not share
+ * the measured server's event loop): reader i reads stream i mod the list, every other one
+ * acknowledging; on SIGTERM it prints `{"frames":N,"cutoffs":N}` and exits.
+ *
+ *   node dist/bench/throttledReader.js URL STREAM[,STREAM...] COUNT BYTES_PER_SECOND
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { nowMs } from '../src/clock.js';
 
@@ -163,4 +170,27 @@ export class ThrottledReader {
     this.seqs.push(seq);
     if (this.options.ack && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'ack', seqs: { [this.options.stream]: seq } }));
   }
+}
+
+async function main(): Promise<void> {
+  const [url, streams, count, bytesPerSecond] = process.argv.slice(2);
+  const ids = streams.split(',');
+  const readers = await Promise.all(
+    Array.from({ length: Number(count) }, (_, i) => ThrottledReader.connect({ url, stream: ids[i % ids.length], bytesPerSecond: Number(bytesPerSecond), ack: i % 2 === 0 })),
+  );
+  process.stdout.write('ready\n');
+  process.once('SIGTERM', () => {
+    const frames = readers.reduce((n, r) => n + r.latencies.length, 0);
+    const cutoffs = readers.filter((r) => r.closeCode === 4008).length;
+    for (const r of readers) r.close();
+    process.stdout.write(JSON.stringify({ frames, cutoffs }) + '\n');
+    process.exit(0);
+  });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`throttledReader: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  });
 }
