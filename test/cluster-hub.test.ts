@@ -192,4 +192,39 @@ describe('ClusterHub (in process, real Redis)', () => {
     expect(inner.running).toBe(0);
     expect(await spy.get(`streamlens:cluster:lease:${id}`)).toBe('b');
   });
+
+  it('a node shutting down keeps the leases of streams still stopping until their sources are released', async () => {
+    // A stream that stays on a when b joins: a hands it over only by shutting down.
+    const two = [{ id: 'a', weight: 1, maxStreams: 0 }, { id: 'b', weight: 1, maxStreams: 0 }];
+    const id = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'].find((s) => placeStreams([s], two).get(s) === 'a')!;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const inner = new ScriptedSources([{ frames: 1_000_000, then: 'hang' }]);
+    const sources: SourceFactory = {
+      async open(req) {
+        const source = await inner.open(req);
+        return { ...source, stop: async () => gate.then(() => source.stop()) };
+      },
+    };
+    const a = node('a', [], { sources });
+    const b = node('b');
+    let closing: Promise<void> | undefined;
+    try {
+      await a.hub.start('http://a');
+      await a.hub.add(stream(id));
+      await until(() => a.local.has(id), 10_000, 'running on a');
+      await b.hub.start('http://b');
+      closing = a.hub.close();
+      await until(() => a.log.some((e) => e.msg === 'stopping stream' && e.stream === id), 10_000, 'a stopping it');
+      // Three lease TTLs while a's source is still stopping: the lease stays a's, b waits.
+      await new Promise((r) => setTimeout(r, 3 * FAST.leaseTtlMs));
+      expect(await spy.get(`streamlens:cluster:lease:${id}`)).toBe('a');
+      expect(b.local.has(id)).toBe(false);
+    } finally {
+      release();
+    }
+    await closing;
+    await until(() => b.local.has(id), 10_000, 'running on b');
+    expect(await spy.get(`streamlens:cluster:lease:${id}`)).toBe('b');
+  });
 });

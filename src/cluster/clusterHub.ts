@@ -307,8 +307,14 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
     await this.ticking;
     const online = this.store.ready;
     if (online) await this.store.leave().then(() => this.store.notify()).catch((err: unknown) => this.log.warn({ err }, 'leaving the cluster failed'));
-    await Promise.all([...this.busy.values()]);
-    await Promise.all([...this.owned.keys()].map((id) => this.stopLocal(id, 'node shutting down', online)));
+    // No more heartbeats, but a stop may outlast a lease: what is still stopping keeps its lease until released.
+    const renewing = online ? setInterval(() => void this.store.renew([...this.stopping], this.knobs.leaseTtlMs).catch(() => undefined), this.knobs.heartbeatMs) : undefined;
+    try {
+      await Promise.all([...this.busy.values()]);
+      await Promise.all([...this.owned.keys()].map((id) => this.stopLocal(id, 'node shutting down', online)));
+    } finally {
+      clearInterval(renewing);
+    }
     if (online) await this.store.notify().catch(() => undefined);
     for (const s of this.subscriptions) s.unsubscribe();
     await this.local.close();
@@ -525,6 +531,8 @@ export class ClusterHub implements StreamHubApi, ClusterApi {
       if (!handOver) return;
       try {
         await this.store.extendTrackIds(id, o.reservedTo);
+        // A renewal sent after the release would take the lease again (commands run in the order sent).
+        this.stopping.delete(id);
         await this.store.release(id);
         await this.store.notify();
       } catch (err) {
