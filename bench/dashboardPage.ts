@@ -2,8 +2,10 @@
  * What the dashboard costs the viewer's computer: Chromium's CPU (every process of the browser)
  * and the page's draw rate with 16 replayed streams at 15 fps (720p unless `--size`) (bench/dashboardReplay.ts), for
  * the dashboard of an earlier commit and the current one, as a grid and with one camera large.
- * Every variant runs in the same run, interleaved, `--rounds` times; the report gives each one's
- * CPU as a ratio to the earlier dashboard's grid in the same round.
+ * Every variant runs in the same run, interleaved, `--rounds` times, beside a blank page (the
+ * browser's own floor on this machine); the report gives each one's CPU as a ratio to the earlier
+ * dashboard's grid in the same round, and for one camera large, the CPU above the blank page as a
+ * ratio to the earlier dashboard's.
  *
  *   npm run build && node dist/bench/dashboardPage.js [--before <git rev>] [--size 1280x720] [--seconds 10] [--rounds 2]
  */
@@ -72,12 +74,13 @@ interface Sample {
   longTasks: number;
 }
 
-async function measure(browser: Browser, pid: number, url: string, large: boolean, seconds: number): Promise<Sample> {
+/** `url` undefined: a blank page, for the browser's own floor in this run. */
+async function measure(browser: Browser, pid: number, url: string | undefined, large: boolean, seconds: number): Promise<Sample> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   try {
-    await page.goto(large ? `${url}/#cam01` : url);
-    await page.waitForFunction(`document.querySelectorAll('article.tile').length === ${STREAMS}`, undefined, { timeout: 30_000 });
+    await page.goto(url === undefined ? 'about:blank' : large ? `${url}/#cam01` : url);
+    if (url !== undefined) await page.waitForFunction(`document.querySelectorAll('article.tile').length === ${STREAMS}`, undefined, { timeout: 30_000 });
     // Warm-up: every visible tile drew, subscriptions settled.
     await page.waitForTimeout(3000);
     await page.evaluate(`(() => {
@@ -153,6 +156,7 @@ async function main(): Promise<void> {
     const pid = findChromiumPid();
 
     const cases = [
+      { name: 'blank page', server: undefined, large: false },
       { name: 'before grid', server: servers[0]!, large: false },
       { name: 'after grid', server: servers[1]!, large: false },
       { name: 'before 1 large', server: servers[0]!, large: true },
@@ -161,11 +165,14 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     for (let r = 1; r <= rounds; r++) {
       const results = new Map<string, Sample>();
-      for (const c of cases) results.set(c.name, await measure(browser, pid, c.server.url, c.large, seconds));
+      for (const c of cases) results.set(c.name, await measure(browser, pid, c.server?.url, c.large, seconds));
       const base = results.get('before grid')!.cpu;
+      const floor = results.get('blank page')!.cpu;
+      const beforeLarge = results.get('before 1 large')!.cpu;
       for (const [name, s] of results) {
+        const above = name.endsWith('large') ? `, above a blank page ${((s.cpu - floor) / (beforeLarge - floor)).toFixed(2)}x before 1 large` : '';
         lines.push(
-          `round ${r}  ${name.padEnd(15)} cpu ${s.cpu.toFixed(2)} cores (${(s.cpu / base).toFixed(2)}x before grid)  page ${s.pageFps.toFixed(1)} fps  tiles drawn ${s.drawsPerSecond.toFixed(1)}/s  long tasks ${s.longTasks}`,
+          `round ${r}  ${name.padEnd(15)} cpu ${s.cpu.toFixed(2)} cores (${(s.cpu / base).toFixed(2)}x before grid${above})  page ${s.pageFps.toFixed(1)} fps  tiles drawn ${s.drawsPerSecond.toFixed(1)}/s  long tasks ${s.longTasks}`,
         );
         process.stdout.write(lines.at(-1)! + '\n');
       }
