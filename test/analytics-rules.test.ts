@@ -281,6 +281,25 @@ describe('coordinates, discontinuities, counts and config changes', () => {
     expect(events.map(brief)).toEqual(['5 1 mid in']);
   });
 
+  it('normalised coordinates follow a change of the width alone, or of the height alone', () => {
+    // A vertical line at half the width: x = 320, then x = 640 once the frames are 1280 wide.
+    const v = engine({ coordinates: 'normalized', lines: [{ name: 'mid', from: [0.5, 0], to: [0.5, 1] }] });
+    const wide = { width: 1280, height: 480 };
+    const across = [
+      ...[280, 290].flatMap((x, i) => v.process(frame(i, [{ id: 1, x, y: 300 }]))),
+      ...[560, 580, 600, 700, 720].flatMap((x, i) => v.process(frame(2 + i, [{ id: 1, x, y: 300 }], wide))),
+    ];
+    expect(across.map(brief)).toEqual(['6 1 mid out']);
+    // A horizontal line at half the height: y = 240, then y = 480 once the frames are 960 high.
+    const h = engine({ coordinates: 'normalized', lines: [{ name: 'mid', from: [0, 0.5], to: [1, 0.5] }] });
+    const tall = { width: 640, height: 960 };
+    const down = [
+      ...[180, 190].flatMap((y, i) => h.process(frame(i, [{ id: 1, x: 320, y }]))),
+      ...[360, 380, 400, 560, 580].flatMap((y, i) => h.process(frame(2 + i, [{ id: 1, x: 320, y }], tall))),
+    ];
+    expect(down.map(brief)).toEqual(['6 1 mid in']);
+  });
+
   it('after a discontinuity a track\'s side is found again without an event', () => {
     const e = engine(gate);
     run(e, path(1, 320, [200, 210, 220]));
