@@ -341,6 +341,19 @@ describe('coordinates, discontinuities, counts and config changes', () => {
     expect(e.snapshotCounts()).toEqual({ lines: { gate: { in: { person: 0 }, out: {} } }, zones: { all: { person: 1 }, none: {} } });
   });
 
+  it('counts change on a zone entry, an exit, a lost track leaving and a new config, and only then', () => {
+    const bay: AnalyticsInput = { zones: [{ name: 'bay', polygon: [[100, 100], [300, 100], [300, 300], [100, 300]] }] };
+    const e = engine(bay);
+    e.takeCountsChanged();
+    const changes = (frames: Array<Obj[]>, start: number): boolean[] => frames.map((objs, i) => (e.process(frame(start + i, objs)), e.takeCountsChanged()));
+    // Enter at frame 1, exit at frame 4 (out from frame 3); back in at frame 6.
+    expect(changes(path(1, 200, [200, 200, 200, 350, 350, 200, 200]), 0)).toEqual([false, true, false, false, true, false, true]);
+    // Not seen any more: gone after lostSeconds (1 s), at frame 17.
+    expect(changes(Array.from({ length: 12 }, () => []), 7)).toEqual([...Array(10).fill(false), true, false]);
+    e.configure(parseAnalytics(bay));
+    expect(e.takeCountsChanged()).toBe(true);
+  });
+
   it('a new config keeps the state and counts of unchanged lines and zones, and starts the others afresh', () => {
     const zone = { name: 'all', polygon: [[0, 0], [640, 0], [640, 480], [0, 480]] as Array<[number, number]> };
     const e = engine({ ...gate, zones: [zone] });
