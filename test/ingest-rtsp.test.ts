@@ -7,7 +7,9 @@ import { DecodeError, FrameDecoder } from '../src/ingest/decoder.js';
 import { ffmpegPath, liveFfmpegChildren } from '../src/ingest/ffmpeg.js';
 import { probeSource } from '../src/ingest/probe.js';
 import { startRtspServer, type RtspServer } from './helpers/rtspServer.js';
+import { startMutedRtspServer } from './helpers/mutedRtspServer.js';
 import { startSilentServer } from './helpers/silentServer.js';
+import { bundledFfmpegPath } from '../src/ingest/binaries.js';
 
 let dir: string;
 let server: RtspServer;
@@ -76,6 +78,40 @@ describe('RTSP ingest (GStreamer RTSP server)', () => {
       expect(liveFfmpegChildren()).toBe(0);
     } finally {
       await silent.close();
+    }
+  });
+
+  it.each([
+    ['bundled ffmpeg (2018)', () => bundledFfmpegPath()],
+    ["Debian's ffmpeg", () => '/usr/bin/ffmpeg'],
+  ])('a camera that describes its stream and never sends it is a TIMEOUT, not a clean end (%s)', async (_name, binary) => {
+    const muted = await startMutedRtspServer('hevc', 320, 240);
+    const saved = process.env.FFMPEG_PATH;
+    process.env.FFMPEG_PATH = binary();
+    try {
+      const d = new FrameDecoder({ streamId: 'cam', url: muted.url, dstWidth: 320, dstHeight: 320, socketTimeoutMs: 1000 });
+      const info = await d.open();
+      // The SDP alone describes the stream; the video never comes.
+      expect(info).toMatchObject({ width: 320, height: 240, codec: 'hevc', isFile: false });
+      expect(muted.plays()).toBe(1);
+      const err = await d.frames().next().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(DecodeError);
+      expect((err as DecodeError).code).toBe('TIMEOUT');
+      expect((err as Error).message).toMatch(/^no video from rtsp:\/\/127\.0\.0\.1:\d+\/cam within 1000 ms \(ffmpeg exited with code \d+/);
+      expect(liveFfmpegChildren()).toBe(0);
+      // Without parameter sets that give the size, the open itself times out, with the same words.
+      const h264 = await startMutedRtspServer('h264', 320, 240);
+      try {
+        const early = await new FrameDecoder({ streamId: 'cam', url: h264.url, dstWidth: 320, dstHeight: 320, socketTimeoutMs: 1000 }).open().then(() => undefined, (e: unknown) => e);
+        expect((early as DecodeError).code).toBe('TIMEOUT');
+        expect((early as Error).message).toMatch(/^no video from rtsp:\/\/127\.0\.0\.1:\d+\/cam within 1000 ms/);
+      } finally {
+        await h264.close();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.FFMPEG_PATH;
+      else process.env.FFMPEG_PATH = saved;
+      await muted.close();
     }
   });
 });

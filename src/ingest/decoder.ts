@@ -510,13 +510,14 @@ export class FrameDecoder {
     if (live && silenceMs !== undefined) {
       throw new DecodeError(`${shown} stopped sending video: no frame for ${Math.round(silenceMs / 100) / 10} s (socket timeout ${socketTimeoutMs} ms)`, exit, tail, 'STALLED');
     }
-    if (exit.code !== 0) {
-      // A live source that never sent a frame before the socket timeout: say that, not ffmpeg's vague verdict.
-      if (live && this.nextIndex === 0 && performance.now() - this.spawnedAt >= socketTimeoutMs) {
-        throw new DecodeError(`no video from ${shown} within ${socketTimeoutMs} ms (ffmpeg ${describeExit(exit, tail)})`, exit, tail, 'TIMEOUT');
-      }
-      throw new DecodeError(`ffmpeg ${describeExit(exit, tail)} (${where})`, exit, tail);
+    // A live source that never sent a frame before the socket timeout: say that, not ffmpeg's vague
+    // verdict. RTSP over TCP ends with code 0 then (a camera that describes its stream and never
+    // sends it), which is no clean end either.
+    const silentLive = live && this.nextIndex === 0 && this.rawFrames.length === 0 && performance.now() - this.spawnedAt >= socketTimeoutMs;
+    if (silentLive) {
+      throw new DecodeError(`no video from ${shown} within ${socketTimeoutMs} ms (ffmpeg ${describeExit(exit, tail)})`, exit, tail, 'TIMEOUT');
     }
+    if (exit.code !== 0) throw new DecodeError(`ffmpeg ${describeExit(exit, tail)} (${where})`, exit, tail);
     if (this.rgbSplitter.partialBytes > 0) {
       throw new DecodeError(`ffmpeg ended mid-frame (${this.rgbSplitter.partialBytes} of ${this.frameBytes} bytes) ${where}`, exit, tail);
     }
