@@ -93,7 +93,7 @@ describe('events end to end', () => {
     });
     await until(async () => (await api(server, 'GET', '/api/streams/scene')).json.state === 'ended', 90_000, 'the clip to end');
     const mqttEvents = (): AnalyticsEvent[] => rec.on('sl/scene/events').map((p) => JSON.parse(p) as AnalyticsEvent);
-    await until(() => mqttEvents().length >= expected.length && hooks.length >= expected.length, 15_000, 'the events on MQTT and at the webhook');
+    await until(() => mqttEvents().length >= expected.length && hooks.length >= expected.length, 60_000, 'the events on MQTT and at the webhook');
 
     expect(describeEvents(mqttEvents())).toEqual(expected);
     expect(describeEvents(hooks)).toEqual(expected);
@@ -105,7 +105,7 @@ describe('events end to end', () => {
 
     // The store: the same events, newest first, each with a snapshot of its frame.
     let stored: Json[] = [];
-    await until(async () => (stored = (await api(server, 'GET', '/api/events?stream=scene')).json.events ?? []).length >= expected.length, 10_000, 'the stored events');
+    await until(async () => (stored = (await api(server, 'GET', '/api/events?stream=scene')).json.events ?? []).length >= expected.length, 60_000, 'the stored events');
     expect(stored.map(({ snapshot: _, ...e }) => e).reverse()).toEqual(hooks);
     for (const e of stored) expect(e.snapshot).toBe(`/api/events/${e.id}/snapshot.jpg`);
     const shot = await api(server, 'GET', stored[0].snapshot);
@@ -116,7 +116,7 @@ describe('events end to end', () => {
     expect(describeEvents(crossings.json.events)).toEqual(expected.filter((e) => e.startsWith('line_cross gate in red')));
 
     // Counts, retained: the line's crossings per direction and label, the zone empty again.
-    await until(() => rec.on('sl/scene/zones/bay/red').at(-1) === '0', 5000, 'the zone count back to 0');
+    await until(() => rec.on('sl/scene/zones/bay/red').at(-1) === '0', 30_000, 'the zone count back to 0');
     const last = (topic: string): string | undefined => rec.on(topic).at(-1);
     expect([last('sl/scene/lines/gate/in/red'), last('sl/scene/lines/gate/in/blue'), last('sl/scene/lines/gate/out/green')]).toEqual(['1', '1', '1']);
     expect(rec.on('sl/scene/zones/bay/red')).toContain('1');
@@ -141,7 +141,7 @@ describe('events end to end', () => {
     await broker.stop();
     const outage = Date.now();
     const before = (await stats()).framesDecoded as number;
-    await until(async () => ((await stats()).framesDecoded as number) >= before + 30, 15_000, 'frames decoded while the broker is down');
+    await until(async () => ((await stats()).framesDecoded as number) >= before + 30, 60_000, 'frames decoded while the broker is down');
     expect((await stats()).state).toBe('streaming');
     await broker.start();
     const restarted = Date.now();
@@ -153,11 +153,16 @@ describe('events end to end', () => {
     expect(s.framesDecoded as number).toBeGreaterThan(before + 30);
     expect(Date.now() - outage).toBeLessThan(90_000);
 
-    // The silent webhook: bounded, counted, and it held nothing back.
-    const metrics = (await api(server, 'GET', '/metrics')).bytes.toString();
+    // The silent webhook: bounded, counted, and it held nothing back. Its first give-up comes after
+    // two timed-out attempts and a backoff, whenever that falls on a loaded machine: wait for it.
+    let metrics = '';
     const value = (series: string): number => Number(new RegExp(`^${series.replace(/[[\]{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    const givenUp = (): number => (value('streamlens_event_sink_dropped_total{sink="webhooks[0]",reason="failed"}') || 0) + (value('streamlens_event_sink_dropped_total{sink="webhooks[0]",reason="queue_full"}') || 0);
+    await until(async () => {
+      metrics = (await api(server, 'GET', '/metrics')).bytes.toString();
+      return givenUp() > 0;
+    }, 60_000, 'the silent webhook giving up on an event (failed or queue_full)');
     expect(value('streamlens_event_sink_published_total{sink="webhooks[0]"}')).toBe(0);
-    expect(value('streamlens_event_sink_dropped_total{sink="webhooks[0]",reason="failed"}') + (value('streamlens_event_sink_dropped_total{sink="webhooks[0]",reason="queue_full"}') || 0)).toBeGreaterThan(0);
     expect(value('streamlens_event_sink_queue_depth{sink="webhooks[0]"}')).toBeLessThanOrEqual(3);
     expect(value('streamlens_event_sink_connected{sink="mqtt"}')).toBe(1);
     expect(value('streamlens_event_sink_retries_total{sink="mqtt"}')).toBeGreaterThan(0);
