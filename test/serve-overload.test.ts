@@ -1,7 +1,7 @@
 /**
  * Issue 3 acceptance, overload: a 30 fps source into a model slower than the source (a model made
- * slow on this machine: its run takes at least three frame intervals).
- * `latest`: capture -> send latency stays bounded (the late window within about one inference of
+ * slow on this machine: its run takes at least three frame intervals of CPU time).
+ * `latest`: capture -> send latency stays bounded (the late window within about two inferences of
  * the early one) and the skipped frames are counted as policy drops. `all` on a file: every frame comes out, in order.
  */
 import { mkdtempSync } from 'node:fs';
@@ -15,6 +15,8 @@ import type { FrameResult } from '../src/types.js';
 import { calibrateCostlyModel } from './helpers/costlyModel.js';
 import { TestClient, api, percentile, startTestServer, until } from './helpers/serveHarness.js';
 
+/** Frame interval of the 30 fps source, ms. */
+const FRAME_MS = 1000 / 30;
 let server: RunningServer;
 let clip30: string;
 let clip15: { video: string; frames: number };
@@ -22,12 +24,10 @@ let heavyModel: string;
 let lightModel: string;
 
 beforeAll(async () => {
-  const [c30, c15, heavy, light] = await Promise.all([
-    ensureDemoClip({ fps: 30, seconds: 6 }),
-    ensureDemoClip(),
-    calibrateCostlyModel(mkdtempSync(join(tmpdir(), 'streamlens-overload-')), 3 * (1000 / 30)).then((m) => m.path),
-    ensureModel('synthetic-det'),
-  ]);
+  const [c30, c15, light] = await Promise.all([ensureDemoClip({ fps: 30, seconds: 6 }), ensureDemoClip(), ensureModel('synthetic-det')]);
+  // Calibrated on CPU time, alone in this process: the model stays slower than the source even if
+  // the machine is far less loaded during the test than during the calibration.
+  const heavy = (await calibrateCostlyModel(mkdtempSync(join(tmpdir(), 'streamlens-overload-')), 3 * FRAME_MS, 'cpu')).path;
   clip30 = c30.video;
   clip15 = c15;
   heavyModel = heavy;
@@ -75,7 +75,8 @@ describe('serve: overload', () => {
         `capture->send early p50/p95 ${percentile(early, 0.5)}/${percentile(early, 0.95)} ms, late p50/p95 ${percentile(late, 0.5)}/${percentile(late, 0.95)} ms; ` +
         `server p50/p95/max ${stats.latency.p50}/${stats.latency.p95}/${stats.latency.max} ms; drops ${JSON.stringify(stats.drops)}`,
     );
-    // The model is slower than the source: latest drops what inference cannot take.
+    // The premise, in this run: the model is slower than the source, so latest drops what inference cannot take.
+    expect(inference).toBeGreaterThan(FRAME_MS);
     expect(stats.drops.policy).toBeGreaterThan(0);
     expect(stats.framesDecoded).toBeGreaterThan(stats.framesInferred);
     // No drift: a queue would grow by ~(1 - out/in) s per second, seconds after 8 s; latest keeps it
