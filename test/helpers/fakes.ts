@@ -171,11 +171,5 @@ export function memoryLogger(entries: LogEntry[] = []): Logger & { entries: LogE
   return logger;
 }
 
-/** Resolves once `cond()` holds (checked on every macrotask turn), or rejects after `ms`. */
-export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+/** Resolves once `cond()` holds (checked every 2 ms), or rejects after a hang deadline (helpers/until.ts). */
+export { until } from './until.js';

@@ -7,6 +7,7 @@ import { startServer, type RunningServer } from '../../src/serve/server.js';
 import { StreamHub } from '../../src/pipeline/streamHub.js';
 import { decodeVideoFrame } from '../../src/serve/protocol.js';
 import { jpegSize } from '../../src/ingest/jpegStream.js';
+import { until as waitUntil } from './until.js';
 
 export type Json = Record<string, any>;
 
@@ -118,12 +119,9 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export async function until(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
+/** Waits for `pred`, polling every 50 ms (a hang deadline, at least 30 s: helpers/until.ts). */
+export function until(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  return waitUntil(pred, timeoutMs, what, 50);
 }
 
 /** ffmpeg processes that are children of this test process (pgrep, independent of our bookkeeping). */
