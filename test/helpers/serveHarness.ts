@@ -102,12 +102,9 @@ export class TestClient {
     await this.waitFor(() => this.control.filter((m) => m.type === 'subscribed').length > before, 5000, 'subscribed');
   }
 
-  async waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (!pred()) {
-      if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await sleep(25);
-    }
+  /** Waits for `pred`, polling every 25 ms (a hang deadline, at least 30 s: helpers/until.ts). */
+  waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    return waitUntil(pred, timeoutMs, what, 25);
   }
 
   close(): void {
