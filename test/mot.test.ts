@@ -85,6 +85,45 @@ describe('MOT metrics at their exact thresholds', () => {
     const m = score(gt, res, 5);
     expect([m.MT, m.PT, m.ML]).toEqual([1, 2, 1]);
     expect([m.CLR_TP, m.CLR_FN, m.CLR_FP, m.IDSW, m.Frag]).toEqual([10, 10, 0, 0, 0]);
+    // Four gt ids and three result ids: the fourth target pairs with no id and adds nothing to IDTP.
+    expect([m.IDTP, m.IDFN, m.IDFP]).toEqual([5 + 4 + 1, 10, 0]);
+  });
+
+  // TrackEval compares with a tolerance of one machine epsilon (2^-52): a CLEAR match needs
+  // IoU >= 0.5 - eps, a HOTA match IoU >= alpha - eps, while Identity compares with 0.5 itself.
+  // Boxes one pixel tall and 2^51 pixels wide give such IoUs exactly.
+  it('IoU one epsilon under 0.5 is a CLEAR match and a HOTA match at alpha 0.5, but no Identity match', () => {
+    // gt width 2^51 + 1, result width 2^50 inside it: IoU = 2^50 / (2^51 + 1), which rounds to 0.5 - 2^-52.
+    const m = score(['1,1,0,0,2251799813685249,1'], ['1,7,0,0,1125899906842624,1'], 1);
+    expect(m.MOTP).toBe(0.5 - Number.EPSILON);
+    expect([m.CLR_TP, m.CLR_FN, m.CLR_FP, m.IDTP, m.IDFN, m.IDFP]).toEqual([1, 0, 0, 0, 1, 1]);
+    // Matched at the 10 alphas 0.05 ... 0.50.
+    expect(m.HOTA).toBeCloseTo(10 / 19, 12);
+  });
+
+  it('HOTA leaves a pair out of the global alignment when its IoU denominator is not above epsilon', () => {
+    // Frame 1: result 7 is a 1 x 1 box inside a 2^52 x 1 gt box, IoU 2^-52, and nothing else overlaps
+    // either box, so the pair's denominator (row sum + column sum - IoU) is exactly epsilon and
+    // adds nothing to the alignment of 1 and 7. Frame 2: results 7 and 8 each cover 0.6 of the gt box.
+    // Alignment with 7: 0.5 / (2 + 2 - 0.5); with 8: 0.5 / (2 + 1 - 0.5), so frame 2 pairs 1 with 8.
+    // (Had frame 1 counted, 7 would have aligned 1.5 / (4 - 1.5) and won.)
+    const m = score(['1,1,0,0,4503599627370496,1', '2,1,0,0,10,10'], ['1,7,0,0,1,1', '2,7,0,0,10,6', '2,8,0,4,10,6'], 2);
+    // At the 12 alphas up to 0.6: TP 1, FN 1, FP 2 (DetA 1/4) and the pair 1-8 matched once of
+    // 2 + 1 - 1 frames (AssA 1/2); above 0.6 nothing matches.
+    expect(m.DetA).toBeCloseTo((12 * (1 / 4)) / 19, 12);
+    expect(m.AssA).toBeCloseTo((12 * (1 / 2)) / 19, 12);
+  });
+
+  it('a frame without ground truth or without results does not end a track for Frag, as in TrackEval', () => {
+    // Frame 2 has result 7 but no gt: gt 1 is tracked in frames 1 and 3 without a break.
+    const noGt = score(['1,1,0,0,10,10', '3,1,0,0,10,10'], ['1,7,0,0,10,10', '2,7,0,0,10,10', '3,7,0,0,10,10'], 3);
+    expect([noGt.CLR_TP, noGt.CLR_FN, noGt.CLR_FP, noGt.IDSW, noGt.Frag]).toEqual([2, 0, 1, 0, 0]);
+    // Frame 2 has gt 1 but no results at all: TrackEval skips the frame, so the track is not broken either.
+    const noResults = score(['1,1,0,0,10,10', '2,1,0,0,10,10', '3,1,0,0,10,10'], ['1,7,0,0,10,10', '3,7,0,0,10,10'], 3);
+    expect([noResults.CLR_TP, noResults.CLR_FN, noResults.CLR_FP, noResults.IDSW, noResults.Frag]).toEqual([2, 1, 0, 0, 0]);
+    // With another result in frame 2 (far away), the frame is matched and gt 1's track breaks: Frag 1.
+    const broken = score(['1,1,0,0,10,10', '2,1,0,0,10,10', '3,1,0,0,10,10'], ['1,7,0,0,10,10', '2,9,500,0,10,10', '3,7,0,0,10,10'], 3);
+    expect([broken.CLR_TP, broken.CLR_FN, broken.CLR_FP, broken.IDSW, broken.Frag]).toEqual([2, 1, 1, 0, 1]);
   });
 });
 
@@ -162,6 +201,22 @@ describe('MOT metrics of sequences with nothing to match', () => {
     expect(m.MODA).toBeCloseTo(0, 12);
   });
 
+  it('a sequence without results or without ground truth still counts its misses or false positives in COMBINED', () => {
+    const rows = (lines: string[]) => parseMotRows(lines.map((l) => `${l},1`).join('\n'));
+    const exact = { name: 'exact', gt: rows(['1,1,0,0,10,10']), results: rows(['1,7,0,0,10,10']), numFrames: 1 };
+    const missed = { name: 'missed', gt: rows(['1,1,0,0,10,10', '2,1,0,0,10,10']), results: [], numFrames: 2 };
+    const spurious = { name: 'spurious', gt: [], results: rows(['1,4,0,0,10,10', '2,4,0,0,10,10']), numFrames: 2 };
+    // exact + missed: at every alpha TP 1, FN 2, FP 0; the one match is a perfect association.
+    const a = evaluateSequences([exact, missed]).combined;
+    [1 / 3, 1 / 3, 1, 1].forEach((v, k) => expect([a.DetA, a.DetRe, a.DetPr, a.AssA][k]).toBeCloseTo(v, 12));
+    expect(a.HOTA).toBeCloseTo(Math.sqrt(1 / 3), 12);
+    expect(a.MOTA).toBeCloseTo(1 / 3, 12);
+    // exact + spurious: TP 1, FN 0, FP 2.
+    const b = evaluateSequences([exact, spurious]).combined;
+    [1 / 3, 1, 1 / 3, 1].forEach((v, k) => expect([b.DetA, b.DetRe, b.DetPr, b.AssA][k]).toBeCloseTo(v, 12));
+    expect(b.MOTA).toBeCloseTo(-1, 12);
+  });
+
   it('per-alpha HOTA: a match at IoU 0.5 counts for the first ten alphas', () => {
     const data = prepareSequence(parseMotRows('1,1,0,0,10,10,1'), parseMotRows('1,7,0,0,10,5,1'), 1);
     expect(hotaScores(hotaSequence(data)).hotaPerAlpha).toEqual([...new Array(10).fill(1), ...new Array(9).fill(0)]);
@@ -178,9 +233,10 @@ describe('MOT metrics of sequences with nothing to match', () => {
 
 describe('MOT formats', () => {
   it('reads rows separated by commas or blanks, trimmed, and names a missing or empty value', () => {
-    expect(parseMotRows('  1 2 3 4 5 6 0.5 \n\n2,3, 4 ,5,6,7,1,-1,-1,-1\n')).toEqual([
+    expect(parseMotRows('  1 2 3 4 5 6 0.5 \n\n2,3, 4 ,5,6,7,1,-1,-1,-1\n3  4\t 5 6 7 8 0.25\n')).toEqual([
       { frame: 1, id: 2, x: 3, y: 4, w: 5, h: 6, score: 0.5 },
       { frame: 2, id: 3, x: 4, y: 5, w: 6, h: 7, score: 1 },
+      { frame: 3, id: 4, x: 5, y: 6, w: 7, h: 8, score: 0.25 },
     ]);
     expect(() => parseMotRows('1,2,3,,5,6,7')).toThrow("input:1: column 4 is not a number: ''");
     let err: Error | undefined;
@@ -204,6 +260,12 @@ describe('MOT formats', () => {
     expect(() => parseSeqInfo('frameRate=0\nseqLength=10', 'x.ini')).toThrow("x.ini: 'frameRate' must be a positive number");
     expect(() => parseSeqInfo('frameRate=7\nseqLength=10.5')).toThrow("seqinfo.ini: 'seqLength' must be an integer");
     expect(() => parseSeqInfo('frameRate=7\nseqLength=10\nimWidth=-5')).toThrow("'imWidth' must be a positive number");
+    expect(() => parseSeqInfo('frameRate=fast\nseqLength=10')).toThrow("'frameRate' must be a positive number");
+    // A line without '=' is no setting, even when it starts with a key.
+    expect(parseSeqInfo('name x\nimWidth 640\nframeRate=7\nseqLength=10')).toEqual({ name: '', frameRate: 7, seqLength: 10, imWidth: 0, imHeight: 0 });
+    // Only a line that starts with ';' or '#' is a comment (as in Python's configparser): a value may end with either.
+    expect(parseSeqInfo('name=cam;\nframeRate=7\nseqLength=10').name).toBe('cam;');
+    expect(parseSeqInfo('name=cam#\nframeRate=7\nseqLength=10').name).toBe('cam#');
   });
 
   it('names a file that cannot be read', () => {
@@ -233,6 +295,9 @@ describe('MOT report and folders', () => {
     const res = join(dir, 'res');
     mkdirSync(join(gt, 'S1', 'gt'), { recursive: true });
     mkdirSync(join(gt, 'notes'), { recursive: true });
+    // A gt folder without gt.txt is no sequence either.
+    mkdirSync(join(gt, 'S0', 'gt'), { recursive: true });
+    writeFileSync(join(gt, 'S0', 'gt', 'README'), 'annotations pending\n');
     mkdirSync(res);
     writeFileSync(join(gt, 'S1', 'gt', 'gt.txt'), '1,1,0,0,10,10,1\n');
     writeFileSync(join(gt, 'S1', 'seqinfo.ini'), 'frameRate=10\nseqLength=1\n');
@@ -262,10 +327,14 @@ describe('tracking MOT detections', () => {
     const all = trackSequence(frames, info);
     expect(all.map((r) => [r.frame, r.id])).toEqual([[1, 1], [1, 2], [1, 3], [2, 1], [2, 2], [2, 3], [3, 1], [3, 2], [3, 3]]);
     const times: number[] = [];
+    const before = performance.now();
     const filtered = trackSequence(frames, info, { filter: BYTETRACK_MOT_FILTER, onUpdateTime: (ms) => times.push(ms) });
+    const elapsed = performance.now() - before;
     expect(filtered.map((r) => [r.frame, r.id, r.w, r.h])).toEqual([[1, 1, 20, 50], [2, 1, 20, 50], [3, 1, 20, 50]]);
     expect(times).toHaveLength(3);
+    // Durations of parts of the call: none negative, together no longer than the call.
     expect(times.every((ms) => ms >= 0)).toBe(true);
+    expect(times.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(elapsed);
     // An area exactly at the limit is filtered out too; an aspect exactly at the limit is kept.
     const edge = detectionsByFrame(rows(['1,-1,0,0,2,5,0.9', '1,-1,100,0,32,20,0.9']), 1);
     expect(trackSequence(edge, { ...info, seqLength: 1 }, { filter: BYTETRACK_MOT_FILTER }).map((r) => [r.w, r.h])).toEqual([[32, 20]]);
