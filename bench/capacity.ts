@@ -111,6 +111,9 @@ export interface CameraCpu {
   /** Share of the results the detector ran on. */
   inferred: number;
   cpuMsPerResult: number;
+  /** The part of cpuMsPerResult in the camera's ffmpeg (decoding, scaling) and in the server process (the rest). */
+  ffmpegMsPerResult: number;
+  serverMsPerResult: number;
   /** Cores one camera takes at the target rate: cpuMsPerResult x targetFps / 1000. */
   coresPerCamera: number;
 }
@@ -171,7 +174,7 @@ export function gatedCapacityRatio(without: number, gated: number, withoutAfter:
   return baseline > 0 ? r3(gated / baseline) : NaN;
 }
 
-async function cameraCpu(o: StillSceneOptions, motion: boolean): Promise<CameraCpu> {
+export async function cameraCpu(o: StillSceneOptions, motion: boolean): Promise<CameraCpu> {
   const bench = await startBenchServer({ modelPath: o.modelPath, mediaFolders: mediaFoldersOf(o.clips), providers: o.providers });
   const recorder = new ResultRecorder(bench.server);
   try {
@@ -183,15 +186,18 @@ async function cameraCpu(o: StillSceneOptions, motion: boolean): Promise<CameraC
     const end = performance.now() + o.cpuTimeoutSeconds * 1000;
     let complete = false;
     while (performance.now() < end && !(complete = bench.server.hub.stats('cpu')?.state === 'ended')) await sleep(250);
-    const cpu = clock.elapsed();
+    const { self, children } = clock.split();
     const results = recorder.stop();
-    const cpuMsPerResult = results.length ? (1000 * cpu) / results.length : NaN;
+    const perResult = (seconds: number): number => (results.length ? (1000 * seconds) / results.length : NaN);
+    const cpuMsPerResult = perResult(self + children);
     return {
       motion,
       results: results.length,
       complete,
       inferred: r3(results.filter((r) => r.inferred !== false).length / Math.max(1, results.length)),
       cpuMsPerResult: r3(cpuMsPerResult),
+      ffmpegMsPerResult: r3(perResult(children)),
+      serverMsPerResult: r3(perResult(self)),
       coresPerCamera: r3((cpuMsPerResult * o.targetFps) / 1000),
     };
   } finally {

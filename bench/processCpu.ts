@@ -61,6 +61,12 @@ export class ProcessCpuClock {
   }
 
   elapsed(): number {
+    const { self, children } = this.split();
+    return self + children;
+  }
+
+  /** elapsed(), as this process's seconds and its children's (ffmpeg's). */
+  split(): { self: number; children: number } {
     const self = process.cpuUsage(this.self);
     // A child that ended since start() moved all its time into `ended`: what it had used before start() comes off.
     const live = childCpuSeconds();
@@ -68,6 +74,6 @@ export class ProcessCpuClock {
     for (const [pid, s] of this.live) if (!live.has(pid)) children -= s;
     // A child started since start() counts from zero.
     for (const [pid, s] of live) children += s - (this.live.get(pid) ?? 0);
-    return (self.user + self.system) / 1e6 + children;
+    return { self: (self.user + self.system) / 1e6, children };
   }
 }

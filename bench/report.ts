@@ -179,14 +179,14 @@ export function renderReport(r: BenchResult): string {
           (c.cpu
             ? `<p>By CPU time (the clip once through a server at ${c.with.targetFps} fps, no frame dropped; the server process with its inference threads and the camera's ffmpeg): ${c.cpu.cores} cores hold <b>${c.cpu.camerasWithout}</b> cameras without gating, <b>${c.cpu.camerasWith}</b> with (${c.cpu.ratio} x).</p>` +
               table(
-                ['gating', 'results', 'whole clip', 'detector share', 'CPU ms per result', 'cores per camera at target fps'],
+                ['gating', 'results', 'whole clip', 'detector share', 'CPU ms per result', 'of it ffmpeg', 'of it server', 'cores per camera at target fps'],
                 (
                   [
                     ['without', c.cpu.without],
                     ['with gating', c.cpu.with],
                     ['without, after', c.cpu.withoutAfter],
                   ] as const
-                ).map(([name, y]): Cell[] => [name, y.results, y.complete, y.inferred, y.cpuMsPerResult, y.coresPerCamera]),
+                ).map(([name, y]): Cell[] => [name, y.results, y.complete, y.inferred, y.cpuMsPerResult, y.ffmpegMsPerResult, y.serverMsPerResult, y.coresPerCamera]),
               )
             : ''),
       ),

@@ -174,7 +174,7 @@ describe('capacity on a mostly still camera, without, with and again without mot
 
   it('reports cameras by CPU against the cheaper run without, with the bracket as the noise', () => {
     const r = result({ fps: 40, trackMs: 0.2, spread: 0.05 });
-    const cam = (motion: boolean, cpuMsPerResult: number) => ({ motion, results: 300, complete: true, inferred: motion ? 0.3 : 1, cpuMsPerResult, coresPerCamera: (cpuMsPerResult * 5) / 1000 });
+    const cam = (motion: boolean, cpuMsPerResult: number) => ({ motion, results: 300, complete: true, inferred: motion ? 0.3 : 1, cpuMsPerResult, ffmpegMsPerResult: cpuMsPerResult / 4, serverMsPerResult: (3 * cpuMsPerResult) / 4, coresPerCamera: (cpuMsPerResult * 5) / 1000 });
     r.capacityStill = {
       clip: 'still 1080p', without: capacityRun(1, false), with: capacityRun(3, true), withoutAfter: capacityRun(1, false), ratio: 3, target: 3,
       cpu: { cores: 2, without: cam(false, 200), with: cam(true, 50), withoutAfter: cam(false, 300), camerasWithout: 2, camerasWith: 8, ratio: 4 },
