@@ -234,6 +234,22 @@ describe('live MPEG-TS over HTTP', () => {
     expect(error).toBeUndefined();
     expect(frames).toHaveLength(10);
   });
+
+  it('hands out source frames when asked (motion regions): opened once more, once its size is known', async () => {
+    const source = await open(http.url('/live.ts'), { source: true });
+    const { frames, error } = await pull(source, 3);
+    expect(error).toBeUndefined();
+    expect(frames).toHaveLength(3);
+    for (const f of frames) {
+      expect(f.source).toMatchObject({ width: 320, height: 240 });
+      expect(f.source!.rgb.length).toBe(320 * 240 * 3);
+      // The same picture as the letterboxed model input: its centre pixel, within scaling error.
+      const lb = f.letterbox;
+      const src = ((120 * 320) + 160) * 3;
+      const inp = ((Math.round(120 * lb.scale + lb.padY) * lb.dstWidth) + Math.round(160 * lb.scale + lb.padX)) * 3;
+      for (let c = 0; c < 3; c++) expect(Math.abs(f.source!.rgb[src + c]! - f.rgb[inp + c]!)).toBeLessThanOrEqual(40);
+    }
+  });
 });
 
 describe.each(FFMPEGS)('RTSP with the %s', (_name, binary) => {

@@ -65,6 +65,8 @@ Options:
   --motion-min-area <x>           smallest moving region, fraction of the frame (default ${DEFAULT_MOTION.minArea})
   --motion-keyframe-seconds <s>   the detector runs at least this often (default ${DEFAULT_MOTION.keyframeSeconds})
   --motion-background-seconds <s> time constant of the background (default ${DEFAULT_MOTION.backgroundSeconds})
+  --motion-regions                also run the detector on windows of the source frame around the
+                                  motion, at its own pixels (small objects in 4K; more detector runs)
   --providers <list>    execution providers in order of preference (default ${DEFAULT_MODEL.providers.join(',')})
   --threads <n>         ONNX Runtime intra-op threads (default 0: ONNX Runtime's choice; with
                         --jobs N, the cores divided by N)
@@ -180,6 +182,7 @@ function run(argv: string[]): Promise<number> {
         'motion-min-area': { type: 'string' },
         'motion-keyframe-seconds': { type: 'string' },
         'motion-background-seconds': { type: 'string' },
+        'motion-regions': { type: 'boolean' },
         providers: { type: 'string' },
         threads: { type: 'string' },
         'decode-nice': { type: 'string' },
@@ -270,7 +273,7 @@ async function enqueue(url: string, p: Plan, choices: AnalysisChoices, wait: boo
   }
 }
 
-const MOTION_KNOBS = ['motion-threshold', 'motion-min-area', 'motion-keyframe-seconds', 'motion-background-seconds'] as const;
+const MOTION_KNOBS = ['motion-threshold', 'motion-min-area', 'motion-keyframe-seconds', 'motion-background-seconds', 'motion-regions'] as const;
 
 /** The motion settings of --motion and its knobs (the stream config's `motion`, docs/motion.md). */
 function motionOptions(values: Record<string, string | boolean | undefined>): MotionConfig | undefined {
@@ -279,7 +282,7 @@ function motionOptions(values: Record<string, string | boolean | undefined>): Mo
     if (given) throw new UsageError(`--${given} needs --motion`);
     return undefined;
   }
-  const text = (k: (typeof MOTION_KNOBS)[number]): string | undefined => values[k] as string | undefined;
+  const text = (k: Exclude<(typeof MOTION_KNOBS)[number], 'motion-regions'>): string | undefined => values[k] as string | undefined;
   const d = DEFAULT_MOTION;
   return {
     enabled: true,
@@ -287,6 +290,7 @@ function motionOptions(values: Record<string, string | boolean | undefined>): Mo
     minArea: numberOption('motion-min-area', text('motion-min-area'), d.minArea, { min: 0, max: 1 }),
     keyframeSeconds: numberOption('motion-keyframe-seconds', text('motion-keyframe-seconds'), d.keyframeSeconds, { min: 0, max: 3600 }),
     backgroundSeconds: numberOption('motion-background-seconds', text('motion-background-seconds'), d.backgroundSeconds, { min: 0.05, max: 3600 }),
+    regions: values['motion-regions'] === true,
   };
 }
 

@@ -259,6 +259,7 @@ export const MotionSchema = Type.Object(
     minArea: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.0002, description: 'Smallest changed region that is motion, as a fraction of the frame area.' })),
     keyframeSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 3600, default: 2, description: 'The detector runs at least this often, seconds of stream time; 0 = on every frame (motion is still measured).' })),
     backgroundSeconds: Type.Optional(Type.Number({ minimum: 0.05, maximum: 3600, default: 1, description: 'Time constant of the background: a change that stays becomes background after a few of these, seconds.' })),
+    regions: Type.Optional(Type.Boolean({ default: false, description: 'Also run the detector on windows of the source frame around the motion, at its own pixels, to find small objects on high-resolution cameras (docs/motion.md; costs a source-size copy of every frame and one detector run per window).' })),
   },
   { additionalProperties: false, default: {}, description: 'Motion gating of the detector (docs/motion.md).' },
 );

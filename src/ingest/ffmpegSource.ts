@@ -7,8 +7,9 @@
  *     them itself; open() resolves with their first frame decoded.
  *  3. One FrameDecoder (one ffmpeg child) for the frames.
  * Interlaced sources are deinterlaced when detected (`deinterlace: 'auto'`); a live source found
- * interlaced, or a QSV decode whose codec only ffmpeg's dump told, is opened once more with the
- * right options before any frame is handed out. A live HLS playlist is watched while it plays: one
+ * interlaced, a QSV decode whose codec only ffmpeg's dump told, or one whose source frames are
+ * asked for (they need its size), is opened once more with the right options before any frame is
+ * handed out. A live HLS playlist is watched while it plays: one
  * that stops gaining segments ends the frames with a STALLED DecodeError, and opening it again is
  * refused (SourceError STALLED) until it moves on, so no stale segment is played twice.
  */
@@ -57,7 +58,8 @@ function decoderOptions(req: SourceRequest, type: SourceType, output: FrameOutpu
     loop: req.loop,
     fps: req.fps,
     jpeg: req.jpeg,
-    source: req.source,
+    // Source frames come at the source's size: a live source gets them once it is open and known.
+    source: req.source === true && known !== undefined,
     rtspTransport: req.rtspTransport,
     startSeq: req.startSeq,
     socketTimeoutMs: req.socketTimeoutMs,
@@ -107,7 +109,7 @@ async function openLive(req: SourceRequest, type: SourceType, output: FrameOutpu
   let info = await openWithin(decoder, left(), req.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, req.signal, shown);
   const deinterlaceLate = (req.deinterlace ?? 'auto') === 'auto' && info.interlaced === true;
   const codecLate = hwaccelNeedsCodec(req.hwaccel) && info.codec !== 'unknown';
-  if (deinterlaceLate || codecLate) {
+  if (deinterlaceLate || codecLate || req.source === true) {
     await decoder.stop();
     decoder = new FrameDecoder(decoderOptions(req, type, output, info));
     info = await openWithin(decoder, left(), req.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, req.signal, shown);

@@ -91,7 +91,8 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
     url: opts.input,
     openTimeoutMs: 15_000,
     nice: opts.decodeNice ?? 19,
-    source: opts.sourceFrames,
+    // Motion regions crop the source frames (docs/motion.md).
+    source: opts.sourceFrames || (opts.motion?.enabled === true && opts.motion.regions),
   });
   let model;
   try {

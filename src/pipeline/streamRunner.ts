@@ -245,6 +245,8 @@ export class StreamRunner {
         loop: s.loop,
         fps: s.fps,
         jpeg: s.video ? { quality: s.jpegQuality, maxWidth: s.jpegMaxWidth } : undefined,
+        // Motion regions crop the source frames (docs/motion.md).
+        source: s.motion.enabled && s.motion.regions,
         rtspTransport: s.rtspTransport,
         deinterlace: s.deinterlace,
         hwaccel: hwaccelOf(s.hwaccel, s.hwaccelDevice),
