@@ -94,9 +94,11 @@ describe('flow control (acknowledgements)', () => {
     // Newest frames, in order, never a backlog: seqs increase, with gaps (frames replaced while the window was full).
     expect(acking.seqs.every((s, i) => i === 0 || s > acking.seqs[i - 1])).toBe(true);
     expect(acking.seqs.at(-1)! - acking.seqs[0]).toBeGreaterThan(acking.seqs.length);
-    // Without acknowledgements the socket buffers fill: the reader falls behind by seconds, until the
-    // ping rule cuts it off (4008) once it is stuckClientTimeoutMs behind.
-    expect(plain.closeCode !== undefined || plainLatest > 2 * ackP95).toBe(true);
+    // Without acknowledgements the socket buffers fill and the reader falls behind; it answers every
+    // ping that late (each ping carries its send time), so the ping rule cuts it off (4008) once it is
+    // stuckClientTimeoutMs behind, however regularly its pongs arrive. The close frame waits behind
+    // what it has not read: the reader sees the 4008 or its socket cut.
+    await until(() => plain.closeCode !== undefined, 30_000, 'the lagging reader to be cut off');
     acking.close();
     plain.close();
     await watcherAlive();

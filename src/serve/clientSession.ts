@@ -19,7 +19,10 @@
  *
  * A client is judged stuck (closed with 4008) when it has not answered a ping for `stuckTimeoutMs`
  * (it stopped reading, or its queue takes that long to reach it), or could not take even
- * detections under the byte bound for that long.
+ * detections under the byte bound for that long. Each ping carries its send time and the pong
+ * echoes it, so a pong says how old the ping it answers is: a client that reads, but seconds
+ * behind (a slow link, with the kernel's buffers full), answers every ping that late and is
+ * judged on that lag, not on when its pongs arrive.
  */
 import type WebSocket from 'ws';
 import { CLOSE_TOO_SLOW, type ClientDrops, type SubscriptionOptions } from './protocol.js';
@@ -59,7 +62,11 @@ export class ClientSession {
   private readonly pending = new Map<string, PendingFrame>();
   private congestedSince: number | undefined;
   private closingForSlowness = false;
-  private lastPongAt: number;
+  /** Send time of the newest ping answered (or when a pong without our payload came). */
+  private answeredPingAt: number;
+  /** Send times of the pings not answered yet, oldest first (bounded: a client this far behind is closed). */
+  private readonly pings: number[] = [];
+  private readonly maxPings: number;
   private lastPingAt = -Infinity;
   private lastTickAt: number;
   private readonly pingIntervalMs: number;
@@ -69,10 +76,11 @@ export class ClientSession {
     private readonly options: ClientSessionOptions,
     now = Date.now(),
   ) {
-    this.lastPongAt = now;
+    this.answeredPingAt = now;
     this.lastTickAt = now;
     this.pingIntervalMs = Math.min(MAX_PING_INTERVAL_MS, options.stuckTimeoutMs / 4);
-    ws.on('pong', () => (this.lastPongAt = Date.now()));
+    this.maxPings = Math.ceil(options.stuckTimeoutMs / this.pingIntervalMs) + 2;
+    ws.on('pong', (data: Buffer) => this.onPong(data));
   }
 
   /** Subscribed with "*": every stream, including those added later, with these options. */
@@ -190,9 +198,23 @@ export class ClientSession {
     this.flush(now);
     if (now - this.lastPingAt >= this.pingIntervalMs) {
       this.lastPingAt = now;
-      this.ws.ping();
+      this.pings.push(now);
+      if (this.pings.length > this.maxPings) this.pings.shift();
+      this.ws.ping(String(now));
     }
-    if (!late && now - this.lastPongAt >= this.options.stuckTimeoutMs) this.closeTooSlow();
+    if (!late && now - this.answeredPingAt >= this.options.stuckTimeoutMs) this.closeTooSlow();
+  }
+
+  private onPong(data: Buffer): void {
+    const sent = Number(data.toString());
+    const i = data.length ? this.pings.indexOf(sent) : -1;
+    if (i < 0) {
+      // Not one of our pings' payloads (a client that answers without echoing it): as of now.
+      this.answeredPingAt = Date.now();
+      return;
+    }
+    this.answeredPingAt = sent;
+    this.pings.splice(0, i + 1);
   }
 
   /** True once the session was closed for being too slow. */
