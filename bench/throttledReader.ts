@@ -4,15 +4,20 @@
  * passes them on, so what the client has not received yet waits in the server's socket buffers,
  * as it would behind a thin WAN link. The client subscribes to one stream with video, optionally
  * acknowledging each frame once it has it whole (docs/protocol.md, flow control), and records the
- * latency of every frame it gets: receive time minus the frame's capture time.
+ * latency of every frame it gets: receive time minus the frame's capture time. All links of a
+ * process share one pacing timer (a timer per link would wake the process 100 times a second each).
  *
  * As a script, readers in a process of their own (so that their relays and parsing do not share
- * the measured server's event loop): reader i reads stream i mod the list, every other one
- * acknowledging; on SIGTERM it prints `{"frames":N,"cutoffs":N}` and exits.
+ * the measured server's event loop), driven by lines on stdin: `open` connects COUNT readers
+ * (reader i reads stream i mod the list, every other one acknowledging; one the server cuts off
+ * connects again) and answers `ready`; `stats` answers `{"frames":N,"cutoffs":N,"bytes":N,"cpuMs":N}`
+ * (the frames, cut-offs and bytes of the readers since `open`, and this process's CPU time since
+ * it started); `close` closes the readers and answers the same. The process exits when stdin ends.
  *
  *   node dist/bench/throttledReader.js URL STREAM[,STREAM...] COUNT BYTES_PER_SECOND
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { nowMs } from '../src/clock.js';
@@ -31,14 +36,36 @@ const SLICE_MS = 10;
 /** The relay holds at most this much of the server's data (a link's own buffer is small). */
 const RELAY_BUFFER = 16 * 1024;
 
+/** The one timer that paces every link of this process. */
+const pacer = {
+  links: new Set<ThrottledLink>(),
+  timer: undefined as NodeJS.Timeout | undefined,
+  add(link: ThrottledLink): void {
+    this.links.add(link);
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      for (const l of this.links) l.pass(now);
+    }, SLICE_MS);
+    this.timer.unref();
+  },
+  remove(link: ThrottledLink): void {
+    this.links.delete(link);
+    if (this.links.size || !this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  },
+};
+
 /** One relayed connection: server -> client bytes paced, client -> server bytes as they come. */
 class ThrottledLink {
   private readonly queue: Buffer[] = [];
   private queued = 0;
-  private readonly timer: NodeJS.Timeout;
   private lastPass = performance.now();
   /** Bytes the link may pass beyond whole ones already passed. */
   private credit = 0;
+  /** Bytes passed to the client. */
+  passed = 0;
 
   constructor(
     private readonly client: Socket,
@@ -52,7 +79,7 @@ class ThrottledLink {
       if (this.queued >= RELAY_BUFFER) upstream.pause();
     });
     const end = (): void => {
-      clearInterval(this.timer);
+      pacer.remove(this);
       client.destroy();
       upstream.destroy();
     };
@@ -60,15 +87,13 @@ class ThrottledLink {
       s.on('close', end);
       s.on('error', end);
     }
-    this.timer = setInterval(() => this.pass(), SLICE_MS);
-    this.timer.unref();
+    pacer.add(this);
   }
 
-  private pass(): void {
+  pass(now: number): void {
     // The budget follows the clock, not the timer's count: a busy event loop fires the timer late,
     // and a per-slice budget would then make the link far slower than asked (a real link keeps
     // passing bytes while the reader's process is busy). Capped at a second after a long pause.
-    const now = performance.now();
     const elapsed = Math.min(now - this.lastPass, 1000);
     this.lastPass = now;
     this.credit += (this.bytesPerSecond * elapsed) / 1000;
@@ -81,6 +106,7 @@ class ThrottledLink {
       if (n === head.length) this.queue.shift();
       else this.queue[0] = head.subarray(n);
       this.queued -= n;
+      this.passed += n;
       budget -= n;
     }
     if (this.queued < RELAY_BUFFER / 2) this.upstream.resume();
@@ -88,10 +114,10 @@ class ThrottledLink {
 }
 
 /** A relay in front of `target` (host:port) whose connections are throttled links. */
-function startRelay(target: URL, bytesPerSecond: number): Promise<Server> {
+function startRelay(target: URL, bytesPerSecond: number, links: ThrottledLink[]): Promise<Server> {
   const relay = createServer((client) => {
     const upstream = connect(Number(target.port), target.hostname);
-    new ThrottledLink(client, upstream, bytesPerSecond);
+    links.push(new ThrottledLink(client, upstream, bytesPerSecond));
   });
   return new Promise((resolve) => relay.listen(0, '127.0.0.1', () => resolve(relay)));
 }
@@ -107,6 +133,7 @@ export class ThrottledReader {
   private constructor(
     readonly ws: WebSocket,
     private readonly relay: Server,
+    private readonly links: ThrottledLink[],
     private readonly options: ThrottledReaderOptions,
   ) {
     ws.on('close', (code) => {
@@ -119,14 +146,15 @@ export class ThrottledReader {
 
   /** Connects through a new throttled link and subscribes; resolves once the server confirmed the subscription. */
   static async connect(options: ThrottledReaderOptions): Promise<ThrottledReader> {
-    const relay = await startRelay(new URL(options.url), options.bytesPerSecond);
+    const links: ThrottledLink[] = [];
+    const relay = await startRelay(new URL(options.url), options.bytesPerSecond, links);
     const port = (relay.address() as { port: number }).port;
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    const reader = new ThrottledReader(ws, relay, options);
+    const reader = new ThrottledReader(ws, relay, links, options);
     const subscribed = new Promise<void>((resolve) => {
       const onText = (data: WebSocket.RawData, isBinary: boolean): void => {
         if (!isBinary && (JSON.parse(data.toString()) as { type: string }).type === 'subscribed') {
@@ -139,6 +167,11 @@ export class ThrottledReader {
     ws.send(JSON.stringify({ type: 'subscribe', streams: [options.stream], video: options.video ?? true, ack: options.ack }));
     await subscribed;
     return reader;
+  }
+
+  /** Bytes the link passed to this client so far. */
+  get bytes(): number {
+    return this.links.reduce((n, l) => n + l.passed, 0);
   }
 
   close(): void {
@@ -175,17 +208,49 @@ export class ThrottledReader {
 async function main(): Promise<void> {
   const [url, streams, count, bytesPerSecond] = process.argv.slice(2);
   const ids = streams.split(',');
-  const readers = await Promise.all(
-    Array.from({ length: Number(count) }, (_, i) => ThrottledReader.connect({ url, stream: ids[i % ids.length], bytesPerSecond: Number(bytesPerSecond), ack: i % 2 === 0 })),
-  );
-  process.stdout.write('ready\n');
-  process.once('SIGTERM', () => {
-    const frames = readers.reduce((n, r) => n + r.latencies.length, 0);
-    const cutoffs = readers.filter((r) => r.closeCode === 4008).length;
+  /** The readers of the phase in progress, and those of it that were cut off before. */
+  let readers: ThrottledReader[] = [];
+  let gone: ThrottledReader[] = [];
+  let opened = false;
+  // A reader the server cuts off connects again (as a page would) while the phase lasts.
+  const connect = async (i: number): Promise<void> => {
+    const r = await ThrottledReader.connect({ url, stream: ids[i % ids.length], bytesPerSecond: Number(bytesPerSecond), ack: i % 2 === 0 });
+    readers[i] = r;
+    r.ws.once('close', () => {
+      if (!opened || readers[i] !== r) return;
+      gone.push(r);
+      connect(i).catch(() => undefined);
+    });
+  };
+  const open = async (): Promise<void> => {
+    opened = true;
+    await Promise.all(Array.from({ length: Number(count) }, (_, i) => connect(i)));
+    process.stdout.write('ready\n');
+  };
+  const stats = (): string => {
+    const cpu = process.cpuUsage();
+    const all = [...gone, ...readers];
+    return JSON.stringify({
+      frames: all.reduce((n, r) => n + r.latencies.length, 0),
+      cutoffs: gone.length,
+      bytes: all.reduce((n, r) => n + r.bytes, 0),
+      cpuMs: (cpu.user + cpu.system) / 1000,
+    });
+  };
+  const close = (): void => {
+    opened = false;
+    const done = stats();
     for (const r of readers) r.close();
-    process.stdout.write(JSON.stringify({ frames, cutoffs }) + '\n');
-    process.exit(0);
+    readers = [];
+    gone = [];
+    process.stdout.write(done + '\n');
+  };
+  // Commands run one after the other, in the order they came.
+  let queue = Promise.resolve();
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    queue = queue.then(() => (line === 'open' ? open() : line === 'close' ? close() : line === 'stats' ? void process.stdout.write(stats() + '\n') : undefined));
   });
+  process.stdin.once('end', () => void queue.then(() => process.exit(0)));
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

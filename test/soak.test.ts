@@ -5,12 +5,28 @@
  * The minutes-long run is `node dist/bench/soak.js --minutes N`.
  */
 import { describe, expect, it } from 'vitest';
-import { runSoak, slope } from '../bench/soak.js';
+import { phaseRatios, runSoak, slope } from '../bench/soak.js';
 
 describe('soak (short)', () => {
   it('slope is a least-squares fit', () => {
     expect(slope([0, 1, 2, 3], [1, 3, 5, 7])).toBeCloseTo(2);
     expect(slope([0, 1, 2, 3], [5, 5, 5, 5])).toBe(0);
+  });
+
+  it('each phase with throttled readers is judged against the phases without them on either side; the CI comes from their spread', () => {
+    const p = (w: boolean, p95: number, profiled = false) => ({ with: w, p95, profiled });
+    // Ratios 120/100, 121/110 (the mean of 100 and 120), 132/120 (one neighbour left); the profiled pair is left out.
+    const r = phaseRatios([p(false, 100), p(true, 120), p(false, 100), p(true, 121), p(false, 120), p(true, 999, true), p(false, 120, true), p(true, 132), p(false, 120)]);
+    expect(r.ratios.map((x) => +x.toFixed(6))).toEqual([1.2, 1.1, 1.1]);
+    expect(r.ratio).toBeCloseTo(Math.cbrt(1.2 * 1.1 * 1.1), 9);
+    const logs = [1.2, 1.1, 1.1].map(Math.log);
+    const m = logs.reduce((a, b) => a + b) / 3;
+    const half = 4.303 * Math.sqrt(logs.reduce((a, x) => a + (x - m) ** 2, 0) / 2 / 3);
+    expect(r.ci[0]).toBeCloseTo(Math.exp(m - half), 9);
+    expect(r.ci[1]).toBeCloseTo(Math.exp(m + half), 9);
+    // One ratio: no interval; none: NaN.
+    expect(phaseRatios([p(false, 100), p(true, 110)]).ci.every(Number.isNaN)).toBe(true);
+    expect(phaseRatios([p(false, 100)]).ratio).toBeNaN();
   });
 
   it('no growth of memory, handles or ffmpeg children after warm-up', async () => {
@@ -55,13 +71,15 @@ describe('soak (short)', () => {
       maxLatencyRatio: Infinity,
     });
     const t = report.throttled!;
-    console.log(`soak with throttled readers: ratio ${t.ratio.toFixed(2)} (noise ${t.noise.toFixed(2)}), phases ${JSON.stringify(t.phases)}, throttled frames ${t.throttledFrames}`);
+    console.log(`soak with throttled readers: ratio ${t.ratio.toFixed(2)} (CI ${t.ci.join('..')}), phases ${JSON.stringify(t.phases)}, throttled frames ${t.throttledFrames}`);
     expect(report.failures).toEqual([]);
     expect(t.phases.filter((p) => p.with).length).toBeGreaterThanOrEqual(1);
     expect(t.phases.filter((p) => !p.with).length).toBeGreaterThanOrEqual(1);
     for (const p of t.phases) expect(p.frames).toBeGreaterThan(0);
     expect(t.throttledFrames).toBeGreaterThan(0);
     expect(Number.isFinite(t.ratio)).toBe(true);
+    expect(t.ratios.length).toBeGreaterThanOrEqual(1);
+    for (const p of t.phases) expect(p.serverCores).toBeGreaterThan(0);
     // The readers were there only in their phases: their relays' handles came and went.
     expect(report.samples.some((x) => x.throttled)).toBe(true);
     expect(report.samples.some((x) => x.throttled === false)).toBe(true);
