@@ -15,7 +15,7 @@ export interface ServeCli {
 }
 
 /** Starts the server and resolves once it prints where it listens; kills it if that takes too long. */
-export function startServeCli(args: string[], opts: { logLevel?: string; timeoutMs?: number } = {}): Promise<ServeCli> {
+export function startServeCli(args: string[], opts: { logLevel?: string; /** Raised to at least 120 s. */ timeoutMs?: number } = {}): Promise<ServeCli> {
   const child = spawn(process.execPath, [cli, 'serve', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, STREAMLENS_LOG_LEVEL: opts.logLevel ?? 'warn' },
@@ -26,7 +26,9 @@ export function startServeCli(args: string[], opts: { logLevel?: string; timeout
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const timeoutMs = opts.timeoutMs ?? 60_000;
+  // A hang deadline (never under 120 s): a server start loads a model and spawns ffmpegs, which a
+  // loaded machine can slow many times over.
+  const timeoutMs = Math.max(opts.timeoutMs ?? 0, 120_000);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
