@@ -9,10 +9,11 @@ import { DEFAULT_TRACKER, type MotionConfig } from '../src/config/schema.js';
 import type { Box, Frame, FrameResult } from '../src/types.js';
 import type { BatchItem, BatchResult } from '../src/infer/backend.js';
 import { nowMs } from '../src/clock.js';
+import { computeLetterbox } from '../src/ingest/letterbox.js';
 import { FakeBackend, fakeFrame, memoryLogger } from './helpers/fakes.js';
 
 const ctx = { streamId: 's', log: memoryLogger() };
-const MOTION: MotionConfig = { enabled: true, threshold: 20, minArea: 0.0002, keyframeSeconds: 1, backgroundSeconds: 1 };
+const MOTION: MotionConfig = { enabled: true, threshold: 20, minArea: 0.0002, keyframeSeconds: 1, backgroundSeconds: 1, regions: false };
 
 /**
  * A 64x48 frame (fakes' letterbox, 10 fps by seq) of flat grey with a red square where given.
@@ -138,5 +139,62 @@ describe('motion stage', () => {
     const after = await chain.process(frame(15));
     expect(after.inferred).not.toBe(false);
     expect(after.motion?.reason).toBe('start');
+  });
+});
+
+/**
+ * A 256x192 source (letterboxed to the fake model's 64x64 at a quarter) of flat grey with a red
+ * square where given (source pixels), in both the model input and the source frame.
+ */
+function sourceFrame(seq: number, square?: Box): Frame {
+  const lb = computeLetterbox(256, 192, 64, 64);
+  const rgb = new Uint8Array(64 * 64 * 3).fill(100);
+  const src = new Uint8Array(256 * 192 * 3).fill(100);
+  if (square) {
+    for (let y = square[1]; y < square[3]; y++) for (let x = square[0]; x < square[2]; x++) src.set([220, 40, 40], (y * 256 + x) * 3);
+    for (let y = square[1] / 4; y < square[3] / 4; y++) for (let x = square[0] / 4; x < square[2] / 4; x++) rgb.set([220, 40, 40], ((y + lb.padY) * 64 + x + lb.padX) * 3);
+  }
+  rgb[0] = 0;
+  return { ...fakeFrame(seq, { lb }), rgb, source: { width: 256, height: 192, rgb: src } };
+}
+
+describe('motion regions', () => {
+  // 24 px, dilated by a motion pixel (4 source px) each side, plus the window's margin: within 64 px.
+  const square: Box = [128, 88, 152, 112];
+
+  it('sends a window of the source around the motion beside the frame, and merges what it finds in source pixels', async () => {
+    const { chain, model } = chainWith({ regions: true, keyframeSeconds: 0 });
+    await chain.process(sourceFrame(0));
+    const moved = await chain.process(sourceFrame(1, square));
+    const windows = model.submitted.filter((i) => i.streamId !== 's');
+    // The first frame has no background yet, so no motion regions; the second has one.
+    expect(windows).toHaveLength(1);
+    expect(windows[0]!.streamId).toBe('s#region0');
+    // At one source pixel per model pixel: a 64 x 64 window, red where the square is.
+    expect(windows[0]!.letterbox).toMatchObject({ srcWidth: 64, srcHeight: 64, scale: 1, padX: 0, padY: 0 });
+    const red = windows[0]!.rgb.filter((_, i) => i % 3 === 0).filter((v) => v === 220).length;
+    expect(red).toBe(24 * 24);
+    // The fake model's box for the frame (20 x 20 at 10, 10) and for the window, moved into the source near the square.
+    expect(moved.detections).toHaveLength(2);
+    const fromWindow = moved.detections.find((d) => d.box[0] > 60)!;
+    expect(fromWindow.box[2] - fromWindow.box[0]).toBeCloseTo(20, 5);
+    const cx = (fromWindow.box[0] + fromWindow.box[2]) / 2;
+    const cy = (fromWindow.box[1] + fromWindow.box[3]) / 2;
+    expect(Math.abs(cx - 140)).toBeLessThan(40);
+    expect(Math.abs(cy - 100)).toBeLessThan(40);
+  });
+
+  it('sends no window without regions, without a source frame, or where the frame is not sharper than a window', async () => {
+    for (const [motion, make] of [
+      [{ regions: false }, sourceFrame],
+      [{ regions: true }, (seq: number, sq?: Box) => ({ ...sourceFrame(seq, sq), source: undefined })],
+      [{ regions: true }, (seq: number, sq?: Box) => frame(seq, sq && [sq[0] / 4, sq[1] / 4, sq[2] / 4, sq[3] / 4])],
+    ] as const) {
+      const { chain, model } = chainWith({ ...motion, keyframeSeconds: 0 });
+      await chain.process(make(0));
+      const moved = await chain.process(make(1, square));
+      expect(moved.motion?.reason).toBe('motion');
+      expect(model.submitted.map((i) => i.streamId)).toEqual(['s', 's']);
+    }
   });
 });
