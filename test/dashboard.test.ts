@@ -250,9 +250,12 @@ describe('dashboard', () => {
     expect(post.status).toBe(201);
     const analytics = async (): Promise<{ config: { lines: Array<{ name: string; from: number[]; to: number[] }>; zones: Array<{ name: string; polygon: number[][] }> } }> =>
       (await fetch(`${server!.url}/api/streams/scene/analytics`)).json() as never;
+    // Its own page, so that the test does not depend on what the others left open or filtered.
+    const p = await browser.newPage();
     try {
+      await p.goto(`${server!.url}/`);
       // The tile knows the scene's line and zone, and its counts move as the squares cross.
-      await page.waitForFunction(
+      await p.waitForFunction(
         (sel) => {
           const t = document.querySelector<HTMLElement>(sel);
           if (!t || t.dataset.lines !== '1' || t.dataset.zones !== '1' || !t.dataset.counts) return false;
@@ -260,30 +263,36 @@ describe('dashboard', () => {
           return (c.lines.gate.in.red ?? 0) >= 1;
         },
         SCENE,
-        { timeout: 40_000, polling: 100 },
+        { timeout: 60_000, polling: 100 },
       );
-      // Events arrive in the panel, newest first (ids are time-ordered).
-      await page.waitForFunction(() => document.querySelectorAll('#events li[data-stream="scene"]').length >= 2, undefined, { timeout: 30_000, polling: 100 });
-      const rows = await page.$$eval('#events li[data-stream="scene"]', (lis) => lis.map((li) => ({ id: (li as HTMLElement).dataset.id!, type: (li as HTMLElement).dataset.type!, text: li.textContent ?? '' })));
+      // Events arrive in the panel, newest first (ids are time-ordered): a line crossing and a zone
+      // entry (the scene loops, so one that passed before the page subscribed comes round again).
+      await p.waitForFunction(
+        () => {
+          const rows = [...document.querySelectorAll<HTMLElement>('#events li[data-stream="scene"]')];
+          return rows.some((li) => li.dataset.type === 'line_cross' && /gate in/.test(li.textContent ?? '')) && rows.some((li) => li.dataset.type === 'zone_enter' && /bay enter/.test(li.textContent ?? ''));
+        },
+        undefined,
+        { timeout: 90_000, polling: 200 },
+      );
+      const rows = await p.$$eval('#events li[data-stream="scene"]', (lis) => lis.map((li) => ({ id: (li as HTMLElement).dataset.id!, type: (li as HTMLElement).dataset.type!, text: li.textContent ?? '' })));
       expect(rows.map((r) => r.id)).toEqual(rows.map((r) => r.id).slice().sort().reverse());
-      expect(rows.some((r) => r.type === 'line_cross' && /gate in/.test(r.text))).toBe(true);
-      expect(rows.some((r) => r.type === 'zone_enter' && /bay enter/.test(r.text))).toBe(true);
-      await page.locator(SCENE).scrollIntoViewIfNeeded();
-      await page.screenshot({ path: join(artifacts, 'dashboard-analytics.png') });
+      await p.locator(SCENE).scrollIntoViewIfNeeded();
+      await p.screenshot({ path: join(artifacts, 'dashboard-analytics.png') });
 
       // A line: two clicks on the frame, a name, save. The tile does not open large meanwhile.
-      const canvas = page.locator(`${SCENE} canvas`);
+      const canvas = p.locator(`${SCENE} canvas`);
       const at = async (fx: number, fy: number): Promise<void> => {
         const box = (await canvas.boundingBox())!;
-        await page.mouse.click(box.x + fx * box.width, box.y + fy * box.height);
+        await p.mouse.click(box.x + fx * box.width, box.y + fy * box.height);
       };
-      await page.click(`${SCENE} .tools button:has-text("+ line")`);
+      await p.click(`${SCENE} .tools button:has-text("+ line")`);
       await at(0.1, 0.1);
       await at(0.4, 0.1);
-      await page.fill(`${SCENE} .tool-name`, 'top');
-      await page.click(`${SCENE} .tools button:has-text("save")`);
-      await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.lines === '2', SCENE, { timeout: 10_000, polling: 50 });
-      expect(await page.getAttribute(SCENE, 'class')).not.toContain('expanded');
+      await p.fill(`${SCENE} .tool-name`, 'top');
+      await p.click(`${SCENE} .tools button:has-text("save")`);
+      await p.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.lines === '2', SCENE, { timeout: 20_000, polling: 50 });
+      expect(await p.getAttribute(SCENE, 'class')).not.toContain('expanded');
       const top = (await analytics()).config.lines.find((l) => l.name === 'top')!;
       // Saved in source pixels of the 640x480 scene (clicks land within a pixel or two of 10% / 40%).
       expect(Math.abs(top.from[0] - 64)).toBeLessThan(4);
@@ -291,40 +300,41 @@ describe('dashboard', () => {
       expect(Math.abs(top.to[0] - 256)).toBeLessThan(4);
 
       // A zone: four corners, closed by clicking the first again; the default name.
-      await page.click(`${SCENE} .tools button:has-text("+ zone")`);
+      await p.click(`${SCENE} .tools button:has-text("+ zone")`);
       for (const [fx, fy] of [[0.05, 0.5], [0.3, 0.5], [0.3, 0.9], [0.05, 0.9], [0.05, 0.5]] as const) await at(fx, fy);
-      expect(await page.inputValue(`${SCENE} .tool-name`)).toBe('zone1');
-      await page.click(`${SCENE} .tools button:has-text("save")`);
-      await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.zones === '2', SCENE, { timeout: 10_000, polling: 50 });
+      expect(await p.inputValue(`${SCENE} .tool-name`)).toBe('zone1');
+      await p.click(`${SCENE} .tools button:has-text("save")`);
+      await p.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.zones === '2', SCENE, { timeout: 20_000, polling: 50 });
       const zone = (await analytics()).config.zones.find((z) => z.name === 'zone1')!;
       expect(zone.polygon).toHaveLength(4);
       expect((await analytics()).config.lines.map((l) => l.name)).toEqual(['gate', 'top']);
 
       // The server refuses a duplicate name: the message names the field, nothing is saved.
-      await page.click(`${SCENE} .tools button:has-text("+ line")`);
+      await p.click(`${SCENE} .tools button:has-text("+ line")`);
       await at(0.6, 0.2);
       await at(0.8, 0.3);
-      await page.fill(`${SCENE} .tool-name`, 'top');
-      await page.click(`${SCENE} .tools button:has-text("save")`);
-      await page.waitForFunction((sel) => /lines\[2\]\.name: duplicate line name "top"/.test(document.querySelector(`${sel} .tool-status`)?.textContent ?? ''), SCENE, { timeout: 10_000, polling: 50 });
-      await page.screenshot({ path: join(artifacts, 'dashboard-analytics-editor.png') });
-      await page.click(`${SCENE} .tools button:has-text("cancel")`);
+      await p.fill(`${SCENE} .tool-name`, 'top');
+      await p.click(`${SCENE} .tools button:has-text("save")`);
+      await p.waitForFunction((sel) => /lines\[2\]\.name: duplicate line name "top"/.test(document.querySelector(`${sel} .tool-status`)?.textContent ?? ''), SCENE, { timeout: 20_000, polling: 50 });
+      await p.screenshot({ path: join(artifacts, 'dashboard-analytics-editor.png') });
+      await p.click(`${SCENE} .tools button:has-text("cancel")`);
       expect((await analytics()).config.lines).toHaveLength(2);
 
       // Removing: the zone drawn above, chosen in the list of the tile's zones and lines.
-      await page.click(`${SCENE} select.tool-remove`);
-      expect(await page.$$eval(`${SCENE} select.tool-remove option`, (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['', 'zone:bay', 'zone:zone1', 'line:gate', 'line:top']);
-      await page.selectOption(`${SCENE} select.tool-remove`, 'zone:zone1');
-      await page.click(`${SCENE} .tools button:has-text("remove")`);
-      await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.zones === '1', SCENE, { timeout: 10_000, polling: 50 });
+      await p.click(`${SCENE} select.tool-remove`);
+      expect(await p.$$eval(`${SCENE} select.tool-remove option`, (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['', 'zone:bay', 'zone:zone1', 'line:gate', 'line:top']);
+      await p.selectOption(`${SCENE} select.tool-remove`, 'zone:zone1');
+      await p.click(`${SCENE} .tools button:has-text("remove")`);
+      await p.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.zones === '1', SCENE, { timeout: 20_000, polling: 50 });
       expect((await analytics()).config.zones.map((z) => z.name)).toEqual(['bay']);
       expect((await analytics()).config.lines.map((l) => l.name)).toEqual(['gate', 'top']);
-      expect(await page.textContent(`${SCENE} .tool-status`)).toBe('removed zone zone1');
-      expect(await page.isHidden(`${SCENE} .tools button:has-text("remove")`)).toBe(true);
+      expect(await p.textContent(`${SCENE} .tool-status`)).toBe('removed zone zone1');
+      expect(await p.isHidden(`${SCENE} .tools button:has-text("remove")`)).toBe(true);
     } finally {
+      await p.close();
       await fetch(`${server!.url}/api/streams/scene`, { method: 'DELETE' });
     }
-  }, 120_000);
+  }, 180_000);
 
   it('shows that it reconnects while the server is down and recovers when it is back on the same port', async () => {
     const port = server!.port;
