@@ -23,21 +23,31 @@ export class MotionIndicator {
     tile.addTools(this.meter);
   }
 
+  /**
+   * Called for every detections message, on screen or not: the DOM is written only where something
+   * changed, and the meter of a tile off screen waits for its next frame on screen, since every
+   * write makes the page lay out and draw again.
+   */
   update(d: DetectionsMessage): void {
     const m = d.motion;
-    this.meter.hidden = m === undefined;
+    if (this.meter.hidden !== (m === undefined)) this.meter.hidden = m === undefined;
     const data = this.tile.element.dataset;
     if (!m) {
-      delete data.motion;
-      delete data.inferred;
+      if (data.motion !== undefined) {
+        delete data.motion;
+        delete data.inferred;
+      }
       return;
     }
+    if (!this.tile.isOnScreen) return;
     const ran = d.inferred !== false;
-    this.fill.style.width = `${Math.min(100, 100 * Math.sqrt(m.changed / FULL_SCALE)).toFixed(1)}%`;
+    const width = `${Math.min(100, 100 * Math.sqrt(m.changed / FULL_SCALE)).toFixed(1)}%`;
+    if (this.fill.style.width !== width) this.fill.style.width = width;
     this.meter.classList.toggle('skipped', !ran);
-    this.meter.title = `motion: ${(100 * m.changed).toFixed(2)} % of the frame changed · detector ${ran ? 'ran' : 'skipped'} (${m.reason})`;
+    const title = `motion: ${(100 * m.changed).toFixed(2)} % of the frame changed · detector ${ran ? 'ran' : 'skipped'} (${m.reason})`;
+    if (this.meter.title !== title) this.meter.title = title;
     // Readable without the page's pixels (tests, accessibility tools).
-    data.motion = String(m.changed);
-    data.inferred = String(ran);
+    if (data.motion !== String(m.changed)) data.motion = String(m.changed);
+    if (data.inferred !== String(ran)) data.inferred = String(ran);
   }
 }

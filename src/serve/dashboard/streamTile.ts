@@ -21,6 +21,18 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, te
   return e;
 }
 
+/**
+ * Writes only what changed: every DOM write, even of the same value, makes the page compute style
+ * and draw again, and tiles are refreshed for every stats message, shown or not.
+ */
+function setText(e: HTMLElement, text: string): void {
+  if (e.textContent !== text) e.textContent = text;
+}
+
+function setAttribute(e: HTMLElement, name: string, value: string): void {
+  if (e.getAttribute(name) !== value) e.setAttribute(name, value);
+}
+
 /** Draws over a tile's frame; `pixelRatio` is canvas pixels per CSS pixel. */
 export type TileLayer = (ctx: CanvasRenderingContext2D, frame: { sourceWidth: number; sourceHeight: number; pixelRatio: number }) => void;
 
@@ -99,7 +111,8 @@ export class StreamTile {
     this.head.append(el('h2', 'tile-name', id), this.badge, this.openButton);
     this.view = el('div', 'tile-view');
     this.canvas = el('canvas', 'tile-canvas');
-    this.ctx = this.canvas.getContext('2d')!;
+    // Opaque: every pixel is drawn each time, and the compositor copies an opaque canvas instead of blending it.
+    this.ctx = this.canvas.getContext('2d', { alpha: false })!;
     this.message = el('div', 'tile-message');
     this.message.setAttribute('aria-hidden', 'true');
     this.messageText = el('strong', 'tile-message-text');
@@ -191,14 +204,19 @@ export class StreamTile {
   setIntersecting(on: boolean): void {
     const before = this.isOnScreen;
     this.intersecting = on;
-    if (!before && this.isOnScreen) this.invalidate();
+    if (!before && this.isOnScreen) this.cameOnScreen();
   }
 
   /** The page's tab came to the front or went behind. */
   setPageVisible(visible: boolean): void {
     const before = this.isOnScreen;
     this.pageVisible = visible;
-    if (!before && this.isOnScreen) this.invalidate();
+    if (!before && this.isOnScreen) this.cameOnScreen();
+  }
+
+  private cameOnScreen(): void {
+    this.refresh(performance.now());
+    this.invalidate();
   }
 
   get isOnScreen(): boolean {
@@ -218,7 +236,8 @@ export class StreamTile {
 
   /**
    * Recomputes what the tile says (state, frame age, stats) and updates its badge, message, stats
-   * and accessible name; called on every state or stats change and once a second.
+   * and accessible name; called on every state or stats change, once a second and when the tile
+   * comes on screen.
    */
   refresh(now: number): void {
     const frameAgeMs = this.lastFrameAt === undefined ? undefined : now - this.lastFrameAt;
@@ -226,22 +245,24 @@ export class StreamTile {
     const before = this.status;
     this.status = status;
     if (before?.dim !== status.dim) this.invalidate();
-    this.element.dataset.state = this.online ? (this.state ?? 'connecting') : 'disconnected';
-    this.element.dataset.condition = status.condition;
+    setAttribute(this.element, 'data-state', this.online ? (this.state ?? 'connecting') : 'disconnected');
+    setAttribute(this.element, 'data-condition', status.condition);
     this.element.classList.toggle('dim', status.dim);
-    this.badge.textContent = status.badge;
-    this.badge.className = `badge condition-${status.condition}`;
-    this.badge.title = status.detail ?? '';
-    this.message.hidden = status.message === undefined;
-    this.messageText.textContent = status.message ?? '';
-    this.messageDetail.textContent = status.message && status.detail && !status.message.includes(status.detail) ? status.detail : '';
-    this.element.setAttribute('aria-label', `${this.id}: ${status.summary}`);
-    const live = status.condition === 'live' || status.condition === 'degraded';
+    setText(this.badge, status.badge);
+    setAttribute(this.badge, 'class', `badge condition-${status.condition}`);
+    setAttribute(this.badge, 'title', status.detail ?? '');
+    if (this.message.hidden !== (status.message === undefined)) this.message.hidden = status.message === undefined;
+    setText(this.messageText, status.message ?? '');
+    setText(this.messageDetail, status.message && status.detail && !status.message.includes(status.detail) ? status.detail : '');
+    setAttribute(this.element, 'aria-label', `${this.id}: ${status.summary}`);
     this.drawTimes = this.drawTimes.filter((t) => now - t < VIEW_FPS_WINDOW_MS);
+    // The figures of a tile off screen wait until it is back (cameOnScreen).
+    if (!this.isOnScreen) return;
+    const live = status.condition === 'live' || status.condition === 'degraded';
     const lines = statsLines(this.stats, this.prevStats, live, this.stats ? this.drawTimes.length / (VIEW_FPS_WINDOW_MS / 1000) : undefined);
-    this.statsRows[0]!.textContent = lines.rates;
-    this.statsRows[1]!.textContent = lines.latency;
-    this.statsRows[2]!.textContent = lines.drops;
+    setText(this.statsRows[0]!, lines.rates);
+    setText(this.statsRows[1]!, lines.latency);
+    setText(this.statsRows[2]!, lines.drops);
   }
 
   /** Controls shown in the tile's header (e.g. the analytics editor's). */
