@@ -2,8 +2,8 @@
  * The dashboard as an operator uses it, in Chromium, against a scripted server (bench/dashboardReplay.ts:
  * the real dashboard files and protocol, with states, stats and frames on cue): tiles that say when a
  * camera went quiet, is starved or failed; a grid that fits 1/4/9/16 streams and a phone without
- * scrolling; readable tags; hidden tiles that take no video; acknowledgements that keep frames
- * coming under the server's window. Screenshots go to test/artifacts/.
+ * scrolling; readable tags; hidden tiles and a page in a background tab that take no video;
+ * acknowledgements that keep frames coming under the server's window. Screenshots go to test/artifacts/.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -305,6 +305,76 @@ describe('video cost per page', () => {
     } finally {
       frames.stop();
       await page.context().close();
+      await server.close();
+    }
+  }, 120_000);
+
+  it('takes no video while its tab is in the background, the tiles still live, and video again within a bounded time when it comes back', async () => {
+    const server = await ReplayServer.start({ dashboardDir, ackWindow: 2 });
+    const ids = ['cam1', 'cam2', 'cam3', 'cam4'];
+    for (const id of ids) server.setStats(replayStats(id));
+    const frames = pump(server, new Set(ids), { fps: 10 });
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    // Headless Chromium keeps every tab visible (another tab brought to the front, Target.activateTarget,
+    // a minimised window, Page.setWebLifecycleState: none hides a page), so the page's visibility is
+    // the one thing played from here: document.hidden and visibilityState as a background tab has
+    // them, and the visibilitychange event the browser fires.
+    await context.addInitScript(() => {
+      let hidden = false;
+      Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
+      Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+      Object.assign(window, {
+        setTabHidden(h: boolean): void {
+          hidden = h;
+          document.dispatchEvent(new Event('visibilitychange'));
+        },
+      });
+    });
+    const page = await context.newPage();
+    const setHidden = (h: boolean): Promise<void> => page.evaluate((v) => (window as unknown as { setTabHidden(h: boolean): void }).setTabHidden(v), h);
+    const tilesDrawn = (): Promise<Record<string, number>> =>
+      page.$$eval('article.tile', (ts) => Object.fromEntries(ts.map((t) => [(t as HTMLElement).dataset.stream!, Number((t as HTMLElement).dataset.frames)])));
+    const conditions = (): Promise<string[]> => page.$$eval('article.tile', (ts) => ts.map((t) => `${(t as HTMLElement).dataset.stream}: ${(t as HTMLElement).dataset.condition}`));
+    const waitServer = async (cond: () => boolean, what: string, ms: number): Promise<void> => {
+      const deadline = Date.now() + ms;
+      while (!cond()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      await page.goto(server.url);
+      await page.waitForFunction((list) => list.every((id) => Number(document.querySelector<HTMLElement>(`article.tile[data-stream="${id}"]`)?.dataset.frames) >= 3), ids, { timeout: 30_000, polling: 100 });
+      const client = [...server.clients][0]!;
+      expect(ids.every((id) => client.subscriptions.get(id)?.video === true)).toBe(true);
+
+      // To the background: the page tells the server it wants detections only.
+      await setHidden(true);
+      await waitServer(() => ids.every((id) => client.subscriptions.get(id)?.video === false), 'every stream subscribed without video', 15_000);
+      const sentAt = new Map(ids.map((id) => [id, { ...client.sent.get(id)! }]));
+      const drawnAt = await tilesDrawn();
+      // Longer than the 2 s after which a tile says "no signal": 30 frames at 10 fps, however long they take here.
+      await waitServer(() => ids.every((id) => client.sent.get(id)!.detectionsOnly - sentAt.get(id)!.detectionsOnly >= 30), '30 frames of detections per stream', 60_000);
+      for (const id of ids) expect({ id, video: client.sent.get(id)!.video - sentAt.get(id)!.video }).toEqual({ id, video: 0 });
+      // Nothing is drawn meanwhile, and the tiles say what is true: the cameras are live (their detections come).
+      expect(await tilesDrawn()).toEqual(drawnAt);
+      expect(await conditions()).toEqual(ids.map((id) => `${id}: live`));
+
+      // Back to the front: every tile asks for video again and draws new frames within a bounded time.
+      const videoAt = new Map(ids.map((id) => [id, client.sent.get(id)!.video]));
+      await setHidden(false);
+      await page.waitForFunction(
+        ([list, at]) => (list as string[]).every((id) => Number(document.querySelector<HTMLElement>(`article.tile[data-stream="${id}"]`)!.dataset.frames) >= (at as Record<string, number>)[id]! + 3),
+        [ids, drawnAt] as const,
+        { timeout: 15_000, polling: 100 },
+      );
+      for (const id of ids) expect({ id, video: client.sent.get(id)!.video > videoAt.get(id)! }).toEqual({ id, video: true });
+      expect(ids.every((id) => client.subscriptions.get(id)?.video === true)).toBe(true);
+      expect(await conditions()).toEqual(ids.map((id) => `${id}: live`));
+      await page.screenshot({ path: join(artifacts, 'dashboard-tab-back.png') });
+    } finally {
+      frames.stop();
+      await context.close();
       await server.close();
     }
   }, 120_000);
