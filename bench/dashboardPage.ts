@@ -5,7 +5,8 @@
  * Every variant runs in the same run, interleaved, `--rounds` times, beside a blank page (the
  * browser's own floor on this machine); the report gives each one's CPU as a ratio to the earlier
  * dashboard's grid in the same round, and for one camera large, the CPU above the blank page as a
- * ratio to the earlier dashboard's.
+ * ratio to the earlier dashboard's. A loaded machine draws fewer tiles than it is sent, so each line
+ * also gives the CPU per tile drawn.
  *
  *   npm run build && node dist/bench/dashboardPage.js [--before <git rev>] [--size 1280x720] [--seconds 10] [--rounds 2]
  */
@@ -171,8 +172,9 @@ async function main(): Promise<void> {
       const beforeLarge = results.get('before 1 large')!.cpu;
       for (const [name, s] of results) {
         const above = name.endsWith('large') ? `, above a blank page ${((s.cpu - floor) / (beforeLarge - floor)).toFixed(2)}x before 1 large` : '';
+        const perDraw = s.drawsPerSecond > 0 ? `  ${((1000 * s.cpu) / s.drawsPerSecond).toFixed(1)} ms cpu per tile drawn` : '';
         lines.push(
-          `round ${r}  ${name.padEnd(15)} cpu ${s.cpu.toFixed(2)} cores (${(s.cpu / base).toFixed(2)}x before grid${above})  page ${s.pageFps.toFixed(1)} fps  tiles drawn ${s.drawsPerSecond.toFixed(1)}/s  long tasks ${s.longTasks}`,
+          `round ${r}  ${name.padEnd(15)} cpu ${s.cpu.toFixed(2)} cores (${(s.cpu / base).toFixed(2)}x before grid${above})  page ${s.pageFps.toFixed(1)} fps  tiles drawn ${s.drawsPerSecond.toFixed(1)}/s${perDraw}  long tasks ${s.longTasks}`,
         );
         process.stdout.write(lines.at(-1)! + '\n');
       }
