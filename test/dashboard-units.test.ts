@@ -67,6 +67,18 @@ describe('FrameMailbox', () => {
     expect(released).toEqual(['img2', 'late']);
   });
 
+  it('forgets an undrawn pair without a picture on request, never one with a picture', () => {
+    const box = new FrameMailbox<string>(4);
+    box.addDetections(det(1));
+    expect(box.offer(box.claim(1)!)).toBe(true);
+    box.dropWithoutImage();
+    expect(box.take()).toBeUndefined();
+    box.addDetections(det(2));
+    expect(box.offer(box.claim(2)!, 'img2')).toBe(true);
+    box.dropWithoutImage();
+    expect(box.take()).toMatchObject({ seq: 2, image: 'img2' });
+  });
+
   it('keeps only the last few detections and restarts when seq goes back (server restart)', () => {
     const box = new FrameMailbox<string>(2);
     for (let s = 10; s <= 13; s++) box.addDetections(det(s));

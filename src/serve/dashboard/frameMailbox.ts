@@ -69,6 +69,11 @@ export class FrameMailbox<Image> {
     return p;
   }
 
+  /** Forgets an undrawn pair that has no picture (one with a picture stays). */
+  dropWithoutImage(): void {
+    if (this.latest && this.latest.image === undefined) this.latest = undefined;
+  }
+
   get pending(): boolean {
     return this.latest !== undefined;
   }

@@ -215,6 +215,10 @@ export class StreamTile {
   }
 
   private cameOnScreen(): void {
+    // Detections taken off screen belong to pictures this page never got: drawn over the last one
+    // it has (from before), they would show a scene that was not. That frame stays as it was
+    // drawn until video comes.
+    if (this.video) this.mailbox.dropWithoutImage();
     this.refresh(performance.now());
     this.invalidate();
   }
@@ -315,7 +319,7 @@ export class StreamTile {
     if (!this.isOnScreen) return undefined;
     const next = this.mailbox.take();
     if (next) {
-      // A detections-only pair (drawn off screen or without video) keeps the last picture.
+      // A detections-only pair (a stream without video) keeps the last picture.
       if (next.image === undefined && this.video && this.shownFrame?.image) next.image = this.shownFrame.image;
       else this.shownFrame?.image?.close();
       this.shownFrame = next;
