@@ -31,6 +31,8 @@ import { CLOSE_TOO_SLOW, type ClientDrops, type SubscriptionOptions } from './pr
 const CLOSE_GRACE_MS = 2000;
 /** Longest time between pings. */
 const MAX_PING_INTERVAL_MS = 1000;
+/** Messages sent as text frames, whether given as text or as its UTF-8 bytes. */
+const TEXT = { binary: false } as const;
 /** A tick this late means the event loop was blocked: pongs may be waiting unread, so nobody is judged on it. */
 const LATE_TICK_MS = 500;
 
@@ -46,7 +48,8 @@ export interface ClientSessionOptions {
 /** A frame waiting to be sent (the newest of its stream). */
 interface PendingFrame {
   seq: number;
-  detections: string;
+  /** The detections message: its UTF-8 bytes (encoded once for every client) or text. */
+  detections: Buffer | string;
   /** Kept only for acknowledged streams; for the others video is dropped at once (the byte bound). */
   video?: Buffer;
 }
@@ -123,7 +126,7 @@ export class ClientSession {
   }
 
   /** Sends a frame's detections (and video, if subscribed) under the window and the byte bound. */
-  deliver(stream: string, seq: number, detections: string, video: Buffer | undefined, now: number): void {
+  deliver(stream: string, seq: number, detections: Buffer | string, video: Buffer | undefined, now: number): void {
     if (!this.subscriptions.has(stream) || !this.isOpen()) return;
     this.flush(now);
     const frame: PendingFrame = { seq, detections, video: video && this.videoStreams.has(stream) ? video : undefined };
@@ -149,9 +152,9 @@ export class ClientSession {
   }
 
   /** Sends a frame's analytics events after its detections: when they fit under the bound, else dropped and counted. */
-  deliverEvents(stream: string, events: string): void {
+  deliverEvents(stream: string, events: Buffer | string): void {
     if (!this.subscriptions.has(stream) || !this.isOpen()) return;
-    if (this.fits(events.length, 1)) this.ws.send(events);
+    if (this.fits(events.length, 1)) this.ws.send(events, TEXT);
     else this.drop(stream, 'events');
   }
 
@@ -243,7 +246,7 @@ export class ClientSession {
   }
 
   private send(stream: string, frame: PendingFrame): void {
-    this.ws.send(frame.detections);
+    this.ws.send(frame.detections, TEXT);
     const acked = this.unacked.get(stream);
     acked?.push(frame.seq);
     if (!frame.video) return;

@@ -2,7 +2,8 @@
  * The `/ws` endpoint: accepts WebSocket upgrades, keeps a ClientSession per connection, and fans
  * every result out to the clients subscribed to its stream. It is the server's first result sink
  * ('drop': each client's backpressure drops, newest frame wins; see clientSession.ts). Each frame
- * is encoded once (one JSON string, one binary video message) and the same bytes go to every client.
+ * is encoded once (one JSON text, as UTF-8 bytes, and one binary video message) and the same bytes
+ * go to every client.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -205,8 +206,10 @@ export class WsGateway implements ResultSink {
   /** One frame to its subscribers: each video message encoded once per size, the same bytes for all. */
   private fanOut(result: FrameResult, plan: RenditionPlan | undefined, renditions: Renditions): void {
     const stream = result.streamId;
-    const detections = encodeDetections(result);
-    const events = encodeEvents(result);
+    // Encoded to UTF-8 once here: a string would be encoded again for every client by ws.send.
+    const detections = Buffer.from(encodeDetections(result));
+    const eventsText = encodeEvents(result);
+    const events = eventsText === undefined ? undefined : Buffer.from(eventsText);
     /** Video message by rendition width (undefined: the full JPEG); null: skipped. */
     const videos = new Map<number | undefined, Buffer | null>();
     const videoFor = (width: number | undefined): Buffer | null => {
