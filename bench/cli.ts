@@ -46,7 +46,8 @@ Sections (in run order):
              --render against without (without, with, without)
   motion     motion estimate per frame (and ffmpeg's grey output as the alternative); analysis
              fps of a mostly still clip with motion gating against without (target >= 1.8 x);
-             recall with gating on the same clip
+             recall with gating on the same clip; recall on small targets in 4K with and
+             without motion regions (not with --quick)
 
 Options:
   --quick              short inputs, fewer iterations, streams and clients (a few minutes)

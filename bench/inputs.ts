@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { redactUrl, sourceKind } from '../src/ingest/sourceUrl.js';
 import { ensureModel, repoRoot } from '../src/tools/modelgen/index.js';
-import { ensureDemoClip, generateClip, MOTION_SCENE_SECONDS } from '../src/tools/synth/index.js';
+import { ensureDemoClip, generateClip, groundTruthPath, MOTION_SCENE_SECONDS } from '../src/tools/synth/index.js';
 import { ffmpegPath } from '../src/ingest/ffmpeg.js';
 
 export const BENCH_MODEL = 'yolov10n-bench';
@@ -55,6 +55,13 @@ export async function stillClip1080(outDir: string): Promise<Clip> {
   const path = join(mediaDir(outDir), `synth-motion-1920x1080-10fps-${MOTION_SCENE_SECONDS}s-${CLIP_1080_KBPS / 1000}M.mp4`);
   if (!existsSync(path)) await generateClip({ out: path, width: 1920, height: 1080, fps: 10, seconds: MOTION_SCENE_SECONDS, scene: 'motion', maxKbps: CLIP_1080_KBPS });
   return { name: `mostly still 1080p 10 fps (${MOTION_SCENE_SECONDS} s, ${CLIP_1080_KBPS / 1000} Mbit/s)`, path };
+}
+
+/** 4K, 5 fps, 6 s of the random scene: 18-94 px targets, small for the frame (motion regions). */
+export async function smallTargets4k(outDir: string): Promise<Clip & { groundTruth: string }> {
+  const path = join(mediaDir(outDir), 'synth-small-targets-3840x2160-5fps-6s.mp4');
+  if (!existsSync(path)) await generateClip({ out: path, width: 3840, height: 2160, fps: 5, seconds: 6, targets: 8, seed: 3 });
+  return { name: 'small targets 4K 5 fps (6 s)', path, groundTruth: groundTruthPath(path) };
 }
 
 /** The demo clip the server shows by default (640x480, 15 fps, loops). */

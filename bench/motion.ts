@@ -9,13 +9,15 @@
  *    pipeline with the YOLOv10n-shaped model without, with, and again without motion gating:
  *    fps ratio (target 1.8), detector runs and skips by reason;
  *  - recall: the same clip with the synthetic-scene detector, every frame and gated, scored
- *    against the ground truth (found in >= 97 % of the frames where visible, detector on <= half).
+ *    against the ground truth (found in >= 97 % of the frames where visible, detector on <= half);
+ *  - regions: a 4K clip of small targets with the synthetic-scene detector on every frame, the
+ *    whole frame alone and with windows around motion (motion.regions): recall and fps of each.
  * The live counterpart is the capacity section's still scene (with and without gating).
  */
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { analyzeRecording } from '../src/pipeline/analyzeRecording.js';
-import { DEFAULT_MOTION, DEFAULT_TRACKER } from '../src/config/schema.js';
+import { DEFAULT_MOTION, DEFAULT_TRACKER, type MotionConfig } from '../src/config/schema.js';
 import { ffmpegPath, letterboxFilter } from '../src/ingest/ffmpeg.js';
 import { FrameDecoder } from '../src/ingest/decoder.js';
 import { probeSource } from '../src/ingest/probe.js';
@@ -69,10 +71,19 @@ export interface MotionRecall {
   target: { recall: number; inferredFraction: number };
 }
 
+/** Whole frame alone against windows around motion, on small targets in a 4K frame (detector on every frame both ways). */
+export interface MotionRegions {
+  clip: string;
+  model: string;
+  whole: { recall: number; fps: number };
+  regions: { recall: number; fps: number };
+}
+
 export interface MotionBenchResult {
   cost: MotionCost;
   analysis: MotionAnalysis;
   recall?: MotionRecall;
+  regions?: MotionRegions;
 }
 
 /** The estimate's time per decoded frame of `clip` at imgsz (every frame, real pixels). */
@@ -146,7 +157,7 @@ export async function ffmpegGreyCost(clip: Clip, imgsz: number, frames: number):
 }
 
 /** `analyze`'s pipeline over `clip` (results discarded), with or without gating. */
-export async function gatedAnalysis(clip: string, modelPath: string, gated: boolean, onResult: (r: FrameResult) => void = () => undefined): Promise<GatedRun> {
+export async function gatedAnalysis(clip: string, modelPath: string, gated: boolean | MotionConfig, onResult: (r: FrameResult) => void = () => undefined): Promise<GatedRun> {
   const ran: GatedRun['ran'] = {};
   const skipped: GatedRun['skipped'] = {};
   const summary = await analyzeRecording({
@@ -155,7 +166,7 @@ export async function gatedAnalysis(clip: string, modelPath: string, gated: bool
     conf: 0.25,
     batch: 4,
     tracker: DEFAULT_TRACKER,
-    motion: gated ? { ...DEFAULT_MOTION, enabled: true } : undefined,
+    motion: gated === true ? { ...DEFAULT_MOTION, enabled: true } : gated || undefined,
     onResult: (r) => {
       const m = r.motion;
       if (m) {
@@ -211,4 +222,15 @@ export async function motionRecall(clip: Clip, groundTruth: string, modelPath: s
     inferredFraction: r3(gated.inferred / Math.max(1, gated.frames)),
     target: { recall: 0.97, inferredFraction: 0.5 },
   };
+}
+
+export async function motionRegions(clip: Clip, groundTruth: string, modelPath: string): Promise<MotionRegions> {
+  const gt = await readGroundTruth(groundTruth);
+  const run = async (regions: boolean): Promise<{ recall: number; fps: number }> => {
+    const results: FrameResult[] = [];
+    const r = await gatedAnalysis(clip.path, modelPath, { ...DEFAULT_MOTION, enabled: true, keyframeSeconds: 0, regions }, (x) => results.push(x));
+    return { recall: recallOf(gt, results), fps: r.fps };
+  };
+  const whole = await run(false);
+  return { clip: clip.name, model: 'synthetic-det', whole, regions: await run(true) };
 }

@@ -244,7 +244,7 @@ export function renderReport(r: BenchResult): string {
     );
   }
   if (r.motion) {
-    const { cost, analysis: a, recall } = r.motion;
+    const { cost, analysis: a, recall, regions } = r.motion;
     const counts = (x: Partial<Record<string, number>>): string => Object.entries(x).map(([k, v]) => `${k} ${v}`).join(', ');
     parts.push(
       section(
@@ -257,7 +257,13 @@ export function renderReport(r: BenchResult): string {
           table(['clip', 'model', 'fps every frame (before / after)', 'fps gated', 'ratio', 'target', 'detector on', 'ran', 'skipped'], [
             [a.clip, a.model, `${a.everyFrameFps[0]} / ${a.everyFrameFps[1]}`, a.gated.fps, a.ratio, a.target, `${a.gated.inferred} / ${a.gated.frames}`, counts(a.gated.ran), counts(a.gated.skipped)],
           ]) +
-          (recall ? table(['recall, ' + recall.model, 'every frame', 'gated', 'still object (gated)', 'detector share (gated)'], [['found where visible', recall.everyFrame, recall.gated, recall.stillObject, recall.inferredFraction]]) : ''),
+          (recall ? table(['recall, ' + recall.model, 'every frame', 'gated', 'still object (gated)', 'detector share (gated)'], [['found where visible', recall.everyFrame, recall.gated, recall.stillObject, recall.inferredFraction]]) : '') +
+          (regions
+            ? table([`regions: ${regions.clip}, ${regions.model}, detector on every frame`, 'recall', 'fps'], [
+                ['whole frame', regions.whole.recall, regions.whole.fps],
+                ['with windows around motion', regions.regions.recall, regions.regions.fps],
+              ])
+            : ''),
       ),
     );
   }

@@ -15,8 +15,8 @@ import { analysisRun, type AnalysisRun } from './analysis.js';
 import { capacitySearch, stillSceneCapacity, type CapacityResult, type StillSceneCapacity } from './capacity.js';
 import { fanoutBench, type FanoutResult } from './fanout.js';
 import { httpBench, type HttpResult } from './http.js';
-import { benchModel, BENCH_MODEL, clip1080, demoClip, firstFrameJpeg, mediaDir, motionClip, sourceClips, stillClip1080, vtest, type Clip } from './inputs.js';
-import { ffmpegGreyCost, motionAnalysis, motionCost, motionRecall, type MotionBenchResult } from './motion.js';
+import { benchModel, BENCH_MODEL, clip1080, demoClip, firstFrameJpeg, mediaDir, motionClip, smallTargets4k, sourceClips, stillClip1080, vtest, type Clip } from './inputs.js';
+import { ffmpegGreyCost, motionAnalysis, motionCost, motionRecall, motionRegions, type MotionBenchResult } from './motion.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { MOTION_SCENE_STILL } from '../src/tools/synth/index.js';
 import { decodeLimit, type DecodeLimit, type SessionLimit } from './limits.js';
@@ -324,7 +324,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     // Quick mode takes the 320 model: three passes over 600 frames stay short.
     const analysis = await motionAnalysis(still, await model[q ? 320 : 640](), `${BENCH_MODEL} @ ${q ? 320 : 640}`);
     const recall = q ? undefined : await motionRecall(still, still.groundTruth, await ensureModel('synthetic-det', { imgsz: 640 }), MOTION_SCENE_STILL.id);
-    result.motion = { cost, analysis, ...(recall ? { recall } : {}) };
+    const small = q ? undefined : await smallTargets4k(o.outDir);
+    const regions = small ? await motionRegions(small, small.groundTruth, await ensureModel('synthetic-det', { imgsz: 640 })) : undefined;
+    result.motion = { cost, analysis, ...(recall ? { recall } : {}), ...(regions ? { regions } : {}) };
   });
 
   result.meta.seconds = r3((performance.now() - started) / 1000);

@@ -126,12 +126,13 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
     add('analytics', `${a.tracks} tracks, ${a.zones} zones, ${a.lines} lines (${a.frames} frames)`, `${f(a.medianFrameMs * 1000, 1)} us/frame p50`, `p95 ${f(a.p95FrameMs * 1000, 1)} us; target <= ${f(a.targetMs * 1000, 0)} us: ${mark(a.p95FrameMs <= a.targetMs)}; ${a.events} events`);
   }
   if (r.motion) {
-    const { cost, analysis: a, recall } = r.motion;
+    const { cost, analysis: a, recall, regions } = r.motion;
     add('motion', `motion image + estimate per frame, ${cost.clip} -> ${cost.imgsz}: CPU (wall p50)`, `${f(cost.imageCpuMsPerFrame, 2)} + ${f(cost.estimateCpuMsPerFrame, 2)} ms (${f(cost.imageMs.p50, 2)} + ${f(cost.estimateMs.p50, 2)})`, `ffmpeg decode + letterbox ${f(cost.ffmpeg.cpuMsPerFrame, 2)} ms CPU/frame; a grey 160 px ffmpeg output for the image: +${f(cost.ffmpeg.greyExtraCpuMsPerFrame, 2)} ms CPU/frame`);
     const skips = Object.entries(a.gated.skipped).map(([k, v]) => `${k} ${v}`).join(', ');
     const runs = Object.entries(a.gated.ran).map(([k, v]) => `${k} ${v}`).join(', ');
     add('motion', `analyze ${a.clip}, ${a.model}: without / with gating`, `${f(a.everyFrameFps[0])} (${f(a.everyFrameFps[1])} after) / ${f(a.gated.fps)} fps`, `${f(a.ratio, 2)} x; target >= ${a.target} x: ${mark(a.ratio >= a.target)}; detector on ${a.gated.inferred} of ${a.gated.frames} (${runs}); skipped ${skips}`);
     if (recall) add('motion', `recall on the same clip, ${recall.model}: every frame / gated / still object`, `${f(100 * recall.everyFrame)} / ${f(100 * recall.gated)} / ${f(100 * recall.stillObject)} %`, `detector on ${f(100 * recall.inferredFraction)} % of frames; targets >= ${100 * recall.target.recall} % and <= ${100 * recall.target.inferredFraction} %: ${mark(recall.gated >= recall.target.recall && recall.stillObject >= recall.target.recall && recall.inferredFraction <= recall.target.inferredFraction)}`);
+    if (regions) add('motion', `regions: recall on ${regions.clip}, ${regions.model}, whole frame / with windows around motion`, `${f(100 * regions.whole.recall)} / ${f(100 * regions.regions.recall)} %`, `${f(regions.whole.fps, 2)} / ${f(regions.regions.fps, 2)} fps (detector on every frame both ways)`);
   }
   if (r.render) {
     const { draw, analysis: a } = r.render;
