@@ -4,7 +4,7 @@
  * socket buffers; a client that stops acknowledging gets nothing more and keeps its connection),
  * a client that stops reading is cut off within stuckClientTimeoutMs (item 4), control-message
  * floods are rate limited (item 5), and unsubscribing from a stream never subscribed gets one
- * answer (item 11).
+ * answer (item 11); and how a frame is written to a client (one cork per frame).
  */
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { ensureDemoClip } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import type { RunningServer } from '../src/serve/server.js';
 import { ThrottledReader } from '../bench/throttledReader.js';
+import { ClientSession } from '../src/serve/clientSession.js';
 import { TestClient, api, percentile, sleep, startTestServer, until } from './helpers/serveHarness.js';
 
 const STUCK_MS = 6000;
@@ -198,5 +199,30 @@ describe('slow and abusive clients', () => {
     expect(c.control.filter((m) => m.type === 'unsubscribed')).toEqual([{ type: 'unsubscribed', streams: ['demo'] }]);
     expect(c.errors[1]).toMatchObject({ code: 'not_subscribed', message: 'not subscribed to: nope' });
     c.close();
+  });
+});
+
+describe('frame writes', () => {
+  it("a frame's detections and video are written under one cork; video still goes only under 3/4 of the bound", () => {
+    const calls: string[] = [];
+    const ws = {
+      OPEN: 1,
+      readyState: 1,
+      bufferedAmount: 0,
+      send: (m: Buffer | string, o?: { binary?: boolean }) => calls.push(`send ${typeof m === 'string' || o?.binary === false ? 'text' : 'binary'} ${m.length}`),
+      on: () => ws,
+      ping: () => undefined,
+    };
+    const socket = { cork: () => calls.push('cork'), uncork: () => calls.push('uncork') };
+    const session = new ClientSession(ws as unknown as WebSocket, { bufferBytes: 1000, stuckTimeoutMs: 60_000, ackWindow: 2, onDrop: () => undefined, socket });
+    session.subscribe(['a'], { video: true });
+    session.deliver('a', 1, Buffer.from('{"type":"detections"}'), Buffer.alloc(600), 0);
+    expect(calls).toEqual(['cork', 'send text 21', 'send binary 600', 'uncork']);
+    // 100 bytes queued: 100 + 21 + 650 is over 750, so the video is dropped; the detections go.
+    calls.length = 0;
+    ws.bufferedAmount = 100;
+    session.deliver('a', 2, Buffer.from('{"type":"detections"}'), Buffer.alloc(650), 1);
+    expect(calls).toEqual(['cork', 'send text 21', 'uncork']);
+    expect(session.drops).toEqual({ video: 1, detections: 0, events: 0 });
   });
 });

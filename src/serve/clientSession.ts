@@ -43,6 +43,8 @@ export interface ClientSessionOptions {
   ackWindow: number;
   /** Called for every message dropped for this client, with the stream it belonged to. */
   onDrop(stream: string): void;
+  /** The connection under `ws`, corked while a frame's messages are written. */
+  socket?: { cork(): void; uncork(): void };
 }
 
 /** A frame waiting to be sent (the newest of its stream). */
@@ -246,13 +248,20 @@ export class ClientSession {
   }
 
   private send(stream: string, frame: PendingFrame): void {
-    this.ws.send(frame.detections, TEXT);
     const acked = this.unacked.get(stream);
     acked?.push(frame.seq);
-    if (!frame.video) return;
-    // An acknowledged frame fitted as a whole; otherwise video goes only under 3/4 of the bound.
-    if (acked || this.fits(frame.video.length, 0.75)) this.ws.send(frame.video);
-    else this.drop(stream, 'video');
+    // An acknowledged frame fitted as a whole; otherwise video goes only under 3/4 of the bound
+    // (judged before the detections are written, as if they were queued already).
+    const video = frame.video && (acked || this.fits(frame.detections.length + frame.video.length, 0.75)) ? frame.video : undefined;
+    if (frame.video && !video) this.drop(stream, 'video');
+    // A frame's messages leave in one write (one system call per frame, not per message).
+    this.options.socket?.cork();
+    try {
+      this.ws.send(frame.detections, TEXT);
+      if (video) this.ws.send(video);
+    } finally {
+      this.options.socket?.uncork();
+    }
   }
 
   private windowFull(stream: string): boolean {

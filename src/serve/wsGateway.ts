@@ -160,7 +160,7 @@ export class WsGateway implements ResultSink {
 
   /** Completes an HTTP upgrade request already authorised by the caller. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket));
   }
 
   /** One frame to every subscriber: encoded once, the same bytes for all. Never throws. */
@@ -239,7 +239,7 @@ export class WsGateway implements ResultSink {
     }
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, socket: Duplex): void {
     if (this.sessions.size >= this.settings.maxClients) {
       ws.close(CLOSE_TOO_MANY_CLIENTS, 'too many clients');
       return;
@@ -249,6 +249,7 @@ export class WsGateway implements ResultSink {
       stuckTimeoutMs: this.settings.stuckClientTimeoutMs,
       ackWindow: this.settings.ackWindow,
       onDrop: (stream) => this.clientDrops.add(stream),
+      socket,
     });
     this.sessions.add(session);
     this.accepted++;
