@@ -49,6 +49,8 @@ export interface SourceInfo {
   /** Duration in seconds when known. */
   duration?: number;
   codec: string;
+  /** ffprobe's `color_space` of the video (e.g. bt709, smpte170m), when the stream declares one. */
+  colorSpace?: string;
   /** Codec of the first audio stream, when there is one (a rendered copy of the video can carry it). */
   audioCodec?: string;
   /** True for finite sources (files, files over HTTP, HLS recordings); false for live streams. */
@@ -71,19 +73,26 @@ export interface Frame {
   rgb: Uint8Array;
   /** JPEG of the source frame when the stream produces video for clients. */
   jpeg?: Uint8Array;
-  /** The source frame itself (RGB, HWC) when a consumer draws on it (analyze --render, --report). */
+  /** The source frame itself (yuv420p) when a consumer draws on it (analyze --render, --report). */
   source?: SourceImage;
 }
 
 /**
- * A source frame's pixels, RGB HWC uint8, at the source's (probed) size. A source that changes
- * resolution mid-stream is scaled back to that size, so a run's images keep one size.
+ * A source frame's pixels at the source's (probed) size, as the decoder has them: planar yuv420p,
+ * limited range (the Y plane, then U and V at half the width and height, rounded up), in the
+ * source's colour matrix (SourceInfo.colorSpace). A source that changes resolution mid-stream is
+ * scaled back to that size, so a run's images keep one size.
  */
 export interface SourceImage {
   width: number;
   height: number;
-  rgb: Uint8Array;
+  yuv: Uint8Array;
+  /** The matrix of its YUV (ingest/yuv.ts matrixOf). */
+  matrix: YuvMatrix;
 }
+
+/** YCbCr matrices: BT.601 (SD, and ffmpeg's assumption when a stream declares none), BT.709 (HD), BT.2020. */
+export type YuvMatrix = 'bt601' | 'bt709' | 'bt2020';
 
 /** COCO-style uncompressed RLE, column-major (Fortran order) like pycocotools, at source resolution. */
 export interface MaskRle {

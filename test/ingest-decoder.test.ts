@@ -299,18 +299,24 @@ describe('FrameDecoder', () => {
     const texture = clip('src-texture.mkv', 'testsrc2=size=320x240:rate=10', 0.5);
     const frames = await collect(await decoder(path, { source: true, jpeg: { quality: 80 } }));
     expect(frames.length).toBe(15);
+    // yuv420p, limited range: the Y plane, then U and V of half the size rounded up (167x106).
+    const oddSize = 333 * 211 + 2 * 167 * 106;
+    const rampDirect = ffmpeg('-i', path, '-vf', 'scale=out_range=tv,format=yuv420p', '-f', 'rawvideo', 'pipe:1');
+    let last = -1;
     for (const f of frames) {
       const src = f.source!;
-      expect([src.width, src.height, src.rgb.length]).toEqual([333, 211, 333 * 211 * 3]);
-      const centre = src.rgb[(105 * 333 + 166) * 3];
-      expect(Math.abs(centre - (16 + f.index * 8))).toBeLessThanOrEqual(2);
+      expect([src.width, src.height, src.yuv.length]).toEqual([333, 211, oddSize]);
+      expect(Buffer.from(src.yuv).equals(rampDirect.subarray(f.index * oddSize, (f.index + 1) * oddSize))).toBe(true);
+      const centre = src.yuv[105 * 333 + 166];
+      expect(centre).toBeGreaterThan(last);
+      last = centre;
       expect(f.jpeg).toBeDefined();
     }
     const textured = await collect(await decoder(texture, { source: true }));
-    const direct = ffmpeg('-i', texture, '-vf', 'scale=flags=bilinear,format=rgb24', '-f', 'rawvideo', 'pipe:1');
-    const size = 320 * 240 * 3;
-    textured.forEach((f, i) => expect(Buffer.from(f.source!.rgb).equals(direct.subarray(i * size, (i + 1) * size))).toBe(true));
-    expect(textured[0].source!.rgb.buffer).not.toBe(textured[1].source!.rgb.buffer);
+    const direct = ffmpeg('-i', texture, '-vf', 'scale=flags=bilinear,format=yuv420p', '-f', 'rawvideo', 'pipe:1');
+    const size = 320 * 240 * 1.5;
+    textured.forEach((f, i) => expect(Buffer.from(f.source!.yuv).equals(direct.subarray(i * size, (i + 1) * size))).toBe(true));
+    expect(textured[0].source!.yuv.buffer).not.toBe(textured[1].source!.yuv.buffer);
   });
 
   it('source output after a resolution change keeps the first size (scaled back to it)', async () => {
@@ -318,7 +324,7 @@ describe('FrameDecoder', () => {
     writeFileSync(joined, Buffer.concat([tsSegment('sa.ts', '320x240', 0), tsSegment('sb.ts', '640x480', 1)]));
     const frames = await collect(await decoder(joined, { dstWidth: 320, dstHeight: 320, source: true }));
     expect(frames).toHaveLength(20);
-    for (const f of frames) expect([f.source!.width, f.source!.height, f.source!.rgb.length]).toEqual([320, 240, 320 * 240 * 3]);
+    for (const f of frames) expect([f.source!.width, f.source!.height, f.source!.yuv.length]).toEqual([320, 240, 320 * 240 * 1.5]);
     expect(frames[15].letterbox).toMatchObject({ srcWidth: 640, srcHeight: 480 });
   });
 

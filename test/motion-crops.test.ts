@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { yuvToRgb } from '../src/ingest/yuv.js';
+import type { SourceImage } from '../src/types.js';
 import { cropInput, cropLetterbox, mergeCropDetections, planCrops, PAD_LEVEL, type Crop } from '../src/motion/crops.js';
 import type { Box, Detection } from '../src/types.js';
 
@@ -47,19 +49,43 @@ describe('planCrops', () => {
 });
 
 describe('cropInput', () => {
-  const source = (width: number, height: number) => {
-    const rgb = new Uint8Array(width * height * 3);
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) rgb.set([x % 256, y % 256, (x + y) % 256], (y * width + x) * 3);
-    return { width, height, rgb };
+  // A yuv420p frame (odd width: chroma planes of half the size rounded up) with a pattern in each plane.
+  const Y = (x: number, y: number): number => 16 + ((x + 2 * y) % 200);
+  const U = (cx: number, _cy: number): number => 100 + (cx % 50);
+  const V = (_cx: number, cy: number): number => 150 - (cy % 40);
+  const source = (width: number, height: number): SourceImage => {
+    const [cw, ch] = [(width + 1) >> 1, (height + 1) >> 1];
+    const yuv = new Uint8Array(width * height + 2 * cw * ch);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) yuv[y * width + x] = Y(x, y);
+    for (let cy = 0; cy < ch; cy++) {
+      for (let cx = 0; cx < cw; cx++) {
+        yuv[width * height + cy * cw + cx] = U(cx, cy);
+        yuv[width * height + cw * ch + cy * cw + cx] = V(cx, cy);
+      }
+    }
+    return { width, height, yuv, matrix: 'bt709' };
+  };
+  /** The RGB of the mean Y, U, V of the source pixels [x0, x1) x [y0, y1): what a model pixel covering them gets. */
+  const meanRgb = (x0: number, y0: number, x1: number, y1: number): number[] => {
+    const s = [0, 0, 0];
+    for (let y = y0; y < y1; y++) {
+      for (let x = x0; x < x1; x++) {
+        s[0] += Y(x, y);
+        s[1] += U(x >> 1, y >> 1);
+        s[2] += V(x >> 1, y >> 1);
+      }
+    }
+    const n = (x1 - x0) * (y1 - y0);
+    return yuvToRgb(s[0] / n, s[1] / n, s[2] / n, 'bt709');
   };
 
-  it('copies the window at 1 source pixel per model pixel', () => {
-    const src = source(40, 30);
-    const crop: Crop = { x: 10, y: 5, width: 8, height: 8, motion: 0 };
+  it('copies the window at 1 source pixel per model pixel, in RGB by the source matrix', () => {
+    const src = source(41, 30);
+    const crop: Crop = { x: 11, y: 5, width: 8, height: 8, motion: 0 };
     const lb = cropLetterbox(crop, 8, 8);
     const out = cropInput(src, crop, lb);
     for (const [ox, oy] of [[0, 0], [7, 7], [3, 5]] as const) {
-      expect([...out.subarray((oy * 8 + ox) * 3, (oy * 8 + ox) * 3 + 3)]).toEqual([10 + ox, 5 + oy, 15 + ox + oy]);
+      expect([...out.subarray((oy * 8 + ox) * 3, (oy * 8 + ox) * 3 + 3)]).toEqual(yuvToRgb(Y(11 + ox, 5 + oy), U((11 + ox) >> 1, (5 + oy) >> 1), V((11 + ox) >> 1, (5 + oy) >> 1), 'bt709'));
     }
   });
 
@@ -71,9 +97,9 @@ describe('cropInput', () => {
     expect(lb).toMatchObject({ resizedWidth: 8, resizedHeight: 4, padX: 0, padY: 2 });
     const out = cropInput(src, crop, lb);
     expect([...out.subarray(0, 3)]).toEqual([PAD_LEVEL, PAD_LEVEL, PAD_LEVEL]);
-    // Model pixel (1, 0) of the content covers source x 6..7, y 2..3: means 6.5 and 2.5, rounded half up.
+    // Model pixel (1, 0) of the content covers source x 6..7, y 2..3.
     const o = ((2 * 8) + 1) * 3;
-    expect([...out.subarray(o, o + 3)]).toEqual([7, 3, 9]);
+    expect([...out.subarray(o, o + 3)]).toEqual(meanRgb(6, 2, 8, 4));
     expect([...out.subarray((7 * 8 + 7) * 3)]).toEqual([PAD_LEVEL, PAD_LEVEL, PAD_LEVEL]);
   });
 });

@@ -3,6 +3,7 @@
  * which frames reach the model, what skipped frames carry forward, the tracker kept alive over long
  * skips, the same decisions whatever the number of frames in flight, and a flush starting over.
  */
+import { createImage, fillRect } from '../src/output/render/image.js';
 import { describe, expect, it } from 'vitest';
 import { buildStageChain } from '../src/pipeline/stages.js';
 import { DEFAULT_TRACKER, type MotionConfig } from '../src/config/schema.js';
@@ -149,13 +150,13 @@ describe('motion stage', () => {
 function sourceFrame(seq: number, square?: Box): Frame {
   const lb = computeLetterbox(256, 192, 64, 64);
   const rgb = new Uint8Array(64 * 64 * 3).fill(100);
-  const src = new Uint8Array(256 * 192 * 3).fill(100);
+  const src = createImage(256, 192, [100, 100, 100]);
   if (square) {
-    for (let y = square[1]; y < square[3]; y++) for (let x = square[0]; x < square[2]; x++) src.set([220, 40, 40], (y * 256 + x) * 3);
+    fillRect(src, square[0], square[1], square[2], square[3], [220, 40, 40]);
     for (let y = square[1] / 4; y < square[3] / 4; y++) for (let x = square[0] / 4; x < square[2] / 4; x++) rgb.set([220, 40, 40], ((y + lb.padY) * 64 + x + lb.padX) * 3);
   }
   rgb[0] = 0;
-  return { ...fakeFrame(seq, { lb }), rgb, source: { width: 256, height: 192, rgb: src } };
+  return { ...fakeFrame(seq, { lb }), rgb, source: { width: 256, height: 192, yuv: src.data, matrix: src.matrix } };
 }
 
 describe('motion regions', () => {
@@ -172,7 +173,10 @@ describe('motion regions', () => {
     expect(windows[0]!.streamId).toBe('s#region0');
     // At one source pixel per model pixel: a 64 x 64 window, red where the square is.
     expect(windows[0]!.letterbox).toMatchObject({ srcWidth: 64, srcHeight: 64, scale: 1, padX: 0, padY: 0 });
-    const red = windows[0]!.rgb.filter((_, i) => i % 3 === 0).filter((v) => v === 220).length;
+    const px = windows[0]!.rgb;
+    let red = 0;
+    // (Through YUV and back: within a step or two of the square's colour.)
+    for (let i = 0; i < px.length; i += 3) if (Math.abs(px[i]! - 220) <= 2 && Math.abs(px[i + 1]! - 40) <= 2 && Math.abs(px[i + 2]! - 40) <= 2) red++;
     expect(red).toBe(24 * 24);
     // The fake model's box for the frame (20 x 20 at 10, 10) and for the window, moved into the source near the square.
     expect(moved.detections).toHaveLength(2);

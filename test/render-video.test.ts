@@ -13,7 +13,10 @@ import { encodeArgs, ffmpegPath } from '../src/ingest/ffmpeg.js';
 import { probeSource } from '../src/ingest/probe.js';
 import { generateClip, readGroundTruth, type GtFrame } from '../src/tools/synth/index.js';
 import { VideoRenderer } from '../src/output/render/videoRenderer.js';
-import { styleFor } from '../src/output/render/annotate.js';
+import { styleFor, type AnnotatorOptions } from '../src/output/render/annotate.js';
+import { rgbToYuv, yuvToRgb } from '../src/output/render/yuv.js';
+import { encodeRle } from '../src/infer/adapters/rle.js';
+import { rotatedCopy } from './helpers/rotation.js';
 import { classRgb } from '../src/output/render/palette.js';
 import type { Box, Detection, FrameResult } from '../src/types.js';
 import { colourDistance, decodeFrames, meanDifference, outerEdgePoints, probeVideo, rgbAt } from './helpers/renderedVideo.js';
@@ -25,10 +28,10 @@ function ffmpeg(...args: string[]): void {
 }
 
 /** Decodes `input` with source frames and renders `detectionsOf(frame)` on each into `out`. */
-async function render(input: string, out: string, detectionsOf: (index: number) => Detection[], crf = 18): Promise<number> {
+async function render(input: string, out: string, detectionsOf: (index: number) => Detection[], crf = 18, annotator?: AnnotatorOptions): Promise<number> {
   const info = await probeSource(input);
   const decoder = new FrameDecoder({ streamId: 't', url: input, info, dstWidth: 320, dstHeight: 320, source: true });
-  const renderer = new VideoRenderer({ out, source: info, crf, preset: 'veryfast' });
+  const renderer = new VideoRenderer({ out, source: info, crf, preset: 'veryfast', annotator });
   let n = 0;
   for await (const f of decoder.frames()) {
     const r: FrameResult = { streamId: 't', seq: f.seq, index: f.index, pts: f.pts, width: f.letterbox.srcWidth, height: f.letterbox.srcHeight, detections: detectionsOf(f.index), timing: { captureTs: f.captureTs, stages: {} }, source: f.source };
@@ -156,4 +159,84 @@ describe('rendered video: audio and odd sizes', () => {
     await expect(render(input, out, () => [])).rejects.toThrow(/render: ffmpeg/);
     expect(existsSync(out)).toBe(false);
   });
+});
+
+/** A detection of `cls` whose mask is the rectangle [x0, x1) x [y0, y1) of a width x height frame. */
+function masked(cls: number, [x0, y0, x1, y1]: Box, width: number, height: number): Detection {
+  const m = new Uint8Array(width * height);
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) m[y * width + x] = 1;
+  return { box: [x0, y0, x1, y1], score: 0.9, class: cls, label: `c${cls}`, mask: encodeRle(m, width, height) };
+}
+
+/** The mean colour of the inner part of a region (away from its edges, where 4:2:0 and H.264 blur). */
+function meanColour(frame: Uint8Array, width: number, [x0, y0, x1, y1]: Box, inset = 6): number[] {
+  const sum = [0, 0, 0];
+  let n = 0;
+  for (let y = y0 + inset; y < y1 - inset; y++) {
+    for (let x = x0 + inset; x < x1 - inset; x++) {
+      rgbAt(frame, width, x, y).forEach((v, i) => (sum[i] += v));
+      n++;
+    }
+  }
+  return sum.map((v) => v / n);
+}
+
+describe('rendered video: colours drawn in YUV', () => {
+  // Odd corners and an odd frame size: the regions cut chroma blocks at their edges.
+  const regions: Array<[number, Box]> = [
+    [0, [21, 31, 101, 111]],
+    [9, [121, 31, 201, 111]],
+    [14, [221, 131, 301, 221]],
+  ];
+  const grey: [number, number, number] = [128, 128, 128];
+
+  for (const [name, tags] of [
+    ['BT.601 (no colour tags)', []],
+    ['BT.709 (tagged)', ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709']],
+  ] as const) {
+    it(`palette colours decode to themselves and masks blend with the picture, ${name} source`, async () => {
+      const [w, h] = [321, 241];
+      const input = join(dir, `flat-${tags.length}.mkv`);
+      // (lavfi's colour source rounds a yuv420p size down to even numbers: cropped from RGB instead.)
+      ffmpeg('-f', 'lavfi', '-i', `color=c=0x808080:s=${w + 1}x${h + 1}:r=10,format=rgb24,crop=${w}:${h}:0:0`, '-t', '0.4', '-c:v', 'ffv1', '-pix_fmt', 'yuv420p', ...tags, input);
+      const info = await probeSource(input);
+      const matrix = tags.length ? 'bt709' : 'bt601';
+      expect(info.colorSpace).toBe(tags.length ? 'bt709' : undefined);
+      const detections = regions.map(([cls, b]) => masked(cls, b, w, h));
+      for (const opacity of [1, 0.45]) {
+        const out = join(dir, `flat-${tags.length}-${opacity}.mp4`);
+        await render(input, out, () => detections, 12, { maskOpacity: opacity });
+        expect(probeVideo(out)).toMatchObject({ width: w + 1, height: h + 1 });
+        const frames = decodeFrames(out, w + 1, h + 1);
+        for (const [cls, box] of regions) {
+          // The expected colour: the class colour over grey at the mask's alpha, blended in Y, U, V.
+          const a = Math.round(opacity * 256);
+          const c = rgbToYuv(classRgb(cls), matrix);
+          const g = rgbToYuv(grey, matrix);
+          const want = yuvToRgb(...(c.map((v, i) => (g[i] * (256 - a) + v * a) >> 8) as [number, number, number]), matrix);
+          const got = meanColour(frames[frames.length - 1], w + 1, box);
+          got.forEach((v, i) => expect(Math.abs(v - want[i]), `class ${cls} channel ${i}: ${got.map(Math.round)} vs ${want}`).toBeLessThan(6));
+        }
+        // Away from the masks, the boxes and the tags the picture is the source's grey.
+        meanColour(frames[0], w + 1, [0, 150, 100, 241], 2).forEach((v) => expect(Math.abs(v - 128)).toBeLessThan(3));
+      }
+    }, 120_000);
+  }
+
+  it('a rotated source (display matrix) is drawn and encoded upright at its displayed size', async () => {
+    const upright = join(dir, 'portrait.mkv');
+    ffmpeg('-f', 'lavfi', '-i', 'color=c=0x808080:s=240x320:r=10,format=yuv420p', '-t', '0.4', '-c:v', 'ffv1', upright);
+    // Stored 320x240, shown turned by 90 degrees: 240x320.
+    const input = rotatedCopy(upright, 90, join(dir, 'rotated.mp4'), ffmpegPath());
+    const info = await probeSource(input);
+    expect([info.width, info.height, info.rotation]).toEqual([240, 320, 90]);
+    // A region only a 240x320 frame has (y beyond 240).
+    const box: Box = [30, 230, 110, 310];
+    const out = join(dir, 'rotated-rendered.mp4');
+    await render(input, out, () => [masked(5, box, 240, 320)], 12, { maskOpacity: 1 });
+    expect(probeVideo(out)).toMatchObject({ width: 240, height: 320 });
+    const frames = decodeFrames(out, 240, 320);
+    meanColour(frames[0], 240, box).forEach((v, i) => expect(Math.abs(v - classRgb(5)[i])).toBeLessThan(6));
+    meanColour(frames[0], 240, [150, 150, 240, 230], 2).forEach((v) => expect(Math.abs(v - 128)).toBeLessThan(3));
+  }, 120_000);
 });

@@ -14,6 +14,7 @@ import { DEFAULT_MODEL, DEFAULT_MOTION, DEFAULT_STREAM, EXECUTION_PROVIDERS, typ
 import { urlScheme } from '../ingest/sourceUrl.js';
 import { FILE_SINKS, isResultFormat, RESULT_FORMATS, type OutputKind } from '../output/sinks.js';
 import { X264_PRESETS } from '../ingest/ffmpeg.js';
+import { DEFAULT_CRF, DEFAULT_PRESET } from '../output/render/videoRenderer.js';
 import { log } from '../log.js';
 import { analyzeInto, runPool, sharedOptions, type AnalysisChoices, type OutputChoice, type SharedOptions } from './analyzeJobs.js';
 import { JobQueue, type AnalyzeJobData } from '../cluster/jobQueue.js';
@@ -197,9 +198,9 @@ function run(argv: string[]): Promise<number> {
     const batch = numberOption('batch', values.batch, DEFAULT_MODEL.maxBatch, { min: 1, max: 64, integer: true });
     const threads = numberOption('threads', values.threads, DEFAULT_MODEL.intraOpThreads, { min: 0, max: 256, integer: true });
     const decodeNice = numberOption('decode-nice', values['decode-nice'], 19, { min: 0, max: 19, integer: true });
-    const crf = numberOption('crf', values.crf, 23, { min: 0, max: 51, integer: true });
+    const crf = numberOption('crf', values.crf, DEFAULT_CRF, { min: 0, max: 51, integer: true });
     const jobs = numberOption('jobs', values.jobs, 1, { min: 1, max: 64, integer: true });
-    const preset = values.preset ?? 'veryfast';
+    const preset = values.preset ?? DEFAULT_PRESET;
     if (!(X264_PRESETS as readonly string[]).includes(preset)) throw new UsageError(`--preset must be one of ${X264_PRESETS.join(', ')}, got "${preset}"`);
     const providers = choiceListOption('providers', values.providers, EXECUTION_PROVIDERS);
     const classes = values.classes?.split(',').map((s) => {

@@ -39,6 +39,7 @@ import { InputHeaderParser } from './inputHeader.js';
 import { JpegSplitter } from './jpegStream.js';
 import { computeLetterbox } from './letterbox.js';
 import { RawFrameSplitter } from './rawFrames.js';
+import { matrixOf, yuv420Bytes } from './yuv.js';
 import { RisingPts } from './risingPts.js';
 import { isFiniteType, typeFromUrl } from './sourceType.js';
 import { redactUrl } from './sourceUrl.js';
@@ -178,7 +179,7 @@ export class FrameDecoder {
     }
     if (opts.source) {
       if (!opts.info) throw new Error('FrameDecoder: source frames need the probed size (info)');
-      this.sourceSplitter = new RawFrameSplitter(opts.info.width * opts.info.height * 3);
+      this.sourceSplitter = new RawFrameSplitter(yuv420Bytes(opts.info.width, opts.info.height));
     }
   }
 
@@ -482,7 +483,7 @@ export class FrameDecoder {
     const jpeg = this.opts.jpeg ? this.jpegs.shift() : undefined;
     if (jpeg) frame.jpeg = new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.length);
     const source = this.sourceSplitter ? this.sources.shift() : undefined;
-    if (source && this.opts.info) frame.source = { width: this.opts.info.width, height: this.opts.info.height, rgb: new Uint8Array(source.buffer, source.byteOffset, source.length) };
+    if (source && this.opts.info) frame.source = { width: this.opts.info.width, height: this.opts.info.height, yuv: new Uint8Array(source.buffer, source.byteOffset, source.length), matrix: matrixOf(this.opts.info.colorSpace) };
     this.updateFlow();
     return frame;
   }

@@ -138,8 +138,9 @@ export interface DecodeSpec {
   /** Second output: MJPEG of the source frame on fd 3, at most maxWidth wide (0 or undefined: as wide as the source). */
   jpeg?: { quality: number; maxWidth?: number };
   /**
-   * Another output: the source frame itself as rgb24 at width x height (the probed size: a source
-   * that changes resolution is scaled back to it, so the frames keep one size), on sourceFd(spec).
+   * Another output: the source frame itself as yuv420p, limited range, at width x height (the
+   * probed size: a source that changes resolution is scaled back to it, so the frames keep one
+   * size), on sourceFd(spec).
    */
   source?: { width: number; height: number };
   /** Deinterlace (bwdif, one frame per frame): every frame, or the frames flagged interlaced. */
@@ -212,10 +213,10 @@ export function decodeArgs(spec: DecodeSpec, binary: string): string[] {
   // those, and a camera's wall-clock times can be closer than ffmpeg's default 1/25 s.
   if (spec.jpeg) graph.push(`[jsrc]settb=1/1000,setpts=N,${jpegScaleFilter(spec.jpeg.maxWidth)},format=yuvj420p[jpg]`);
   if (spec.source) {
-    // A no-op at the probed size; after a resolution change it keeps the frames at that size. Plain
-    // bilinear: the exact-rounding flags the model input gets double the cost of this conversion
-    // at 1080p, for pixels that are drawn on and re-encoded.
-    graph.push(`[ssrc]scale=w=${spec.source.width}:h=${spec.source.height}:flags=bilinear,format=rgb24[src]`);
+    // A no-op for the usual yuv420p source at the probed size (the decoded planes are passed on as
+    // they are: drawing and the encoder take this format); after a resolution change it keeps the
+    // frames at that size, and other formats (4:2:2, 10 bit, full-range JPEG) are converted once.
+    graph.push(`[ssrc]scale=w=${spec.source.width}:h=${spec.source.height}:flags=bilinear:out_range=tv,format=yuv420p[src]`);
   }
   const args = [
     '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+verbose',
@@ -267,6 +268,8 @@ export interface EncodeSpec {
   crf: number;
   /** x264 preset (ultrafast ... veryslow). */
   preset: string;
+  /** The frames' colour matrix as ffprobe names it (the source's color_space): the output declares it too. */
+  colorSpace?: string;
 }
 
 export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
@@ -277,17 +280,19 @@ const isMp4Like = (path: string): boolean => /\.(mp4|m4v|mov)$/i.test(path);
 const outputName = (path: string): string => (path.startsWith('file:') ? path : `file:${path}`);
 
 /**
- * Raw rgb24 frames on stdin to H.264 in yuv420p (what every player shows). yuv420p needs even
- * sizes: an odd width or height is padded by one black pixel.
+ * Raw yuv420p frames (limited range) on stdin to H.264 in the same format (what every player
+ * shows), so no conversion runs. yuv420p needs even sizes for H.264: an odd width or height is
+ * padded by one black pixel.
  */
 export function encodeArgs(spec: EncodeSpec): string[] {
   const args = [
     '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'error', '-y',
     // 9 decimals: ffmpeg turns 29.970029970 back into exactly 30000/1001.
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${spec.width}x${spec.height}`, '-framerate', spec.fps.toFixed(9), '-i', 'pipe:0',
+    '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${spec.width}x${spec.height}`, '-framerate', spec.fps.toFixed(9), '-i', 'pipe:0',
   ];
   if (spec.width % 2 || spec.height % 2) args.push('-vf', 'pad=w=ceil(iw/2)*2:h=ceil(ih/2)*2');
-  args.push('-c:v', 'libx264', '-preset', spec.preset, '-crf', String(spec.crf), '-pix_fmt', 'yuv420p');
+  args.push('-c:v', 'libx264', '-preset', spec.preset, '-crf', String(spec.crf), '-pix_fmt', 'yuv420p', '-color_range', 'tv');
+  if (spec.colorSpace) args.push('-colorspace', spec.colorSpace);
   if (isMp4Like(spec.out)) args.push('-movflags', '+faststart');
   args.push(outputName(spec.out));
   return args;

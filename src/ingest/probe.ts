@@ -67,6 +67,7 @@ interface ProbeJson {
     nb_frames?: string;
     duration?: string;
     field_order?: string;
+    color_space?: string;
     tags?: { rotate?: string };
     side_data_list?: { rotation?: number }[];
   }[];
@@ -162,7 +163,12 @@ export function sourceInfoFrom(json: ProbeJson, url: string, isFile: boolean): P
     frameCount = Math.round(duration * fps);
   }
   const audioCodec = json.streams?.find((s) => s.codec_type === 'audio')?.codec_name;
-  return { url, width, height, rotation, interlaced, fps, frameCount, frameCountExact, duration, codec: v.codec_name ?? 'unknown', isFile, ...(audioCodec ? { audioCodec } : {}) };
+  const colorSpace = v.color_space && v.color_space !== 'unknown' ? v.color_space : undefined;
+  return {
+    url, width, height, rotation, interlaced, fps, frameCount, frameCountExact, duration, codec: v.codec_name ?? 'unknown', isFile,
+    ...(colorSpace ? { colorSpace } : {}),
+    ...(audioCodec ? { audioCodec } : {}),
+  };
 }
 
 /** "30000/1001" -> 29.97; 0 for "0/0", missing, or implausible (> 1000 fps: a timebase, not a rate). */

@@ -16,6 +16,7 @@
  */
 import { boxIou } from '../geometry/iou.js';
 import { computeLetterbox } from '../ingest/letterbox.js';
+import { chromaSize, toRgbCoefficients } from '../ingest/yuv.js';
 import type { Box, Detection, Letterbox, SourceImage } from '../types.js';
 
 /** A window of the source frame, whole source pixels. */
@@ -108,11 +109,16 @@ export function cropLetterbox(crop: Crop, inputWidth: number, inputHeight: numbe
 
 /**
  * The window's pixels letterboxed into a new model input (RGB, HWC): each model pixel is the mean
- * of the source pixels it covers (at 1 source pixel per model pixel, a copy); padding is PAD_LEVEL.
+ * of the source pixels it covers (Y of each, U and V of each one's chroma block), turned into RGB
+ * by the source's matrix as ffmpeg's letterbox of the whole frame does; padding is PAD_LEVEL.
  */
 export function cropInput(source: SourceImage, crop: Crop, lb: Letterbox): Uint8Array {
   const out = new Uint8Array(lb.dstWidth * lb.dstHeight * 3).fill(PAD_LEVEL);
-  const { width: sw, rgb } = source;
+  const { width: sw, height: sh, yuv } = source;
+  const [cw, ch] = chromaSize(sw, sh);
+  const uPlane = sw * sh;
+  const vPlane = uPlane + cw * ch;
+  const k = toRgbCoefficients(source.matrix);
   const fx = crop.width / lb.resizedWidth;
   const fy = crop.height / lb.resizedHeight;
   // Source columns of each output column, computed once per call.
@@ -122,32 +128,32 @@ export function cropInput(source: SourceImage, crop: Crop, lb: Letterbox): Uint8
     x0s[ox] = crop.x + Math.floor(ox * fx);
     x1s[ox] = crop.x + Math.max(Math.floor(ox * fx) + 1, Math.floor((ox + 1) * fx));
   }
+  const byte = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
   for (let oy = 0; oy < lb.resizedHeight; oy++) {
     const y0 = crop.y + Math.floor(oy * fy);
     const y1 = crop.y + Math.max(Math.floor(oy * fy) + 1, Math.floor((oy + 1) * fy));
     let o = ((lb.padY + oy) * lb.dstWidth + lb.padX) * 3;
-    if (fx === 1 && fy === 1) {
-      const from = (y0 * sw + crop.x) * 3;
-      out.set(rgb.subarray(from, from + lb.resizedWidth * 3), o);
-      continue;
-    }
     for (let ox = 0; ox < lb.resizedWidth; ox++, o += 3) {
-      let r = 0;
-      let g = 0;
-      let b = 0;
+      let ys = 0;
+      let us = 0;
+      let vs = 0;
       const xa = x0s[ox]!;
       const xb = x1s[ox]!;
       for (let y = y0; y < y1; y++) {
-        for (let i = (y * sw + xa) * 3, end = (y * sw + xb) * 3; i < end; i += 3) {
-          r += rgb[i]!;
-          g += rgb[i + 1]!;
-          b += rgb[i + 2]!;
+        const chroma = (y >> 1) * cw;
+        for (let x = xa, p = y * sw + xa; x < xb; x++, p++) {
+          ys += yuv[p]!;
+          us += yuv[uPlane + chroma + (x >> 1)]!;
+          vs += yuv[vPlane + chroma + (x >> 1)]!;
         }
       }
       const n = (y1 - y0) * (xb - xa);
-      out[o] = Math.round(r / n);
-      out[o + 1] = Math.round(g / n);
-      out[o + 2] = Math.round(b / n);
+      const l = k.y * (ys / n - 16);
+      const u = us / n - 128;
+      const v = vs / n - 128;
+      out[o] = byte(l + k.rv * v);
+      out[o + 1] = byte(l - k.gu * u - k.gv * v);
+      out[o + 2] = byte(l + k.bu * u);
     }
   }
   return out;

@@ -71,7 +71,7 @@ export const FILE_SINKS = {
       const c = needs('report', ctx);
       const s = c.source;
       return new ReportSink(path, {
-        input: { source: c.input, width: s.width, height: s.height, fps: s.fps, codec: s.codec, duration: s.duration, frameCount: s.frameCount },
+        input: { source: c.input, width: s.width, height: s.height, fps: s.fps, codec: s.codec, duration: s.duration, frameCount: s.frameCount, colorSpace: s.colorSpace },
         model: c.model.path,
         settings: c.settings,
         video: c.renderedVideo,

@@ -6,7 +6,7 @@
  */
 import type { AnalyticsCounts, Detection, FrameResult } from '../../types.js';
 import { drawText, textHeight, textWidth } from './font.js';
-import { blendRle, blendSpans, drawLine, fillRect, polygonSpans, strokeBox, strokePolygon, type Rgb, type RgbImage } from './image.js';
+import { blendRle, blendSpans, drawLine, fillRect, polygonSpans, strokeBox, strokePolygon, type Rgb, type YuvImage } from './image.js';
 import { classRgb, textRgbOn } from './palette.js';
 import { DEFAULT_TRAIL_OPTIONS, TrackTrails, type TrailOptions } from './trails.js';
 
@@ -77,7 +77,7 @@ export class FrameAnnotator {
     this.trails.clear();
   }
 
-  draw(img: RgbImage, result: FrameResult, analytics?: AnalyticsOverlay): void {
+  draw(img: YuvImage, result: FrameResult, analytics?: AnalyticsOverlay): void {
     const style = styleFor(img.width, img.height);
     const { thickness: t } = style;
     const detections = inImageSpace(result, img);
@@ -119,7 +119,7 @@ export class FrameAnnotator {
     }
   }
 
-  private spansOf(polygon: readonly Point[], img: RgbImage): Int32Array {
+  private spansOf(polygon: readonly Point[], img: YuvImage): Int32Array {
     const cached = this.zoneSpans.get(polygon);
     if (cached && cached.width === img.width && cached.height === img.height) return cached.spans;
     const spans = polygonSpans(polygon, img.width, img.height);
@@ -133,7 +133,7 @@ export class FrameAnnotator {
  * new size while the images keep the first one (decoder `source` output), so boxes are scaled;
  * masks of the other size are left out.
  */
-function inImageSpace(result: FrameResult, img: RgbImage): readonly Detection[] {
+function inImageSpace(result: FrameResult, img: YuvImage): readonly Detection[] {
   if (result.width === img.width && result.height === img.height) return result.detections;
   const sx = img.width / result.width;
   const sy = img.height / result.height;
@@ -163,15 +163,19 @@ export function analyticsOverlay(geometry: AnalyticsGeometry, counts: AnalyticsC
  * A filled tag with text, anchored at (x, y): 'above' puts its bottom-left there (or inside, below
  * the anchor, when there is no room above), 'below' its top-left. Kept inside the frame.
  */
-export function drawTag(img: RgbImage, text: string, x: number, y: number, background: Rgb, style: DrawStyle, place: 'above' | 'below'): void {
+export function drawTag(img: YuvImage, text: string, x: number, y: number, background: Rgb, style: DrawStyle, place: 'above' | 'below'): void {
   const s = style.fontScale;
   const pad = s;
   const w = textWidth(text, s) + 2 * pad;
   const h = textHeight(s) + 2 * pad;
   let ty = place === 'above' ? Math.round(y) - h : Math.round(y);
   if (ty < 0) ty = place === 'above' ? Math.max(0, Math.round(y)) : 0;
-  ty = Math.min(ty, img.height - h);
+  ty = Math.max(0, Math.min(ty, img.height - h));
   const tx = Math.max(0, Math.min(Math.round(x), img.width - w));
-  fillRect(img, tx, ty, tx + w, ty + h, background);
-  drawText(img, tx + pad, ty + pad, text, s, textRgbOn(background));
+  // The text starts at even coordinates, so at an even font scale its squares are whole chroma
+  // blocks; the background grows by the pixel this moves it, keeping its place.
+  const ex = tx & ~1;
+  const ey = ty & ~1;
+  fillRect(img, ex, ey, tx + w, ty + h, background);
+  drawText(img, ex + pad, ey + pad, text, s, textRgbOn(background));
 }

@@ -3,7 +3,7 @@
  * runs once per character, so drawing a label is a handful of rectangle fills, whatever the scale.
  * Characters outside the font are drawn as '?'.
  */
-import type { Rgb, RgbImage } from './image.js';
+import { blendSpans, OPAQUE, type Rgb, type YuvImage } from './image.js';
 
 export const GLYPH_WIDTH = 5;
 /** Rows per character cell: 7 above the baseline, 2 for descenders. */
@@ -150,12 +150,13 @@ export function textHeight(scale: number): number {
 }
 
 /**
- * Draws `text` with its top-left corner at (x, y); each font pixel is a scale x scale square.
- * Runs are a few pixels long: a plain byte loop beats fillRect's per-call set-up here.
+ * Draws `text` with its top-left corner at (x, y); each font pixel is a scale x scale square. The
+ * glyphs' rows become spans for one opaque coverage blend (image.ts), so a glyph edge that cuts a
+ * chroma block mixes that block instead of painting the text's colour beside the glyph.
  */
-export function drawText(img: RgbImage, x: number, y: number, text: string, scale: number, c: Rgb): void {
-  const { width, height, data } = img;
-  const [r, g, b] = c;
+export function drawText(img: YuvImage, x: number, y: number, text: string, scale: number, c: Rgb): void {
+  const { width, height } = img;
+  const spans: number[] = [];
   let cx = Math.round(x);
   const top = Math.round(y);
   for (const ch of text) {
@@ -166,14 +167,9 @@ export function drawText(img: RgbImage, x: number, y: number, text: string, scal
       if (x0 >= x1) continue;
       const y0 = Math.max(0, top + row * scale);
       const y1 = Math.min(height, top + (row + 1) * scale);
-      for (let yy = y0; yy < y1; yy++) {
-        for (let p = (yy * width + x0) * 3, end = (yy * width + x1) * 3; p < end; p += 3) {
-          data[p] = r;
-          data[p + 1] = g;
-          data[p + 2] = b;
-        }
-      }
+      for (let yy = y0; yy < y1; yy++) spans.push(yy, x0, x1);
     }
     cx += ADVANCE * scale;
   }
+  blendSpans(img, Int32Array.from(spans), c, OPAQUE);
 }

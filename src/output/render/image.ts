@@ -1,15 +1,35 @@
 /**
- * Drawing into an RGB frame buffer (HWC, 3 bytes per pixel, row-major) at the source's resolution.
- * Pure: every primitive clips to the image and writes only the pixels it covers. Coordinates are
- * integer pixels; a rectangle [x0, x1) x [y0, y1) covers columns x0..x1-1 and rows y0..y1-1.
+ * Drawing into a source frame in the decoder's format, yuv420p (yuv.ts): a full-size Y plane and
+ * U and V planes at half the width and height (rounded up). Pure: every primitive clips to the image
+ * and writes only the pixels it covers. Coordinates are integer luma pixels; a rectangle
+ * [x0, x1) x [y0, y1) covers columns x0..x1-1 and rows y0..y1-1.
  *
- * Alpha is an integer 0..256 (256 = opaque): blending is `(src * (256 - a) + colour * a) >> 8`,
- * which stays in integers and is exact at both ends.
+ * One chroma sample serves a 2x2 block of luma pixels, so an edge at an odd coordinate cuts a block.
+ * Two rules, by what is drawn:
+ *  - opaque shapes (fillRect and what is built on it: boxes, lines, trails, tag backgrounds) set
+ *    every block they touch, so each drawn pixel shows exactly its colour; the cost is a colour
+ *    fringe at most one pixel wide beside an odd edge (its luma untouched, so the edge stays sharp);
+ *  - coverage blends (masks, zone fills, text) mix a block's chroma by the share of its pixels
+ *    covered, as an area average does: a blended mask's edge is not coloured beyond the mask.
+ *
+ * Alpha is an integer 0..256 (256 = opaque): blending is `(src * (256 - a) + colour * a) >> 8` on
+ * each plane, which stays in integers and is exact at both ends.
  */
 import type { MaskRle } from '../../types.js';
+import { chromaSize, yuv420Bytes, yuvOf, yuvToRgb, type Rgb, type Yuv, type YuvMatrix } from './yuv.js';
 
-export type Rgb = readonly [r: number, g: number, b: number];
+export type { Rgb } from './yuv.js';
 
+export interface YuvImage {
+  width: number;
+  height: number;
+  /** yuv420Bytes(width, height) bytes: the Y plane, then U, then V. */
+  data: Uint8Array;
+  /** How the colours given to the primitives are turned into Y, U and V. */
+  matrix: YuvMatrix;
+}
+
+/** An RGB image (HWC, 3 bytes per pixel): the report's thumbnails. */
 export interface RgbImage {
   width: number;
   height: number;
@@ -19,74 +39,126 @@ export interface RgbImage {
 
 export const OPAQUE = 256;
 
-export function createImage(width: number, height: number, fill: Rgb = [0, 0, 0]): RgbImage {
-  const img: RgbImage = { width, height, data: new Uint8Array(width * height * 3) };
+export function createImage(width: number, height: number, fill: Rgb = [0, 0, 0], matrix: YuvMatrix = 'bt601'): YuvImage {
+  const img: YuvImage = { width, height, data: new Uint8Array(yuv420Bytes(width, height)), matrix };
   fillRect(img, 0, 0, width, height, fill);
   return img;
 }
 
 /** Wraps an existing buffer (e.g. a decoded frame) without copying. */
-export function wrapImage(width: number, height: number, data: Uint8Array): RgbImage {
-  if (data.length !== width * height * 3) throw new Error(`wrapImage: ${data.length} bytes for ${width}x${height} RGB`);
-  return { width, height, data };
+export function wrapImage(width: number, height: number, data: Uint8Array, matrix: YuvMatrix): YuvImage {
+  if (data.length !== yuv420Bytes(width, height)) throw new Error(`wrapImage: ${data.length} bytes for ${width}x${height} yuv420p`);
+  return { width, height, data, matrix };
 }
 
-export function pixelAt(img: RgbImage, x: number, y: number): [number, number, number] {
-  const p = (y * img.width + x) * 3;
-  return [img.data[p], img.data[p + 1], img.data[p + 2]];
+/** Offsets of the U and V planes and the chroma row length. */
+function planes(img: YuvImage): { u: number; v: number; cw: number; ch: number } {
+  const [cw, ch] = chromaSize(img.width, img.height);
+  const u = img.width * img.height;
+  return { u, v: u + cw * ch, cw, ch };
+}
+
+/** [Y, U, V] at a pixel (U and V of its 2x2 block). */
+export function pixelAt(img: YuvImage, x: number, y: number): [number, number, number] {
+  const p = planes(img);
+  const c = (y >> 1) * p.cw + (x >> 1);
+  return [img.data[y * img.width + x], img.data[p.u + c], img.data[p.v + c]];
+}
+
+/** The colour of a pixel as RGB (the inverse of the matrix; exact for colours a primitive set). */
+export function rgbAt(img: YuvImage, x: number, y: number): [number, number, number] {
+  const [yy, u, v] = pixelAt(img, x, y);
+  return yuvToRgb(yy, u, v, img.matrix);
 }
 
 const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v);
 
-/** Opaque fill of [x0, x1) x [y0, y1). */
-export function fillRect(img: RgbImage, x0: number, y0: number, x1: number, y1: number, c: Rgb): void {
+/** Opaque fill of [x0, x1) x [y0, y1), and of every chroma block it touches. */
+export function fillRect(img: YuvImage, x0: number, y0: number, x1: number, y1: number, c: Rgb): void {
   const xa = clamp(Math.round(x0), 0, img.width);
   const xb = clamp(Math.round(x1), 0, img.width);
   const ya = clamp(Math.round(y0), 0, img.height);
   const yb = clamp(Math.round(y1), 0, img.height);
   if (xa >= xb || ya >= yb) return;
+  const [Y, U, V] = yuvOf(c, img.matrix);
   const d = img.data;
-  const rowBytes = (xb - xa) * 3;
-  for (let y = ya; y < yb; y++) {
-    const start = (y * img.width + xa) * 3;
-    d[start] = c[0];
-    d[start + 1] = c[1];
-    d[start + 2] = c[2];
-    // Doubling copies: log2(width) calls instead of a byte loop over the row.
-    for (let filled = 3; filled < rowBytes; filled *= 2) d.copyWithin(start + filled, start, start + Math.min(filled, rowBytes - filled));
+  const w = img.width;
+  for (let y = ya; y < yb; y++) d.fill(Y, y * w + xa, y * w + xb);
+  const p = planes(img);
+  const ca = xa >> 1;
+  const cb = (xb + 1) >> 1;
+  for (let cy = ya >> 1, end = (yb + 1) >> 1; cy < end; cy++) {
+    d.fill(U, p.u + cy * p.cw + ca, p.u + cy * p.cw + cb);
+    d.fill(V, p.v + cy * p.cw + ca, p.v + cy * p.cw + cb);
   }
 }
 
-/** Translucent fill of [x0, x1) x [y0, y1) with alpha 0..256. */
-export function blendRect(img: RgbImage, x0: number, y0: number, x1: number, y1: number, c: Rgb, alpha: number): void {
-  if (alpha >= OPAQUE) return fillRect(img, x0, y0, x1, y1, c);
+/**
+ * Counts, per chroma block of a region, the luma pixels a coverage blend covered, then blends each
+ * block's chroma by alpha times the covered share of the block's pixels inside the image.
+ */
+class ChromaCoverage {
+  private readonly counts: Uint8Array;
+  private readonly w: number;
+
+  constructor(
+    private readonly cx0: number,
+    private readonly cy0: number,
+    cx1: number,
+    cy1: number,
+  ) {
+    this.w = Math.max(0, cx1 - cx0);
+    this.counts = new Uint8Array(this.w * Math.max(0, cy1 - cy0));
+  }
+
+  add(x: number, y: number): void {
+    this.counts[((y >> 1) - this.cy0) * this.w + (x >> 1) - this.cx0]++;
+  }
+
+  /** Row y, columns [xa, xb). */
+  addSpan(y: number, xa: number, xb: number): void {
+    const row = ((y >> 1) - this.cy0) * this.w - this.cx0;
+    for (let x = xa; x < xb; x++) this.counts[row + (x >> 1)]++;
+  }
+
+  blend(img: YuvImage, c: Yuv, alpha: number): void {
+    const p = planes(img);
+    const d = img.data;
+    const rows = this.w === 0 ? 0 : this.counts.length / this.w;
+    for (let j = 0; j < rows; j++) {
+      const cy = this.cy0 + j;
+      const tall = 2 * cy + 1 < img.height ? 2 : 1;
+      for (let i = 0; i < this.w; i++) {
+        const k = this.counts[j * this.w + i];
+        if (k === 0) continue;
+        const cx = this.cx0 + i;
+        const n = (2 * cx + 1 < img.width ? 2 : 1) * tall;
+        const a = k >= n ? alpha : ((alpha * k) / n) | 0;
+        const keep = OPAQUE - a;
+        const q = cy * p.cw + cx;
+        d[p.u + q] = (d[p.u + q] * keep + c[1] * a) >> 8;
+        d[p.v + q] = (d[p.v + q] * keep + c[2] * a) >> 8;
+      }
+    }
+  }
+}
+
+/** Translucent fill of [x0, x1) x [y0, y1) with alpha 0..256 (a coverage blend). */
+export function blendRect(img: YuvImage, x0: number, y0: number, x1: number, y1: number, c: Rgb, alpha: number): void {
   const xa = clamp(Math.round(x0), 0, img.width);
   const xb = clamp(Math.round(x1), 0, img.width);
   const ya = clamp(Math.round(y0), 0, img.height);
   const yb = clamp(Math.round(y1), 0, img.height);
-  for (let y = ya; y < yb; y++) blendSpan(img, y, xa, xb, c, alpha);
-}
-
-/** Blends row y, columns [xa, xb) (already clipped). */
-function blendSpan(img: RgbImage, y: number, xa: number, xb: number, c: Rgb, alpha: number): void {
-  const d = img.data;
-  const keep = OPAQUE - alpha;
-  const r = c[0] * alpha;
-  const g = c[1] * alpha;
-  const b = c[2] * alpha;
-  const end = (y * img.width + xb) * 3;
-  for (let p = (y * img.width + xa) * 3; p < end; p += 3) {
-    d[p] = (d[p] * keep + r) >> 8;
-    d[p + 1] = (d[p + 1] * keep + g) >> 8;
-    d[p + 2] = (d[p + 2] * keep + b) >> 8;
-  }
+  const spans: number[] = [];
+  if (xa < xb) for (let y = ya; y < yb; y++) spans.push(y, xa, xb);
+  blendSpans(img, Int32Array.from(spans), c, alpha);
 }
 
 /**
  * Outline of a box [x1, y1, x2, y2] (continuous pixel coordinates) with a line `thickness` pixels
  * wide centred on each edge, so the colour lies on the box's boundary itself.
  */
-export function strokeBox(img: RgbImage, box: readonly [number, number, number, number], thickness: number, c: Rgb): void {
+export function strokeBox(img: YuvImage, box: readonly [number, number, number, number], thickness: number, c: Rgb): void {
   const t = Math.max(1, Math.round(thickness));
   const before = Math.floor(t / 2);
   const l = Math.round(box[0]) - before;
@@ -100,7 +172,7 @@ export function strokeBox(img: RgbImage, box: readonly [number, number, number, 
 }
 
 /** A line from (xa, ya) to (xb, yb), `thickness` pixels wide (Bresenham stepping with a square pen). */
-export function drawLine(img: RgbImage, xa: number, ya: number, xb: number, yb: number, thickness: number, c: Rgb): void {
+export function drawLine(img: YuvImage, xa: number, ya: number, xb: number, yb: number, thickness: number, c: Rgb): void {
   const t = Math.max(1, Math.round(thickness));
   const before = Math.floor(t / 2);
   let x = Math.round(xa);
@@ -131,7 +203,7 @@ export function drawLine(img: RgbImage, xa: number, ya: number, xb: number, yb: 
 }
 
 /** A closed polygon's outline. */
-export function strokePolygon(img: RgbImage, points: ReadonlyArray<readonly [number, number]>, thickness: number, c: Rgb): void {
+export function strokePolygon(img: YuvImage, points: ReadonlyArray<readonly [number, number]>, thickness: number, c: Rgb): void {
   for (let i = 0; i < points.length; i++) {
     const a = points[i];
     const b = points[(i + 1) % points.length];
@@ -175,26 +247,72 @@ export function polygonSpans(points: ReadonlyArray<readonly [number, number]>, w
   return Int32Array.from(out);
 }
 
-/** Blends the spans from polygonSpans. */
-export function blendSpans(img: RgbImage, spans: Int32Array, c: Rgb, alpha: number): void {
-  for (let i = 0; i + 2 < spans.length; i += 3) blendSpan(img, spans[i], spans[i + 1], spans[i + 2], c, alpha);
+/**
+ * Blends row spans [y, x0, x1) (inside the image, not overlapping: polygonSpans, glyph runs) with
+ * alpha 0..256, a coverage blend; opaque at 256.
+ */
+export function blendSpans(img: YuvImage, spans: Int32Array, c: Rgb, alpha: number): void {
+  if (spans.length < 3) return;
+  let cx0 = Infinity;
+  let cx1 = -Infinity;
+  let cy0 = Infinity;
+  let cy1 = -Infinity;
+  for (let i = 0; i + 2 < spans.length; i += 3) {
+    cy0 = Math.min(cy0, spans[i] >> 1);
+    cy1 = Math.max(cy1, (spans[i] >> 1) + 1);
+    cx0 = Math.min(cx0, spans[i + 1] >> 1);
+    cx1 = Math.max(cx1, (spans[i + 2] + 1) >> 1);
+  }
+  const cov = new ChromaCoverage(cx0, cy0, cx1, cy1);
+  const col = yuvOf(c, img.matrix);
+  const d = img.data;
+  const keep = OPAQUE - alpha;
+  const lum = col[0] * alpha;
+  for (let i = 0; i + 2 < spans.length; i += 3) {
+    const y = spans[i];
+    const row = y * img.width;
+    if (alpha >= OPAQUE) d.fill(col[0], row + spans[i + 1], row + spans[i + 2]);
+    else for (let p = row + spans[i + 1], end = row + spans[i + 2]; p < end; p++) d[p] = (d[p] * keep + lum) >> 8;
+    cov.addSpan(y, spans[i + 1], spans[i + 2]);
+  }
+  cov.blend(img, col, Math.min(alpha, OPAQUE));
 }
 
 /**
- * Blends a COCO RLE mask (column-major runs, the first a run of zeros) into the image. A mask of
- * another size than the image (a source that changed resolution) is skipped: its pixels would land
- * in the wrong places. Returns the number of pixels blended.
+ * Blends a COCO RLE mask (column-major runs, the first a run of zeros) into the image, a coverage
+ * blend. A mask of another size than the image (a source that changed resolution) is skipped: its
+ * pixels would land in the wrong places. Returns the number of pixels blended.
  */
-export function blendRle(img: RgbImage, rle: MaskRle, c: Rgb, alpha: number): number {
+export function blendRle(img: YuvImage, rle: MaskRle, c: Rgb, alpha: number): number {
   const [h, w] = rle.size;
   if (h !== img.height || w !== img.width) return 0;
+  const total = w * h;
+  // The mask's extent in chroma blocks, from its runs alone.
+  let x0 = Infinity;
+  let x1 = -1;
+  let y0 = Infinity;
+  let y1 = -1;
+  for (let i = 1, p = rle.counts[0] ?? 0; i < rle.counts.length && p < total; p += rle.counts[i] + (rle.counts[i + 1] ?? 0), i += 2) {
+    const end = Math.min(p + rle.counts[i], total);
+    if (end <= p) continue;
+    const xa = (p / h) | 0;
+    const xb = ((end - 1) / h) | 0;
+    x0 = Math.min(x0, xa);
+    x1 = Math.max(x1, xb);
+    if (xa === xb) {
+      y0 = Math.min(y0, p - xa * h);
+      y1 = Math.max(y1, end - 1 - xa * h);
+    } else {
+      y0 = 0;
+      y1 = h - 1;
+    }
+  }
+  if (x1 < 0) return 0;
+  const cov = new ChromaCoverage(x0 >> 1, y0 >> 1, (x1 >> 1) + 1, (y1 >> 1) + 1);
+  const col = yuvOf(c, img.matrix);
   const d = img.data;
   const keep = OPAQUE - alpha;
-  const r = c[0] * alpha;
-  const g = c[1] * alpha;
-  const b = c[2] * alpha;
-  const stride = w * 3;
-  const total = w * h;
+  const lum = col[0] * alpha;
   let p = 0;
   let blended = 0;
   for (let i = 0; i < rle.counts.length && p < total; i++) {
@@ -203,33 +321,43 @@ export function blendRle(img: RgbImage, rle: MaskRle, c: Rgb, alpha: number): nu
       // A run walks down columns and may wrap into the next one.
       let x = (p / h) | 0;
       let y = p - x * h;
-      let q = (y * w + x) * 3;
       for (let k = p; k < end; k++) {
-        d[q] = (d[q] * keep + r) >> 8;
-        d[q + 1] = (d[q + 1] * keep + g) >> 8;
-        d[q + 2] = (d[q + 2] * keep + b) >> 8;
+        const q = y * w + x;
+        d[q] = (d[q] * keep + lum) >> 8;
+        cov.add(x, y);
         if (++y === h) {
           y = 0;
           x++;
-          q = x * 3;
-        } else q += stride;
+        }
       }
       blended += end - p;
     }
     p = end;
   }
+  cov.blend(img, col, alpha);
   return blended;
 }
 
-/** Copies the region [x0, x1) x [y0, y1) (clipped) into a new image; undefined when empty. */
-export function cropImage(img: RgbImage, x0: number, y0: number, x1: number, y1: number): RgbImage | undefined {
+/** The region [x0, x1) x [y0, y1) (clipped) as a new RGB image; undefined when empty. */
+export function cropRgb(img: YuvImage, x0: number, y0: number, x1: number, y1: number): RgbImage | undefined {
   const xa = clamp(Math.floor(x0), 0, img.width);
   const xb = clamp(Math.ceil(x1), 0, img.width);
   const ya = clamp(Math.floor(y0), 0, img.height);
   const yb = clamp(Math.ceil(y1), 0, img.height);
   if (xa >= xb || ya >= yb) return undefined;
   const out = { width: xb - xa, height: yb - ya, data: new Uint8Array((xb - xa) * (yb - ya) * 3) };
-  for (let y = ya; y < yb; y++) out.data.set(img.data.subarray((y * img.width + xa) * 3, (y * img.width + xb) * 3), (y - ya) * out.width * 3);
+  const p = planes(img);
+  const d = img.data;
+  let q = 0;
+  for (let y = ya; y < yb; y++) {
+    for (let x = xa; x < xb; x++) {
+      const c = (y >> 1) * p.cw + (x >> 1);
+      const [r, g, b] = yuvToRgb(d[y * img.width + x], d[p.u + c], d[p.v + c], img.matrix);
+      out.data[q++] = r;
+      out.data[q++] = g;
+      out.data[q++] = b;
+    }
+  }
   return out;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Raw RGB frames into an H.264 file through owned ffmpeg children (args: encodeArgs and
+ * Raw yuv420p frames into an H.264 file through owned ffmpeg children (args: encodeArgs and
  * muxAudioArgs in ingest/ffmpeg.ts). A couple of frames may be in flight on the pipe so drawing
  * the next frame overlaps with ffmpeg reading this one; beyond that write() waits (the pipe is the
  * backpressure). With audio, the video is encoded to a side file and the audio added by a stream
@@ -7,6 +7,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { yuv420Bytes } from '../../ingest/yuv.js';
 import { describeExit, encodeArgs, ffmpegPath, muxAudioArgs, spawnFfmpeg, type EncodeSpec, type FfmpegProcess } from '../../ingest/ffmpeg.js';
 
 export interface VideoEncoderOptions {
@@ -39,14 +40,14 @@ export class VideoEncoder {
     this.proc = spawnFfmpeg(encodeArgs({ ...spec, out: this.videoPath }), { stdin: true, nice: opts.nice, tailLines: 8 });
   }
 
-  /** Queues one frame (width x height x 3 bytes); resolves once at most maxInFlight frames wait. */
-  async write(rgb: Uint8Array): Promise<void> {
+  /** Queues one yuv420p frame (yuv420Bytes of the size); resolves once at most maxInFlight frames wait. */
+  async write(yuv: Uint8Array): Promise<void> {
     if (this.failure) throw this.failure;
-    const expected = this.spec.width * this.spec.height * 3;
-    if (rgb.length !== expected) throw new Error(`render: frame of ${rgb.length} bytes, expected ${expected} (${this.spec.width}x${this.spec.height})`);
+    const expected = yuv420Bytes(this.spec.width, this.spec.height);
+    if (yuv.length !== expected) throw new Error(`render: frame of ${yuv.length} bytes, expected ${expected} (${this.spec.width}x${this.spec.height} yuv420p)`);
     const stdin = this.proc.stdin!;
     const written = new Promise<void>((resolve, reject) => {
-      stdin.write(rgb, (err) => (err ? reject(err) : resolve()));
+      stdin.write(yuv, (err) => (err ? reject(err) : resolve()));
     });
     written.catch(() => undefined);
     this.pending.push(written);

@@ -4,14 +4,20 @@
  * the source's audio when it has some. Every analysed frame becomes one output frame, so the video
  * has the source's frame count.
  *
- * It draws on the source pixels in place (no copy of a 6 MB 1080p frame per frame): outputs that
- * read those pixels (the report's thumbnails) must be given each result before this one.
+ * It draws on the source pixels in place, in the decoder's yuv420p (no copy and no colour
+ * conversion of a 3 MB 1080p frame per frame), and hands them to the encoder in that format: outputs
+ * that read those pixels (the report's thumbnails) must be given each result before this one.
  */
 import type { AnalyticsCounts, FrameResult } from '../../types.js';
 import type { ResultSink } from '../sink.js';
 import { analyticsOverlay, FrameAnnotator, type AnalyticsGeometry, type AnnotatorOptions } from './annotate.js';
-import { wrapImage, type RgbImage } from './image.js';
+import { createImage, wrapImage, type YuvImage } from './image.js';
 import { VideoEncoder } from './videoEncoder.js';
+import { declaredColorSpace, matrixOf, type YuvMatrix } from './yuv.js';
+
+/** x264 defaults (analyze --crf, --preset): see docs/analysis.md for the measured choice. */
+export const DEFAULT_CRF = 23;
+export const DEFAULT_PRESET = 'veryfast';
 
 /** Frame rate used when the source does not declare one. */
 export const FALLBACK_FPS = 25;
@@ -19,7 +25,7 @@ export const FALLBACK_FPS = 25;
 export interface VideoRendererOptions {
   out: string;
   /** The source as probed: its frames' size and rate; a file's audio is copied. */
-  source: { url: string; width: number; height: number; fps: number; isFile: boolean; audioCodec?: string };
+  source: { url: string; width: number; height: number; fps: number; isFile: boolean; audioCodec?: string; colorSpace?: string };
   /** x264 constant rate factor (default 23). */
   crf?: number;
   /** x264 preset (default veryfast). */
@@ -38,7 +44,8 @@ export class VideoRenderer implements ResultSink {
   private readonly annotator: FrameAnnotator;
   private readonly analytics: AnalyticsGeometry | undefined;
   private counts: AnalyticsCounts | undefined;
-  private blank: RgbImage | undefined;
+  private readonly matrix: YuvMatrix;
+  private blank: YuvImage | undefined;
   /** Frames that came without source pixels (drawn on black so the frame count still holds). */
   missingSource = 0;
 
@@ -46,11 +53,12 @@ export class VideoRenderer implements ResultSink {
     const s = opts.source;
     const audio = s.isFile && s.audioCodec ? { url: s.url, codec: s.audioCodec } : undefined;
     this.encoder = new VideoEncoder(
-      { out: opts.out, width: s.width, height: s.height, fps: s.fps > 0 ? s.fps : FALLBACK_FPS, crf: opts.crf ?? 23, preset: opts.preset ?? 'veryfast' },
+      { out: opts.out, width: s.width, height: s.height, fps: s.fps > 0 ? s.fps : FALLBACK_FPS, crf: opts.crf ?? DEFAULT_CRF, preset: opts.preset ?? DEFAULT_PRESET, colorSpace: declaredColorSpace(s.colorSpace) },
       { audioFrom: audio, nice: opts.nice },
     );
     this.annotator = new FrameAnnotator(opts.annotator);
     this.analytics = opts.analytics;
+    this.matrix = matrixOf(s.colorSpace);
   }
 
   /** Draws on result.source in place and queues it for encoding. */
@@ -58,12 +66,12 @@ export class VideoRenderer implements ResultSink {
     if (result.counts) this.counts = result.counts;
     const image = result.source;
     const { width, height } = this.encoder.spec;
-    let img: RgbImage;
-    if (image && image.width === width && image.height === height) img = wrapImage(width, height, image.rgb);
+    let img: YuvImage;
+    if (image && image.width === width && image.height === height) img = wrapImage(width, height, image.yuv, this.matrix);
     else {
       this.missingSource++;
-      this.blank ??= { width, height, data: new Uint8Array(width * height * 3) };
-      img = { width, height, data: this.blank.data.slice() };
+      this.blank ??= createImage(width, height, [0, 0, 0], this.matrix);
+      img = { ...this.blank, data: this.blank.data.slice() };
     }
     this.annotator.draw(img, result, this.analytics ? analyticsOverlay(this.analytics, this.counts) : undefined);
     await this.encoder.write(img.data);

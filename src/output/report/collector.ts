@@ -10,7 +10,7 @@
  */
 import sharp from 'sharp';
 import type { AnalyticsCounts, AnalyticsEvent, Box, FrameResult } from '../../types.js';
-import { cropImage, shrinkImage, type RgbImage } from '../render/image.js';
+import { cropRgb, shrinkImage, type RgbImage, type YuvImage } from '../render/image.js';
 
 export interface TrackSummary {
   id: number;
@@ -111,7 +111,7 @@ export class ReportCollector {
   }
 
   /** One frame's results, in order; `image` is the source frame (for thumbnails), when available. */
-  add(r: FrameResult, image?: RgbImage, nowMs = performance.now()): void {
+  add(r: FrameResult, image?: YuvImage, nowMs = performance.now()): void {
     if (this.frames === 0) {
       this.startedMs = nowMs;
       this.firstPts = r.pts;
@@ -150,7 +150,7 @@ export class ReportCollector {
     }
   }
 
-  private addToTrack(id: number, r: FrameResult, cls: number, label: string, score: number, box: Box, image: RgbImage | undefined): void {
+  private addToTrack(id: number, r: FrameResult, cls: number, label: string, score: number, box: Box, image: YuvImage | undefined): void {
     let t = this.tracks.get(id);
     if (!t) {
       t = { id, firstPts: r.pts, lastPts: r.pts, firstFrame: r.index, lastFrame: r.index, frames: 0, bestScore: -1, bestFrame: r.index, bestPts: r.pts, bestBox: box, votes: new Map() };
@@ -225,9 +225,9 @@ export class ReportCollector {
 }
 
 /** The box with a margin of 10 % on each side, cropped and shrunk to at most `size` pixels. */
-export function thumbnailOf(image: RgbImage, box: Box, size: number): RgbImage | undefined {
+export function thumbnailOf(image: YuvImage, box: Box, size: number): RgbImage | undefined {
   const mx = (box[2] - box[0]) * 0.1;
   const my = (box[3] - box[1]) * 0.1;
-  const crop = cropImage(image, box[0] - mx, box[1] - my, box[2] + mx, box[3] + my);
+  const crop = cropRgb(image, box[0] - mx, box[1] - my, box[2] + mx, box[3] + my);
   return crop ? shrinkImage(crop, size) : undefined;
 }

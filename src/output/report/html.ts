@@ -16,6 +16,8 @@ export interface ReportInput {
   codec: string;
   duration?: number;
   frameCount?: number;
+  /** ffprobe's color_space: how the source frames' YUV turns into the thumbnails' RGB. */
+  colorSpace?: string;
 }
 
 export interface ReportMeta {

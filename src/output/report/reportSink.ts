@@ -6,6 +6,7 @@
 import { rename, writeFile } from 'node:fs/promises';
 import type { FrameResult } from '../../types.js';
 import { wrapImage } from '../render/image.js';
+import { matrixOf } from '../render/yuv.js';
 import type { ResultSink } from '../sink.js';
 import { ReportCollector, type CollectorOptions } from './collector.js';
 import { renderReport, type ReportMeta } from './html.js';
@@ -28,7 +29,7 @@ export class ReportSink implements ResultSink {
     const s = result.source;
     // Boxes of a source that changed resolution do not fit its (first-size) pixels: no crop then.
     const fits = s && s.width === result.width && s.height === result.height;
-    this.collector.add(result, fits ? wrapImage(s.width, s.height, s.rgb) : undefined);
+    this.collector.add(result, fits ? wrapImage(s.width, s.height, s.yuv, matrixOf(this.meta.input.colorSpace)) : undefined);
   }
 
   async close(): Promise<void> {
