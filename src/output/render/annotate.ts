@@ -6,7 +6,7 @@
  */
 import type { AnalyticsCounts, Detection, FrameResult } from '../../types.js';
 import { drawText, textHeight, textWidth } from './font.js';
-import { blendRle, blendSpans, drawLine, fillRect, polygonSpans, strokeBox, strokePolygon, type Rgb, type YuvImage } from './image.js';
+import { blendRle, drawLine, fillRect, polygonSpans, SpanFill, strokeBox, strokePolygon, type Rgb, type YuvImage } from './image.js';
 import { classRgb, textRgbOn } from './palette.js';
 import { DEFAULT_TRAIL_OPTIONS, TrackTrails, type TrailOptions } from './trails.js';
 
@@ -63,8 +63,8 @@ export class FrameAnnotator {
   private readonly trails: TrackTrails;
   private readonly maskAlpha: number;
   private readonly zoneAlpha: number;
-  /** Zone fill spans per polygon, for the frame size they were computed at. */
-  private readonly zoneSpans = new Map<readonly Point[], { width: number; height: number; spans: Int32Array }>();
+  /** Zone fills per polygon, for the frame size they were computed at. */
+  private readonly zoneFills = new Map<readonly Point[], { width: number; height: number; fill: SpanFill }>();
 
   constructor(options: AnnotatorOptions = {}) {
     this.trails = new TrackTrails(options.trails ?? DEFAULT_TRAIL_OPTIONS);
@@ -87,7 +87,7 @@ export class FrameAnnotator {
 
     if (analytics) {
       for (const z of analytics.zones) {
-        blendSpans(img, this.spansOf(z.polygon, img), ZONE_RGB, this.zoneAlpha);
+        this.fillOf(z.polygon, img).blend(img, ZONE_RGB, this.zoneAlpha);
         strokePolygon(img, z.polygon, t, ZONE_RGB);
       }
       for (const l of analytics.lines) drawLine(img, l.a[0], l.a[1], l.b[0], l.b[1], t, LINE_RGB);
@@ -119,12 +119,12 @@ export class FrameAnnotator {
     }
   }
 
-  private spansOf(polygon: readonly Point[], img: YuvImage): Int32Array {
-    const cached = this.zoneSpans.get(polygon);
-    if (cached && cached.width === img.width && cached.height === img.height) return cached.spans;
-    const spans = polygonSpans(polygon, img.width, img.height);
-    this.zoneSpans.set(polygon, { width: img.width, height: img.height, spans });
-    return spans;
+  private fillOf(polygon: readonly Point[], img: YuvImage): SpanFill {
+    const cached = this.zoneFills.get(polygon);
+    if (cached && cached.width === img.width && cached.height === img.height) return cached.fill;
+    const fill = new SpanFill(polygonSpans(polygon, img.width, img.height));
+    this.zoneFills.set(polygon, { width: img.width, height: img.height, fill });
+    return fill;
   }
 }
 

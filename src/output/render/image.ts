@@ -83,13 +83,24 @@ export function fillRect(img: YuvImage, x0: number, y0: number, x1: number, y1: 
   const [Y, U, V] = yuvOf(c, img.matrix);
   const d = img.data;
   const w = img.width;
-  for (let y = ya; y < yb; y++) d.fill(Y, y * w + xa, y * w + xb);
   const p = planes(img);
   const ca = xa >> 1;
   const cb = (xb + 1) >> 1;
+  if (xb - xa > 16) {
+    for (let y = ya; y < yb; y++) d.fill(Y, y * w + xa, y * w + xb);
+    for (let cy = ya >> 1, end = (yb + 1) >> 1; cy < end; cy++) {
+      d.fill(U, p.u + cy * p.cw + ca, p.u + cy * p.cw + cb);
+      d.fill(V, p.v + cy * p.cw + ca, p.v + cy * p.cw + cb);
+    }
+    return;
+  }
+  // Narrow (box sides, line pens): a byte loop beats a fill() call per row.
+  for (let y = ya; y < yb; y++) for (let q = y * w + xa, end = y * w + xb; q < end; q++) d[q] = Y;
   for (let cy = ya >> 1, end = (yb + 1) >> 1; cy < end; cy++) {
-    d.fill(U, p.u + cy * p.cw + ca, p.u + cy * p.cw + cb);
-    d.fill(V, p.v + cy * p.cw + ca, p.v + cy * p.cw + cb);
+    for (let q = cy * p.cw + ca, e = cy * p.cw + cb; q < e; q++) {
+      d[p.u + q] = U;
+      d[p.v + q] = V;
+    }
   }
 }
 
@@ -252,30 +263,44 @@ export function polygonSpans(points: ReadonlyArray<readonly [number, number]>, w
  * alpha 0..256, a coverage blend; opaque at 256.
  */
 export function blendSpans(img: YuvImage, spans: Int32Array, c: Rgb, alpha: number): void {
-  if (spans.length < 3) return;
-  let cx0 = Infinity;
-  let cx1 = -Infinity;
-  let cy0 = Infinity;
-  let cy1 = -Infinity;
-  for (let i = 0; i + 2 < spans.length; i += 3) {
-    cy0 = Math.min(cy0, spans[i] >> 1);
-    cy1 = Math.max(cy1, (spans[i] >> 1) + 1);
-    cx0 = Math.min(cx0, spans[i + 1] >> 1);
-    cx1 = Math.max(cx1, (spans[i + 2] + 1) >> 1);
+  new SpanFill(spans).blend(img, c, alpha);
+}
+
+/** Row spans with their chroma coverage counted once: a zone's fill, blended into every frame. */
+export class SpanFill {
+  private readonly coverage: ChromaCoverage | undefined;
+
+  constructor(private readonly spans: Int32Array) {
+    if (spans.length < 3) return;
+    let cx0 = Infinity;
+    let cx1 = -Infinity;
+    let cy0 = Infinity;
+    let cy1 = -Infinity;
+    for (let i = 0; i + 2 < spans.length; i += 3) {
+      cy0 = Math.min(cy0, spans[i] >> 1);
+      cy1 = Math.max(cy1, (spans[i] >> 1) + 1);
+      cx0 = Math.min(cx0, spans[i + 1] >> 1);
+      cx1 = Math.max(cx1, (spans[i + 2] + 1) >> 1);
+    }
+    this.coverage = new ChromaCoverage(cx0, cy0, cx1, cy1);
+    for (let i = 0; i + 2 < spans.length; i += 3) this.coverage.addSpan(spans[i], spans[i + 1], spans[i + 2]);
   }
-  const cov = new ChromaCoverage(cx0, cy0, cx1, cy1);
-  const col = yuvOf(c, img.matrix);
-  const d = img.data;
-  const keep = OPAQUE - alpha;
-  const lum = col[0] * alpha;
-  for (let i = 0; i + 2 < spans.length; i += 3) {
-    const y = spans[i];
-    const row = y * img.width;
-    if (alpha >= OPAQUE) d.fill(col[0], row + spans[i + 1], row + spans[i + 2]);
-    else for (let p = row + spans[i + 1], end = row + spans[i + 2]; p < end; p++) d[p] = (d[p] * keep + lum) >> 8;
-    cov.addSpan(y, spans[i + 1], spans[i + 2]);
+
+  /** Blends into an image of the size the spans were made for. */
+  blend(img: YuvImage, c: Rgb, alpha: number): void {
+    if (!this.coverage) return;
+    const spans = this.spans;
+    const col = yuvOf(c, img.matrix);
+    const d = img.data;
+    const keep = OPAQUE - alpha;
+    const lum = col[0] * alpha;
+    for (let i = 0; i + 2 < spans.length; i += 3) {
+      const row = spans[i] * img.width;
+      if (alpha >= OPAQUE) d.fill(col[0], row + spans[i + 1], row + spans[i + 2]);
+      else for (let p = row + spans[i + 1], end = row + spans[i + 2]; p < end; p++) d[p] = (d[p] * keep + lum) >> 8;
+    }
+    this.coverage.blend(img, col, Math.min(alpha, OPAQUE));
   }
-  cov.blend(img, col, Math.min(alpha, OPAQUE));
 }
 
 /**
