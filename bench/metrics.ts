@@ -5,6 +5,7 @@
  * measured (section, input, model, provider, batch), so a metric is compared only with the same
  * measurement of another run.
  */
+import type { RenderRatio } from './render.js';
 import type { BenchResult } from './run.js';
 
 export interface Metric {
@@ -100,7 +101,12 @@ export function metricsOf(r: BenchResult): Metric[] {
   if (r.analytics) add('analytics', 'engine p95 per frame', 'ms', 'lower', r.analytics.p95FrameMs);
   if (r.render) {
     add('render', 'drawing a 1080p frame (CPU)', 'ms', 'lower', r.render.draw.boxes.cpuMsPerFrame);
-    add('render', 'analysis with --render / without', 'x', 'higher', r.render.analysis.ratio, pairSpread(...r.render.analysis.withoutFps));
+    // Results from before the 640 run hold one ratio (the 320 model's), not a list.
+    const runs = ([] as RenderRatio[]).concat(r.render.analysis);
+    for (const a of runs) {
+      const name = a.imgsz === 320 ? 'analysis with --render / without' : `analysis @ ${a.imgsz} with --render / without`;
+      add('render', name, 'x', 'higher', a.ratio, pairSpread(...a.withoutFps));
+    }
   }
   if (r.motion) {
     const { cost, analysis: a, recall } = r.motion;

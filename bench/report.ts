@@ -231,7 +231,7 @@ export function renderReport(r: BenchResult): string {
     parts.push(section('Micro-benchmarks', table(['measure', 'p50 ms', 'p95 ms', 'p99 ms', 'samples'], [['preprocess 640x640', m.preprocess640], ['postprocess, 100 objects', m.postprocess100], ['tracking, 100 objects', m.tracking100], ['post + track, 100 objects', m.postTrack100]].map(([n, s]) => { const x = s as typeof m.preprocess640; return [n as string, x.p50, x.p95, x.p99, x.n]; }))));
   }
   if (r.render) {
-    const { draw, analysis: a } = r.render;
+    const { draw, analysis: a, stages: st } = r.render;
     parts.push(
       section(
         '10. Rendered video (analyze --render)',
@@ -239,7 +239,16 @@ export function renderReport(r: BenchResult): string {
           [`${draw.width}x${draw.height}, ${draw.objects} tracked objects, tags, trails, zone, line`, draw.boxes.cpuMsPerFrame, draw.boxes.wall.p50, draw.boxes.wall.p95],
           ['the same with a mask per object', draw.masks.cpuMsPerFrame, draw.masks.wall.p50, draw.masks.wall.p95],
         ]) +
-          table(['clip', 'input', 'fps without (before / after)', 'fps with --render', 'ratio', 'video MB'], [[a.clip, a.imgsz, `${a.withoutFps[0]} / ${a.withoutFps[1]}`, a.withFps, a.ratio, a.videoMB]]),
+          table(
+            ['clip', 'input', 'fps without (before / after)', 'fps with --render', 'ratio', 'CPU ms/frame without (before / after)', 'with', 'added by --render', 'video MB'],
+            a.map((x) => [x.clip, x.imgsz, `${x.withoutFps[0]} / ${x.withoutFps[1]}`, x.withFps, x.ratio, `${x.withoutCpuMs[0]} / ${x.withoutCpuMs[1]}`, x.withCpuMs, x.renderCpuMs, x.videoMB]),
+          ) +
+          table(['render path part, per 1080p frame', 'CPU ms', 'video MB', 'PSNR Y dB'], [
+            [`plain decode of the clip (for scale)`, st.decodeMs, '', ''],
+            ['decoder source-frame output, yuv420p', st.decoderOutputMs.yuv420p, '', ''],
+            ['decoder source-frame output, rgb24 (the replaced RGB path)', st.decoderOutputMs.rgb24, '', ''],
+            ...st.encoders.map((e) => [`x264 ${e.preset}, ${e.format} frames${e.format === 'rgb24' ? ' (the replaced RGB path, with its conversion)' : ''}`, e.cpuMs, e.videoMB, e.psnr]),
+          ]),
       ),
     );
   }

@@ -30,7 +30,7 @@ import { peerRun, type PeerRun } from './peer.js';
 import { ratio, r3, percentile } from './stats.js';
 import { benchTracker, type TrackerBenchResult } from './tracker.js';
 import { benchAnalytics, type AnalyticsBenchResult } from './analytics.js';
-import { drawCost, renderRatio, type DrawCost, type RenderRatio } from './render.js';
+import { drawCost, renderRatio, renderStages, type DrawCost, type RenderRatio, type RenderStages } from './render.js';
 import { clusterBench, type ClusterBenchResult } from './cluster.js';
 import { startupBench, type StartupResult } from './startup.js';
 
@@ -108,7 +108,7 @@ export interface BenchResult {
   http?: HttpResult;
   tracker?: TrackerBenchResult;
   analytics?: AnalyticsBenchResult;
-  render?: { draw: DrawCost; analysis: RenderRatio };
+  render?: { draw: DrawCost; analysis: RenderRatio[]; stages: RenderStages };
   motion?: MotionBenchResult;
   micro?: MicroResult & { targets: { preprocessMs: number; postTrackMs: number } };
   errors: { section: Section; message: string }[];
@@ -312,9 +312,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
   await run('render', async () => {
     const draw = drawCost({ frames: q ? 60 : 300 });
-    // The 320 model keeps inference from hiding what rendering adds on a small machine.
-    const analysis = await renderRatio({ clip: await big(), modelPath: await model[320](), imgsz: 320, batch: PIPELINE_BATCH });
-    result.render = { draw, analysis };
+    // The 320 model shows what rendering adds when inference is cheap; 640 the usual case.
+    const analysis: RenderRatio[] = [];
+    for (const imgsz of [320, 640] as const) analysis.push(await renderRatio({ clip: await big(), modelPath: await model[imgsz](), imgsz, batch: PIPELINE_BATCH }));
+    const stages = await renderStages({ clip: await big(), frames: analysis[0].frames, presets: ['veryfast', 'superfast', 'ultrafast'] });
+    result.render = { draw, analysis, stages };
   });
 
   await run('motion', async () => {

@@ -135,9 +135,13 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
     if (regions) add('motion', `regions: recall on ${regions.clip}, ${regions.model}, whole frame / with windows around motion`, `${f(100 * regions.whole.recall)} / ${f(100 * regions.regions.recall)} %`, `${f(regions.whole.fps, 2)} / ${f(regions.regions.fps, 2)} fps (detector on every frame both ways)`);
   }
   if (r.render) {
-    const { draw, analysis: a } = r.render;
+    const { draw, analysis, stages: st } = r.render;
     add('render', `drawing a ${draw.width}x${draw.height} frame, ${draw.objects} tracked objects + zone + line`, `${f(draw.boxes.cpuMsPerFrame, 2)} ms CPU`, `with masks ${f(draw.masks.cpuMsPerFrame, 2)} ms CPU; wall p50 ${f(draw.boxes.wall.p50, 2)} / ${f(draw.masks.wall.p50, 2)} ms`);
-    add('render', `analysis ${a.clip} @ ${a.imgsz} with --render`, `${f(a.withFps)} fps`, `${f(a.ratio, 2)} x without (${f(a.withoutFps[0])} before, ${f(a.withoutFps[1])} after); video ${f(a.videoMB)} MB for ${a.frames} frames`);
+    for (const a of analysis) {
+      add('render', `analysis ${a.clip} @ ${a.imgsz} with --render`, `${f(a.withFps)} fps`, `${f(a.ratio, 2)} x without (${f(a.withoutFps[0])} before, ${f(a.withoutFps[1])} after); +${f(a.renderCpuMs)} ms CPU/frame; video ${f(a.videoMB)} MB for ${a.frames} frames`);
+    }
+    const enc = st.encoders.map((e) => `${e.preset}/${e.format} ${f(e.cpuMs)}`).join(', ');
+    add('render', 'render path CPU ms per 1080p frame: decoder output yuv420p / rgb24', `${f(st.decoderOutputMs.yuv420p, 2)} / ${f(st.decoderOutputMs.rgb24, 2)} ms`, `x264: ${enc}`);
   }
   for (const e of r.errors) add(e.section, 'FAILED', e.message.split('\n')[0].slice(0, 120));
   return rows;
