@@ -266,6 +266,8 @@ describe('MOT formats', () => {
     // Only a line that starts with ';' or '#' is a comment (as in Python's configparser): a value may end with either.
     expect(parseSeqInfo('name=cam;\nframeRate=7\nseqLength=10').name).toBe('cam;');
     expect(parseSeqInfo('name=cam#\nframeRate=7\nseqLength=10').name).toBe('cam#');
+    // configparser's other delimiter, and keys in any case; the first delimiter splits.
+    expect(parseSeqInfo('[Sequence]\nName: cam:2\nframerate : 30\nSEQLENGTH=5\nimWidth: 640\nimheight = 480')).toEqual({ name: 'cam:2', frameRate: 30, seqLength: 5, imWidth: 640, imHeight: 480 });
   });
 
   it('names a file that cannot be read', () => {

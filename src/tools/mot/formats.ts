@@ -42,25 +42,29 @@ function readText(path: string): string {
 }
 
 export function parseSeqInfo(text: string, file = 'seqinfo.ini'): SeqInfo {
+  // Read as TrackEval reads it (Python's configparser): `key = value` or `key: value`, split at the
+  // first of the two; keys match whatever their case.
   const values = new Map<string, string>();
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
-    const eq = line.indexOf('=');
-    if (eq > 0 && !line.startsWith(';') && !line.startsWith('#')) values.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+    const at = line.search(/[=:]/);
+    if (at > 0 && !line.startsWith(';') && !line.startsWith('#')) values.set(line.slice(0, at).trim().toLowerCase(), line.slice(at + 1).trim());
   }
+  const has = (key: string): boolean => values.has(key.toLowerCase());
+  const get = (key: string): string | undefined => values.get(key.toLowerCase());
   const positive = (key: string): number => {
-    const value = Number(values.get(key));
-    if (!values.has(key) || !Number.isFinite(value) || value <= 0) throw new Error(`${file}: '${key}' must be a positive number`);
+    const value = Number(get(key));
+    if (!has(key) || !Number.isFinite(value) || value <= 0) throw new Error(`${file}: '${key}' must be a positive number`);
     return value;
   };
   const seqLength = positive('seqLength');
   if (!Number.isInteger(seqLength)) throw new Error(`${file}: 'seqLength' must be an integer`);
   return {
-    name: values.get('name') ?? '',
+    name: get('name') ?? '',
     frameRate: positive('frameRate'),
     seqLength,
-    imWidth: values.has('imWidth') ? positive('imWidth') : 0,
-    imHeight: values.has('imHeight') ? positive('imHeight') : 0,
+    imWidth: has('imWidth') ? positive('imWidth') : 0,
+    imHeight: has('imHeight') ? positive('imHeight') : 0,
   };
 }
 
