@@ -50,9 +50,10 @@ Options:
                         no value
   --analytics <json>    zones and lines (the JSON of a stream's "analytics"): events, counts, and
                         the zones and lines drawn in --render and --report; needs the tracker
-  --crf <n>             rendered video quality, x264 CRF 0..51 (default 23; lower is better)
+  --crf <n>             rendered video quality, x264 CRF 0..51 (default ${DEFAULT_CRF}; lower is better and bigger)
   --preset <name>       rendered video x264 preset, ${X264_PRESETS[0]} ... ${X264_PRESETS[X264_PRESETS.length - 1]} (default
-                        veryfast; superfast takes about 12 % less CPU, a slower one less space)
+                        ${DEFAULT_PRESET}: half the CPU of veryfast; veryfast --crf 23 makes files about half
+                        the size for twice the encoder's CPU)
   --jobs <n>            inputs analysed at the same time (default 1); each gets its share of the
                         cores for ONNX Runtime unless --threads says otherwise
   --conf <x>            confidence threshold (default ${DEFAULT_STREAM.conf})
