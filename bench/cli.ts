@@ -42,8 +42,9 @@ Sections (in run order):
   http       autocannon on POST /api/detect at concurrency 1, 8, 32, batching off and on
   tracker    ByteTracker speed and quality on the MOT15 sequences
   analytics  the analytics stage per frame: 20 tracks, 10 zones, 10 lines (target <= 0.1 ms)
-  render     drawing a 1080p frame's results (CPU ms); analysis fps of the 1080p clip with
-             --render against without (without, with, without)
+  render     drawing a 1080p frame's results (CPU ms); analysis fps and CPU of the 1080p clip
+             with --render against without (without, with, without) at 320 and 640; the CPU
+             split per frame: decoder output (yuv420p vs the old rgb24), x264 per preset
   motion     motion estimate per frame (and ffmpeg's grey output as the alternative); analysis
              fps of a mostly still clip with motion gating against without (target >= 1.8 x);
              recall with gating on the same clip; recall on small targets in 4K with and

@@ -16,6 +16,7 @@
  * each plane, which stays in integers and is exact at both ends.
  */
 import type { MaskRle } from '../../types.js';
+import { toRgbCoefficients } from '../../ingest/yuv.js';
 import { chromaSize, yuv420Bytes, yuvOf, yuvToRgb, type Rgb, type Yuv, type YuvMatrix } from './yuv.js';
 
 export type { Rgb } from './yuv.js';
@@ -373,14 +374,18 @@ export function cropRgb(img: YuvImage, x0: number, y0: number, x1: number, y1: n
   const out = { width: xb - xa, height: yb - ya, data: new Uint8Array((xb - xa) * (yb - ya) * 3) };
   const p = planes(img);
   const d = img.data;
+  const k = toRgbCoefficients(img.matrix);
+  const byte = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
   let q = 0;
   for (let y = ya; y < yb; y++) {
     for (let x = xa; x < xb; x++) {
       const c = (y >> 1) * p.cw + (x >> 1);
-      const [r, g, b] = yuvToRgb(d[y * img.width + x], d[p.u + c], d[p.v + c], img.matrix);
-      out.data[q++] = r;
-      out.data[q++] = g;
-      out.data[q++] = b;
+      const l = k.y * (d[y * img.width + x] - 16);
+      const u = d[p.u + c] - 128;
+      const v = d[p.v + c] - 128;
+      out.data[q++] = byte(l + k.rv * v);
+      out.data[q++] = byte(l - k.gu * u - k.gv * v);
+      out.data[q++] = byte(l + k.bu * u);
     }
   }
   return out;
