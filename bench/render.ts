@@ -226,7 +226,8 @@ export async function renderStages(opts: { clip: Clip; frames: number; presets: 
     for (const f of ['rgb24', 'yuv420p'] as const) decoderOutputMs[f] = perFrame((await ffmpegCpu(decoderArgs(clip, f), { fd3: true })) - plain);
     const decodeOnly = await ffmpegCpu(['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', clip, '-an', '-f', 'null', '-']);
     const encoders: EncoderCost[] = [];
-    const runs: Array<[FramesFormat, string]> = [['rgb24', DEFAULT_PRESET], ...opts.presets.map((p): [FramesFormat, string] => ['yuv420p', p])];
+    // The replaced RGB path at its own default preset, then yuv420p frames at each preset.
+    const runs: Array<[FramesFormat, string]> = [['rgb24', 'veryfast'], ...opts.presets.map((p): [FramesFormat, string] => ['yuv420p', p])];
     for (const [format, preset] of runs) {
       const out = join(dir, `${format}-${preset}.mp4`);
       const enc = encodeArgs({ out, width: W, height: H, fps: 30, crf: DEFAULT_CRF, preset });
