@@ -27,8 +27,12 @@
 import type WebSocket from 'ws';
 import { CLOSE_TOO_SLOW, type ClientDrops, type SubscriptionOptions } from './protocol.js';
 
-/** Time a closed client gets to read what is queued (and the close frame) before the socket is cut. */
+/**
+ * Time a closed client gets to read what is queued (and the close frame) before the socket is cut;
+ * one that is reading (its backlog shrank over the last grace) gets another, up to CLOSE_GRACE_MAX_MS.
+ */
 const CLOSE_GRACE_MS = 2000;
+const CLOSE_GRACE_MAX_MS = 10_000;
 /** Longest time between pings. */
 const MAX_PING_INTERVAL_MS = 1000;
 /** Messages sent as text frames, whether given as text or as its UTF-8 bytes. */
@@ -298,7 +302,20 @@ export class ClientSession {
   private closeTooSlow(): void {
     this.closingForSlowness = true;
     this.ws.close(CLOSE_TOO_SLOW, 'too slow: client did not read for too long');
-    // A client that does not read will not complete the closing handshake either.
-    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+    // A client that does not read will not complete the closing handshake either: cut it off. One
+    // that reads again is let through its backlog (bounded, nothing new is sent) to learn why.
+    const since = Date.now();
+    let backlog = this.ws.bufferedAmount;
+    const check = (): void => {
+      if (this.ws.readyState === this.ws.CLOSED) return;
+      const now = this.ws.bufferedAmount;
+      if (now < backlog && Date.now() - since + CLOSE_GRACE_MS <= CLOSE_GRACE_MAX_MS) {
+        backlog = now;
+        setTimeout(check, CLOSE_GRACE_MS).unref();
+        return;
+      }
+      this.ws.terminate();
+    };
+    setTimeout(check, CLOSE_GRACE_MS).unref();
   }
 }
