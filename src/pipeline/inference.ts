@@ -43,9 +43,12 @@ class InferenceStage implements FrameStage {
     });
     const item: BatchItem = { streamId: frame.streamId, rgb: frame.rgb, letterbox: frame.letterbox, conf: this.conf, classes: this.classes };
     let out: BatchResult;
-    let perCrop: BatchResult[];
+    let perCrop: BatchResult[] = [];
     try {
-      [out, ...perCrop] = await Promise.all([this.model.submit(item), ...cropItems.map((c) => this.model.submit(c))]);
+      // Without windows, the frame alone, as directly as before (no arrays, no extra turn of the
+      // microtask queue before the stage hands the model its next frame).
+      if (cropItems.length === 0) out = await this.model.submit(item);
+      else [out, ...perCrop] = await Promise.all([this.model.submit(item), ...cropItems.map((c) => this.model.submit(c))]);
     } catch (err) {
       throw new InferenceError(`inference failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
