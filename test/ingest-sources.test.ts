@@ -21,6 +21,7 @@ import type { Frame } from '../src/types.js';
 import { generateClip } from '../src/tools/synth/index.js';
 import { startHttpSources, type HttpSources } from '../bench/sourceServers.js';
 import { startRtspServer } from './helpers/rtspServer.js';
+import { rgbAt, wrapImage } from '../src/output/render/image.js';
 
 const SYSTEM_FFMPEG = '/usr/bin/ffmpeg';
 const FFMPEGS = [
@@ -244,12 +245,14 @@ describe('live MPEG-TS over HTTP', () => {
     expect(frames).toHaveLength(3);
     for (const f of frames) {
       expect(f.source).toMatchObject({ width: 320, height: 240 });
-      expect(f.source!.rgb.length).toBe(320 * 240 * 3);
-      // The same picture as the letterboxed model input: its centre pixel, within scaling error.
+      // yuv420p: a full-size luma plane and two quarter-size chroma planes.
+      expect(f.source!.yuv.length).toBe(320 * 240 * 1.5);
+      // The same picture as the letterboxed model input: its centre pixel, within scaling and
+      // chroma-subsampling error.
       const lb = f.letterbox;
-      const src = ((120 * 320) + 160) * 3;
+      const src = rgbAt(wrapImage(320, 240, f.source!.yuv, f.source!.matrix), 160, 120);
       const inp = ((Math.round(120 * lb.scale + lb.padY) * lb.dstWidth) + Math.round(160 * lb.scale + lb.padX)) * 3;
-      for (let c = 0; c < 3; c++) expect(Math.abs(f.source!.rgb[src + c]! - f.rgb[inp + c]!)).toBeLessThanOrEqual(40);
+      for (let c = 0; c < 3; c++) expect(Math.abs(src[c]! - f.rgb[inp + c]!)).toBeLessThanOrEqual(40);
     }
   });
 });
