@@ -13,6 +13,8 @@ import { lineCross, resultWith } from './helpers/eventFixtures.js';
 import { until } from './helpers/serveHarness.js';
 // @ts-expect-error: a plain .mjs example without types
 import { createReceiver, verify } from '../docs/examples/webhook-receiver.mjs';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const log = createLogger({ test: 'webhooks' }, 'silent');
 
@@ -140,6 +142,25 @@ describe('webhook sink', () => {
     await until(() => (s.eventStats()[0].dropped.failed ?? 0) === 4, 10_000, 'every attempt to time out');
     expect(r.got).toHaveLength(8); // 4 events x 2 attempts
     expect(s.eventStats()[0]).toMatchObject({ published: 0, retries: 4, queueDepth: 0 });
+  });
+
+  it('attempts at a receiver that never answers end at their timeout also while garbage collection runs', async () => {
+    // Node 20's fetch loses a composed AbortSignal (AbortSignal.any of a timeout) to garbage
+    // collection: the attempt then never ends. Collect often while the attempts run.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const r = await receiver(() => undefined);
+    serve(r.server);
+    const s = sink(r.url, { timeoutMs: 150, maxAttempts: 1, maxQueue: 10 });
+    for (let i = 0; i < 5; i++) s.write(resultWith('gate', [lineCross('gate')]));
+    const collecting = setInterval(gc, 5);
+    try {
+      await until(() => (s.eventStats()[0].dropped.failed ?? 0) === 5, 30_000, 'five attempts to time out');
+    } finally {
+      clearInterval(collecting);
+    }
+    expect(r.got).toHaveLength(5);
+    expect(s.eventStats()[0]).toMatchObject({ published: 0, retries: 0, queueDepth: 0 });
   });
 
   it('a refused connection is retried, then counted as failed', async () => {

@@ -148,8 +148,16 @@ export class WebhookSink implements ResultSink {
       'x-streamlens-attempt': String(attempt),
       ...(s.secret ? signatureHeaders(s.secret, body, Date.now() / 1000) : {}),
     };
+    // One controller, held here until the attempt is over, aborts on the timeout or on close. Not
+    // AbortSignal.any([AbortSignal.timeout(), ...]): on Node 20 fetch loses that signal to garbage
+    // collection and an attempt at a receiver that never answers then never ends.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${s.timeoutMs} ms`, 'TimeoutError')), s.timeoutMs);
+    const onStop = (): void => abort.abort(this.stop.signal.reason);
+    if (this.stop.signal.aborted) onStop();
+    else this.stop.signal.addEventListener('abort', onStop, { once: true });
     try {
-      const res = await fetch(s.url, { method: 'POST', headers, body, signal: AbortSignal.any([AbortSignal.timeout(s.timeoutMs), this.stop.signal]) });
+      const res = await fetch(s.url, { method: 'POST', headers, body, signal: abort.signal });
       // The answer's body is not needed; reading it to its end frees the connection for reuse.
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return 'delivered';
@@ -159,6 +167,9 @@ export class WebhookSink implements ResultSink {
       const e = err as Error & { cause?: { code?: string } };
       this.failed(attempt, e.name === 'TimeoutError' ? `no answer within ${s.timeoutMs} ms` : (e.cause?.code ?? e.message));
       return 'retry';
+    } finally {
+      clearTimeout(timer);
+      this.stop.signal.removeEventListener('abort', onStop);
     }
   }
 
