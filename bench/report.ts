@@ -172,7 +172,7 @@ export function renderReport(r: BenchResult): string {
     const n = (x: typeof c.with): string => `${x.capacity}${x.capped ? '+' : ''}`;
     parts.push(
       section(
-        `5b. Capacity on a mostly still camera: ${c.clip}, without, with and again without motion gating`,
+        `5b. Capacity without, with and again without motion gating: ${c.clip}`,
         `<p>Capacity without gating <b>${n(c.without)}</b> (after: <b>${n(c.withoutAfter)}</b>), with <b>${n(c.with)}</b> streams (${c.ratio} x the larger without; target ${c.target} x), same targets (${c.with.targetFps} fps per stream, p95 <= ${c.with.targetP95Ms} ms).</p>` +
           table(['gating', 'streams', 'p50 ms', 'p95 ms', 'p99 ms', 'slowest stream fps', 'detector share', 'pass'], runs.flatMap(({ name, x }) => x.curve.map((p): Cell[] => [name, p.streams, p.p50, p.p95, p.p99, p.minFps, p.inferred, p.pass]))) +
           lineChart('Capture -> send p95 by stream count', runs.map(({ name, x }) => ({ name, points: x.curve.map((p) => ({ x: p.streams, y: p.p95 })) })), 'streams', 'ms', { y: c.with.targetP95Ms, label: 'target' }) +

@@ -253,9 +253,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       settleSeconds: q ? 2 : 3,
       seconds: q ? 3 : 8,
     });
-    // The same search on a camera that mostly sees nothing move, without and with motion gating.
+    // The same search without and with motion gating: on the user's own sources when given (how
+    // many of *their* cameras gating lets one machine hold), else on a camera that mostly sees
+    // nothing move.
     result.capacityStill = await stillSceneCapacity({
-      clips: [await stillClip1080(o.outDir)],
+      clips: user ?? [await stillClip1080(o.outDir)],
       modelPath: primary.path,
       model: primary.label,
       providers,

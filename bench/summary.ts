@@ -86,11 +86,11 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
     const c = r.capacityStill;
     const curve = (x: typeof c.with): string => x.curve.map((p) => `${p.streams}:${f(p.p95, 0)}ms/${f(p.minFps)}fps/${f(100 * p.inferred, 0)}%`).join(' ');
     const n = (x: typeof c.with): string => `${x.capacity}${x.capped ? '+' : ''}`;
-    add('capacity', `mostly still 1080p at ${c.with.targetFps} fps, p95 <= ${c.with.targetP95Ms} ms: without / with / without motion gating`, `${n(c.without)} / ${n(c.with)} / ${n(c.withoutAfter)}`, `${f(c.ratio, 2)} x; target >= ${c.target} x: ${mark(c.ratio >= c.target)}; without ${curve(c.without)}; with ${curve(c.with)}; without ${curve(c.withoutAfter)} (streams:p95/min fps/detector share)`);
+    add('capacity', `${c.clip} at ${c.with.targetFps} fps, p95 <= ${c.with.targetP95Ms} ms: without / with / without motion gating`, `${n(c.without)} / ${n(c.with)} / ${n(c.withoutAfter)}`, `${f(c.ratio, 2)} x; target >= ${c.target} x: ${mark(c.ratio >= c.target)}; without ${curve(c.without)}; with ${curve(c.with)}; without ${curve(c.withoutAfter)} (streams:p95/min fps/detector share)`);
     const cpu = c.cpu;
     if (cpu) {
       const cam = (x: typeof cpu.with): string => `${f(x.coresPerCamera, 3)} (${f(x.cpuMsPerResult)} ms [ffmpeg ${f(x.ffmpegMsPerResult)}] x ${c.with.targetFps} fps, detector ${f(100 * x.inferred, 0)}%${x.complete ? '' : ', clip not finished'})`;
-      add('capacity', `mostly still 1080p by CPU: cameras ${cpu.cores} cores hold without / with motion gating`, `${f(cpu.camerasWithout)} / ${f(cpu.camerasWith)}`, `${f(cpu.ratio, 2)} x; target >= ${c.target} x: ${mark(cpu.ratio >= c.target)}; cores per camera without ${cam(cpu.without)}, with ${cam(cpu.with)}, without ${cam(cpu.withoutAfter)}`);
+      add('capacity', `${c.clip} by CPU: cameras ${cpu.cores} cores hold without / with motion gating`, `${f(cpu.camerasWithout)} / ${f(cpu.camerasWith)}`, `${f(cpu.ratio, 2)} x; target >= ${c.target} x: ${mark(cpu.ratio >= c.target)}; cores per camera without ${cam(cpu.without)}, with ${cam(cpu.with)}, without ${cam(cpu.withoutAfter)}`);
     }
   }
   if (r.fanout) {

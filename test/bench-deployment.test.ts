@@ -119,6 +119,17 @@ describe('bench with your source', () => {
     expect(c.curve.length).toBeGreaterThan(0);
     expect(c.curve[0].streams).toBe(1);
     expect(c.curve[0].meanFps).toBeGreaterThan(0);
+    // With --source, gating is compared on the user's own camera too (not on the built-in scene).
+    const g = r.capacityStill!;
+    expect(g.clip).toBe('cam.mp4');
+    expect([g.without.motion, g.with.motion, g.withoutAfter.motion]).toEqual([false, true, false]);
+    for (const x of [g.without, g.with, g.withoutAfter]) expect(x.curve[0].streams).toBe(1);
+    // By CPU: the whole clip through a server per variant; gated results are partly carried forward.
+    const cpu = g.cpu!;
+    expect([cpu.without.results, cpu.with.results, cpu.withoutAfter.results].every((n) => n > 0)).toBe(true);
+    expect(cpu.without.inferred).toBe(1);
+    expect(cpu.with.inferred).toBeGreaterThan(0);
+    expect(cpu.with.inferred).toBeLessThanOrEqual(1);
   });
 });
 
