@@ -14,6 +14,10 @@
  *   always show, and acknowledge, every frame it gets. Kernel socket buffers hold megabytes the
  *   byte bound never sees; the window is what keeps a slow link's latency small.
  *
+ * A client may ask for fewer frames of a stream (subscribe `maxFps`): frames captured sooner than
+ * 1/maxFps after the last one it took are skipped for it before either limit sees them. It asked
+ * for that, so they are counted apart (`skipped`), not as drops.
+ *
  * A frame's analytics events follow its detections when they fit, else they are dropped and
  * counted (they are not replaced by newer ones, and not held by the window: each says something once).
  *
@@ -66,6 +70,10 @@ export class ClientSession {
   /** Per stream, the widest video this client shows (subscribe `maxWidth`). */
   readonly maxWidths = new Map<string, number>();
   readonly drops: ClientDrops = { video: 0, detections: 0, events: 0 };
+  /** Frames skipped under this client's own `maxFps` (asked for: not drops). */
+  skipped = 0;
+  /** Per stream with `maxFps`: that rate and the capture time (epoch ms) of the newest frame taken. */
+  private readonly rates = new Map<string, { maxFps: number; lastTs?: number }>();
   /** Streams whose frames this client acknowledges: seqs sent and not yet acknowledged, oldest first. */
   private readonly unacked = new Map<string, number[]>();
   private readonly pending = new Map<string, PendingFrame>();
@@ -102,6 +110,8 @@ export class ClientSession {
       else this.videoStreams.delete(s);
       if (options.maxWidth !== undefined) this.maxWidths.set(s, options.maxWidth);
       else this.maxWidths.delete(s);
+      if (options.maxFps !== undefined) this.rates.set(s, { maxFps: options.maxFps });
+      else this.rates.delete(s);
       // A new subscription starts with an empty window (what was sent before counts no more).
       if (options.ack) this.unacked.set(s, []);
       else this.unacked.delete(s);
@@ -116,6 +126,7 @@ export class ClientSession {
       ended.push(s);
       this.videoStreams.delete(s);
       this.maxWidths.delete(s);
+      this.rates.delete(s);
       this.unacked.delete(s);
       this.pending.delete(s);
     }
@@ -129,6 +140,27 @@ export class ClientSession {
   /** Whether this client acknowledges the frames of `stream`. */
   acknowledges(stream: string): boolean {
     return this.unacked.has(stream);
+  }
+
+  /**
+   * Whether the frame of `stream` captured at `ts` (epoch ms) is due under this client's `maxFps`:
+   * 1/maxFps or more after the last frame it took (or the clock went back). Asking does not take it.
+   */
+  due(stream: string, ts: number): boolean {
+    const rate = this.rates.get(stream);
+    return rate?.lastTs === undefined || ts < rate.lastTs || ts - rate.lastTs >= 1000 / rate.maxFps;
+  }
+
+  /** Takes the frame captured at `ts` for delivery if it is due, else counts it as skipped. */
+  takeFrame(stream: string, ts: number): boolean {
+    const rate = this.rates.get(stream);
+    if (!rate) return true;
+    if (!this.due(stream, ts)) {
+      this.skipped++;
+      return false;
+    }
+    rate.lastTs = ts;
+    return true;
   }
 
   /** Sends a frame's detections (and video, if subscribed) under the window and the byte bound. */

@@ -33,10 +33,15 @@ export interface SubscriptionOptions {
   ack?: boolean;
   /** The widest video the client shows (pixels): it gets a smaller JPEG when one is encoded (videoRenditions.ts). */
   maxWidth?: number;
+  /** At most this many frames per second (by capture time); the others are skipped for this client, not counted as drops. */
+  maxFps?: number;
 }
 
 /** Largest `maxWidth` a client may ask for. */
 export const MAX_VIDEO_WIDTH = 16384;
+/** Bounds of `maxFps`: one frame in ten seconds to any rate a source has. */
+export const MIN_FPS = 0.1;
+export const MAX_FPS = 1000;
 
 /** The stream id that means every stream, present and future (not a valid stream id). */
 export const ALL_STREAMS = '*';
@@ -66,12 +71,17 @@ export function parseClientMessage(text: string): ClientMessage | ProtocolError 
   if (maxWidth !== undefined && !(Number.isInteger(maxWidth) && (maxWidth as number) >= 1 && (maxWidth as number) <= MAX_VIDEO_WIDTH)) {
     return { code: 'bad_message', message: `maxWidth: expected an integer from 1 to ${MAX_VIDEO_WIDTH} (pixels)` };
   }
+  const maxFps = o.maxFps;
+  if (maxFps !== undefined && !(typeof maxFps === 'number' && maxFps >= MIN_FPS && maxFps <= MAX_FPS)) {
+    return { code: 'bad_message', message: `maxFps: expected a number from ${MIN_FPS} to ${MAX_FPS} (frames per second)` };
+  }
   return {
     type: 'subscribe',
     streams: [...new Set(streams as string[])],
     video: o.video === true,
     ack: o.ack === true,
     ...(maxWidth !== undefined ? { maxWidth: maxWidth as number } : {}),
+    ...(maxFps !== undefined ? { maxFps } : {}),
   };
 }
 
@@ -172,6 +182,8 @@ export interface SubscribedMessage {
   ack?: true;
   /** As asked in the subscribe. */
   maxWidth?: number;
+  /** As asked in the subscribe. */
+  maxFps?: number;
   /** Set when the subscription is `"*"`. */
   all?: true;
 }
@@ -187,7 +199,14 @@ export interface StatsMessage {
   ts: number;
   streams: StreamStats[];
   models: ModelStats[];
-  client: { drops: ClientDrops; bufferedAmount: number };
+  client: ClientView;
+}
+
+/** A client's own figures in `stats`: what its backpressure dropped, frames its `maxFps` skipped (asked for: not drops), its send buffer. */
+export interface ClientView {
+  drops: ClientDrops;
+  skipped: number;
+  bufferedAmount: number;
 }
 
 export type ErrorMessage = { type: 'error' } & ProtocolError;
@@ -267,6 +286,7 @@ export function encodeSubscribed(streams: string[], options: SubscriptionOptions
     video: options.video,
     ...(options.ack ? { ack: true as const } : {}),
     ...(options.maxWidth !== undefined ? { maxWidth: options.maxWidth } : {}),
+    ...(options.maxFps !== undefined ? { maxFps: options.maxFps } : {}),
     ...(all ? { all: true as const } : {}),
   } satisfies SubscribedMessage);
 }
@@ -289,7 +309,7 @@ export function batchingView(b: BatcherMetrics): BatcherMetrics {
   return { ...b, meanBatchSize: r2(b.meanBatchSize), queueWaitMs: { mean: r2(b.queueWaitMs.mean), max: r2(b.queueWaitMs.max) } };
 }
 
-export function encodeStats(streams: StreamStats[], client: { drops: ClientDrops; bufferedAmount: number }, models: ModelStats[] = []): string {
+export function encodeStats(streams: StreamStats[], client: ClientView, models: ModelStats[] = []): string {
   return JSON.stringify({ type: 'stats', ts: Date.now(), streams, models: models.map((m) => ({ ...m, batching: batchingView(m.batching) })), client } satisfies StatsMessage);
 }
 

@@ -47,6 +47,8 @@ export interface ClientInfo {
   /** Streams whose frames the client acknowledges. */
   ack: string[];
   drops: ClientDrops;
+  /** Frames skipped under the client's own `maxFps` (not drops). */
+  skipped: number;
   bufferedAmount: number;
   /** Frames sent and not yet acknowledged (acknowledged streams only). */
   unacknowledged: number;
@@ -152,6 +154,7 @@ export class WsGateway implements ResultSink {
       video: [...s.videoStreams],
       ack: [...s.subscriptions].filter((id) => s.acknowledges(id)),
       drops: { ...s.drops },
+      skipped: s.skipped,
       bufferedAmount: s.bufferedAmount,
       unacknowledged: s.unacknowledged,
       closing: s.closing,
@@ -195,8 +198,10 @@ export class WsGateway implements ResultSink {
   private planRenditions(result: FrameResult): RenditionPlan | undefined {
     if (!result.jpeg || this.settings.maxRenditionsPerStream === 0) return undefined;
     const asked: number[] = [];
+    const stream = result.streamId;
     for (const s of this.sessions) {
-      const w = s.wantsVideo(result.streamId) ? s.maxWidths.get(result.streamId) : undefined;
+      // A client whose maxFps skips this frame needs no rendition of it.
+      const w = s.wantsVideo(stream) && s.due(stream, result.timing.captureTs) ? s.maxWidths.get(stream) : undefined;
       if (w !== undefined) asked.push(w);
     }
     if (asked.length === 0) return undefined;
@@ -223,9 +228,12 @@ export class WsGateway implements ResultSink {
     const now = Date.now();
     for (const s of this.sessions) {
       if (!s.subscriptions.has(stream)) continue;
-      const video = result.jpeg && s.wantsVideo(stream) ? videoFor(plan?.widthFor(s.maxWidths.get(stream))) : undefined;
-      if (video === null) s.dropVideo(stream);
-      s.deliver(stream, result.seq, detections, video ?? undefined, now);
+      if (s.takeFrame(stream, result.timing.captureTs)) {
+        const video = result.jpeg && s.wantsVideo(stream) ? videoFor(plan?.widthFor(s.maxWidths.get(stream))) : undefined;
+        if (video === null) s.dropVideo(stream);
+        s.deliver(stream, result.seq, detections, video ?? undefined, now);
+      }
+      // Events are not thinned by maxFps: each says something once.
       if (events) s.deliverEvents(stream, events);
     }
   }
@@ -294,7 +302,12 @@ export class WsGateway implements ResultSink {
       const known = all ? this.hub.ids() : named.filter((id) => this.hub.has(id));
       const unknown = named.filter((id) => !this.hub.has(id));
       if (unknown.length) session.sendControl(encodeError({ code: 'unknown_stream', message: `unknown stream(s): ${unknown.join(', ')}` }));
-      const options = { video: msg.video, ack: msg.ack, ...(msg.maxWidth !== undefined ? { maxWidth: msg.maxWidth } : {}) };
+      const options = {
+        video: msg.video,
+        ack: msg.ack,
+        ...(msg.maxWidth !== undefined ? { maxWidth: msg.maxWidth } : {}),
+        ...(msg.maxFps !== undefined ? { maxFps: msg.maxFps } : {}),
+      };
       if (all) session.allStreams = options;
       session.subscribe(known, options);
       this.follow(session, known, msg.video);
@@ -352,7 +365,7 @@ export class WsGateway implements ResultSink {
       if (s.subscriptions.size === 0) continue;
       const streams = [...s.subscriptions].flatMap((id) => this.streams.stats(id) ?? []);
       const models = this.hub.modelStats([...s.subscriptions].flatMap((id) => this.hub.settings(id)?.model ?? []));
-      s.sendControl(encodeStats(streams, { drops: { ...s.drops }, bufferedAmount: s.bufferedAmount }, models));
+      s.sendControl(encodeStats(streams, { drops: { ...s.drops }, skipped: s.skipped, bufferedAmount: s.bufferedAmount }, models));
     }
   }
 }
