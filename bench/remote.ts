@@ -422,7 +422,7 @@ export async function remoteBench(o: RemoteOptions): Promise<RemoteResult> {
     } else {
       const model = models.length > 1 ? models[0].path : null;
       const url = serverUrl(o.url, 'api/detect' + (model ? `?model=${encodeURIComponent(model)}` : ''));
-      const check = await fetch(url, { method: 'POST', body: bodies[0].bytes, headers: { ...server.headers(), 'content-type': bodies[0].contentType }, signal: AbortSignal.timeout(60_000) });
+      const check = await fetch(url, { method: 'POST', body: new Uint8Array(bodies[0].bytes), headers: { ...server.headers(), 'content-type': bodies[0].contentType }, signal: AbortSignal.timeout(60_000) });
       const text = await check.text();
       if (!check.ok) throw new Error(`POST /api/detect answered ${check.status}: ${text.slice(0, 200)}`);
       const runs: HttpRun[] = [];

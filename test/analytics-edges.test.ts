@@ -132,7 +132,7 @@ describe('a zone: its bounds, its edge and the margin to leave it', () => {
     const triangle: ResolvedZone = { ...zone, polygon: [[100, 100], [300, 100], [100, 300]], bounds: [100, 100, 300, 300] };
     const s = newZoneState();
     // (203, 200) is 3 / sqrt(2) px beyond the edge x + y = 400; (250, 250) is 100 / sqrt(2) px.
-    expect([[150, 150], [203, 200], [250, 250]].map((p, k) => stepZone(s, triangle, p as Point, 4, k / 10, 'car'))).toEqual(['enter', undefined, 'exit']);
+    expect(([[150, 150], [203, 200], [250, 250]] as Point[]).map((p, k) => stepZone(s, triangle, p, 4, k / 10, 'car'))).toEqual(['enter', undefined, 'exit']);
   });
 
   it('a new state is outside with nothing counted', () => {

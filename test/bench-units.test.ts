@@ -34,7 +34,7 @@ describe('bench statistics', () => {
   });
 
   it('stage latencies from FrameTiming', () => {
-    const r = { timing: { captureTs: 100, queuedTs: 110, inferStartTs: 115, inferEndTs: 165, doneTs: 166, sendTs: 167, preprocessMs: 2, inferenceMs: 45, postprocessMs: 0.5, stages: { infer: 55, track: 1 } } } as FrameResult;
+    const r = { timing: { captureTs: 100, queuedTs: 110, inferStartTs: 115, inferEndTs: 165, doneTs: 166, sendTs: 167, preprocessMs: 2, inferenceMs: 45, postprocessMs: 0.5, stages: { infer: 55, track: 1 } } } as unknown as FrameResult;
     const s = stageSamples([r]);
     expect(s.wait).toEqual([10]);
     expect(s.queue).toEqual([5]);

@@ -12,7 +12,7 @@ const W = 64;
 const H = 48;
 
 function frame(index: number, detections: Detection[]): FrameResult {
-  return { streamId: 'a', seq: index, index, pts: index / 25, width: W, height: H, detections, timing: { captureTs: 0 } };
+  return { streamId: 'a', seq: index, index, pts: index / 25, width: W, height: H, detections, timing: { captureTs: 0, stages: {} } };
 }
 
 /** An ellipse mask inside the box, row-major. */

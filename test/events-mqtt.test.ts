@@ -17,7 +17,7 @@ import { until } from './helpers/serveHarness.js';
 const log = createLogger({ test: 'mqtt' }, 'silent');
 
 function settings(url: string, extra: Partial<MqttSettings> = {}): MqttSettings {
-  return { ...DEFAULT_MQTT, url, prefix: 'sl', reconnect: { initialMs: 50, maxMs: 300, factor: 2, jitter: 0 }, ...extra };
+  return { ...DEFAULT_MQTT, qos: 1, url, prefix: 'sl', reconnect: { initialMs: 50, maxMs: 300, factor: 2, jitter: 0 }, ...extra };
 }
 
 describe('MQTT topics', () => {

@@ -45,7 +45,7 @@ function makeImages(out: string): void {
 }
 
 async function post(body: Buffer, type: string, target = server): Promise<{ status: number; json: Record<string, any>; retryAfter: string | null }> {
-  const res = await fetch(target.url + '/api/detect', { method: 'POST', headers: { 'content-type': type }, body, signal: AbortSignal.timeout(240_000) });
+  const res = await fetch(target.url + '/api/detect', { method: 'POST', headers: { 'content-type': type }, body: new Uint8Array(body), signal: AbortSignal.timeout(240_000) });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : {}, retryAfter: res.headers.get('retry-after') };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Batcher } from '../src/infer/batcher.js';
-import { Detector, type DetectFrame } from '../src/infer/detector.js';
+import { Detector, type DetectFrame, type FrameDetections } from '../src/infer/detector.js';
 import { decodeRle } from '../src/infer/adapters/rle.js';
 import { readModelFile } from '../src/infer/onnx/modelFile.js';
 import { parsePyLiteral } from '../src/infer/onnx/pyLiteral.js';
@@ -199,7 +199,7 @@ describe('batch equivalence', () => {
       try {
         expect(d.info.format).toBe(name);
         const frames = (): DetectFrame[] => scenes.map((s) => ({ rgb: canvas(s), letterbox: lb }));
-        const alone = [];
+        const alone: FrameDetections[] = [];
         for (const f of frames()) alone.push((await d.detect([f], { conf: 0.25 }))[0]);
         const together = await d.detect(frames(), { conf: 0.25 });
         expect(together[0].batchSize).toBe(4);
@@ -251,7 +251,7 @@ describe('session options', () => {
       session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
     });
     const frames = (): DetectFrame[] => scenes.map((s) => ({ rgb: canvas(s), letterbox: lb }));
-    const results = [];
+    const results: FrameDetections[][] = [];
     for (const allowSpinning of [undefined, false]) {
       const d = await Detector.open({ path: det, providers: ['cpu'], intraOpThreads: 2, allowSpinning });
       try {

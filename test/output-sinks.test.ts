@@ -16,7 +16,7 @@ import type { ResultSink } from '../src/output/sink.js';
 import { ClientSession } from '../src/serve/clientSession.js';
 import { LatestFrames } from '../src/serve/snapshot.js';
 import { ClientDropCounts, servedStats } from '../src/serve/streamStats.js';
-import type { FrameResult, StreamStats } from '../src/types.js';
+import type { Box, FrameResult, StreamStats } from '../src/types.js';
 import { memoryLogger } from './helpers/fakes.js';
 
 function result(seq: number, fields: Partial<FrameResult> = {}): FrameResult {
@@ -71,8 +71,8 @@ describe("result files ('wait')", () => {
     expect(readFileSync(join(dir, 'a.jsonl'), 'utf8')).toBe(jsonlLine(result(4)));
     expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('5,3,1.00,2.00,10.00,10.00,0.9000,-1,-1,-1\n');
     const events = openFileSink('events', join(dir, 'e.jsonl'));
-    const cross = { id: 'a', type: 'line_cross', stream: 's', line: 'l', direction: 'in', track_id: 3, class: 0, label: 'x', score: 0.9, box: [1, 2, 11, 12], frame: 4, pts: 0.16 } as const;
-    const exit = { id: 'b', type: 'zone_exit', stream: 's', zone: 'z', track_id: 3, class: 0, label: 'x', box: [1, 2, 11, 12], frame: 4, pts: 0.16, dwell: 2 } as const;
+    const cross = { id: 'a', type: 'line_cross', stream: 's', line: 'l', direction: 'in', track_id: 3, class: 0, label: 'x', score: 0.9, box: [1, 2, 11, 12] as Box, frame: 4, pts: 0.16 } as const;
+    const exit = { id: 'b', type: 'zone_exit', stream: 's', zone: 'z', track_id: 3, class: 0, label: 'x', box: [1, 2, 11, 12] as Box, frame: 4, pts: 0.16, dwell: 2 } as const;
     await events.write(result(3)); // no events: no line
     await events.write({ ...result(4), events: [cross, exit] });
     await events.close();
@@ -87,9 +87,9 @@ describe("result files ('wait')", () => {
 });
 
 /** A ws stand-in whose send buffer the test controls. */
-function fakeSocket(): WebSocket & { sent: (string | Buffer)[] } {
+function fakeSocket(): WebSocket & { sent: (string | Buffer)[]; bufferedAmount: number } {
   const ws = { OPEN: 1, readyState: 1, bufferedAmount: 0, sent: [] as (string | Buffer)[], send(m: string | Buffer) { ws.sent.push(m); }, close() { ws.readyState = 3; }, terminate() {}, on() { return ws; }, ping() {} };
-  return ws as unknown as WebSocket & { sent: (string | Buffer)[] };
+  return ws as unknown as WebSocket & { sent: (string | Buffer)[]; bufferedAmount: number };
 }
 
 describe("WebSocket clients ('drop')", () => {

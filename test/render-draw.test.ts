@@ -433,7 +433,7 @@ describe('FrameAnnotator', () => {
     width: 320,
     height: 240,
     detections,
-    timing: { captureTs: 0 },
+    timing: { captureTs: 0, stages: {} },
   });
 
   it('draws nothing on a frame without detections or analytics', () => {

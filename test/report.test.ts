@@ -20,7 +20,7 @@ const BLUE: Rgb = [40, 60, 220];
 const artifacts = join(process.cwd(), 'test/artifacts');
 
 function result(index: number, detections: Detection[], extra: Partial<FrameResult> = {}): FrameResult {
-  return { streamId: 'a', seq: index, index, pts: index / FPS, width: W, height: H, detections, timing: { captureTs: 0 }, ...extra };
+  return { streamId: 'a', seq: index, index, pts: index / FPS, width: W, height: H, detections, timing: { captureTs: 0, stages: {} }, ...extra };
 }
 
 /** 4 s of video: a green object (track 1) all along, a blue one (track 2) from 1 s to 3 s, an untracked one at 2 s. */

@@ -40,7 +40,7 @@ async function post(path: string, body: Buffer | string, type = 'image/png', tok
   const res = await fetch(server.url + path, {
     method: 'POST',
     headers: { 'content-type': type, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body,
+    body: typeof body === 'string' ? body : new Uint8Array(body),
     signal: AbortSignal.timeout(30_000),
   });
   const text = await res.text();

@@ -511,7 +511,7 @@ describe('occlusion-aware measurement', () => {
 describe('ByteTracker rules at their edges', () => {
   const { trackThresh, lowThresh, newTrackThresh } = DEFAULT_TRACKER; // 0.55, 0.1, 0.6
   /** A tracker that has followed a still object at x = 100 for 5 frames at 10 fps (t = 0 ... 0.4). */
-  function following(tuning: Parameters<typeof ByteTracker>[1] = {}): ByteTracker {
+  function following(tuning: ConstructorParameters<typeof ByteTracker>[1] = {}): ByteTracker {
     const tracker = new ByteTracker(DEFAULT_TRACKER, tuning);
     for (let k = 0; k < 5; k++) tracker.annotate([det(at(100))], k / 10);
     return tracker;

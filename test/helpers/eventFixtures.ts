@@ -34,7 +34,7 @@ export function resultWith(stream: string, events: AnalyticsEvent[], counts?: An
     width: 640,
     height: 480,
     detections: [],
-    timing: { captureTs: Date.now() },
+    timing: { captureTs: Date.now(), stages: {} },
     ...(events.length ? { events } : {}),
     ...(counts ? { counts } : {}),
     ...(jpeg ? { jpeg } : {}),

@@ -116,9 +116,10 @@ export class ScriptedSources implements SourceFactory {
   ) {}
 
   async open(req: SourceRequest): Promise<FrameSource> {
-    const attempt = this.attempts[Math.min(this.requests.length, this.attempts.length - 1)];
+    const picked = this.attempts[Math.min(this.requests.length, this.attempts.length - 1)];
     this.requests.push(req);
-    if ('open' in attempt) throw attempt.error;
+    if ('open' in picked) throw picked.error;
+    const attempt = picked; // narrowed, also inside the generator below
     this.running++;
     this.maxRunning = Math.max(this.maxRunning, this.running);
     let stopped = false;
