@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { startServeCli } from './helpers/serveCli.js';
 import { holdClosedPort } from './helpers/closedPort.js';
+import { untilValue } from './helpers/until.js';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { JobQueue, type JobSummary } from '../src/cluster/jobQueue.js';
@@ -45,16 +46,6 @@ function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr:
   });
 }
 
-async function until<T>(probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 beforeAll(async () => {
   const [demo, m] = await Promise.all([ensureDemoClip(), ensureModel('synthetic-det', { imgsz: 320 })]);
   model = m;
@@ -83,7 +74,7 @@ describe('queued analysis (BullMQ on a real Redis)', () => {
     const queue = new JobQueue(redis.url);
     try {
       // Kill w1 once its job has made progress, and before it is done.
-      const victim = await until(
+      const victim = await untilValue(
         async () => (await queue.list()).find((j) => j.state === 'active' && j.worker === 'w1' && (j.progress?.done ?? 0) > 0 && j.progress!.done < (j.progress!.total ?? Infinity)),
         120_000,
         'w1 to be in the middle of a job',

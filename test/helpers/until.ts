@@ -16,3 +16,10 @@ export async function until(pred: () => boolean | Promise<boolean>, ms = 5000, w
     await sleep(pollMs);
   }
 }
+
+/** until() for a probe that finds something: resolves with the first value that is not undefined. */
+export async function untilValue<T>(probe: () => Promise<T | undefined>, ms = 5000, what = 'value', pollMs = 100): Promise<T> {
+  let found: T | undefined;
+  await until(async () => (found = await probe()) !== undefined, ms, what, pollMs);
+  return found!;
+}
