@@ -4,7 +4,8 @@
  * (states, stats, frames). For what a real server cannot be made to do on cue (a camera that goes
  * quiet while its state still says streaming, a starved stream) and for replayed page load
  * (bench/dashboardPage.ts). Like the server it sends video only to clients subscribed with video,
- * the smaller JPEG a `maxWidth` asks for, and, when built with `ackWindow`, keeps at most that many
+ * the smaller JPEG a `maxWidth` asks for, no more frames a second than a `maxFps` asks for (the
+ * first due, by the time they are sent here), and, when built with `ackWindow`, keeps at most that many
  * frames of a stream unacknowledged per client (the newest further frame waits and goes out when
  * an acknowledgement opens the window, as on the server). It records what clients send.
  */
@@ -23,6 +24,9 @@ const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.j
 interface Subscription {
   video: boolean;
   maxWidth?: number;
+  maxFps?: number;
+  /** When the newest frame taken under `maxFps` was sent here (epoch ms). */
+  lastTakenAt?: number;
   ack: boolean;
   unacked: number[];
   /** The newest frame waiting for the window to open. */
@@ -35,9 +39,16 @@ export interface ReplayClient {
   /** Every text message the client sent, parsed. */
   received: Array<Record<string, unknown>>;
   /** Every subscription change, in order: what the client asked for. */
-  maxWidths: Array<{ stream: string; video: boolean; maxWidth: number | undefined }>;
-  /** Per stream: frames sent with video, frames sent without, frames the window made wait and replaced. */
-  sent: Map<string, { video: number; detectionsOnly: number; held: number }>;
+  maxWidths: Array<{ stream: string; video: boolean; maxWidth: number | undefined; maxFps: number | undefined }>;
+  /** Per stream: frames sent with video, frames sent without, frames the window made wait and replaced, frames skipped under `maxFps`. */
+  sent: Map<string, SentCounts>;
+}
+
+export interface SentCounts {
+  video: number;
+  detectionsOnly: number;
+  held: number;
+  skipped: number;
 }
 
 export interface ReplayFrame {
@@ -127,16 +138,24 @@ export class ReplayServer {
   sendStats(): void {
     for (const c of this.clients) {
       const streams = [...c.subscriptions.keys()].map((id) => this.stats.get(id)).filter((s) => s !== undefined);
-      if (streams.length) c.ws.send(JSON.stringify({ type: 'stats', ts: Date.now(), streams, models: [], client: { drops: { video: 0, detections: 0, events: 0 }, bufferedAmount: c.ws.bufferedAmount } }));
+      if (streams.length) c.ws.send(JSON.stringify({ type: 'stats', ts: Date.now(), streams, models: [], client: { drops: { video: 0, detections: 0, events: 0 }, skipped: [...c.sent.values()].reduce((n, x) => n + x.skipped, 0), bufferedAmount: c.ws.bufferedAmount } }));
     }
   }
 
   /** One frame to every subscriber of its stream: detections, then the video its subscription asks for. */
   sendFrame(f: ReplayFrame): void {
+    const now = Date.now();
     for (const c of this.clients) {
       const sub = c.subscriptions.get(f.stream);
       if (!sub) continue;
       const counts = this.counts(c, f.stream);
+      if (sub.maxFps !== undefined) {
+        if (sub.lastTakenAt !== undefined && now - sub.lastTakenAt < 1000 / sub.maxFps) {
+          counts.skipped++;
+          continue;
+        }
+        sub.lastTakenAt = now;
+      }
       if (sub.ack && this.ackWindow !== undefined && sub.unacked.length >= this.ackWindow) {
         // The window is full: the frame waits as the newest, replacing an older waiting one.
         if (sub.pending) counts.held++;
@@ -147,9 +166,9 @@ export class ReplayServer {
     }
   }
 
-  private counts(c: ReplayClient, stream: string): { video: number; detectionsOnly: number; held: number } {
+  private counts(c: ReplayClient, stream: string): SentCounts {
     let counts = c.sent.get(stream);
-    if (!counts) c.sent.set(stream, (counts = { video: 0, detectionsOnly: 0, held: 0 }));
+    if (!counts) c.sent.set(stream, (counts = { video: 0, detectionsOnly: 0, held: 0, skipped: 0 }));
     return counts;
   }
 
@@ -203,12 +222,14 @@ export class ReplayServer {
       if (msg.type === 'subscribe') {
         const streams = (msg.streams as string[]).filter((id) => this.stats.has(id));
         const ack = msg.ack === true && this.ackWindow !== undefined;
+        const maxWidth = typeof msg.maxWidth === 'number' ? msg.maxWidth : undefined;
+        const maxFps = typeof msg.maxFps === 'number' ? msg.maxFps : undefined;
         for (const id of streams) {
           const prev = client.subscriptions.get(id);
-          client.subscriptions.set(id, { video: msg.video === true, ack, unacked: prev?.unacked ?? [], ...(typeof msg.maxWidth === 'number' ? { maxWidth: msg.maxWidth } : {}) });
-          client.maxWidths.push({ stream: id, video: msg.video === true, maxWidth: typeof msg.maxWidth === 'number' ? msg.maxWidth : undefined });
+          client.subscriptions.set(id, { video: msg.video === true, ack, unacked: prev?.unacked ?? [], maxWidth, maxFps });
+          client.maxWidths.push({ stream: id, video: msg.video === true, maxWidth, maxFps });
         }
-        ws.send(JSON.stringify({ type: 'subscribed', streams, video: msg.video === true, ...(ack ? { ack: true } : {}) }));
+        ws.send(JSON.stringify({ type: 'subscribed', streams, video: msg.video === true, ...(ack ? { ack: true } : {}), ...(maxFps !== undefined ? { maxFps } : {}) }));
         for (const id of streams) {
           const s = this.stats.get(id)!;
           ws.send(JSON.stringify({ type: 'state', stream: id, state: s.state, ...(s.lastError ? { error: s.lastError } : {}) }));

@@ -265,7 +265,7 @@ describe('overlays', () => {
 });
 
 describe('video cost per page', () => {
-  it('sends no video for tiles not on screen: with one camera large, the other fifteen take detections only', async () => {
+  it('sends no video for tiles not on screen: with one camera large, the other fifteen take 2 detections a second', async () => {
     const server = await ReplayServer.start({ dashboardDir });
     const ids = Array.from({ length: 16 }, (_, i) => `cam${String(i + 1).padStart(2, '0')}`);
     for (const id of ids) server.setStats(replayStats(id));
@@ -282,6 +282,7 @@ describe('video cost per page', () => {
       const until = Date.now() + 10_000;
       while (client.subscriptions.get('cam16')?.video !== false && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       const before = new Map(ids.map((id) => [id, { ...client.sent.get(id)! }]));
+      const countedAt = Date.now();
       const drawnBefore = Number(await attr(page, 'cam16', 'frames'));
       const seq0 = frames.seq('cam01');
       await page.waitForFunction(([sel, s]) => Number(document.querySelector<HTMLElement>(sel as string)!.dataset.seq) >= (s as number) + 16, [tile('cam01'), seq0] as const, { timeout: 30_000, polling: 100 });
@@ -291,7 +292,13 @@ describe('video cost per page', () => {
       for (const id of ids.slice(1)) {
         const now = client.sent.get(id)!;
         expect({ id, video: now.video - before.get(id)!.video }).toEqual({ id, video: 0 });
-        expect(now.detectionsOnly - before.get(id)!.detectionsOnly).toBeGreaterThan(0);
+        expect({ id, maxFps: client.subscriptions.get(id)!.maxFps }).toEqual({ id, maxFps: 2 });
+      }
+      // A few detections a second: at most 2 a second of this window (plus one at its start), and some.
+      const seconds = (Date.now() - countedAt) / 1000;
+      for (const id of ids.slice(1)) {
+        const got = client.sent.get(id)!.detectionsOnly - before.get(id)!.detectionsOnly;
+        expect({ id, got: got >= 1 && got <= 2 * seconds + 1 }).toEqual({ id, got: true });
       }
       // Hidden tiles draw nothing.
       expect(Number(await attr(page, 'cam16', 'frames'))).toBe(drawnBefore);
@@ -353,9 +360,11 @@ describe('video cost per page', () => {
       await waitServer(() => ids.every((id) => client.subscriptions.get(id)?.video === false), 'every stream subscribed without video', 15_000);
       const sentAt = new Map(ids.map((id) => [id, { ...client.sent.get(id)! }]));
       const drawnAt = await tilesDrawn();
-      // Longer than the 2 s after which a tile says "no signal": 30 frames at 10 fps, however long they take here.
-      await waitServer(() => ids.every((id) => client.sent.get(id)!.detectionsOnly - sentAt.get(id)!.detectionsOnly >= 30), '30 frames of detections per stream', 60_000);
+      // Detections only, 2 a second (subscribe maxFps): longer than the 2 s after which a tile says "no signal".
+      expect(ids.map((id) => client.subscriptions.get(id)?.maxFps)).toEqual(ids.map(() => 2));
+      await waitServer(() => ids.every((id) => client.sent.get(id)!.detectionsOnly - sentAt.get(id)!.detectionsOnly >= 8), '8 frames of detections per stream', 60_000);
       for (const id of ids) expect({ id, video: client.sent.get(id)!.video - sentAt.get(id)!.video }).toEqual({ id, video: 0 });
+      for (const id of ids) expect({ id, skipped: client.sent.get(id)!.skipped > sentAt.get(id)!.skipped }).toEqual({ id, skipped: true });
       // Nothing is drawn meanwhile, and the tiles say what is true: the cameras are live (their detections come).
       expect(await tilesDrawn()).toEqual(drawnAt);
       expect(await conditions()).toEqual(ids.map((id) => `${id}: live`));
@@ -369,7 +378,7 @@ describe('video cost per page', () => {
         { timeout: 15_000, polling: 100 },
       );
       for (const id of ids) expect({ id, video: client.sent.get(id)!.video > videoAt.get(id)! }).toEqual({ id, video: true });
-      expect(ids.every((id) => client.subscriptions.get(id)?.video === true)).toBe(true);
+      expect(ids.every((id) => client.subscriptions.get(id)?.video === true && client.subscriptions.get(id)?.maxFps === undefined)).toBe(true);
       expect(await conditions()).toEqual(ids.map((id) => `${id}: live`));
       await page.screenshot({ path: join(artifacts, 'dashboard-tab-back.png') });
     } finally {

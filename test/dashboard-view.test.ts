@@ -9,9 +9,9 @@ import { FrameAcks, VIDEO_GRACE_MS } from '../src/serve/dashboard/frameAcks.js';
 import { readViewSettings, writeViewSettings } from '../src/serve/dashboard/filters.js';
 import { containSize, fitGrid } from '../src/serve/dashboard/gridLayout.js';
 import { droppedShare, ratePerSecond, statsLines } from '../src/serve/dashboard/streamRates.js';
-import { subscribeMessages, tileWant, type Want } from '../src/serve/dashboard/subscriptions.js';
+import { OFF_SCREEN_FPS, subscribeMessages, tileWant, type Want } from '../src/serve/dashboard/subscriptions.js';
 import { placeTags } from '../src/serve/dashboard/tagLayout.js';
-import { formatAge, tileStatus } from '../src/serve/dashboard/tileStatus.js';
+import { formatAge, noSignalAfterMs, tileStatus } from '../src/serve/dashboard/tileStatus.js';
 import type { StreamStats } from '../src/serve/dashboard/wire.js';
 
 const stats = (o: Partial<StreamStats> = {}): StreamStats => ({
@@ -43,6 +43,15 @@ describe('tileStatus', () => {
     expect(tileStatus({ state: 'streaming', stats: stats(), frameAgeMs: 2100, online: true }).condition).toBe('no-signal');
     expect(tileStatus({ state: 'streaming', stats: stats({ fpsIn: 1, fpsOut: 1 }), frameAgeMs: 2900, online: true }).condition).toBe('live');
     expect(tileStatus({ state: 'streaming', stats: stats({ fpsIn: 1, fpsOut: 1 }), frameAgeMs: 3100, online: true }).condition).toBe('no-signal');
+  });
+
+  it('waits three of the intervals the page asked for (maxFps) before saying no signal', () => {
+    // 15 fps at 2 a second: frames up to 1/15 + 1/2 s apart; three of those are under 2 s.
+    expect(noSignalAfterMs(stats(), 2)).toBe(2000);
+    expect(noSignalAfterMs(stats({ fpsIn: 15 }), 1)).toBeCloseTo(3200, 6);
+    expect(noSignalAfterMs(undefined, 0.5)).toBe(6000);
+    expect(tileStatus({ state: 'streaming', stats: stats({ fpsIn: 15 }), frameAgeMs: 3100, online: true, maxFps: 1 }).condition).toBe('live');
+    expect(tileStatus({ state: 'streaming', stats: stats({ fpsIn: 15 }), frameAgeMs: 3300, online: true, maxFps: 1 }).condition).toBe('no-signal');
   });
 
   it('is degraded when output falls well below input or latency is high, and says why', () => {
@@ -182,8 +191,13 @@ describe('subscriptions', () => {
     expect(tileWant({ hasVideo: true, shown: true, devicePixels: 300 })).toEqual({ video: true, maxWidth: 320 });
     expect(tileWant({ hasVideo: true, shown: true, devicePixels: 320.4 })).toEqual({ video: true, maxWidth: 480 });
     expect(tileWant({ hasVideo: true, shown: true, devicePixels: 5000 })).toEqual({ video: true });
-    expect(tileWant({ hasVideo: true, shown: false, devicePixels: 300 })).toEqual({ video: false });
     expect(tileWant({ hasVideo: false, shown: true, devicePixels: 300 })).toEqual({ video: false });
+  });
+
+  it('asks for a few detections a second for tiles not shown, with or without video', () => {
+    expect(OFF_SCREEN_FPS).toBe(2);
+    expect(tileWant({ hasVideo: true, shown: false, devicePixels: 300 })).toEqual({ video: false, maxFps: 2 });
+    expect(tileWant({ hasVideo: false, shown: false, devicePixels: 300 })).toEqual({ video: false, maxFps: 2 });
   });
 
   it('sends only the changes, one message per distinct set of options, all acknowledged', () => {
@@ -193,12 +207,16 @@ describe('subscriptions', () => {
       ['b', { video: false }],
       ['c', { video: false }],
       ['d', { video: true, maxWidth: 640 }],
+      ['e', { video: false, maxFps: 2 }],
     ]);
     expect(subscribeMessages(sent, wanted)).toEqual([
       { type: 'subscribe', streams: ['b', 'c'], video: false, ack: true },
       { type: 'subscribe', streams: ['d'], video: true, maxWidth: 640, ack: true },
+      { type: 'subscribe', streams: ['e'], video: false, maxFps: 2, ack: true },
     ]);
     expect(subscribeMessages(wanted, wanted)).toEqual([]);
+    // Shown again: every frame (maxFps left out turns it off on the server).
+    expect(subscribeMessages(wanted, new Map([['e', { video: false }]]))).toEqual([{ type: 'subscribe', streams: ['e'], video: false, ack: true }]);
   });
 });
 

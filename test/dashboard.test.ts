@@ -239,6 +239,83 @@ describe('dashboard', () => {
     }
   }, 120_000);
 
+  it('gives tiles off screen 2 detections a second, staying live, and every frame again once shown (messages counted per tile in the page)', async () => {
+    // Every frame of this stream reaches the outputs (`dropPolicy: "all"`): a client at full rate gets consecutive seqs.
+    const post = await fetch(`${server!.url}/api/streams`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'side', url: clip, loop: true, realtime: true, video: true, dropPolicy: 'all' }),
+    });
+    expect(post.status).toBe(201);
+    const SIDE = 'article.tile[data-stream="side"]';
+    const p = await browser.newPage();
+    // What the page receives, in order: each detections message (stream, seq, capture ts) and each subscribed reply.
+    await p.addInitScript(() => {
+      const log: unknown[] = [];
+      Object.assign(window, { wireLog: log });
+      const Native = window.WebSocket;
+      window.WebSocket = class extends Native {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols);
+          this.addEventListener('message', (ev: MessageEvent) => {
+            if (typeof ev.data !== 'string') return;
+            const m = JSON.parse(ev.data);
+            if (m.type === 'detections') log.push({ stream: m.stream, seq: m.seq, ts: m.ts });
+            else if (m.type === 'subscribed') log.push({ subscribed: m.streams, maxFps: m.maxFps });
+          });
+        }
+      };
+    });
+    type Entry = { stream?: string; seq: number; ts: number; subscribed?: string[]; maxFps?: number };
+    /** The detections of `side` after the last subscribed reply for it with `maxFps` (undefined: without). */
+    const sideSince = async (maxFps: number | undefined): Promise<Entry[] | undefined> => {
+      const log = (await p.evaluate('window.wireLog')) as Entry[];
+      const at = log.findLastIndex((e) => e.subscribed?.includes('side'));
+      if (at < 0 || log[at]!.maxFps !== maxFps) return undefined;
+      return log.slice(at + 1).filter((e) => e.stream === 'side');
+    };
+    const waitSide = async (maxFps: number | undefined, n: number): Promise<Entry[]> => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const got = await sideSince(maxFps);
+        if (got && got.length >= n) return got;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} detections of side at maxFps ${maxFps}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      await p.goto(`${server!.url}/`);
+      await p.waitForFunction((sels) => sels.every((sel) => Number(document.querySelector<HTMLElement>(sel)?.dataset.frames) >= 3), [TILE, SIDE], { timeout: 60_000, polling: 100 });
+      // demo large: side is off screen.
+      await p.click(TILE);
+      const drawn = Number(await p.getAttribute(SIDE, 'data-frames'));
+      // Its condition sampled all along, for longer than the 2 s after which a tile says "no signal".
+      await p.evaluate((sel) => {
+        const seen = new Set<string>();
+        Object.assign(window, { sideConditions: seen });
+        setInterval(() => seen.add(document.querySelector<HTMLElement>(sel)!.dataset.condition!), 100);
+      }, SIDE);
+      const hidden = await waitSide(2, 8);
+      for (let i = 1; i < hidden.length; i++) expect(hidden[i]!.ts - hidden[i - 1]!.ts).toBeGreaterThanOrEqual(500);
+      // Never "no signal" (a loaded machine may make the stream itself degraded).
+      for (const c of (await p.evaluate('[...window.sideConditions]')) as string[]) expect(c).toMatch(/^(live|degraded)$/);
+      expect(Number(await p.getAttribute(SIDE, 'data-frames'))).toBe(drawn);
+      await p.screenshot({ path: join(artifacts, 'dashboard-off-screen-tile-thinned.png') });
+
+      // Shown again: no longer thinned (frames closer than 500 ms; the page's acknowledgements pace
+      // the rest, so a busy machine may still skip some), and drawn.
+      await p.keyboard.press('Escape');
+      const shown = (await waitSide(undefined, 12)).slice(1);
+      const gaps = shown.slice(1).map((e, i) => e.ts - shown[i]!.ts);
+      expect(gaps.filter((g) => g < 500).length).toBeGreaterThanOrEqual(gaps.length / 2);
+      await p.waitForFunction(([sel, f]) => Number(document.querySelector<HTMLElement>(sel as string)!.dataset.frames) >= (f as number) + 5, [SIDE, drawn] as const, { timeout: 30_000, polling: 100 });
+      expect(await p.getAttribute(SIDE, 'data-condition')).toMatch(/^(live|degraded)$/);
+    } finally {
+      await p.close();
+      await fetch(`${server!.url}/api/streams/side`, { method: 'DELETE' });
+    }
+  }, 120_000);
+
   it('draws zones and lines with live counts, lists events newest first, and saves a zone and a line drawn with the mouse', async () => {
     const scene = (await ensureDemoClip({ scene: 'analytics' })).video;
     const SCENE = 'article.tile[data-stream="scene"]';

@@ -1,8 +1,8 @@
 /**
  * The camera dashboard: one tile per stream in a grid that fits the window (tileGrid.ts), fed by
  * the WebSocket (detections, video, state, stats) and drawn in animation frames requested only
- * when a tile on screen has something new (none run while nothing changes). Tiles off screen take detections only, and
- * each tile on screen asks for video no wider than it shows it (subscriptions.ts). The filter and
+ * when a tile on screen has something new (none run while nothing changes). Tiles off screen take a few detections
+ * a second and no video, and each tile on screen asks for video no wider than it shows it (subscriptions.ts). The filter and
  * the view settings live in the address (filters.ts); `?token=` is passed on to the API and the
  * WebSocket; `#camera` opens a camera large.
  */
@@ -146,7 +146,7 @@ function redrawAll(): void {
   for (const tile of tiles.values()) tile.invalidate();
 }
 
-// ---- subscriptions: video for the tiles on screen, as wide as they are shown ----
+// ---- subscriptions: every frame and video for the tiles on screen, as wide as they are shown; a few detections for the rest ----
 
 /** What the server was last asked for, per stream (cleared on every new connection). */
 const sent = new Map<string, Want>();
@@ -302,7 +302,10 @@ function onMessage(msg: ServerMessage): void {
       return;
     }
     case 'subscribed':
-      if (msg.ack === true) for (const id of msg.streams) ackStreams.add(id);
+      for (const id of msg.streams) {
+        if (msg.ack === true) ackStreams.add(id);
+        tiles.get(id)?.setMaxFps(msg.maxFps);
+      }
       return;
     case 'events':
       eventsPanel.add(msg.events);

@@ -80,7 +80,10 @@ export class StreamTile {
   private stats: StreamStats | undefined;
   private prevStats: StreamStats | undefined;
   private online = true;
+  /** When the newest detections arrived (the page's clock): what "no signal" is judged on, drawn or not. */
   private lastFrameAt: number | undefined;
+  /** The frames a second the server sends this tile (subscribe `maxFps`); undefined: every frame. */
+  private maxFps: number | undefined;
   private status: TileStatus | undefined;
   /** In the grid's visible area (its page of the grid, or the large view). */
   private intersecting = true;
@@ -187,6 +190,13 @@ export class StreamTile {
     this.refresh(performance.now());
   }
 
+  /** The server took a subscription for this tile with `maxFps` (undefined: every frame): frames may come that far apart. */
+  setMaxFps(maxFps: number | undefined): void {
+    if (this.maxFps === maxFps) return;
+    this.maxFps = maxFps;
+    this.refresh(performance.now());
+  }
+
   /** The page's connection to the server came or went. */
   setOnline(online: boolean): void {
     this.online = online;
@@ -245,7 +255,7 @@ export class StreamTile {
    */
   refresh(now: number): void {
     const frameAgeMs = this.lastFrameAt === undefined ? undefined : now - this.lastFrameAt;
-    const status = tileStatus({ state: this.state, error: this.error, stats: this.stats, frameAgeMs, online: this.online });
+    const status = tileStatus({ state: this.state, error: this.error, stats: this.stats, frameAgeMs, online: this.online, maxFps: this.maxFps });
     const before = this.status;
     this.status = status;
     if (before?.dim !== status.dim) this.invalidate();

@@ -14,6 +14,8 @@ export interface TileStatusInput {
   stats?: StreamStats;
   /** Time since the newest frame arrived, ms; undefined before the first. */
   frameAgeMs: number | undefined;
+  /** The frames a second the page asked the server for (subscribe `maxFps`); undefined: every frame. */
+  maxFps?: number;
   /** The page is connected to the server. */
   online: boolean;
 }
@@ -57,9 +59,14 @@ export function degradedReason(s: StreamStats | undefined): string | undefined {
   return reasons.length ? reasons.join(', ') : undefined;
 }
 
-/** How long without a frame means no signal: 2 s, or three frame intervals of a slow stream. */
-export function noSignalAfterMs(s: StreamStats | undefined): number {
-  return s && s.fpsIn > 0 ? Math.max(NO_SIGNAL_MS, 3000 / s.fpsIn) : NO_SIGNAL_MS;
+/**
+ * How long without a frame means no signal: 2 s, or three of the longest intervals at which frames
+ * can come: the stream's own, plus 1/maxFps when the page asked for fewer (the server sends the
+ * first frame captured 1/maxFps after the last one sent).
+ */
+export function noSignalAfterMs(s: StreamStats | undefined, maxFps?: number): number {
+  const intervalMs = (s && s.fpsIn > 0 ? 1000 / s.fpsIn : 0) + (maxFps ? 1000 / maxFps : 0);
+  return Math.max(NO_SIGNAL_MS, 3 * intervalMs);
 }
 
 export function tileStatus(i: TileStatusInput): TileStatus {
@@ -99,7 +106,7 @@ export function tileStatus(i: TileStatusInput): TileStatus {
       return { condition: 'waiting', badge: 'connecting', message: 'Connecting…', detail: age, dim: true, summary: 'connecting' };
   }
   if (i.frameAgeMs === undefined) return { condition: 'waiting', badge: 'waiting', message: 'Waiting for the first frame…', dim: true, summary: 'waiting for the first frame' };
-  if (i.frameAgeMs > noSignalAfterMs(i.stats)) return { condition: 'no-signal', badge: 'no signal', message: `No signal · ${age}`, detail: age, dim: true, summary: `no signal, ${age}` };
+  if (i.frameAgeMs > noSignalAfterMs(i.stats, i.maxFps)) return { condition: 'no-signal', badge: 'no signal', message: `No signal · ${age}`, detail: age, dim: true, summary: `no signal, ${age}` };
   const fps = i.stats ? `, ${i.stats.fpsOut.toFixed(1)} fps` : '';
   const degraded = degradedReason(i.stats);
   if (degraded) return { condition: 'degraded', badge: 'degraded', detail: degraded, dim: false, summary: `degraded: ${degraded}` };
