@@ -1,14 +1,14 @@
 /**
  * What the dashboard costs the viewer's computer: Chromium's CPU (every process of the browser)
  * and the page's draw rate with 16 replayed streams at 15 fps (720p unless `--size`) (bench/dashboardReplay.ts), for
- * the dashboard of an earlier commit and the current one, as a grid and with one camera large.
- * Every variant runs in the same run, interleaved, `--rounds` times, beside a blank page (the
- * browser's own floor on this machine); the report gives each one's CPU as a ratio to the earlier
- * dashboard's grid in the same round, and for one camera large, the CPU above the blank page as a
- * ratio to the earlier dashboard's. A loaded machine draws fewer tiles than it is sent, so each line
- * also gives the CPU per tile drawn.
+ * the dashboards of earlier commits (`--before`, repeatable; the first is the baseline) and the
+ * current one, as a grid and with one camera large. Every variant runs in the same run, interleaved,
+ * `--rounds` times, beside a blank page (the browser's own floor on this machine); the report gives
+ * each one's CPU as a ratio to the baseline's grid in the same round, and for one camera large, the
+ * CPU above the blank page as a ratio to each earlier dashboard's. A loaded machine draws fewer tiles
+ * than it is sent, so each line also gives the CPU per tile drawn.
  *
- *   npm run build && node dist/bench/dashboardPage.js [--before <git rev>] [--size 1280x720] [--seconds 10] [--rounds 2]
+ *   npm run build && node dist/bench/dashboardPage.js [--before <git rev>]... [--size 1280x720] [--seconds 10] [--rounds 2]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -111,7 +111,7 @@ async function measure(browser: Browser, pid: number, url: string | undefined, l
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { before: { type: 'string', default: 'deff4ae' }, size: { type: 'string', default: '1280x720' }, seconds: { type: 'string', default: '10' }, rounds: { type: 'string', default: '2' } } });
+  const { values } = parseArgs({ options: { before: { type: 'string', multiple: true, default: ['deff4ae'] }, size: { type: 'string', default: '1280x720' }, seconds: { type: 'string', default: '10' }, rounds: { type: 'string', default: '2' } } });
   const seconds = Number(values.seconds);
   const rounds = Number(values.rounds);
   const [width, height] = values.size.split('x').map(Number) as [number, number];
@@ -121,16 +121,20 @@ async function main(): Promise<void> {
   const servers: ReplayServer[] = [];
   let frames: ReturnType<typeof setInterval> | undefined;
   try {
-    // The earlier dashboard from git, the current one from this tree.
-    const beforeRoot = join(tmp, 'before-src');
-    mkdirSync(beforeRoot);
-    execFileSync('sh', ['-c', `git archive ${values.before} src | tar -x -C ${beforeRoot}`]);
-    await bundle(beforeRoot, join(tmp, 'before'));
+    // The earlier dashboards from git, the current one from this tree.
+    const names = [...values.before.map((rev) => `before ${rev}`), 'after'];
+    for (const [i, rev] of values.before.entries()) {
+      const root = join(tmp, `before-src-${i}`);
+      mkdirSync(root);
+      execFileSync('git', ['rev-parse', '--verify', `${rev}^{commit}`], { stdio: 'ignore' });
+      execFileSync('sh', ['-c', `git archive "$1" src | tar -x -C "$2"`, 'sh', rev, root]);
+      await bundle(root, join(tmp, names[i]!));
+    }
     await bundle(process.cwd(), join(tmp, 'after'));
 
     const variants = await Promise.all([0, 1, 2].map((seed) => replayJpegs(width, height, seed)));
     const ids = Array.from({ length: STREAMS }, (_, i) => `cam${String(i + 1).padStart(2, '0')}`);
-    for (const name of ['before', 'after']) {
+    for (const name of names) {
       const server = await ReplayServer.start({ dashboardDir: join(tmp, name) });
       for (const id of ids) server.setStats(replayStats(id, { framesSent: 100 }));
       servers.push(server);
@@ -158,25 +162,28 @@ async function main(): Promise<void> {
 
     const cases = [
       { name: 'blank page', server: undefined, large: false },
-      { name: 'before grid', server: servers[0]!, large: false },
-      { name: 'after grid', server: servers[1]!, large: false },
-      { name: 'before 1 large', server: servers[0]!, large: true },
-      { name: 'after 1 large', server: servers[1]!, large: true },
+      ...names.map((name, i) => ({ name: `${name} grid`, server: servers[i]!, large: false })),
+      ...names.map((name, i) => ({ name: `${name} 1 large`, server: servers[i]!, large: true })),
     ];
-    const lines: string[] = [];
+    const width = Math.max(...cases.map((c) => c.name.length));
     for (let r = 1; r <= rounds; r++) {
       const results = new Map<string, Sample>();
       for (const c of cases) results.set(c.name, await measure(browser, pid, c.server?.url, c.large, seconds));
-      const base = results.get('before grid')!.cpu;
+      const base = results.get(`${names[0]} grid`)!.cpu;
       const floor = results.get('blank page')!.cpu;
-      const beforeLarge = results.get('before 1 large')!.cpu;
       for (const [name, s] of results) {
-        const above = name.endsWith('large') ? `, above a blank page ${((s.cpu - floor) / (beforeLarge - floor)).toFixed(2)}x before 1 large` : '';
+        // One camera large: the CPU above the blank page against each earlier dashboard's.
+        const above = name.endsWith('large')
+          ? names
+              .slice(0, -1)
+              .filter((b) => !name.startsWith(b))
+              .map((b) => `, above a blank page ${((s.cpu - floor) / (results.get(`${b} 1 large`)!.cpu - floor)).toFixed(2)}x ${b} 1 large`)
+              .join('')
+          : '';
         const perDraw = s.drawsPerSecond > 0 ? `  ${((1000 * s.cpu) / s.drawsPerSecond).toFixed(1)} ms cpu per tile drawn` : '';
-        lines.push(
-          `round ${r}  ${name.padEnd(15)} cpu ${s.cpu.toFixed(2)} cores (${(s.cpu / base).toFixed(2)}x before grid${above})  page ${s.pageFps.toFixed(1)} fps  tiles drawn ${s.drawsPerSecond.toFixed(1)}/s${perDraw}  long tasks ${s.longTasks}`,
+        process.stdout.write(
+          `round ${r}  ${name.padEnd(width)} cpu ${s.cpu.toFixed(2)} cores (${(s.cpu / base).toFixed(2)}x ${names[0]} grid${above})  page ${s.pageFps.toFixed(1)} fps  tiles drawn ${s.drawsPerSecond.toFixed(1)}/s${perDraw}  long tasks ${s.longTasks}\n`,
         );
-        process.stdout.write(lines.at(-1)! + '\n');
       }
     }
     clearInterval(stats);
