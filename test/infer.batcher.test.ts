@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ACTIVE_WINDOW_MS, Batcher, BatcherDropError, type BatchRunner } from '../src/infer/batcher.js';
 import type { DetectFrame, DetectOptions, FrameDetections } from '../src/infer/detector.js';
 import type { Letterbox } from '../src/types.js';
+import { until } from './helpers/until.js';
 
 const lb: Letterbox = { srcWidth: 4, srcHeight: 4, dstWidth: 4, dstHeight: 4, scale: 1, resizedWidth: 4, resizedHeight: 4, padX: 0, padY: 0 };
 
@@ -190,6 +191,48 @@ describe('Batcher', () => {
       r.runs.at(-1)!.done();
     }
     await Promise.all(busy);
+  });
+
+  it("serves a frame's motion windows in its stream's turns, after the other streams' frames", async () => {
+    const r = new FakeRunner({ maxBatch: 8, batch: 'dynamic' });
+    const b = make(r, { maxBatch: 4, maxWaitMs: 20, maxQueuePerStream: 1 });
+    // While a batch of both cameras runs, camera 'a' sends a frame and 4 windows, 'b' a frame.
+    // Cap 1 per queue: no window pushes the frame or another window out.
+    fire(b, frame('a', 0));
+    fire(b, frame('b', 9));
+    await tick();
+    expect(r.runs[0].tags).toEqual([0, 9]);
+    const a = [b.submit(frame('a', 1)), ...[0, 1, 2, 3].map((w) => b.submit({ ...frame('a', 10 + w), window: w }))];
+    const other = b.submit(frame('b', 2));
+    r.runs[0].done();
+    await tick();
+    // 'b' is not kept waiting behind 'a''s windows: one item per stream per pass.
+    expect(r.runs[1].tags).toEqual([1, 2, 10, 11]);
+    r.runs[1].done();
+    await other;
+    // The rest of 'a''s windows, once no frame of 'b' came within maxWaitMs.
+    await until(() => r.runs.length === 3);
+    expect(r.runs[2].tags).toEqual([12, 13]);
+    r.runs[2].done();
+    expect((await Promise.all(a)).map((x) => x.detections[0].class)).toEqual([1, 10, 11, 12, 13]);
+    expect(b.metrics().drops['queue-full']).toBe(0);
+  });
+
+  it('does not wait for window slots a frame did not use, as it waits for active streams', async () => {
+    const clock = fakeClock();
+    const r = new FakeRunner({ maxBatch: 8, batch: 'dynamic' });
+    const b = make(r, { maxBatch: 8, maxWaitMs: 50 });
+    const first = [b.submit(frame('a', 1)), ...[0, 1].map((w) => b.submit({ ...frame('a', 10 + w), window: w }))];
+    await clock.advance(0);
+    expect(r.runs[0].tags).toEqual([1, 10, 11]);
+    r.runs[0].done();
+    await Promise.all(first);
+    // The next frame has no windows: it runs at once (a lone camera never waits).
+    const next = b.submit(frame('a', 2));
+    await clock.advance(0);
+    expect(r.runs).toHaveLength(2);
+    r.runs[1].done();
+    await next;
   });
 
   it('bounds each stream queue: drop-oldest rejects the oldest with a counted reason', async () => {

@@ -10,6 +10,8 @@
  * Fairness: a batch takes one frame per waiting stream, round-robin starting after the stream
  * served last, and takes a second frame from a stream only when fewer streams than `maxBatch` are
  * waiting. A stalled stream never holds a batch back: nothing ever waits for a particular stream.
+ * A frame's motion windows (`window`, docs/motion.md) belong to its stream: they take that stream's
+ * turns after its frames, and are never waited for as a stream of their own.
  *
  * Bounded memory: each stream queue holds at most `maxQueuePerStream` frames. Beyond that the
  * `overflow` policy applies — 'drop-oldest' (default) rejects the oldest waiting frame of that
@@ -62,6 +64,12 @@ export interface BatchItem {
   classes?: readonly number[];
   /** The source sends this one frame (an HTTP request): no batch waits for more from it. */
   oneShot?: boolean;
+  /**
+   * Index of a window of the stream's frame (motion regions). Queued apart from the stream's frames
+   * (a frame's windows never push it, or each other, out of a bounded queue), served in the
+   * stream's round-robin turns, not counted as a stream that partial batches wait for.
+   */
+  window?: number;
 }
 
 /** A stream that submitted within this window is expected to submit again: partial batches wait for it. */
@@ -120,6 +128,7 @@ interface Queued extends BatchItem {
 }
 
 export class Batcher {
+  /** Per queue key: a stream's frames, or one window slot of its frames (queueKey()). */
   private readonly queues = new Map<string, Queued[]>();
   /** Last submit time of each recently active (not one-shot) stream. */
   private readonly active = new Map<string, number>();
@@ -165,8 +174,9 @@ export class Batcher {
   submit(item: BatchItem): Promise<BatchResult> {
     return new Promise<BatchResult>((resolve, reject) => {
       if (this.closed) return reject(new BatcherDropError('closed', item.streamId));
-      let q = this.queues.get(item.streamId);
-      if (!q) this.queues.set(item.streamId, (q = []));
+      const key = queueKey(item);
+      let q = this.queues.get(key);
+      if (!q) this.queues.set(key, (q = []));
       if (q.length >= this.cap) {
         if (this.overflow === 'reject') {
           this.m.drops.rejected++;
@@ -178,7 +188,7 @@ export class Batcher {
         oldest.reject(new BatcherDropError('queue-full', item.streamId));
       }
       const queuedTs = nowMs();
-      if (!item.oneShot) this.active.set(item.streamId, queuedTs);
+      if (!item.oneShot && item.window === undefined) this.active.set(item.streamId, queuedTs);
       q.push({ ...item, queuedTs, resolve, reject });
       this.queued++;
       this.kick();
@@ -207,10 +217,10 @@ export class Batcher {
     this.closed = true;
     clearTimeout(this.timer);
     if (this.soon) clearImmediate(this.soon);
-    for (const [id, q] of this.queues) {
+    for (const q of this.queues.values()) {
       for (const it of q) {
         this.m.drops.closed++;
-        it.reject(new BatcherDropError('closed', id));
+        it.reject(new BatcherDropError('closed', it.streamId));
       }
     }
     this.queues.clear();
@@ -262,22 +272,33 @@ export class Batcher {
     return t;
   }
 
-  /** Round-robin over waiting streams, one frame each per pass, starting after the last served. */
+  /**
+   * Round-robin over waiting streams, one item each per pass, starting after the last served; a
+   * stream's frames before its windows.
+   */
   private take(): Queued[] {
     const batch: Queued[] = [];
     while (batch.length < this.maxBatch && this.queued > 0) {
-      const ids = [...this.queues.keys()];
+      const ids = this.waitingStreams();
       const start = this.lastServed === undefined ? 0 : ids.indexOf(this.lastServed) + 1;
       for (let k = 0; k < ids.length && batch.length < this.maxBatch; k++) {
         const id = ids[(start + k) % ids.length];
-        const q = this.queues.get(id)!;
+        const key = this.queues.has(id) ? id : [...this.queues.keys()].find((x) => this.queues.get(x)![0].streamId === id)!;
+        const q = this.queues.get(key)!;
         batch.push(q.shift()!);
         this.queued--;
         this.lastServed = id;
-        if (q.length === 0) this.queues.delete(id);
+        if (q.length === 0) this.queues.delete(key);
       }
     }
     return batch;
+  }
+
+  /** Streams with something waiting, in the order their queues were created. */
+  private waitingStreams(): string[] {
+    const ids = new Set<string>();
+    for (const q of this.queues.values()) ids.add(q[0].streamId);
+    return [...ids];
   }
 
   private async run(batch: Queued[]): Promise<void> {
@@ -323,4 +344,8 @@ export class Batcher {
       this.kick();
     }
   }
+}
+
+function queueKey(item: BatchItem): string {
+  return item.window === undefined ? item.streamId : `${item.streamId}\u0000window${item.window}`;
 }

@@ -38,8 +38,7 @@ class InferenceStage implements FrameStage {
     // Built before the frame's pixels are handed over with its own submit.
     const cropItems = crops.map((c, i): BatchItem => {
       const letterbox = cropLetterbox(c, frame.letterbox.dstWidth, frame.letterbox.dstHeight);
-      // A queue per window slot: a frame's windows never push its own frame (or each other) out of the stream's queue.
-      return { streamId: `${frame.streamId}#region${i}`, rgb: cropInput(frame.source!, c, letterbox), letterbox, conf: this.conf, classes: this.classes };
+      return { streamId: frame.streamId, window: i, rgb: cropInput(frame.source!, c, letterbox), letterbox, conf: this.conf, classes: this.classes };
     });
     const item: BatchItem = { streamId: frame.streamId, rgb: frame.rgb, letterbox: frame.letterbox, conf: this.conf, classes: this.classes };
     let out: BatchResult;
