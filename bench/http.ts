@@ -48,20 +48,37 @@ export interface DetectLoadOptions {
   maxRequests: number;
 }
 
-/** One autocannon run: bounded by maxRequests (count) and seconds (time). */
+const DETECT_TIMEOUT_S = 30;
+
+/**
+ * One autocannon run: bounded by maxRequests (count) and seconds (time). A window that ends with no
+ * request answered yet (a starved machine, a slow first inference) is held open until the first
+ * answer, up to the request timeout: a run of zero answers measures nothing.
+ */
 export async function detectLoad(o: DetectLoadOptions): Promise<Omit<HttpRun, 'batching' | 'maxBatch'>> {
   const instance = autocannon({
     url: o.url,
     method: 'POST',
     connections: o.connections,
     amount: o.maxRequests,
-    timeout: 30,
+    timeout: DETECT_TIMEOUT_S,
     requests: o.bodies.map((b) => ({ body: b.bytes, headers: { ...o.headers, 'content-type': b.contentType } })),
   });
+  let answered = false;
+  let windowOver = false;
+  instance.on('response', () => {
+    answered = true;
+    if (windowOver) instance.stop();
+  });
   // amount bounds the count; this bounds the time.
-  const timer = setTimeout(() => instance.stop(), o.seconds * 1000);
+  const timer = setTimeout(() => {
+    windowOver = true;
+    if (answered) instance.stop();
+  }, o.seconds * 1000);
+  const hardStop = setTimeout(() => instance.stop(), (o.seconds + DETECT_TIMEOUT_S) * 1000);
   const r = await instance;
   clearTimeout(timer);
+  clearTimeout(hardStop);
   return {
     connections: o.connections,
     requests: r['2xx'],

@@ -76,13 +76,16 @@ describe('bench with your model', () => {
     expect(pairs(cpu(r.analysis!.runs))).toEqual(expected);
     for (const a of r.analysis!.runs) {
       expect(a.clip).toBe('cam.mp4');
-      expect(a.frames).toBe(30);
+      // The whole clip, unless the run reached the time bound of --quick (20 s: a starved machine).
+      if (a.bounded) expect(a.frames).toBeLessThanOrEqual(30);
+      else expect(a.frames).toBe(30);
+      expect(a.frames).toBeGreaterThan(0);
       expect(a.fps).toBeGreaterThan(0);
-      expect(a.latency.n).toBe(30);
+      expect(a.latency.n).toBe(a.frames);
       expect(a.latency.p50).toBeGreaterThan(0);
       // A frame's latency includes its inference.
       expect(a.latency.p50).toBeGreaterThanOrEqual(a.stages.inference.p50);
-      expect(a.stages.track.n).toBe(30);
+      expect(a.stages.track.n).toBe(a.frames);
     }
     // The second model against the first, session alone and pipeline, at each batch size.
     const ratios = r.modelRatios!;
@@ -126,9 +129,13 @@ describe('bench with your source', () => {
     for (const x of [g.without, g.with, g.withoutAfter]) expect(x.curve[0].streams).toBe(1);
     // By CPU: the whole clip through a server per variant; gated results are partly carried forward.
     const cpu = g.cpu!;
-    expect([cpu.without.results, cpu.with.results, cpu.withoutAfter.results].every((n) => n > 0)).toBe(true);
-    expect(cpu.without.inferred).toBe(1);
-    expect(cpu.with.inferred).toBeGreaterThan(0);
+    for (const x of [cpu.without, cpu.with, cpu.withoutAfter]) {
+      // The whole clip (3 s at 5 fps), unless the pass reached the time bound of --quick (20 s: a starved machine).
+      if (x.complete) expect(x.results).toBeGreaterThanOrEqual(14);
+      expect(x.results).toBeLessThanOrEqual(16);
+    }
+    for (const x of [cpu.without, cpu.withoutAfter]) if (x.results) expect(x.inferred).toBe(1);
+    if (cpu.with.results) expect(cpu.with.inferred).toBeGreaterThan(0);
     expect(cpu.with.inferred).toBeLessThanOrEqual(1);
   });
 });
