@@ -270,7 +270,8 @@ describe('dashboard', () => {
     /** The detections of `side` after the last subscribed reply for it with `maxFps` (undefined: without). */
     const sideSince = async (maxFps: number | undefined): Promise<Entry[] | undefined> => {
       const log = (await p.evaluate('window.wireLog')) as Entry[];
-      const at = log.findLastIndex((e) => e.subscribed?.includes('side'));
+      let at = log.length - 1;
+      while (at >= 0 && !log[at]!.subscribed?.includes('side')) at--;
       if (at < 0 || log[at]!.maxFps !== maxFps) return undefined;
       return log.slice(at + 1).filter((e) => e.stream === 'side');
     };
