@@ -6,8 +6,8 @@
  * active handles (`process.getActiveResourcesInfo()`), live ffmpeg children, frames sent. After
  * the warm-up, growth is judged by the least-squares slope over the second half of the run.
  *
- *   node dist/bench/soak.js [--minutes N] [--streams N] [--clients N] [--throttled N] [--throttled-kbps N]
- *                           [--phase-seconds N] [--profile DIR] [--json file]
+ *   node dist/bench/soak.js [--minutes N] [--streams N] [--fps N] [--clients N] [--throttled N] [--throttled-kbps N]
+ *                           [--phase-seconds N] [--series-seconds N] [--profile DIR] [--json file]
  *
  * With `--throttled N`, N more clients read through throttled links (bench/throttledReader.ts: a
  * paced relay per link, all in one process of their own, started once and niced, so that their
@@ -22,6 +22,11 @@
  * loop's delay. `--profile DIR` writes a CPU profile of this process for the first judged phase
  * with the readers and the one after it, prints the functions whose self time differs most, and
  * leaves both phases out of the ratio.
+ *
+ * Through the whole run, every `--series-seconds` (SoakInterval): the healthy clients' latency
+ * split into the server's part (capture to handed to the outputs, with its wait/queue/run terms)
+ * and delivery (to receipt), frames decoded/inferred/sent, CPU per frame, loop delay, RSS and the
+ * machine's busy and stolen cores, so that a drift can be placed; and the p95's slope after warm-up.
  *
  * Exits 1 when a bound is exceeded. `runSoak()` is the same run as a function (the test calls it
  * for ~25 s).
@@ -53,6 +58,8 @@ export interface SoakOptions {
   /** Samples before this are not judged (startup, JIT, buffers filling). Default: 1/3 of the run, at most 60 s. */
   warmupMs?: number;
   streams?: number;
+  /** Frames per second of each stream (the stream's `fps` cap); default the clip's own, 15. */
+  fps?: number;
   /** Healthy clients subscribed to every stream (half with video). Default 3. */
   clients?: number;
   sampleMs?: number;
@@ -73,6 +80,9 @@ export interface SoakOptions {
   maxLatencyRatio?: number;
   /** Directory for CPU profiles of one phase with the readers and the next one without (see the header). */
   profileDir?: string;
+  /** Length of an interval of the latency series (SoakInterval). Default 30 s. */
+  seriesMs?: number;
+  onInterval?: (i: SoakInterval) => void;
   onSample?: (s: SoakSample) => void;
 }
 
@@ -91,6 +101,42 @@ export interface SoakSample {
   throttled: boolean | undefined;
 }
 
+/**
+ * One interval of the series (`seriesMs`, 30 s by default) over the whole run, warm-up included:
+ * where the healthy clients' latency goes, to tell a drift in the server from one in the
+ * measurement. Percentiles are p95 over every detections message the healthy clients got.
+ */
+export interface SoakInterval {
+  /** End of the interval, ms since the start. */
+  t: number;
+  /** Throttled readers there for all of it (true), none of it (false), or part of it. */
+  readers: boolean | 'part';
+  /** Detections messages the healthy clients got. */
+  messages: number;
+  /** Capture (the server reading the frame from ffmpeg) to receipt by the client: p50 and p95. */
+  p50: number;
+  p95: number;
+  /** The server's part, capture to handed to the outputs (`latency.total_ms`), and the terms that add up to most of it. */
+  server95: number;
+  wait95: number;
+  queue95: number;
+  run95: number;
+  /** Handed to the outputs to receipt (socket, kernel, the clients' event loop), per message. */
+  delivery95: number;
+  /** Frames the streams decoded, inferred and sent in the interval. */
+  decoded: number;
+  inferred: number;
+  sent: number;
+  /** This process's CPU time per frame sent, ms, and the event loop's delay p99, ms. */
+  cpuMsPerFrame: number;
+  loopP99: number;
+  rssMB: number;
+  /** CPU cores used by this process and by the whole machine (all processes), and cores the hypervisor took (steal), over the interval. */
+  cores: number;
+  machineCores?: number;
+  stealCores?: number;
+}
+
 export interface SoakReport {
   durationMs: number;
   streams: number;
@@ -106,6 +152,11 @@ export interface SoakReport {
   framesSent: number;
   stuckCutoffs: number;
   healthyMessages: number;
+  /** The healthy clients' latency, split, per interval (SoakInterval). */
+  series: SoakInterval[];
+  /** Least-squares slope of the intervals' p95 after warm-up, ms per minute (a drift), and the same of the server's part. */
+  p95SlopeMsPerMin: number;
+  server95SlopeMsPerMin: number;
   /** With throttled readers: the healthy clients' latency in the phases with and without them. */
   throttled?: ThrottledComparison;
   failures: string[];
@@ -179,12 +230,12 @@ export function phaseRatios<P extends Pick<SoakPhase, 'with' | 'profiled'>>(
   return { ratios, ratio: Math.exp(m), ci: [Math.exp(m - half), Math.exp(m + half)] };
 }
 
-/** Busy and total jiffies of all CPUs together (/proc/stat), or undefined without /proc. */
-function machineJiffies(): { busy: number; total: number } | undefined {
+/** Busy, stolen (by the hypervisor) and total jiffies of all CPUs together (/proc/stat), or undefined without /proc. */
+function machineJiffies(): { busy: number; steal: number; total: number } | undefined {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     const total = f.reduce((a, b) => a + b, 0);
-    return { busy: total - f[3] - (f[4] ?? 0), total };
+    return { busy: total - f[3] - (f[4] ?? 0), steal: f[7] ?? 0, total };
   } catch {
     return undefined;
   }
@@ -225,7 +276,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     {
       server: { host: '127.0.0.1', port: 0, mediaFolders: [dirname(clip.video)], stuckClientTimeoutMs: 5000, clientBufferBytes: 1024 * 1024 },
       models: { [model]: { providers: ['cpu'], intraOpThreads: 1, maxBatch: 4, maxWaitMs: 5 } },
-      streams: ids.map((id, i) => ({ id, url: clip.video, loop: true, realtime: true, video: i < Math.max(1, nStreams - 1) })),
+      streams: ids.map((id, i) => ({ id, url: clip.video, loop: true, realtime: true, video: i < Math.max(1, nStreams - 1), ...(o.fps ? { fps: o.fps } : {}) })),
     },
     process.cwd(),
   );
@@ -255,8 +306,65 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     if (isBinary) return;
     const text = data.toString();
     if (!text.startsWith('{"type":"detections"')) return;
-    const ts = (JSON.parse(text) as { ts?: number }).ts;
-    if (ts !== undefined && collecting) latencies.push(nowMs() - ts);
+    const m = JSON.parse(text) as { ts?: number; latency?: Partial<Record<'total_ms' | 'wait_ms' | 'queue_ms' | 'run_ms', number | null>> };
+    if (m.ts === undefined) return;
+    const ms = nowMs() - m.ts;
+    if (collecting) latencies.push(ms);
+    const l = m.latency ?? {};
+    interval.e2e.push(ms);
+    if (l.total_ms != null) {
+      interval.server.push(l.total_ms);
+      interval.delivery.push(ms - l.total_ms);
+    }
+    if (l.wait_ms != null) interval.wait.push(l.wait_ms);
+    if (l.queue_ms != null) interval.queue.push(l.queue_ms);
+    if (l.run_ms != null) interval.run.push(l.run_ms);
+  };
+  const seriesMs = o.seriesMs ?? 30_000;
+  const newInterval = () => ({ e2e: [] as number[], server: [] as number[], delivery: [] as number[], wait: [] as number[], queue: [] as number[], run: [] as number[], readers: new Set<boolean>() });
+  let interval = newInterval();
+  const series: SoakInterval[] = [];
+  const intervalLoop = monitorEventLoopDelay({ resolution: 10 });
+  intervalLoop.enable();
+  const counts = (): { decoded: number; inferred: number; sent: number } => {
+    const all = server.hub.list();
+    return { decoded: all.reduce((a, st) => a + st.framesDecoded, 0), inferred: all.reduce((a, st) => a + st.framesInferred, 0), sent: all.reduce((a, st) => a + st.framesSent, 0) };
+  };
+  let intervalStart = { cpu: process.cpuUsage(), machine: machineJiffies(), at: Date.now(), ...counts() };
+  /** Closes the interval in progress: its percentiles and counts into the series. */
+  const endInterval = (t: number): void => {
+    const i = interval;
+    interval = newInterval();
+    const now = { cpu: process.cpuUsage(), machine: machineJiffies(), at: Date.now(), ...counts() };
+    const cpu = process.cpuUsage(intervalStart.cpu);
+    const seconds = (now.at - intervalStart.at) / 1000;
+    const m0 = intervalStart.machine;
+    const m1 = now.machine;
+    const p95 = (xs: number[]): number => (xs.length ? percentile(xs, 0.95) : NaN);
+    const entry: SoakInterval = {
+      t,
+      readers: i.readers.size > 1 ? 'part' : ([...i.readers][0] ?? false),
+      messages: i.e2e.length,
+      p50: i.e2e.length ? percentile(i.e2e, 0.5) : NaN,
+      p95: p95(i.e2e),
+      server95: p95(i.server),
+      wait95: p95(i.wait),
+      queue95: p95(i.queue),
+      run95: p95(i.run),
+      delivery95: p95(i.delivery),
+      decoded: now.decoded - intervalStart.decoded,
+      inferred: now.inferred - intervalStart.inferred,
+      sent: now.sent - intervalStart.sent,
+      cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / Math.max(1, now.sent - intervalStart.sent),
+      loopP99: intervalLoop.percentile(99) / 1e6,
+      rssMB: process.memoryUsage().rss / MB,
+      cores: (cpu.user + cpu.system) / 1e6 / seconds,
+      ...(m0 && m1 ? { machineCores: (m1.busy - m0.busy) / 100 / seconds, stealCores: (m1.steal - m0.steal) / 100 / seconds } : {}),
+    };
+    intervalStart = now;
+    intervalLoop.reset();
+    series.push(entry);
+    o.onInterval?.(entry);
   };
   for (let i = 0; i < nClients; i++) {
     const ws = await open(onHealthy);
@@ -364,8 +472,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   try {
     while (Date.now() - t0 < o.durationMs) {
       await sleep(sampleMs);
+      if (Date.now() - t0 >= (series.length + 1) * seriesMs) endInterval(Date.now() - t0);
       if (nThrottled > 0 && Date.now() - phaseStart >= phaseMs) await nextPhase(Date.now());
       if (nThrottled > 0 && !judging && Date.now() - phaseStart >= settleMs) await startJudging();
+      interval.readers.add(readersIn);
       // A forced full GC stops the event loop (tens of ms on a loaded machine): with throttled
       // readers only in a phase's settling time, which latencies are not judged on.
       if (nThrottled === 0 || !judging) {
@@ -393,7 +503,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       }
     }
     if (nThrottled > 0) await nextPhase(Date.now());
+    if (interval.e2e.length) endInterval(Date.now() - t0);
   } finally {
+    intervalLoop.disable();
     await readers?.end();
     for (const ws of sockets) ws.terminate();
     await server.close();
@@ -422,6 +534,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     framesSent: samples.at(-1)?.framesSent ?? 0,
     stuckCutoffs,
     healthyMessages,
+    series,
+    ...seriesSlopes(series, warmupMs),
     ...(nThrottled > 0 ? { throttled: { ...compare(phases, nThrottled, rate, throttledFrames, throttledCutoffs), ...(profileTops.length ? { profile: profileDiff(profileTops) } : {}) } } : {}),
     failures: [],
   };
@@ -447,6 +561,25 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     else if (!(t.ci[0] <= maxRatio)) f.push(`healthy clients' p95 is ${t.ratio.toFixed(3)}x with throttled readers, 95 % CI ${t.ci.map((x) => x.toFixed(3)).join('..')}, above the bound ${maxRatio}`);
   }
   return report;
+}
+
+/** Drift of the series after warm-up: least-squares slopes of the intervals' p95 and of the server's part, ms per minute. */
+function seriesSlopes(series: SoakInterval[], warmupMs: number): { p95SlopeMsPerMin: number; server95SlopeMsPerMin: number } {
+  const judged = series.filter((i) => i.t > warmupMs && Number.isFinite(i.p95));
+  const ts = judged.map((i) => i.t / 60_000);
+  return { p95SlopeMsPerMin: slope(ts, judged.map((i) => i.p95)), server95SlopeMsPerMin: slope(ts, judged.map((i) => i.server95)) };
+}
+
+/** One line of the series (the header is in `summary`). */
+function intervalLine(i: SoakInterval): string {
+  const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');
+  const readers = i.readers === 'part' ? 'part' : i.readers ? 'with' : 'without';
+  return (
+    `    ${f0(i.t / 1000).padStart(4)} s ${readers.padEnd(7)} ${String(i.messages).padStart(6)} ${f0(i.p50).padStart(5)} ${f0(i.p95).padStart(5)} | ` +
+    `${f0(i.server95).padStart(5)} ${f0(i.wait95).padStart(5)} ${f0(i.queue95).padStart(5)} ${f0(i.run95).padStart(5)} | ${f0(i.delivery95).padStart(5)} | ` +
+    `${i.decoded}/${i.inferred}/${i.sent} ${i.cpuMsPerFrame.toFixed(1)} ${f0(i.loopP99)} ${i.rssMB.toFixed(0)} | ` +
+    `${i.cores.toFixed(2)}/${i.machineCores?.toFixed(2) ?? '-'}/${i.stealCores?.toFixed(2) ?? '-'}`
+  );
 }
 
 /** Self time (ms) per function of a CPU profile, keyed `name url:line`. */
@@ -599,6 +732,9 @@ function summary(r: SoakReport): string {
     `  end:           ${fmt(r.end)}`,
     `  slopes (2nd half): heap ${r.heapSlopeMBPerMin.toFixed(2)} MB/min, rss ${r.rssSlopeMBPerMin.toFixed(2)} MB/min; handles ${r.handles.min}..${r.handles.max}`,
     `  frames sent ${r.framesSent}, messages to healthy clients ${r.healthyMessages}`,
+    `  healthy clients' latency per ${r.series.length > 1 ? ((r.series[1].t - r.series[0].t) / 1000).toFixed(0) : '-'} s (ms; p95 drift after warm-up ${r.p95SlopeMsPerMin.toFixed(1)} ms/min, server's part ${r.server95SlopeMsPerMin.toFixed(1)} ms/min):`,
+    '       t readers  msgs    p50   p95 | server p95: all  wait queue   run | delivery p95 | frames decoded/inferred/sent, CPU ms/frame, loop p99 ms, rss MB | cores: this process/machine/steal',
+    ...r.series.map(intervalLine),
     ...(r.throttled ? throttledSummary(r.throttled) : []),
     r.failures.length ? `  FAIL: ${r.failures.join('; ')}` : '  OK: within the bounds',
   ].join('\n');
@@ -609,11 +745,13 @@ async function main(): Promise<void> {
     options: {
       minutes: { type: 'string' },
       streams: { type: 'string' },
+      fps: { type: 'string' },
       clients: { type: 'string' },
       throttled: { type: 'string' },
       'throttled-kbps': { type: 'string' },
       'phase-seconds': { type: 'string' },
       profile: { type: 'string' },
+      'series-seconds': { type: 'string' },
       json: { type: 'string' },
     },
   });
@@ -622,11 +760,14 @@ async function main(): Promise<void> {
   const report = await runSoak({
     durationMs: minutes * 60_000,
     streams: values.streams ? Number(values.streams) : undefined,
+    fps: values.fps ? Number(values.fps) : undefined,
     clients: values.clients ? Number(values.clients) : undefined,
     throttled: values.throttled ? Number(values.throttled) : undefined,
     throttledBytesPerSecond: values['throttled-kbps'] ? Number(values['throttled-kbps']) * 1024 : undefined,
     phaseMs: values['phase-seconds'] ? Number(values['phase-seconds']) * 1000 : undefined,
     profileDir: values.profile,
+    seriesMs: values['series-seconds'] ? Number(values['series-seconds']) * 1000 : undefined,
+    onInterval: (i) => process.stderr.write(intervalLine(i) + '\n'),
     onSample: (s) => {
       const block = Math.floor(s.t / 30_000);
       if (block === printed) return;
