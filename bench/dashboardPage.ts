@@ -165,7 +165,7 @@ async function main(): Promise<void> {
       ...names.map((name, i) => ({ name: `${name} grid`, server: servers[i]!, large: false })),
       ...names.map((name, i) => ({ name: `${name} 1 large`, server: servers[i]!, large: true })),
     ];
-    const width = Math.max(...cases.map((c) => c.name.length));
+    const nameWidth = Math.max(...cases.map((c) => c.name.length));
     for (let r = 1; r <= rounds; r++) {
       const results = new Map<string, Sample>();
       for (const c of cases) results.set(c.name, await measure(browser, pid, c.server?.url, c.large, seconds));
@@ -182,7 +182,7 @@ async function main(): Promise<void> {
           : '';
         const perDraw = s.drawsPerSecond > 0 ? `  ${((1000 * s.cpu) / s.drawsPerSecond).toFixed(1)} ms cpu per tile drawn` : '';
         process.stdout.write(
-          `round ${r}  ${name.padEnd(width)} cpu ${s.cpu.toFixed(2)} cores (${(s.cpu / base).toFixed(2)}x ${names[0]} grid${above})  page ${s.pageFps.toFixed(1)} fps  tiles drawn ${s.drawsPerSecond.toFixed(1)}/s${perDraw}  long tasks ${s.longTasks}\n`,
+          `round ${r}  ${name.padEnd(nameWidth)} cpu ${s.cpu.toFixed(2)} cores (${(s.cpu / base).toFixed(2)}x ${names[0]} grid${above})  page ${s.pageFps.toFixed(1)} fps  tiles drawn ${s.drawsPerSecond.toFixed(1)}/s${perDraw}  long tasks ${s.longTasks}\n`,
         );
       }
     }
