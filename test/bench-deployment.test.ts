@@ -41,7 +41,7 @@ describe('bench with your model', () => {
     const file = await ensureModel('yolov10n-bench', { imgsz: 320 });
     const code = await benchCommand.run(['--quick', '--only', 'limits,analysis', '--model', file, '--model', 'synthetic-det', '--imgsz', '320', '--batch', '1,2', '--providers', 'cpu,cuda', '--source', clip, '--out', out]);
     const r = lastResult(out);
-    expect(r.errors).toEqual([]);
+    expect(r.errors, JSON.stringify(r.errors)).toEqual([]);
     expect(code).toBe(0);
     expect(r.meta.models.map((m) => m.label)).toEqual(['yolov10n-bench-320.onnx', 'synthetic-det-320.onnx']);
     expect(r.meta.models[0].path).toBe(file);
@@ -110,7 +110,7 @@ describe('bench with your model', () => {
 describe('bench with your source', () => {
   it('--source FILE feeds the live and capacity sections with the chosen model', async () => {
     const r = await runBench({ quick: true, only: ['live', 'capacity'], outDir: join(dir, 'source'), sources: [clip], models: ['synthetic-det'], imgsz: [320] });
-    expect(r.errors).toEqual([]);
+    expect(r.errors, JSON.stringify(r.errors)).toEqual([]);
     expect(r.meta.sources).toEqual([clip]);
     for (const l of r.live!.runs) {
       expect(l.clip).toBe('cam.mp4');
@@ -147,7 +147,7 @@ describe('bench with a camera URL as the source', () => {
   it('--source rtsp://...: the analysis of a live source stops at its time bound; live streams read it', async () => {
     rtsp = await startRtspServer({ file: clip });
     const r = await runBench({ quick: true, only: ['analysis', 'live'], outDir: join(dir, 'rtsp'), sources: [rtsp.url], models: ['synthetic-det'], imgsz: [320], batches: [2] });
-    expect(r.errors).toEqual([]);
+    expect(r.errors, JSON.stringify(r.errors)).toEqual([]);
     const [a] = r.analysis!.runs;
     expect(a.clip).toBe(rtsp.url);
     // A live source never ends: the run is cut at its bound (20 s with --quick, counted from the
@@ -205,7 +205,7 @@ describe('bench --server', () => {
     const before = await get('/api/info');
     const code = await benchCommand.run(['--quick', '--server', server.url, '--token', token, '--clients', '3', '--images', images, '--out', out]);
     const r = lastResult(out);
-    expect(r.errors).toEqual([]);
+    expect(r.errors, JSON.stringify(r.errors)).toEqual([]);
     expect(code).toBe(0);
     expect(r.meta.sections).toEqual(['server']);
     const s = r.server!;
@@ -284,8 +284,8 @@ describe('bench compare on two runs', () => {
     const common: BenchOptions = { quick: true, only: ['analysis'], outDir: join(dir, 'compare'), sources: [clip], models: ['synthetic-det'], imgsz: [320], batches: [1] };
     const old = await runBench(common);
     const now = await runBench({ ...common, stages: slowed });
-    expect(old.errors).toEqual([]);
-    expect(now.errors).toEqual([]);
+    expect(old.errors, JSON.stringify(old.errors)).toEqual([]);
+    expect(now.errors, JSON.stringify(now.errors)).toEqual([]);
     const c = compareResults(old, now);
     const track = c.changes.find((x) => x.key === 'analysis: cam.mp4, synthetic-det-320.onnx, cpu, batch 1: track p50')!;
     expect(track.new).toBeGreaterThanOrEqual(24);

@@ -14,7 +14,7 @@ describe('bench startup', () => {
   it('measures every source before and after, and states the RTSP target', async () => {
     const out = mkdtempSync(join(tmpdir(), 'streamlens-bench-startup-'));
     const result = await runBench({ quick: true, only: ['startup'], outDir: out });
-    expect(result.errors).toEqual([]);
+    expect(result.errors, JSON.stringify(result.errors)).toEqual([]);
     const s = result.startup!;
     expect(s.rows.map((r) => `${r.source}/${r.variant}`)).toEqual([
       'rtsp/before', 'rtsp/after', 'hls/before', 'hls/after', 'mpegts-http/before', 'mpegts-http/after', 'mjpeg/before', 'mjpeg/after',

@@ -22,7 +22,7 @@ describe('bench --quick', () => {
     const result = JSON.parse(readFileSync(join(out, json[0]), 'utf8')) as BenchResult;
     expect(result.meta.quick).toBe(true);
     expect(result.meta.sections).toEqual(['tracker', 'micro']);
-    expect(result.errors).toEqual([]);
+    expect(result.errors, JSON.stringify(result.errors)).toEqual([]);
     expect(result.micro!.preprocess640.n).toBeGreaterThan(0);
     expect(result.micro!.preprocess640.p50).toBeGreaterThan(0);
     expect(result.micro!.postTrack100.p50).toBeGreaterThan(0);
@@ -45,7 +45,7 @@ describe('bench --quick', () => {
 
   it('measures the limits and the analysis pipeline at 640 and 320, with ratios to the session in the same run', async () => {
     const result = await runBench({ quick: true, only: ['limits', 'analysis'], outDir: out });
-    expect(result.errors).toEqual([]);
+    expect(result.errors, JSON.stringify(result.errors)).toEqual([]);
     const session = result.limits!.session;
     // By batch size, the models next to each other (the benchmark model at 640 and 320 by default).
     expect(session.map((s) => [s.imgsz, s.batch])).toEqual([[640, 1], [320, 1], [640, 4], [320, 4]]);
