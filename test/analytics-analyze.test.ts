@@ -68,7 +68,7 @@ describe('analyze --analytics --events', () => {
     // The loitering square's visit is one track: enter, loiter and exit carry the same id.
     const visit = got.filter((e) => e.type.startsWith('zone_'));
     expect(new Set(visit.map((e) => e.track_id)).size).toBe(1);
-  }, 240_000);
+  });
 
   it('refuses an invalid analytics file with the field named, and events without --analytics', async () => {
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ lines: [{ name: 'gate', from: [0, 240], to: [0, 240] }], zones: [{ name: 'z', polygon: [[0, 0], [1, 1]] }] }));
@@ -78,5 +78,5 @@ describe('analyze --analytics --events', () => {
     const missing = await runCli([clip, '--model', model, '--events', join(dir, 'x.jsonl')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/events need --analytics/);
-  }, 120_000);
+  });
 });

@@ -75,7 +75,7 @@ describe('analytics on a live stream', () => {
     expect(metrics).toContain('streamlens_analytics_zone_occupancy{stream="scene",zone="bay",label="red"} 0');
     expect(metrics).toContain('streamlens_analytics_events_total{stream="scene",type="line_cross"} 3');
     expect(metrics).toContain('streamlens_analytics_events_total{stream="scene",type="zone_loiter"} 1');
-  }, 180_000);
+  });
 
   it('resets line counts (labels stay at 0, occupancy is the present)', async () => {
     const reset = await api(server, 'POST', '/api/streams/scene/analytics/reset');

@@ -153,7 +153,7 @@ describe('analyze interrupted', () => {
     expect(lines.length).toBeGreaterThan(20);
     expect(lines.length).toBeLessThan(795);
     lines.forEach((l, i) => expect(l.frame).toBe(i));
-  }, 180_000);
+  });
 });
 
 describe('analyze a recording whose resolution changes mid-way', () => {
@@ -194,7 +194,7 @@ describe('analyze a recording whose resolution changes mid-way', () => {
       expect(tp / (tp + fp)).toBeGreaterThanOrEqual(0.97);
       expect(tp / (tp + fn)).toBeGreaterThanOrEqual(0.93);
     }
-  }, 240_000);
+  });
 });
 
 describe('analyze with bad input', () => {

@@ -37,7 +37,7 @@ describe('bench --quick', () => {
     expect(html).toContain('Micro-benchmarks');
     // Self-contained: no scripts, stylesheets or images fetched from elsewhere.
     expect(html).not.toMatch(/<script|<link|src="http/);
-  }, 60_000);
+  });
 
   it('rejects an unknown section with exit code 2', async () => {
     expect(await command.run(['--only', 'nonsense', '--out', out])).toBe(2);
@@ -76,5 +76,5 @@ describe('bench --quick', () => {
       expect(x.ratio).toBeCloseTo(x.pipelineFps / x.sessionFps, 2);
     }
     expect(existsSync(join(out, 'media'))).toBe(true);
-  }, 180_000);
+  });
 });

@@ -82,12 +82,13 @@ describe('dashboard tiles an operator can trust', () => {
     const page = await openPage(server.url, { width: 1400, height: 900 });
     try {
       await page.waitForFunction((ids) => ids.every((id) => Number(document.querySelector<HTMLElement>(`article.tile[data-stream="${id}"]`)?.dataset.frames) >= 3), [...sending], { timeout: 30_000, polling: 100 });
-      expect(await attr(page, 'quiet', 'condition')).toBe('live');
+      // Live while its frames come (a starved test process can pause them past the 2 s rule).
+      await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.condition === 'live', tile('quiet'), { timeout: 30_000, polling: 50 });
 
       // The camera goes quiet while the server still says "streaming".
       sending.delete('quiet');
       const quietSince = Date.now();
-      await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.condition === 'no-signal', tile('quiet'), { timeout: 10_000, polling: 50 });
+      await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.condition === 'no-signal', tile('quiet'), { timeout: 30_000, polling: 50 });
       expect(Date.now() - quietSince).toBeGreaterThanOrEqual(1900);
       // The age keeps counting, the picture is dimmed and carries no boxes.
       await page.waitForFunction((sel) => /^No signal · last frame [4-9] s ago/.test(document.querySelector(`${sel} .tile-message`)!.textContent ?? ''), tile('quiet'), { timeout: 10_000, polling: 100 });
@@ -109,19 +110,19 @@ describe('dashboard tiles an operator can trust', () => {
       expect(broken.message).toContain('Failed: rtsp://admin:***@10.0.0.4/stream: connection refused');
       expect(broken.stats).toContain('latency –');
       expect(broken.stats).not.toMatch(/latency 0 ms/);
-      expect(await attr(page, 'live', 'condition')).toBe('live');
+      await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.condition === 'live', tile('live'), { timeout: 30_000, polling: 50 });
       await page.screenshot({ path: join(artifacts, 'dashboard-tile-states.png') });
 
       // Frames again: live again, not dimmed.
       sending.add('quiet');
-      await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.condition === 'live', tile('quiet'), { timeout: 10_000, polling: 50 });
+      await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.condition === 'live', tile('quiet'), { timeout: 30_000, polling: 50 });
       expect(await page.$eval(tile('quiet'), (t) => t.classList.contains('dim'))).toBe(false);
     } finally {
       frames.stop();
       await page.context().close();
       await server.close();
     }
-  }, 120_000);
+  });
 });
 
 describe('a grid that fits the screen', () => {
@@ -164,7 +165,7 @@ describe('a grid that fits the screen', () => {
         await page.context().close();
         await server.close();
       }
-    }, 90_000);
+    });
   }
 
   it('fits a phone: pages of tiles without scrolling, a header that does not grow as classes appear, focus kept', async () => {
@@ -214,7 +215,7 @@ describe('a grid that fits the screen', () => {
       await page.context().close();
       await server.close();
     }
-  }, 90_000);
+  });
 });
 
 describe('overlays', () => {
@@ -261,7 +262,7 @@ describe('overlays', () => {
       await page.context().close();
       await server.close();
     }
-  }, 90_000);
+  });
 });
 
 describe('video cost per page', () => {
@@ -314,7 +315,7 @@ describe('video cost per page', () => {
       await page.context().close();
       await server.close();
     }
-  }, 120_000);
+  });
 
   it('takes no video while its tab is in the background, the tiles still live, and video again within a bounded time when it comes back', async () => {
     const server = await ReplayServer.start({ dashboardDir, ackWindow: 2 });
@@ -386,7 +387,7 @@ describe('video cost per page', () => {
       await context.close();
       await server.close();
     }
-  }, 120_000);
+  });
 
   it('acknowledges what it drew: frames keep coming under a window of 2, also when some come without video', async () => {
     const server = await ReplayServer.start({ dashboardDir, ackWindow: 2 });
@@ -414,5 +415,5 @@ describe('video cost per page', () => {
       await page.context().close();
       await server.close();
     }
-  }, 120_000);
+  });
 });

@@ -237,7 +237,7 @@ describe('dashboard', () => {
     } finally {
       for (const id of ids) await fetch(`${server!.url}/api/streams/${id}`, { method: 'DELETE' });
     }
-  }, 120_000);
+  });
 
   it('gives tiles off screen 2 detections a second, staying live, and every frame again once shown (messages counted per tile in the page)', async () => {
     // Every frame of this stream reaches the outputs (`dropPolicy: "all"`): a client at full rate gets consecutive seqs.
@@ -315,7 +315,7 @@ describe('dashboard', () => {
       await p.close();
       await fetch(`${server!.url}/api/streams/side`, { method: 'DELETE' });
     }
-  }, 120_000);
+  });
 
   it('draws zones and lines with live counts, lists events newest first, and saves a zone and a line drawn with the mouse', async () => {
     const scene = (await ensureDemoClip({ scene: 'analytics' })).video;
@@ -412,7 +412,7 @@ describe('dashboard', () => {
       await p.close();
       await fetch(`${server!.url}/api/streams/scene`, { method: 'DELETE' });
     }
-  }, 180_000);
+  });
 
   it('shows that it reconnects while the server is down and recovers when it is back on the same port', async () => {
     const port = server!.port;
@@ -475,7 +475,7 @@ describe('dashboard', () => {
       await p.close();
       await fetch(`${server!.url}/api/streams/scene`, { method: 'DELETE', headers: auth });
     }
-  }, 90_000);
+  });
 
   it('keeps the filters through a reload (in the address) and shows a stream added over the API again after a server restart', async () => {
     const auth = { authorization: 'Bearer sekret', 'content-type': 'application/json' };
@@ -521,7 +521,7 @@ describe('dashboard', () => {
       await p.close();
       if (server) await fetch(`${server.url}/api/streams/added`, { method: 'DELETE', headers: auth });
     }
-  }, 180_000);
+  });
 
   it('paints masks as translucent class-coloured fills scaled to the canvas (overlay code in the browser)', async () => {
     // The server does not send masks yet: the overlay module itself runs in chromium on a known mask.

@@ -37,7 +37,7 @@ beforeAll(async () => {
     ensureModel('synthetic-det'),
     startMosquitto({ persistence: true }),
   ]);
-}, 120_000);
+});
 
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
@@ -120,7 +120,7 @@ describe('events end to end', () => {
     const last = (topic: string): string | undefined => rec.on(topic).at(-1);
     expect([last('sl/scene/lines/gate/in/red'), last('sl/scene/lines/gate/in/blue'), last('sl/scene/lines/gate/out/green')]).toEqual(['1', '1', '1']);
     expect(rec.on('sl/scene/zones/bay/red')).toContain('1');
-  }, 180_000);
+  });
 
   it('broker restarted and a webhook that never answers mid-stream: events after the restart arrive, the stream never stalls', async () => {
     const rec = await recorder('fault-watcher');
@@ -166,5 +166,5 @@ describe('events end to end', () => {
     expect(value('streamlens_event_sink_queue_depth{sink="webhooks[0]"}')).toBeLessThanOrEqual(3);
     expect(value('streamlens_event_sink_connected{sink="mqtt"}')).toBe(1);
     expect(value('streamlens_event_sink_retries_total{sink="mqtt"}')).toBeGreaterThan(0);
-  }, 240_000);
+  });
 });

@@ -118,7 +118,7 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('streamlens serve, %s', (signal) =
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
-  }, 90_000);
+  });
 });
 
 describe('streamlens serve, SIGKILL (issue 13)', () => {
@@ -151,5 +151,5 @@ describe('streamlens serve, SIGKILL (issue 13)', () => {
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
-  }, 90_000);
+  });
 });

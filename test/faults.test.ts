@@ -93,7 +93,7 @@ beforeAll(async () => {
   const log = createLogger({ test: 'faults' }, 'info', (line) => logLines.push(JSON.parse(line) as Json));
   server = await startServer({ config, hub: StreamHub.forConfig(config, log), version: 'test', log });
   await until(async () => (await Promise.all(['a', 'b', 'healthy'].map(stream))).every((s) => s.framesSent > 5), 60_000, 'three streams sending');
-}, 120_000);
+});
 
 afterAll(async () => {
   await server?.close();

@@ -101,7 +101,7 @@ describe('the add/delete race (item 2)', () => {
     console.log(`race (seed ${SEED}): ${[...seen].sort().join(', ')}`);
     // The interleavings did race: both outcomes of POST and of DELETE were seen.
     for (const s of ['POST 201', 'POST 409', 'DELETE 204', 'DELETE 404']) expect(seen).toContain(s);
-  }, 240_000);
+  });
 });
 
 /** A raw request (fetch cannot send OPTIONS *), answered with status, headers and body. */

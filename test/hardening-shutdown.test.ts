@@ -62,7 +62,7 @@ describe('streamlens serve: start and stop', () => {
     expect(stderr).toMatch(/EADDRINUSE/);
     expect(stderr).not.toMatch(/"msg":"stream state"/);
     expect(processesNaming('busy-port-clip.mp4')).toEqual([]);
-  }, 90_000);
+  });
 
   it('SIGINT during an /api/detect upload: the request is answered (200), then the server exits 0', async () => {
     const config = join(dir, 'detect.json');
@@ -94,5 +94,5 @@ describe('streamlens serve: start and stop', () => {
     const { code } = await server.exited;
     expect(code).toBe(0);
     expect(server.stderr()).toMatch(/"msg":"shutting down"/);
-  }, 120_000);
+  });
 });

@@ -94,7 +94,7 @@ describe('serve: sourceHosts and brief source errors', () => {
       startTestServer({ ...base, server: { mediaFolders: [dirname(clip.video)], sourceHosts: { deny: ['127.0.0.0/8', '::1', 'localhost'] } } }, process.cwd()),
       startTestServer({ ...base, server: { mediaFolders: [dirname(clip.video)], sourceErrors: 'brief' } }, process.cwd()),
     ]);
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await Promise.all([guarded?.close(), brief?.close()]);
@@ -132,5 +132,5 @@ describe('serve: sourceHosts and brief source errors', () => {
     for (const s of client.states) if (s.error !== undefined) expect(s.error).toBe(shown[0]);
     client.close();
     for (const id of ['refused', 'answering']) await api(brief, 'DELETE', `/api/streams/${id}`);
-  }, 120_000);
+  });
 });

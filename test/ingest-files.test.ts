@@ -70,7 +70,7 @@ beforeAll(async () => {
   clip = c.video;
   gt = await readGroundTruth(c.groundTruth);
   await ensureModel('synthetic-det', { imgsz: 640 });
-}, 180_000);
+});
 
 describe.each([90, 270] as const)('a phone video shown turned %i degrees clockwise', (cw) => {
   let rotated: string;
@@ -78,7 +78,7 @@ describe.each([90, 270] as const)('a phone video shown turned %i degrees clockwi
   beforeAll(() => {
     // Stored turned the other way, so that the display matrix brings back the scene as rendered.
     rotated = rotatedCopy(clip, cw, join(dir, `rot${cw}.mp4`));
-  }, 120_000);
+  });
 
   it('is probed and opened at its displayed size, with the rotation in its info', async () => {
     expect(await probeSource(rotated)).toMatchObject({ width: 640, height: 480, rotation: cw });
@@ -136,7 +136,7 @@ describe.each([90, 270] as const)('a phone video shown turned %i degrees clockwi
     expect(tp).toBeGreaterThan(150);
     expect(tp / (tp + fp)).toBeGreaterThanOrEqual(0.98);
     expect(tp / (tp + fn)).toBeGreaterThanOrEqual(0.95);
-  }, 240_000);
+  });
 
   it('analyze --render: the video is drawn in the displayed orientation, with no rotation left to apply', async () => {
     const video = join(dir, `rot${cw}-render.mp4`);
@@ -157,7 +157,7 @@ describe.each([90, 270] as const)('a phone video shown turned %i degrees clockwi
     const right = meanDiff(await drawn.clone().raw().toBuffer(), original);
     const wrong = meanDiff(await drawn.clone().rotate(180).raw().toBuffer(), original);
     expect(right).toBeLessThan(wrong / 2);
-  }, 240_000);
+  });
 });
 
 describe('damaged data', () => {
@@ -185,7 +185,7 @@ describe('damaged data', () => {
     expect(warned?.[1]).toBe(damaged);
     expect(Number(warned?.[2])).toBeGreaterThan(0);
     expect(Number(warned?.[3])).toBe(lines);
-  }, 240_000);
+  });
 });
 
 describe('interlaced video', () => {
@@ -193,7 +193,7 @@ describe('interlaced video', () => {
   beforeAll(() => {
     interlaced = join(dir, 'interlaced.mp4');
     ffmpeg('-i', clip, '-t', '1', '-vf', 'scale=720:576,setfield=tff', '-flags', '+ilme+ildct', '-c:v', 'libx264', '-x264-params', 'tff=1', '-preset', 'ultrafast', interlaced);
-  }, 60_000);
+  });
 
   /** The filter graph of this process's running ffmpeg that decodes `file`. */
   function runningGraph(file: string): string {
@@ -244,7 +244,7 @@ describe('interlaced video', () => {
     } finally {
       await http.close();
     }
-  }, 90_000);
+  });
 });
 
 describe('hardware decoding', () => {
@@ -313,7 +313,7 @@ describe('analyze over HTTP and of a truncated file (the real CLI)', () => {
     const lines = readFileSync(out, 'utf8').trim().split('\n').length;
     expect(lines).toBeLessThan(gt.length);
     expect(run.stderr).toContain(`streamlens analyze: warning: ${cut} ended at frame ${lines} of ${gt.length}: the file is truncated\n`);
-  }, 240_000);
+  });
 });
 
 describe('a truncated file with its index at the front', () => {

@@ -105,7 +105,7 @@ beforeAll(async () => {
     hlsLive: { '/live.m3u8': { segments, segmentSeconds: 1, window: 3 } },
     liveTs: { '/live.ts': clip },
   });
-}, 180_000);
+});
 
 afterAll(async () => {
   await http?.close();
@@ -225,7 +225,7 @@ describe('HLS', () => {
     }
     expect(again).toBeDefined();
     expect((await pull(again!, 5)).frames).toHaveLength(5);
-  }, 60_000);
+  });
 });
 
 describe('live MPEG-TS over HTTP', () => {
@@ -337,5 +337,5 @@ describe.each(FFMPEGS)('RTSP with the %s', (_name, binary) => {
       process.kill(server.pid, 'SIGCONT');
       await server.stop();
     }
-  }, 60_000);
+  });
 });

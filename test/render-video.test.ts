@@ -60,7 +60,7 @@ describe('rendered video of a synthetic clip with known objects', () => {
     clip = c.video;
     gt = await readGroundTruth(c.groundTruth);
     await render(clip, out, detectionsOf);
-  }, 120_000);
+  });
 
   it("has the source's frame count, size and frame rate", () => {
     const src = probeVideo(clip);
@@ -220,7 +220,7 @@ describe('rendered video: colours drawn in YUV', () => {
         // Away from the masks, the boxes and the tags the picture is the source's grey.
         meanColour(frames[0], w + 1, [0, 150, 100, 241], 2).forEach((v) => expect(Math.abs(v - 128)).toBeLessThan(3));
       }
-    }, 120_000);
+    });
   }
 
   it('a rotated source (display matrix) is drawn and encoded upright at its displayed size', async () => {
@@ -238,5 +238,5 @@ describe('rendered video: colours drawn in YUV', () => {
     const frames = decodeFrames(out, 240, 320);
     meanColour(frames[0], 240, box).forEach((v, i) => expect(Math.abs(v - classRgb(5)[i])).toBeLessThan(6));
     meanColour(frames[0], 240, [150, 150, 240, 230], 2).forEach((v) => expect(Math.abs(v - 128)).toBeLessThan(3));
-  }, 120_000);
+  });
 });

@@ -66,7 +66,7 @@ beforeAll(async () => {
     { models: { [model]: { intraOpThreads: 1 } }, server: { mediaFolders: [media, dirname(clip)], maxBodyBytes: 2048, requestTimeoutMs: 1500 }, streams: [] },
     process.cwd(),
   );
-}, 120_000);
+});
 
 afterAll(async () => {
   await server?.close();

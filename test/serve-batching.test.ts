@@ -48,7 +48,7 @@ beforeAll(async () => {
   const expected = SEEDS.length * SECONDS * FPS;
   await client.waitFor(() => client.detections.length >= expected, 10_000, `${expected} detections messages`);
   await client.waitFor(() => client.stats.length > 0, 5000, 'stats');
-}, 240_000);
+});
 
 afterAll(async () => {
   client?.close();

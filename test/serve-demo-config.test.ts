@@ -70,14 +70,14 @@ describe('demo clip with a stable name', () => {
     for (let i = 1; i < keys.length; i++) expect(keys[i] - keys[i - 1]).toBeLessThanOrEqual(15);
     expect(180 - keys.at(-1)!).toBeLessThanOrEqual(15);
     rmSync(dir, { recursive: true, force: true });
-  }, 120_000);
+  });
 
   it('other clip options leave demo.mp4 alone', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'streamlens-demo-'));
     await ensureDemoClip({ dir, seconds: 1 });
     expect(existsSync(demoClipPath(dir))).toBe(false);
     rmSync(dir, { recursive: true, force: true });
-  }, 60_000);
+  });
 });
 
 describe('streamlens serve --config with generated files', () => {
@@ -89,7 +89,7 @@ describe('streamlens serve --config with generated files', () => {
     // Fallback warnings are single lines, at most one per unavailable provider.
     const warnings = r.stderr.split('\n').filter((l) => l.includes('"level":"warn"'));
     expect(warnings.length).toBeLessThanOrEqual(2);
-  }, 180_000);
+  });
 
   it('generates a missing built-in model named in the config', async () => {
     const model = join(modelsDir(), 'synthetic-det-320-b3.onnx');
@@ -113,5 +113,5 @@ describe('streamlens serve --config with generated files', () => {
       rmSync(model, { force: true });
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 180_000);
+  });
 });

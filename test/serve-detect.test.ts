@@ -67,7 +67,7 @@ beforeAll(async () => {
     },
     process.cwd(),
   );
-}, 120_000);
+});
 
 afterAll(async () => {
   await server?.close();

@@ -37,7 +37,7 @@ beforeAll(async () => {
   client = await TestClient.connect(server);
   await client.subscribe(['seg']);
   await client.waitFor(() => client.detections.length >= 20 && client.stats.some((s) => s.models?.length), 60_000, 'seg detections');
-}, 120_000);
+});
 
 afterAll(async () => {
   client?.close();

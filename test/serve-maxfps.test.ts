@@ -83,7 +83,7 @@ describe('serve: a subscription with maxFps', () => {
       full.close();
       thin.close();
     }
-  }, 120_000);
+  });
 
   it('refuses a maxFps that is not a number from 0.1 to 1000, naming the field', async () => {
     const c = await TestClient.connect(server);

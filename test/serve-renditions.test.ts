@@ -204,7 +204,7 @@ describe('serve: clients asking for smaller video', () => {
     } finally {
       for (const c of [small, smaller, full, wide]) c.close();
     }
-  }, 120_000);
+  });
 
   it('refuses a maxWidth that is not a positive integer, naming the field', async () => {
     const c = await TestClient.connect(server);

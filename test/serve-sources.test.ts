@@ -55,7 +55,7 @@ beforeAll(async () => {
   rtsp = await startRtspServer({ file: clip, user: 'cam', password: 'right' });
   model = await ensureModel('synthetic-det', { imgsz: 320 });
   server = await startTestServer({ models: { [model]: { intraOpThreads: 1 } }, server: { mediaFolders: [dir] }, streams: [] }, dir);
-}, 240_000);
+});
 
 afterAll(async () => {
   await server?.close();
@@ -75,7 +75,7 @@ describe('finite sources over HTTP', () => {
     const s = await stream(id);
     expect(s).toMatchObject({ framesDecoded: FRAMES, framesSent: FRAMES, reconnects: 0, source: { type, width: 320, height: 240, rotation: 0 } });
     expect(s.lastError).toBeUndefined();
-  }, 90_000);
+  });
 });
 
 describe('live sources that stop or refuse', () => {
@@ -97,7 +97,7 @@ describe('live sources that stop or refuse', () => {
     http.resume('/live.m3u8');
     await until(async () => (await stream('live')).state === 'streaming', 30_000, 'streaming again');
     await api(server, 'DELETE', '/api/streams/live');
-  }, 120_000);
+  });
 
   it('a live HLS broadcast that finishes (end marker appended): the stream ends, nothing replayed', async () => {
     const added = await api(server, 'POST', '/api/streams', { id: 'event', url: http.url('/event.m3u8'), model, video: false, reconnect: { initialMs: 200, maxMs: 1000 } });
@@ -113,7 +113,7 @@ describe('live sources that stop or refuse', () => {
     expect(fetched.length).toBeGreaterThan(0);
     expect(new Set(fetched).size).toBe(fetched.length);
     await api(server, 'DELETE', '/api/streams/event');
-  }, 120_000);
+  });
 
   it('a camera that refuses the password: unauthorized, retried at the slowest pace, the password never shown', async () => {
     const url = rtsp.url.replace('rtsp://', 'rtsp://cam:wrong@');
@@ -128,7 +128,7 @@ describe('live sources that stop or refuse', () => {
     await new Promise((r) => setTimeout(r, 2000));
     expect((await stream('locked')).reconnects - attempts).toBeLessThanOrEqual(1);
     await api(server, 'DELETE', '/api/streams/locked');
-  }, 60_000);
+  });
 });
 
 describe('what a player shows', () => {
@@ -153,7 +153,7 @@ describe('what a player shows', () => {
       client.close();
       await api(server, 'DELETE', '/api/streams/phone');
     }
-  }, 90_000);
+  });
 
   it('damaged data: the frames the decoder met it in are counted in the stream view and /metrics', async () => {
     const added = await api(server, 'POST', '/api/streams', { id: 'damaged', url: http.url('/damaged.ts'), model, realtime: false, dropPolicy: 'all', video: false });
@@ -165,5 +165,5 @@ describe('what a player shows', () => {
     const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text());
     expect(metrics).toContain(`streamlens_stream_decode_errors_total{stream="damaged"} ${s.decodeErrors}\n`);
     await api(server, 'DELETE', '/api/streams/damaged');
-  }, 90_000);
+  });
 });

@@ -177,7 +177,7 @@ describe('serve: streams changed over the API come back after a restart', () => 
     } finally {
       await server.close();
     }
-  }, 120_000);
+  });
 
   it('a change the state file cannot keep is made, and the answer says it will not survive a restart', async () => {
     const dir = join(tmp, 'blocked');
