@@ -23,7 +23,7 @@
  * with the readers and the one after it, prints the functions whose self time differs most, and
  * leaves both phases out of the ratio.
  *
- * Through the whole run, every `--series-seconds` (SoakInterval): the healthy clients' latency
+ * Through the whole run, every `--series-seconds` or, with throttled readers, every phase (SoakInterval): the healthy clients' latency
  * split into the server's part (capture to handed to the outputs, with its wait/queue/run terms)
  * and delivery (to receipt), frames decoded/inferred/sent, CPU per frame, loop delay, RSS and the
  * machine's busy and stolen cores, so that a drift can be placed; and the p95's slope after warm-up.
@@ -80,7 +80,7 @@ export interface SoakOptions {
   maxLatencyRatio?: number;
   /** Directory for CPU profiles of one phase with the readers and the next one without (see the header). */
   profileDir?: string;
-  /** Length of an interval of the latency series (SoakInterval). Default 30 s. */
+  /** Length of an interval of the latency series (SoakInterval). Default 30 s; with throttled readers each phase is one. */
   seriesMs?: number;
   onInterval?: (i: SoakInterval) => void;
   onSample?: (s: SoakSample) => void;
@@ -102,14 +102,14 @@ export interface SoakSample {
 }
 
 /**
- * One interval of the series (`seriesMs`, 30 s by default) over the whole run, warm-up included:
+ * One interval of the series (`seriesMs`, 30 s by default; with throttled readers, one phase) over the whole run, warm-up included:
  * where the healthy clients' latency goes, to tell a drift in the server from one in the
  * measurement. Percentiles are p95 over every detections message the healthy clients got.
  */
 export interface SoakInterval {
   /** End of the interval, ms since the start. */
   t: number;
-  /** Throttled readers there for all of it (true), none of it (false), or part of it. */
+  /** Throttled readers there for all of it (true), none of it (false), or part of it (a phase's readers closing at its start). */
   readers: boolean | 'part';
   /** Detections messages the healthy clients got. */
   messages: number;
@@ -424,6 +424,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     judging = undefined;
     const seconds = j ? (now - j.at) / 1000 : 0;
     const readerUse = readersIn ? await readers?.used() : undefined;
+    endInterval(now - t0);
     let wasProfiled = false;
     if (profiling) {
       const { profile } = await profiling.post('Profiler.stop');
@@ -472,7 +473,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   try {
     while (Date.now() - t0 < o.durationMs) {
       await sleep(sampleMs);
-      if (Date.now() - t0 >= (series.length + 1) * seriesMs) endInterval(Date.now() - t0);
+      // With throttled readers an interval is a phase (nextPhase ends it): each is with or without them.
+      if (nThrottled === 0 && Date.now() - t0 >= (series.length + 1) * seriesMs) endInterval(Date.now() - t0);
       if (nThrottled > 0 && Date.now() - phaseStart >= phaseMs) await nextPhase(Date.now());
       if (nThrottled > 0 && !judging && Date.now() - phaseStart >= settleMs) await startJudging();
       interval.readers.add(readersIn);
@@ -503,7 +505,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       }
     }
     if (nThrottled > 0) await nextPhase(Date.now());
-    if (interval.e2e.length) endInterval(Date.now() - t0);
+    if (nThrottled === 0 && interval.e2e.length) endInterval(Date.now() - t0);
   } finally {
     intervalLoop.disable();
     await readers?.end();
