@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDemoClip, MOTION_SCENE_LIGHT, MOTION_SCENE_SECONDS, MOTION_SCENE_STILL, readGroundTruth, type GtFrame } from '../src/tools/synth/index.js';
-import { iou, type ResultDetection } from './helpers/detectionMetrics.js';
+import { recall, type ResultDetection } from './helpers/detectionMetrics.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'dist/src/cli/main.js');
@@ -33,19 +33,7 @@ function analyze(args: string[]): Promise<{ code: number; stderr: string }> {
   });
 }
 
-/** Found: a detection of the target's class with IoU >= 0.5, on a frame where it is at least half visible. */
-function recall(gt: GtFrame[], lines: Line[], only?: number): { visible: number; found: number } {
-  let visible = 0;
-  let found = 0;
-  gt.forEach((g, f) => {
-    for (const t of g.targets) {
-      if (t.visible < 0.5 || (only !== undefined && t.id !== only)) continue;
-      visible++;
-      if (lines[f]!.detections.some((d) => d.class === t.class && iou(d.box, t.box) >= 0.5)) found++;
-    }
-  });
-  return { visible, found };
-}
+const recallOf = (gt: GtFrame[], lines: Line[], only?: number) => recall(gt.map((g, f) => [g, lines[f]!.detections] as const), only);
 
 describe('analyze --motion on a mostly still scene', () => {
   const dir = mkdtempSync(join(tmpdir(), 'streamlens-motion-'));
@@ -81,10 +69,10 @@ describe('analyze --motion on a mostly still scene', () => {
   });
 
   it('finds the objects in at least 97 % of the frames where they are visible, the still one included', () => {
-    const all = recall(gt, lines);
+    const all = recallOf(gt, lines);
     expect(all.visible).toBeGreaterThan(300);
     expect(all.found / all.visible).toBeGreaterThanOrEqual(0.97);
-    const still = recall(gt, lines, MOTION_SCENE_STILL.id);
+    const still = recallOf(gt, lines, MOTION_SCENE_STILL.id);
     // It stands for 20 s: 200 frames at 10 fps, and is visible while it arrives and leaves.
     expect(still.visible).toBeGreaterThanOrEqual((MOTION_SCENE_STILL.to - MOTION_SCENE_STILL.from) * FPS);
     expect(still.found / still.visible).toBeGreaterThanOrEqual(0.97);

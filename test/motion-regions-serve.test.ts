@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClip, readGroundTruth, type GtFrame } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import type { RunningServer } from '../src/serve/server.js';
-import { iou } from './helpers/detectionMetrics.js';
+import { iou, recall } from './helpers/detectionMetrics.js';
 import { TestClient, api, startTestServer, until, type Json } from './helpers/serveHarness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'streamlens-regions-serve-'));
@@ -54,20 +54,8 @@ afterAll(async () => {
 const framesOf = (id: string): Json[] => client.detections.filter((d) => d.stream === id).slice(0, FRAMES_PER_STREAM);
 
 /** Targets at least half visible on the frames received, and those found (same class, IoU >= 0.5). */
-function recall(frames: Json[]): { visible: number; found: number } {
-  let visible = 0;
-  let found = 0;
-  for (const d of frames) {
-    // The clip loops: the frame index within the decoder run, modulo the clip's length.
-    const g = gt[d.frame % gt.length]!;
-    for (const t of g.targets) {
-      if (t.visible < 0.5) continue;
-      visible++;
-      if (d.objects.some((o: Json) => o.class === t.class && iou(o.box, t.box) >= 0.5)) found++;
-    }
-  }
-  return { visible, found };
-}
+// The clip loops: a frame's index within the decoder run, modulo the clip's length.
+const recallOf = (frames: Json[]) => recall(frames.map((d) => [gt[d.frame % gt.length]!, d.objects as { class: number; box: number[] }[]] as const));
 
 /** The target (same class, IoU >= 0.5) an object is, on the clip frame it was sent for. */
 function targetOf(d: Json, o: Json): number | undefined {
@@ -76,8 +64,8 @@ function targetOf(d: Json, o: Json): number | undefined {
 
 describe('motion regions on a live 4K stream', () => {
   it('finds the small targets the whole frame alone misses', () => {
-    const whole = recall(framesOf('whole'));
-    const regions = recall(framesOf('regions'));
+    const whole = recallOf(framesOf('whole'));
+    const regions = recallOf(framesOf('regions'));
     expect(whole.visible).toBeGreaterThan(100);
     expect(regions.found).toBeGreaterThanOrEqual(2 * whole.found);
     // Not all: the first frame has no background yet (no regions), and the clip's loop is one more such jump.

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateClip, readGroundTruth, type GtFrame } from '../src/tools/synth/index.js';
-import { iou, type ResultDetection } from './helpers/detectionMetrics.js';
+import { iou, recall, type ResultDetection } from './helpers/detectionMetrics.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'dist/src/cli/main.js');
@@ -31,19 +31,7 @@ function analyze(args: string[]): Promise<{ code: number; stderr: string }> {
   });
 }
 
-/** Targets at least half visible, and those found: a detection of their class with IoU >= 0.5. */
-function recall(gt: GtFrame[], lines: Line[]): { visible: number; found: number } {
-  let visible = 0;
-  let found = 0;
-  gt.forEach((g, f) => {
-    for (const t of g.targets) {
-      if (t.visible < 0.5) continue;
-      visible++;
-      if (lines[f]!.detections.some((d) => d.class === t.class && iou(d.box, t.box) >= 0.5)) found++;
-    }
-  });
-  return { visible, found };
-}
+const recallOf = (gt: GtFrame[], lines: Line[]) => recall(gt.map((g, f) => [g, lines[f]!.detections] as const));
 
 describe('analyze --motion-regions on a 4K clip with small targets', () => {
   const dir = mkdtempSync(join(tmpdir(), 'streamlens-regions-'));
@@ -69,8 +57,8 @@ describe('analyze --motion-regions on a 4K clip with small targets', () => {
   });
 
   it('finds at least twice as many of the small targets, most of them', () => {
-    const whole = recall(gt, runs.whole);
-    const regions = recall(gt, runs.regions);
+    const whole = recallOf(gt, runs.whole);
+    const regions = recallOf(gt, runs.regions);
     expect(whole.visible).toBeGreaterThan(100);
     expect(regions.found).toBeGreaterThanOrEqual(2 * whole.found);
     // Not all: the first frame has no motion yet (no background), so only the whole frame runs there.

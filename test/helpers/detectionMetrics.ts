@@ -60,3 +60,20 @@ export function matchFrame(gt: GtFrame, dets: ResultDetection[], iouThreshold = 
   const fp = dets.length - dUsed.size;
   return { tp, fp, fn, ignored, pairs: matched };
 }
+
+/**
+ * Recall over frames: targets at least half visible (and `only` that target, when given), and those
+ * found: a detection of their class with IoU >= 0.5 (one detection may find two overlapping targets).
+ */
+export function recall(frames: Iterable<readonly [GtFrame, readonly { class: number; box: readonly number[] }[]]>, only?: number): { visible: number; found: number } {
+  let visible = 0;
+  let found = 0;
+  for (const [g, dets] of frames) {
+    for (const t of g.targets) {
+      if (t.visible < 0.5 || (only !== undefined && t.id !== only)) continue;
+      visible++;
+      if (dets.some((d) => d.class === t.class && iou(d.box, t.box) >= 0.5)) found++;
+    }
+  }
+  return { visible, found };
+}
