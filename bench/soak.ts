@@ -109,8 +109,8 @@ export interface SoakSample {
 export interface SoakInterval {
   /** End of the interval, ms since the start. */
   t: number;
-  /** Throttled readers there for all of it (true), none of it (false), or part of it (a phase's readers closing at its start). */
-  readers: boolean | 'part';
+  /** A phase with the throttled readers. */
+  readers: boolean;
   /** Detections messages the healthy clients got. */
   messages: number;
   /** Capture (the server reading the frame from ffmpeg) to receipt by the client: p50 and p95. */
@@ -321,7 +321,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     if (l.run_ms != null) interval.run.push(l.run_ms);
   };
   const seriesMs = o.seriesMs ?? 30_000;
-  const newInterval = () => ({ e2e: [] as number[], server: [] as number[], delivery: [] as number[], wait: [] as number[], queue: [] as number[], run: [] as number[], readers: new Set<boolean>() });
+  const newInterval = () => ({ e2e: [] as number[], server: [] as number[], delivery: [] as number[], wait: [] as number[], queue: [] as number[], run: [] as number[] });
   let interval = newInterval();
   const series: SoakInterval[] = [];
   const intervalLoop = monitorEventLoopDelay({ resolution: 10 });
@@ -343,7 +343,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const p95 = (xs: number[]): number => (xs.length ? percentile(xs, 0.95) : NaN);
     const entry: SoakInterval = {
       t,
-      readers: i.readers.size > 1 ? 'part' : ([...i.readers][0] ?? false),
+      readers: readersIn,
       messages: i.e2e.length,
       p50: i.e2e.length ? percentile(i.e2e, 0.5) : NaN,
       p95: p95(i.e2e),
@@ -477,7 +477,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       if (nThrottled === 0 && Date.now() - t0 >= (series.length + 1) * seriesMs) endInterval(Date.now() - t0);
       if (nThrottled > 0 && Date.now() - phaseStart >= phaseMs) await nextPhase(Date.now());
       if (nThrottled > 0 && !judging && Date.now() - phaseStart >= settleMs) await startJudging();
-      interval.readers.add(readersIn);
       // A forced full GC stops the event loop (tens of ms on a loaded machine): with throttled
       // readers only in a phase's settling time, which latencies are not judged on.
       if (nThrottled === 0 || !judging) {
@@ -575,7 +574,7 @@ function seriesSlopes(series: SoakInterval[], warmupMs: number): { p95SlopeMsPer
 /** One line of the series (the header is in `summary`). */
 function intervalLine(i: SoakInterval): string {
   const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');
-  const readers = i.readers === 'part' ? 'part' : i.readers ? 'with' : 'without';
+  const readers = i.readers ? 'with' : 'without';
   return (
     `    ${f0(i.t / 1000).padStart(4)} s ${readers.padEnd(7)} ${String(i.messages).padStart(6)} ${f0(i.p50).padStart(5)} ${f0(i.p95).padStart(5)} | ` +
     `${f0(i.server95).padStart(5)} ${f0(i.wait95).padStart(5)} ${f0(i.queue95).padStart(5)} ${f0(i.run95).padStart(5)} | ${f0(i.delivery95).padStart(5)} | ` +
