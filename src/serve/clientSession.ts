@@ -29,7 +29,7 @@
  * judged on that lag, not on when its pongs arrive.
  */
 import type WebSocket from 'ws';
-import { CLOSE_TOO_SLOW, type ClientDrops, type SubscriptionOptions } from './protocol.js';
+import { CLOSE_TOO_SLOW, type ClientDrops, type ClientView, type SubscriptionOptions } from './protocol.js';
 
 /**
  * Time a closed client gets to read what is queued (and the close frame) before the socket is cut;
@@ -261,6 +261,11 @@ export class ClientSession {
   /** True once the session was closed for being too slow. */
   get closing(): boolean {
     return this.closingForSlowness;
+  }
+
+  /** This client's own figures, as its `stats` messages and the server's client list show them. */
+  view(): ClientView {
+    return { drops: { ...this.drops }, skipped: this.skipped, bufferedAmount: this.bufferedAmount };
   }
 
   get bufferedAmount(): number {

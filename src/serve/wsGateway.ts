@@ -23,6 +23,7 @@ import { TokenBucket } from './rateLimit.js';
 import {
   ALL_STREAMS,
   type ClientDrops,
+  type ClientView,
   CLOSE_GOING_AWAY,
   CLOSE_TOO_MANY_CLIENTS,
   encodeDetections,
@@ -41,15 +42,11 @@ import {
 /** Frames of a stream that may wait for their renditions; beyond, a frame goes without (videoRenditions.ts). */
 const MAX_FRAMES_WAITING_FOR_RENDITIONS = 2;
 
-export interface ClientInfo {
+export interface ClientInfo extends ClientView {
   streams: string[];
   video: string[];
   /** Streams whose frames the client acknowledges. */
   ack: string[];
-  drops: ClientDrops;
-  /** Frames skipped under the client's own `maxFps` (not drops). */
-  skipped: number;
-  bufferedAmount: number;
   /** Frames sent and not yet acknowledged (acknowledged streams only). */
   unacknowledged: number;
   /** Being closed for being too slow (4008). */
@@ -153,9 +150,7 @@ export class WsGateway implements ResultSink {
       streams: [...s.subscriptions],
       video: [...s.videoStreams],
       ack: [...s.subscriptions].filter((id) => s.acknowledges(id)),
-      drops: { ...s.drops },
-      skipped: s.skipped,
-      bufferedAmount: s.bufferedAmount,
+      ...s.view(),
       unacknowledged: s.unacknowledged,
       closing: s.closing,
     }));
@@ -365,7 +360,7 @@ export class WsGateway implements ResultSink {
       if (s.subscriptions.size === 0) continue;
       const streams = [...s.subscriptions].flatMap((id) => this.streams.stats(id) ?? []);
       const models = this.hub.modelStats([...s.subscriptions].flatMap((id) => this.hub.settings(id)?.model ?? []));
-      s.sendControl(encodeStats(streams, { drops: { ...s.drops }, skipped: s.skipped, bufferedAmount: s.bufferedAmount }, models));
+      s.sendControl(encodeStats(streams, s.view(), models));
     }
   }
 }
