@@ -142,6 +142,12 @@ export interface StillSceneCapacity {
     camerasWith: number;
     /** camerasWith / camerasWithout. */
     ratio: number;
+    /**
+     * The most gating could give if a gated camera cost nothing but its decoding: the cheaper
+     * camera without gating / the gated camera's ffmpeg alone. Gating never skips decoding (the
+     * motion estimate needs every frame), so no detector share, however small, passes this.
+     */
+    decodeCeiling?: number;
   };
 }
 
@@ -163,7 +169,8 @@ export async function stillSceneCapacity(o: StillSceneOptions): Promise<StillSce
     const cores = availableParallelism();
     const camerasWithout = r3(cores / Math.min(cpuWithout.coresPerCamera, cpuWithoutAfter.coresPerCamera));
     const camerasWith = r3(cores / cpuWith.coresPerCamera);
-    result.cpu = { cores, without: cpuWithout, with: cpuWith, withoutAfter: cpuWithoutAfter, camerasWithout, camerasWith, ratio: r3(camerasWith / camerasWithout) };
+    const decodeCeiling = r3(Math.min(cpuWithout.cpuMsPerResult, cpuWithoutAfter.cpuMsPerResult) / cpuWith.ffmpegMsPerResult);
+    result.cpu = { cores, without: cpuWithout, with: cpuWith, withoutAfter: cpuWithoutAfter, camerasWithout, camerasWith, ratio: r3(camerasWith / camerasWithout), decodeCeiling };
   }
   return result;
 }

@@ -177,7 +177,7 @@ export function renderReport(r: BenchResult): string {
           table(['gating', 'streams', 'p50 ms', 'p95 ms', 'p99 ms', 'slowest stream fps', 'detector share', 'pass'], runs.flatMap(({ name, x }) => x.curve.map((p): Cell[] => [name, p.streams, p.p50, p.p95, p.p99, p.minFps, p.inferred, p.pass]))) +
           lineChart('Capture -> send p95 by stream count', runs.map(({ name, x }) => ({ name, points: x.curve.map((p) => ({ x: p.streams, y: p.p95 })) })), 'streams', 'ms', { y: c.with.targetP95Ms, label: 'target' }) +
           (c.cpu
-            ? `<p>By CPU time (the clip once through a server at ${c.with.targetFps} fps, no frame dropped; the server process with its inference threads and the camera's ffmpeg): ${c.cpu.cores} cores hold <b>${c.cpu.camerasWithout}</b> cameras without gating, <b>${c.cpu.camerasWith}</b> with (${c.cpu.ratio} x).</p>` +
+            ? `<p>By CPU time (the clip once through a server at ${c.with.targetFps} fps, no frame dropped; the server process with its inference threads and the camera's ffmpeg): ${c.cpu.cores} cores hold <b>${c.cpu.camerasWithout}</b> cameras without gating, <b>${c.cpu.camerasWith}</b> with (${c.cpu.ratio} x).${c.cpu.decodeCeiling === undefined ? '' : ` Gating never skips decoding (the motion estimate needs every frame): if a gated camera cost nothing but its ffmpeg, the ratio would be ${c.cpu.decodeCeiling} x, the most gating can give this camera on this machine.`}</p>` +
               table(
                 ['gating', 'results', 'whole clip', 'detector share', 'CPU ms per result', 'of it ffmpeg', 'of it server', 'cores per camera at target fps'],
                 (

@@ -90,7 +90,7 @@ export function summaryRows(r: BenchResult): SummaryRow[] {
     const cpu = c.cpu;
     if (cpu) {
       const cam = (x: typeof cpu.with): string => `${f(x.coresPerCamera, 3)} (${f(x.cpuMsPerResult)} ms [ffmpeg ${f(x.ffmpegMsPerResult)}] x ${c.with.targetFps} fps, detector ${f(100 * x.inferred, 0)}%${x.complete ? '' : ', clip not finished'})`;
-      add('capacity', `${c.clip} by CPU: cameras ${cpu.cores} cores hold without / with motion gating`, `${f(cpu.camerasWithout)} / ${f(cpu.camerasWith)}`, `${f(cpu.ratio, 2)} x; target >= ${c.target} x: ${mark(cpu.ratio >= c.target)}; cores per camera without ${cam(cpu.without)}, with ${cam(cpu.with)}, without ${cam(cpu.withoutAfter)}`);
+      add('capacity', `${c.clip} by CPU: cameras ${cpu.cores} cores hold without / with motion gating`, `${f(cpu.camerasWithout)} / ${f(cpu.camerasWith)}`, `${f(cpu.ratio, 2)} x; target >= ${c.target} x: ${mark(cpu.ratio >= c.target)}${cpu.decodeCeiling === undefined ? '' : `; at most ${f(cpu.decodeCeiling, 2)} x if a gated camera cost only its decoding`}; cores per camera without ${cam(cpu.without)}, with ${cam(cpu.with)}, without ${cam(cpu.withoutAfter)}`);
     }
   }
   if (r.fanout) {
