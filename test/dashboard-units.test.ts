@@ -6,7 +6,7 @@ import { backoffDelay } from '../src/serve/dashboard/backoff.js';
 import { visibleObjects } from '../src/serve/dashboard/filters.js';
 import { FrameMailbox } from '../src/serve/dashboard/frameMailbox.js';
 import { paintRle } from '../src/serve/dashboard/rle.js';
-import { TrackTrails } from '../src/serve/dashboard/trails.js';
+import { TrackTrails } from '../src/geometry/trails.js';
 import type { DetectionsMessage, WireObject } from '../src/serve/dashboard/wire.js';
 import { dashboardFileName } from '../src/serve/staticFiles.js';
 import { wireLatency } from '../src/serve/protocol.js';
@@ -93,14 +93,15 @@ describe('FrameMailbox', () => {
 
 describe('TrackTrails', () => {
   it('keeps the last N centres per track and forgets tracks not seen for a while', () => {
+    const trackId = (o: WireObject) => o.track_id;
     const t = new TrackTrails({ length: 3, forgetAfterFrames: 5 });
-    for (let s = 0; s < 5; s++) t.update(s, [obj('a', 1, 1, [s * 2, 0, s * 2 + 2, 2]), ...(s === 0 ? [obj('b', 1, 2)] : [])]);
+    for (let s = 0; s < 5; s++) t.update(s, [obj('a', 1, 1, [s * 2, 0, s * 2 + 2, 2]), ...(s === 0 ? [obj('b', 1, 2)] : [])], trackId);
     expect(t.trail(1)).toEqual([[5, 1], [7, 1], [9, 1]]);
     expect(t.trail(2)).toEqual([[5, 5]]);
-    t.update(6, []);
+    t.update(6, [], trackId);
     expect(t.trail(2)).toEqual([]);
     expect(t.size).toBe(1);
-    t.update(7, [obj('x', 1, null)]);
+    t.update(7, [obj('x', 1, null)], trackId);
     expect(t.size).toBe(1);
   });
 });

@@ -527,7 +527,7 @@ describe('dashboard', () => {
     // The server does not send masks yet: the overlay module itself runs in chromium on a known mask.
     const bundle = await esbuild.build({
       stdin: {
-        contents: "import { drawOverlay, MaskLayer } from './overlay.ts'; import { TrackTrails } from './trails.ts'; Object.assign(window, { overlay: { drawOverlay, MaskLayer, TrackTrails } });",
+        contents: "import { drawOverlay, MaskLayer } from './overlay.ts'; import { TrackTrails } from '../../geometry/trails.ts'; Object.assign(window, { overlay: { drawOverlay, MaskLayer, TrackTrails } });",
         resolveDir: join(process.cwd(), 'src/serve/dashboard'),
         loader: 'ts',
       },

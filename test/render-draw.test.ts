@@ -23,7 +23,7 @@ import { declaredColorSpace, matrixOf, rgbToYuv, yuv420Bytes, yuvOf, yuvToRgb, t
 import { ADVANCE, drawText, GLYPH_HEIGHT, hasGlyph, textWidth } from '../src/output/render/font.js';
 import { BLACK, classRgb, contrastRatio, cssHex, textRgbOn, WHITE } from '../src/output/render/palette.js';
 import { analyticsOverlay, FrameAnnotator, styleFor, type AnalyticsOverlay } from '../src/output/render/annotate.js';
-import { TrackTrails } from '../src/output/render/trails.js';
+import { TrackTrails } from '../src/geometry/trails.js';
 import { decodeRle, encodeRle } from '../src/infer/adapters/rle.js';
 import type { Detection, FrameResult } from '../src/types.js';
 
@@ -417,7 +417,7 @@ describe('trails', () => {
 
   it('keeps the last N centres per track and forgets tracks not seen for a while', () => {
     const t = new TrackTrails({ length: 3, forgetAfterFrames: 2 });
-    for (let f = 0; f < 5; f++) t.update(f, [det(1, f * 10), ...(f < 1 ? [det(2, 0)] : [])]);
+    for (let f = 0; f < 5; f++) t.update(f, [det(1, f * 10), ...(f < 1 ? [det(2, 0)] : [])], (d) => d.trackId);
     expect(t.trail(1)).toEqual([[25, 5], [35, 5], [45, 5]]);
     expect(t.trail(2)).toEqual([]);
     expect(t.size).toBe(1);

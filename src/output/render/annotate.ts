@@ -8,7 +8,7 @@ import type { AnalyticsCounts, Detection, FrameResult } from '../../types.js';
 import { drawText, textHeight, textWidth } from './font.js';
 import { blendRle, drawLine, fillRect, polygonSpans, SpanFill, strokeBox, strokePolygon, type Rgb, type YuvImage } from './image.js';
 import { classRgb, textRgbOn } from './palette.js';
-import { DEFAULT_TRAIL_OPTIONS, TrackTrails, type TrailOptions } from './trails.js';
+import { DEFAULT_TRAIL_OPTIONS, TrackTrails, type TrailOptions } from '../../geometry/trails.js';
 
 export type Point = readonly [x: number, y: number];
 
@@ -81,7 +81,7 @@ export class FrameAnnotator {
     const style = styleFor(img.width, img.height);
     const { thickness: t } = style;
     const detections = inImageSpace(result, img);
-    this.trails.update(result.index, detections);
+    this.trails.update(result.index, detections, (d) => d.trackId);
 
     for (const d of detections) if (d.mask) blendRle(img, d.mask, classRgb(d.class), this.maskAlpha);
 

@@ -6,7 +6,7 @@ import type { Rgb } from '../../output/render/image.js';
 import { classRgb, textRgbOn } from '../../output/render/palette.js';
 import { paintRle } from './rle.js';
 import { placeTags, type Rect } from './tagLayout.js';
-import type { TrackTrails } from './trails.js';
+import type { TrackTrails } from '../../geometry/trails.js';
 import type { WireObject } from './wire.js';
 
 function css([r, g, b]: readonly [number, number, number], alpha = 1): string {

@@ -11,7 +11,7 @@ import { containSize } from './gridLayout.js';
 import { drawOverlay, MaskLayer } from './overlay.js';
 import { statsLines } from './streamRates.js';
 import { tileStatus, type TileStatus } from './tileStatus.js';
-import { TrackTrails } from './trails.js';
+import { TrackTrails } from '../../geometry/trails.js';
 import type { DetectionsMessage, FrameHeader, StreamState, StreamStats } from './wire.js';
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text = ''): HTMLElementTagNameMap[K] {
@@ -63,7 +63,7 @@ export class StreamTile {
   private readonly statsRows: HTMLElement[];
 
   private readonly mailbox = new FrameMailbox<ImageBitmap>(8, (b) => b.close());
-  private readonly trails = new TrackTrails();
+  private readonly trails = new TrackTrails({ length: 30, forgetAfterFrames: 45 });
   private readonly masks = new MaskLayer();
   private readonly layers: TileLayer[] = [];
   private shownFrame: PairedFrame<ImageBitmap> | undefined;
@@ -154,7 +154,7 @@ export class StreamTile {
       this.layout();
       this.handlers.aspectChanged(this);
     }
-    this.trails.update(d.seq, d.objects);
+    this.trails.update(d.seq, d.objects, (o) => o.track_id);
     this.mailbox.addDetections(d);
     // Without video (the stream's, or this page's while the tile is off screen) detections are the frame.
     if (!this.video || !this.isOnScreen) {
