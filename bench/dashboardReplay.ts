@@ -5,7 +5,7 @@
  * quiet while its state still says streaming, a starved stream) and for replayed page load
  * (bench/dashboardPage.ts). Like the server it sends video only to clients subscribed with video,
  * the smaller JPEG a `maxWidth` asks for, no more frames a second than a `maxFps` asks for (the
- * first due, by the time they are sent here), and, when built with `ackWindow`, keeps at most that many
+ * first due, by capture time, as src/serve/maxFps.ts has it), and, when built with `ackWindow`, keeps at most that many
  * frames of a stream unacknowledged per client (the newest further frame waits and goes out when
  * an acknowledgement opens the window, as on the server). It records what clients send.
  */
@@ -16,6 +16,7 @@ import { extname, join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RENDITION_WIDTHS } from '../src/serve/renditionWidths.js';
 import sharp from 'sharp';
+import { dueUnderMaxFps } from '../src/serve/maxFps.js';
 import { wireLatency, type DetectionsMessage, type FrameHeader, type WireObject } from '../src/serve/protocol.js';
 import type { StreamState, StreamStats } from '../src/types.js';
 
@@ -25,12 +26,12 @@ interface Subscription {
   video: boolean;
   maxWidth?: number;
   maxFps?: number;
-  /** When the newest frame taken under `maxFps` was sent here (epoch ms). */
-  lastTakenAt?: number;
+  /** The capture time (epoch ms) of the newest frame taken under `maxFps`. */
+  lastTakenTs?: number;
   ack: boolean;
   unacked: number[];
   /** The newest frame waiting for the window to open. */
-  pending?: ReplayFrame;
+  pending?: CapturedFrame;
 }
 
 export interface ReplayClient {
@@ -59,7 +60,11 @@ export interface ReplayFrame {
   objects: WireObject[];
   /** JPEGs of this frame by width (the full one under its own width); none: a frame without video. */
   jpegs?: ReadonlyMap<number, Buffer>;
+  /** Capture time (epoch ms), the messages' `ts`; by default when `sendFrame` is called. */
+  ts?: number;
 }
+
+type CapturedFrame = ReplayFrame & { ts: number };
 
 /** A stream's stats as the server reports them; `o` overrides the healthy defaults. */
 export function replayStats(id: string, o: Partial<StreamStats> = {}): StreamStats {
@@ -143,18 +148,18 @@ export class ReplayServer {
   }
 
   /** One frame to every subscriber of its stream: detections, then the video its subscription asks for. */
-  sendFrame(f: ReplayFrame): void {
-    const now = Date.now();
+  sendFrame(frame: ReplayFrame): void {
+    const f: CapturedFrame = { ...frame, ts: frame.ts ?? Date.now() };
     for (const c of this.clients) {
       const sub = c.subscriptions.get(f.stream);
       if (!sub) continue;
       const counts = this.counts(c, f.stream);
       if (sub.maxFps !== undefined) {
-        if (sub.lastTakenAt !== undefined && now - sub.lastTakenAt < 1000 / sub.maxFps) {
+        if (!dueUnderMaxFps(sub.maxFps, sub.lastTakenTs, f.ts)) {
           counts.skipped++;
           continue;
         }
-        sub.lastTakenAt = now;
+        sub.lastTakenTs = f.ts;
       }
       if (sub.ack && this.ackWindow !== undefined && sub.unacked.length >= this.ackWindow) {
         // The window is full: the frame waits as the newest, replacing an older waiting one.
@@ -172,19 +177,18 @@ export class ReplayServer {
     return counts;
   }
 
-  private sendTo(c: ReplayClient, sub: Subscription, f: ReplayFrame): void {
-    const now = Date.now();
+  private sendTo(c: ReplayClient, sub: Subscription, f: CapturedFrame): void {
     const det: DetectionsMessage = {
       type: 'detections',
       stream: f.stream,
       seq: f.seq,
       frame: f.seq,
       pts: f.seq / 15,
-      ts: now,
+      ts: f.ts,
       width: f.width,
       height: f.height,
       objects: f.objects,
-      latency: { ...wireLatency({ captureTs: now, stages: {} }), stages_ms: {}, batch: null },
+      latency: { ...wireLatency({ captureTs: f.ts, stages: {} }), stages_ms: {}, batch: null },
     };
     if (sub.ack) sub.unacked.push(f.seq);
     c.ws.send(JSON.stringify(det));
@@ -195,7 +199,7 @@ export class ReplayServer {
       return;
     }
     counts.video++;
-    const header = Buffer.from(JSON.stringify({ type: 'frame', stream: f.stream, seq: f.seq, frame: f.seq, pts: f.seq / 15, ts: now, width: f.width, height: f.height } satisfies FrameHeader));
+    const header = Buffer.from(JSON.stringify({ type: 'frame', stream: f.stream, seq: f.seq, frame: f.seq, pts: f.seq / 15, ts: f.ts, width: f.width, height: f.height } satisfies FrameHeader));
     const out = Buffer.allocUnsafe(4 + header.length + jpeg.length);
     out.writeUInt32BE(header.length, 0);
     header.copy(out, 4);

@@ -6,6 +6,7 @@
  */
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dueUnderMaxFps } from '../src/serve/maxFps.js';
 import type { RunningServer } from '../src/serve/server.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import { ensureDemoClip } from '../src/tools/synth/index.js';
@@ -31,6 +32,17 @@ afterAll(async () => {
 });
 
 const seqs = (ds: Json[]): number[] => ds.map((d) => d.seq as number);
+
+describe('dueUnderMaxFps', () => {
+  it('takes the first frame, then one 1/maxFps or more after the last taken (by capture time), and any after the clock went back', () => {
+    expect(dueUnderMaxFps(5, undefined, 1000)).toBe(true);
+    expect(dueUnderMaxFps(5, 1000, 1199.9)).toBe(false);
+    expect(dueUnderMaxFps(5, 1000, 1200)).toBe(true);
+    expect(dueUnderMaxFps(0.5, 1000, 2999)).toBe(false);
+    expect(dueUnderMaxFps(0.5, 1000, 3000)).toBe(true);
+    expect(dueUnderMaxFps(5, 1000, 999)).toBe(true);
+  });
+});
 
 describe('serve: a subscription with maxFps', () => {
   it('gets at most that many frames a second (the first due, by capture time) while another client gets every frame; no drops counted', async () => {

@@ -29,6 +29,7 @@
  * judged on that lag, not on when its pongs arrive.
  */
 import type WebSocket from 'ws';
+import { dueUnderMaxFps } from './maxFps.js';
 import { CLOSE_TOO_SLOW, type ClientDrops, type ClientView, type SubscriptionOptions } from './protocol.js';
 
 /**
@@ -148,7 +149,7 @@ export class ClientSession {
    */
   due(stream: string, ts: number): boolean {
     const rate = this.rates.get(stream);
-    return rate?.lastTs === undefined || ts < rate.lastTs || ts - rate.lastTs >= 1000 / rate.maxFps;
+    return rate === undefined || dueUnderMaxFps(rate.maxFps, rate.lastTs, ts);
   }
 
   /** Takes the frame captured at `ts` for delivery if it is due, else counts it as skipped. */
