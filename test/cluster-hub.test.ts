@@ -5,7 +5,8 @@
  * keeps the cluster's settings; a node wakes the others when it joins and when its streams change;
  * a stream handed over keeps its lease until its source is released, however long that takes; a
  * stream running elsewhere reaches a node's relay (its WebSocket clients) and never its results
- * (its sinks: events, metrics, snapshots go out from the owner only).
+ * (its sinks: events, metrics, snapshots go out from the owner only). Under it, the store creates
+ * only a missing id and updates only an existing one.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
@@ -13,6 +14,7 @@ import { DEFAULT_CLUSTER, modelSettings, parseStream, type StreamSettings } from
 import { DEFAULT_TRACKER } from '../src/config/schema.js';
 import { StreamHub } from '../src/pipeline/streamHub.js';
 import { ClusterHub } from '../src/cluster/clusterHub.js';
+import { ClusterStore } from '../src/cluster/clusterStore.js';
 import { placeStreams } from '../src/cluster/placement.js';
 import type { SourceFactory } from '../src/ingest/source.js';
 import { FakeBackend, memoryLogger, ScriptedSources, until, type LogEntry } from './helpers/fakes.js';
@@ -72,6 +74,19 @@ function node(id: string, seed: StreamSettings[] = [], opts: { knobs?: typeof FA
   nodes.push({ hub, backends });
   return { hub, local, log: log.entries as LogEntry[] };
 }
+
+describe('ClusterStore (real Redis)', () => {
+  it('creates only a missing id and updates only an existing one, each under a new rev', async () => {
+    const store = new ClusterStore(spy, 'a');
+    expect(await store.update(stream('s1'))).toBe(0);
+    const created = await store.create(stream('s1', { conf: 0.3 }));
+    expect(created).toBeGreaterThan(0);
+    expect(await store.create(stream('s1', { conf: 0.4 }))).toBe(0);
+    expect(await store.update(stream('s1', { conf: 0.5 }))).toBe(created + 1);
+    const desired = (await store.desired()).get('s1');
+    expect({ rev: desired?.rev, conf: desired?.settings.conf }).toEqual({ rev: created + 1, conf: 0.5 });
+  });
+});
 
 describe('ClusterHub (in process, real Redis)', () => {
   it('stops a stream whose lease another node holds, and takes it again once the lease is free', async () => {

@@ -86,15 +86,12 @@ export function connectRedis(url: string, opts: { subscriber?: boolean; name: st
   });
 }
 
-const CREATE = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
-local rev = redis.call('INCR', KEYS[2])
-redis.call('HSET', KEYS[1], ARGV[1], '{"rev":' .. rev .. ',"settings":' .. ARGV[2] .. '}')
-redis.call('PUBLISH', KEYS[3], rev)
-return rev`;
-
-const UPDATE = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+/**
+ * Writes a stream's settings under a new rev when whether it exists is ARGV[3] (0: a create, 1: an
+ * update); the rev, or 0 when it is not.
+ */
+const PUT = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) ~= tonumber(ARGV[3]) then return 0 end
 local rev = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], ARGV[1], '{"rev":' .. rev .. ',"settings":' .. ARGV[2] .. '}')
 redis.call('PUBLISH', KEYS[3], rev)
@@ -166,12 +163,16 @@ export class ClusterStore {
 
   /** The new rev, or 0 when the id exists. */
   async create(settings: StreamSettings): Promise<number> {
-    return Number(await this.redis.eval(CREATE, 3, keys.streams, keys.rev, keys.changes, settings.id, JSON.stringify(settings)));
+    return this.put(settings, false);
   }
 
   /** The new rev, or 0 when there is no such stream. */
   async update(settings: StreamSettings): Promise<number> {
-    return Number(await this.redis.eval(UPDATE, 3, keys.streams, keys.rev, keys.changes, settings.id, JSON.stringify(settings)));
+    return this.put(settings, true);
+  }
+
+  private async put(settings: StreamSettings, exists: boolean): Promise<number> {
+    return Number(await this.redis.eval(PUT, 3, keys.streams, keys.rev, keys.changes, settings.id, JSON.stringify(settings), exists ? 1 : 0));
   }
 
   async remove(id: string): Promise<boolean> {
