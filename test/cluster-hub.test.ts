@@ -75,6 +75,26 @@ function node(id: string, seed: StreamSettings[] = [], opts: { knobs?: typeof FA
   return { hub, local, log: log.entries as LogEntry[] };
 }
 
+/** The first of `prefix`1..8 that placement puts on `owner` when nodes a and b are up. */
+function idPlacedOn(owner: 'a' | 'b', prefix: string): string {
+  const two = [{ id: 'a', weight: 1, maxStreams: 0 }, { id: 'b', weight: 1, maxStreams: 0 }];
+  return Array.from({ length: 8 }, (_, i) => `${prefix}${i + 1}`).find((s) => placeStreams([s], two).get(s) === owner)!;
+}
+
+/** Sources whose streams take until `release()` to stop (a decoder slow to exit); `inner.running` counts those open. */
+function slowToStop(): { sources: SourceFactory; inner: ScriptedSources; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const inner = new ScriptedSources([{ frames: 1_000_000, then: 'hang' }]);
+  const sources: SourceFactory = {
+    async open(req) {
+      const source = await inner.open(req);
+      return { ...source, stop: async () => gate.then(() => source.stop()) };
+    },
+  };
+  return { sources, inner, release };
+}
+
 describe('ClusterStore (real Redis)', () => {
   it('creates only a missing id and updates only an existing one, each under a new rev', async () => {
     const store = new ClusterStore(spy, 'a');
@@ -147,8 +167,7 @@ describe('ClusterHub (in process, real Redis)', () => {
   });
 
   it("relays a stream running elsewhere to the node's WebSocket clients while followed, never into its results (the sinks)", async () => {
-    const two = [{ id: 'a', weight: 1, maxStreams: 0 }, { id: 'b', weight: 1, maxStreams: 0 }];
-    const id = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8'].find((s) => placeStreams([s], two).get(s) === 'b')!;
+    const id = idPlacedOn('b', 'r');
     const a = node('a');
     const b = node('b');
     await a.hub.start('http://a');
@@ -175,18 +194,9 @@ describe('ClusterHub (in process, real Redis)', () => {
   });
 
   it('keeps renewing the lease of a stream it hands over until its source is released, however long that takes', async () => {
-    // A stream that a newcomer b takes from a.
-    const id = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8'].find((s) => placeStreams([s], [{ id: 'a', weight: 1, maxStreams: 0 }, { id: 'b', weight: 1, maxStreams: 0 }]).get(s) === 'b')!;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const inner = new ScriptedSources([{ frames: 1_000_000, then: 'hang' }]);
-    // a's source takes until the gate opens to stop (a decoder slow to exit).
-    const sources: SourceFactory = {
-      async open(req) {
-        const source = await inner.open(req);
-        return { ...source, stop: async () => gate.then(() => source.stop()) };
-      },
-    };
+    // A stream that a newcomer b takes from a, whose source on a is slow to stop.
+    const id = idPlacedOn('b', 'm');
+    const { sources, inner, release } = slowToStop();
     const a = node('a', [], { sources });
     const b = node('b');
     try {
@@ -210,17 +220,8 @@ describe('ClusterHub (in process, real Redis)', () => {
 
   it('a node shutting down keeps the leases of streams still stopping until their sources are released', async () => {
     // A stream that stays on a when b joins: a hands it over only by shutting down.
-    const two = [{ id: 'a', weight: 1, maxStreams: 0 }, { id: 'b', weight: 1, maxStreams: 0 }];
-    const id = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'].find((s) => placeStreams([s], two).get(s) === 'a')!;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const inner = new ScriptedSources([{ frames: 1_000_000, then: 'hang' }]);
-    const sources: SourceFactory = {
-      async open(req) {
-        const source = await inner.open(req);
-        return { ...source, stop: async () => gate.then(() => source.stop()) };
-      },
-    };
+    const id = idPlacedOn('a', 'c');
+    const { sources, release } = slowToStop();
     const a = node('a', [], { sources });
     const b = node('b');
     let closing: Promise<void> | undefined;
