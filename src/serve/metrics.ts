@@ -106,36 +106,34 @@ export class ServerMetrics implements ResultSink {
     streamCounter('streamlens_stream_frames_sent_total', 'Results handed to clients.', (s) => s.framesSent);
     streamCounter('streamlens_stream_reconnects_total', 'Connection attempts after the first.', (s) => s.reconnects);
     streamCounter('streamlens_stream_decode_errors_total', 'Frames the decoder met damaged data in (their pictures may be garbage).', (s) => s.decodeErrors ?? 0);
-    new Counter({
-      name: 'streamlens_stream_drops_total',
-      help: 'Frames dropped, by reason: policy (drop policy), staleness (maxStalenessMs), client (client backpressure, per message).',
-      labelNames: ['stream', 'reason'],
-      registers,
-      collect() {
-        this.reset();
-        for (const s of streams.list()) for (const [reason, n] of Object.entries(s.drops)) this.inc({ stream: s.id, reason }, n);
-      },
-    });
-    new Counter({
-      name: 'streamlens_stream_frames_skipped_total',
-      help: 'Frames motion gating kept from the detector (their detections carried forward; not drops), by reason: still, small (changes under minArea), light (a change of light).',
-      labelNames: ['stream', 'reason'],
-      registers,
-      collect() {
-        this.reset();
-        for (const s of streams.list()) for (const [reason, n] of Object.entries(s.motion?.skipped ?? {})) this.inc({ stream: s.id, reason }, n);
-      },
-    });
-    new Counter({
-      name: 'streamlens_stream_motion_runs_total',
-      help: 'Frames motion gating gave the detector, by reason: start, motion, moving (a tracked object moved lately), lost (one just went missing), keyframe.',
-      labelNames: ['stream', 'reason'],
-      registers,
-      collect() {
-        this.reset();
-        for (const s of streams.list()) for (const [reason, n] of Object.entries(s.motion?.ran ?? {})) this.inc({ stream: s.id, reason }, n);
-      },
-    });
+    /** A counter by stream and reason, from a stream's counts by reason (none: no series). */
+    const streamReasonCounter = (name: string, help: string, read: (s: StreamStats) => Record<string, number> | undefined): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['stream', 'reason'],
+        registers,
+        collect() {
+          this.reset();
+          for (const s of streams.list()) for (const [reason, n] of Object.entries(read(s) ?? {})) this.inc({ stream: s.id, reason }, n);
+        },
+      });
+    };
+    streamReasonCounter(
+      'streamlens_stream_drops_total',
+      'Frames dropped, by reason: policy (drop policy), staleness (maxStalenessMs), client (client backpressure, per message).',
+      (s) => s.drops,
+    );
+    streamReasonCounter(
+      'streamlens_stream_frames_skipped_total',
+      'Frames motion gating kept from the detector (their detections carried forward; not drops), by reason: still, small (changes under minArea), light (a change of light).',
+      (s) => s.motion?.skipped,
+    );
+    streamReasonCounter(
+      'streamlens_stream_motion_runs_total',
+      'Frames motion gating gave the detector, by reason: start, motion, moving (a tracked object moved lately), lost (one just went missing), keyframe.',
+      (s) => s.motion?.ran,
+    );
     new Gauge({
       name: 'streamlens_stream_motion_changed_ratio',
       help: "Fraction of the stream's last frame that changed against the background (streams with motion gating).",
