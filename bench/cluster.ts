@@ -7,12 +7,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
+import { freePort } from './freePort.js';
 import type { Clip } from './inputs.js';
 import { r3, sleep, summarize, type Summary } from './stats.js';
 
@@ -50,17 +50,6 @@ const cli = (): string => {
   if (import.meta.url.endsWith('.ts')) url.pathname = url.pathname.replace(/\/src\/cli\/main\.js$/, '/dist/src/cli/main.js');
   return fileURLToPath(url);
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function startNode(config: string, redisUrl: string, id: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [cli(), 'serve', '--config', config, '--port', '0', '--cluster', redisUrl, '--node-id', id], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STREAMLENS_LOG_LEVEL: 'error' } });
