@@ -3,15 +3,12 @@
  * oversized frames, 1000 rapid connect/disconnect cycles, clients that never read. The server
  * stays up, healthy clients keep receiving, and memory is bounded (heap/RSS after GC vs before).
  */
-import { dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { ensureDemoClip } from '../src/tools/synth/index.js';
-import { ensureModel } from '../src/tools/modelgen/index.js';
 import type { RunningServer } from '../src/serve/server.js';
-import { TestClient, api, sleep, startTestServer, until } from './helpers/serveHarness.js';
+import { TestClient, api, sleep, startDemoWithWatcher, until } from './helpers/serveHarness.js';
 
 setFlagsFromString('--expose_gc');
 const gc = runInNewContext('gc') as () => void;
@@ -20,6 +17,7 @@ const BUFFER = 256 * 1024;
 let server: RunningServer;
 let wsUrl: string;
 let watcher: TestClient;
+let watcherAlive: () => Promise<void>;
 let baseline: { heap: number; rss: number };
 
 function memory(): { heap: number; rss: number } {
@@ -29,19 +27,10 @@ function memory(): { heap: number; rss: number } {
 }
 
 beforeAll(async () => {
-  const [clip, model] = await Promise.all([ensureDemoClip(), ensureModel('synthetic-det')]);
-  server = await startTestServer(
-    {
-      models: { [model]: { intraOpThreads: 1 } },
-      server: { mediaFolders: [dirname(clip.video)], maxPayloadBytes: 1024, clientBufferBytes: BUFFER, stuckClientTimeoutMs: 3000, maxClients: 2000 },
-      streams: [{ id: 'demo', url: clip.video, model, loop: true, realtime: true, video: true }],
-    },
-    process.cwd(),
-  );
+  ({ server, watcher, watcherAlive } = await startDemoWithWatcher({
+    server: { maxPayloadBytes: 1024, clientBufferBytes: BUFFER, stuckClientTimeoutMs: 3000, maxClients: 2000 },
+  }));
   wsUrl = server.url.replace(/^http/, 'ws') + '/ws';
-  watcher = await TestClient.connect(server);
-  await watcher.subscribe(['demo'], true);
-  await watcher.waitFor(() => watcher.detections.length > 10, 30_000, 'watcher detections');
   baseline = memory();
 });
 
@@ -49,13 +38,6 @@ afterAll(async () => {
   watcher?.close();
   await server?.close();
 });
-
-/** The healthy watcher is still being served. */
-async function watcherAlive(): Promise<void> {
-  const n = watcher.detections.length;
-  await watcher.waitFor(() => watcher.detections.length > n + 3, 15_000, 'watcher keeps receiving');
-  expect(watcher.closeCode).toBeUndefined();
-}
 
 describe('WebSocket abuse', () => {
   it('malformed JSON, unknown types, bad fields and binary get errors, not a disconnect', async () => {

@@ -6,47 +6,30 @@
  * floods are rate limited (item 5), and unsubscribing from a stream never subscribed gets one
  * answer (item 11); and how a frame is written to a client (one cork per frame).
  */
-import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { ensureDemoClip } from '../src/tools/synth/index.js';
-import { ensureModel } from '../src/tools/modelgen/index.js';
 import type { RunningServer } from '../src/serve/server.js';
 import { ThrottledReader } from '../bench/throttledReader.js';
 import { ClientSession } from '../src/serve/clientSession.js';
-import { TestClient, api, percentile, sleep, startTestServer, until } from './helpers/serveHarness.js';
+import { TestClient, api, percentile, sleep, startDemoWithWatcher, until } from './helpers/serveHarness.js';
 
 const STUCK_MS = 6000;
 const WINDOW = 2;
 let server: RunningServer;
 let watcher: TestClient;
+let watcherAlive: () => Promise<void>;
 
 beforeAll(async () => {
-  const [clip, model] = await Promise.all([ensureDemoClip(), ensureModel('synthetic-det')]);
-  server = await startTestServer(
-    {
-      models: { [model]: { intraOpThreads: 1 } },
-      server: { mediaFolders: [dirname(clip.video)], stuckClientTimeoutMs: STUCK_MS, ackWindow: WINDOW, clientMessagesPerSecond: 100 },
-      streams: [{ id: 'demo', url: clip.video, model, loop: true, realtime: true, video: true, jpegQuality: 90 }],
-    },
-    process.cwd(),
-  );
-  watcher = await TestClient.connect(server);
-  await watcher.subscribe(['demo'], true);
-  await watcher.waitFor(() => watcher.videos.length > 10, 60_000, 'watcher video');
+  ({ server, watcher, watcherAlive } = await startDemoWithWatcher({
+    server: { stuckClientTimeoutMs: STUCK_MS, ackWindow: WINDOW, clientMessagesPerSecond: 100 },
+    stream: { jpegQuality: 90 },
+  }));
 });
 
 afterAll(async () => {
   watcher?.close();
   await server?.close();
 });
-
-/** The watcher (a normal client) is still served. */
-async function watcherAlive(): Promise<void> {
-  const n = watcher.detections.length;
-  await watcher.waitFor(() => watcher.detections.length > n + 3, 30_000, 'watcher keeps receiving');
-  expect(watcher.closeCode).toBeUndefined();
-}
 
 function rawClient(): Promise<{ ws: WebSocket; texts: Record<string, any>[]; videos: number[] }> {
   const ws = new WebSocket(server.url.replace(/^http/, 'ws') + '/ws');

@@ -1,5 +1,6 @@
 /** Test harness for the live server: a real server on 127.0.0.1:0, real ws clients, real HTTP. */
 import { execFileSync } from 'node:child_process';
+import { dirname } from 'node:path';
 import WebSocket from 'ws';
 import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
@@ -7,6 +8,8 @@ import { startServer, type RunningServer } from '../../src/serve/server.js';
 import { StreamHub } from '../../src/pipeline/streamHub.js';
 import { decodeVideoFrame } from '../../src/serve/protocol.js';
 import { jpegSize } from '../../src/ingest/jpegStream.js';
+import { ensureModel } from '../../src/tools/modelgen/index.js';
+import { ensureDemoClip } from '../../src/tools/synth/index.js';
 import { until as waitUntil } from './until.js';
 
 export type Json = Record<string, any>;
@@ -110,6 +113,44 @@ export class TestClient {
   close(): void {
     this.ws.terminate();
   }
+}
+
+export interface DemoWithWatcher {
+  server: RunningServer;
+  /** A normal client of the stream, subscribed with video. */
+  watcher: TestClient;
+  /** Resolves when the watcher got a few more frames and was not closed; throws if not. */
+  watcherAlive(): Promise<void>;
+}
+
+/**
+ * A server that loops the demo clip in real time as stream "demo" (with video) through the
+ * built-in detector, under `opts.server` settings and extra `opts.stream` fields, and a watcher
+ * that has had its first frames: for tests that abuse or starve other clients and check that the
+ * watcher is still served.
+ */
+export async function startDemoWithWatcher(opts: { server: Json; stream?: Json }): Promise<DemoWithWatcher> {
+  const [clip, model] = await Promise.all([ensureDemoClip(), ensureModel('synthetic-det')]);
+  const server = await startTestServer(
+    {
+      models: { [model]: { intraOpThreads: 1 } },
+      server: { mediaFolders: [dirname(clip.video)], ...opts.server },
+      streams: [{ id: 'demo', url: clip.video, model, loop: true, realtime: true, video: true, ...opts.stream }],
+    },
+    process.cwd(),
+  );
+  const watcher = await TestClient.connect(server);
+  await watcher.subscribe(['demo'], true);
+  await watcher.waitFor(() => watcher.videos.length > 10, 60_000, 'watcher video');
+  return {
+    server,
+    watcher,
+    async watcherAlive() {
+      const n = watcher.detections.length;
+      await watcher.waitFor(() => watcher.closeCode !== undefined || watcher.detections.length > n + 3, 30_000, 'watcher keeps receiving');
+      if (watcher.closeCode !== undefined) throw new Error(`the watcher was closed (${watcher.closeCode} ${watcher.closeReason})`);
+    },
+  };
 }
 
 export function sleep(ms: number): Promise<void> {
