@@ -12,6 +12,7 @@ import { request } from 'node:http';
 import { parseConfig } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { StreamHub } from '../src/pipeline/streamHub.js';
+import { uniformRng } from '../src/tools/synth/prng.js';
 import { FakeBackend, ScriptedSources, memoryLogger } from './helpers/fakes.js';
 import { api, sleep, until } from './helpers/serveHarness.js';
 
@@ -21,22 +22,11 @@ let sources: ScriptedSources;
 const backends: FakeBackend[] = [];
 let rand: () => number;
 
-/** mulberry32: a small seeded generator, so a failing interleaving can be replayed from its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SEED = Number(process.env.RACE_SEED ?? Date.now() % 100_000);
 
 beforeAll(async () => {
-  rand = seeded(SEED);
+  // Seeded, so a failing interleaving can be replayed from its seed.
+  rand = uniformRng(SEED);
   const media = mkdtempSync(join(tmpdir(), 'streamlens-race-'));
   const config = parseConfig({ server: { mediaFolders: [media] }, models: { [MODEL]: {} }, streams: [] }, media);
   // Streams yield a few frames and then wait (no stall within a round: stallTimeoutSeconds 10).

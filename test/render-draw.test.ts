@@ -25,6 +25,7 @@ import { BLACK, classRgb, contrastRatio, cssHex, textRgbOn, WHITE } from '../src
 import { analyticsOverlay, FrameAnnotator, styleFor, type AnalyticsOverlay } from '../src/output/render/annotate.js';
 import { TrackTrails } from '../src/geometry/trails.js';
 import { decodeRle, encodeRle } from '../src/infer/adapters/rle.js';
+import { uniformRng } from '../src/tools/synth/prng.js';
 import type { Detection, FrameResult } from '../src/types.js';
 
 const BG: Rgb = [10, 20, 30];
@@ -91,18 +92,6 @@ function rectSet(x0: number, y0: number, x1: number, y1: number): Set<string> {
   const s = new Set<string>();
   for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) s.add(`${x},${y}`);
   return s;
-}
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('colours in YUV', () => {
@@ -266,7 +255,7 @@ describe('polygons', () => {
   }
 
   it('fills exactly the pixels whose centres are inside (random polygons, brute force), chroma by coverage', () => {
-    const r = rng(7);
+    const r = uniformRng(7);
     for (let trial = 0; trial < 40; trial++) {
       const n = 3 + Math.floor(r() * 5);
       const pts: Array<[number, number]> = Array.from({ length: n }, () => [r() * 60 - 10, r() * 50 - 10]);
@@ -288,7 +277,7 @@ describe('polygons', () => {
 
 describe('masks', () => {
   it('blendRle blends exactly the mask pixels, including runs that wrap into the next column; chroma by coverage', () => {
-    const r = rng(11);
+    const r = uniformRng(11);
     for (const [w, h] of [[17, 13], [16, 12]]) {
       const mask = new Uint8Array(w * h);
       // Blobs plus a run from the bottom of column 4 into the top of column 5.
