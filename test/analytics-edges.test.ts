@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ResolvedLine, ResolvedZone } from '../src/analytics/config.js';
 import { uuidv7 } from '../src/analytics/eventId.js';
-import { crossingPosition, doubleArea, pointInPolygon, segmentsIntersect, type Point } from '../src/analytics/geometry.js';
+import { crossingPosition, doubleArea, pointInPolygon, segmentsIntersect, type Point } from '../src/geometry/plane.js';
 import { clearRun, newLineState, stepLine } from '../src/analytics/lineCrossing.js';
 import { newZoneState, stepZone } from '../src/analytics/zoneOccupancy.js';
 

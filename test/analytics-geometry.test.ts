@@ -10,7 +10,7 @@ import {
   sideOfLine,
   signedDistance,
   type Point,
-} from '../src/analytics/geometry.js';
+} from '../src/geometry/plane.js';
 import { classMatcher, matchesClass, resolveAnalytics } from '../src/analytics/config.js';
 import { ConfigError, parseAnalytics, parseConfig } from '../src/config.js';
 

@@ -3,7 +3,7 @@
  * filled in by parseAnalytics) resolved to pixel geometry for a frame size.
  */
 import type { AnalyticsSettings, Anchor, Coordinates, LineSettings, ZoneSettings } from '../config/schema.js';
-import type { Point } from './geometry.js';
+import type { Point } from '../geometry/plane.js';
 
 export type ClassFilter = Array<number | string>;
 

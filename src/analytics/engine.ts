@@ -14,7 +14,7 @@ import type { AnalyticsSettings } from '../config/schema.js';
 import type { ResolvedAnalytics, ResolvedLine, ResolvedZone } from './config.js';
 import { matchesClass, resolveAnalytics } from './config.js';
 import { uuidv7 } from './eventId.js';
-import { anchorPoint } from './geometry.js';
+import { anchorPoint } from '../geometry/plane.js';
 import type { LineTrackState } from './lineCrossing.js';
 import { clearRun, newLineState, stepLine } from './lineCrossing.js';
 import type { ZoneTrackState } from './zoneOccupancy.js';

@@ -10,8 +10,8 @@
  * track's first side (or its first after a discontinuity) is not a crossing.
  */
 import type { ResolvedLine } from './config.js';
-import type { Point } from './geometry.js';
-import { crossingPosition, signedDistance } from './geometry.js';
+import type { Point } from '../geometry/plane.js';
+import { crossingPosition, signedDistance } from '../geometry/plane.js';
 
 export type Side = -1 | 0 | 1;
 

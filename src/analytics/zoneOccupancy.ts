@@ -9,8 +9,8 @@
  * per visit, once its dwell reaches `loiterSeconds`.
  */
 import type { ResolvedZone } from './config.js';
-import type { Point } from './geometry.js';
-import { distanceToBoundary, pointInPolygon } from './geometry.js';
+import type { Point } from '../geometry/plane.js';
+import { distanceToBoundary, pointInPolygon } from '../geometry/plane.js';
 
 export interface ZoneTrackState {
   inside: boolean;

@@ -1,5 +1,5 @@
 /**
- * Plane geometry of zones and lines, in image coordinates (x right, y down). Pure functions, no I/O.
+ * Plane geometry of zones, lines and masks, in image coordinates (x right, y down). Pure functions, no I/O.
  */
 import type { Anchor } from '../config/schema.js';
 import type { Box } from '../types.js';
