@@ -17,6 +17,7 @@ import {
   DEFAULT_SERVER,
   DEFAULT_TRACKER,
   ModelSchema,
+  MotionDocumentSchema,
   StreamSchema,
   TrackerSchema,
   parseDropPolicy,
@@ -26,6 +27,7 @@ import {
   type EventsSettings,
   type EventStoreSettings,
   type ModelSettings,
+  type MotionConfig,
   type MqttSettings,
   type ServerSettings,
   type StreamSettings,
@@ -60,6 +62,7 @@ export interface ServeConfig {
 const checkConfigSchema = schemaCheck(ConfigSchema);
 const checkStreamSchema = schemaCheck(StreamSchema);
 const checkAnalyticsSchema = schemaCheck(AnalyticsSchema);
+const checkMotionSchema = schemaCheck(MotionDocumentSchema);
 
 function isInside(folder: string, file: string): boolean {
   const rel = relative(folder, file);
@@ -183,6 +186,14 @@ export function parseAnalytics(v: unknown, path = ''): AnalyticsSettings {
   if (issues.length === 0) checkAnalytics(doc as AnalyticsSettings, path, issues);
   if (issues.length) throw new ConfigError(issues);
   return doc as AnalyticsSettings;
+}
+
+/** A stream's `motion` on its own (the file of `analyze --motion-mask`), defaults filled in. Throws ConfigError. */
+export function parseMotion(v: unknown, path = ''): MotionConfig {
+  const doc = structuredClone(v);
+  const issues = checkMotionSchema(doc, path);
+  if (issues.length) throw new ConfigError(issues);
+  return doc as MotionConfig;
 }
 
 /**

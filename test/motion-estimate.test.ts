@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { computeLetterbox } from '../src/ingest/letterbox.js';
 import { MotionEstimator, SCENE_CHANGE, type MotionEstimate, type MotionSettings } from '../src/motion/estimate.js';
 import { blockSide, MOTION_IMAGE_SIDE, reduceFrame, type MotionImage } from '../src/motion/image.js';
+import { maskedPixels } from '../src/motion/mask.js';
 import { connectedRegions, dilate3x3 } from '../src/motion/regions.js';
 import type { Box } from '../src/types.js';
 
@@ -261,5 +262,70 @@ describe('the motion estimate', () => {
     expect(est.estimate(image(1), 1 / FPS).kind).toBe('still');
     est.reset();
     expect(est.estimate(image(2), 2 / FPS).kind).toBe('start');
+  });
+});
+
+describe('the motion mask', () => {
+  // A burnt-in clock: a 96 x 16 px box at the top left whose digits change every 8 frames.
+  const CLOCK: Box = [8, 8, 104, 24];
+  const clock = (f: number): Thing => ({ box: CLOCK, rgb: Math.floor(f / 8) % 2 ? [250, 250, 250] : [20, 20, 20] });
+  const clockMask = [[[0, 0], [112, 0], [112, 32], [0, 32]]] as const;
+  const shots = (n: number, more: (f: number) => Thing[] = () => []): Shot[] => times(n, (f) => ({ things: [clock(f), ...more(f)] }));
+
+  it('marks the motion pixels whose centres are inside a polygon, in source pixels or fractions of the frame', () => {
+    const image = { width: 160, height: 120, sourcePerPixel: 4, sourceWidth: 640, sourceHeight: 480 };
+    // The left half (x < 320 in source pixels): pixel centres 2, 6, ..., 318 are inside, 322 is not.
+    const half = maskedPixels([[[0, 0], [320, 0], [320, 480], [0, 480]]], 'pixels', image)!;
+    const normalized = maskedPixels([[[0, 0], [0.5, 0], [0.5, 1], [0, 1]]], 'normalized', image)!;
+    expect(Array.from(normalized)).toEqual(Array.from(half));
+    for (const y of [0, 60, 119]) {
+      expect(half[y * 160 + 79]).toBe(1);
+      expect(half[y * 160 + 80]).toBe(0);
+    }
+    expect(half.reduce((n, m) => n + m, 0)).toBe(80 * 120);
+    // A triangle: only what lies under its diagonal.
+    const triangle = maskedPixels([[[0, 0], [640, 480], [0, 480]]], 'pixels', image)!;
+    expect(triangle[119 * 160 + 0]).toBe(1);
+    expect(triangle[0 * 160 + 159]).toBe(0);
+    // Nothing covered: no mask at all; no polygon: none either.
+    expect(maskedPixels([[[700, 0], [800, 0], [800, 100]]], 'pixels', image)).toBeUndefined();
+    expect(maskedPixels([], 'pixels', image)).toBeUndefined();
+  });
+
+  it('takes a changing clock for motion without a mask, and ignores it under one', () => {
+    expect(kinds(run(shots(40)).slice(1))).toContain('motion');
+    const masked = run(shots(40), { ...SETTINGS, mask: clockMask });
+    expect(kinds(masked.slice(1)).filter((k) => k === 'motion')).toEqual([]);
+    expect(Math.max(...masked.slice(1).map((e) => e.changed))).toBeLessThan(0.001);
+    // The same mask in fractions of the 640 x 480 frame.
+    const normalized = run(shots(40), { ...SETTINGS, coordinates: 'normalized', mask: [[[0, 0], [112 / W, 0], [112 / W, 32 / H], [0, 32 / H]]] });
+    expect(kinds(normalized.slice(1)).filter((k) => k === 'motion')).toEqual([]);
+  });
+
+  it('still sees what moves outside the mask, and only that', () => {
+    const mover = (f: number): Box => [200 + 6 * f, 300, 224 + 6 * f, 340];
+    const inside = (f: number): Box => [20 + (f % 4) * 4, 10, 40 + (f % 4) * 4, 22];
+    // The mover comes in at frame 5, over a background that has not seen it; the thing inside the mask jiggles throughout.
+    const es = run(shots(30, (f) => [...(f >= 5 ? [{ box: mover(f), rgb: [200, 40, 40] as [number, number, number] }] : []), { box: inside(f), rgb: [40, 200, 40] }]), { ...SETTINGS, mask: clockMask });
+    expect(kinds(es.slice(1, 5))).toEqual(times(4, () => 'still'));
+    for (let f = 5; f < 30; f++) {
+      expect(es[f]!.kind).toBe('motion');
+      expect(es[f]!.regions.some((r) => covers(r, mover(f), 4))).toBe(true);
+      // No region reaches into the masked corner beyond the one-pixel dilation.
+      for (const r of es[f]!.regions) expect(r[1]).toBeGreaterThan(32);
+    }
+  });
+
+  it('lets no masked pixel vote for the light: a screen brightening most of the frame is not a change of light', () => {
+    // The mask covers the top 60 % of the frame; inside it, everything gets 1.6 x brighter.
+    const screen = [[[0, 0], [W, 0], [W, 0.6 * H], [0, 0.6 * H]]] as const;
+    const bright: Shot = { gain: (_x, y) => (y < 0.6 * H ? 1.6 : 1) };
+    const es = run([{}, {}, ...times(10, () => bright)], { ...SETTINGS, mask: screen });
+    for (const e of es.slice(2)) {
+      expect(e.kind).toBe('still');
+      expect(e.gain.every((g) => Math.abs(g - 1) < 0.03)).toBe(true);
+    }
+    // Without the mask the brightening is most of the frame, and no gain of the whole frame explains it.
+    expect(run([{}, {}, ...times(3, () => bright)]).slice(2).map((e) => e.kind)).toContain('motion');
   });
 });

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import { reduceFrame, type MotionImage } from '../src/motion/image.js';
 import { readMotRows } from '../src/tools/mot/formats.js';
 import type { Box } from '../src/types.js';
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const VTEST = fileURLToPath(new URL('../../shared/data/vtest.avi', import.meta.url));
 const GT = fileURLToPath(new URL('../../shared/data/mot/MOT15-train/PETS09-S2L1/gt/gt.txt', import.meta.url));
 /** The footage's size: the estimate's regions are in its pixels. */
@@ -54,6 +55,14 @@ function covered(box: Box, regions: readonly Box[]): number {
 }
 
 const kinds = (xs: readonly MotionEstimate[]): Record<string, number> => xs.reduce<Record<string, number>>((n, e) => ((n[e.kind] = (n[e.kind] ?? 0) + 1), n), {});
+
+function cli(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), ...args], { cwd: ROOT, timeout: 280_000 }, (err, _stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr });
+    });
+  });
+}
 
 function ffmpeg(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -133,6 +142,32 @@ describe('the motion estimate on real footage (PETS09-S2L1, vtest.avi)', () => {
       const ir = await estimates(await clip('ir', `${NOISE},hue=s=0:b=1.5:enable='gte(t,8)'`));
       expect(kinds(ir).motion ?? 0).toBeLessThanOrEqual(1);
       expect(ir.slice(82).every((e) => e.kind !== 'motion')).toBe(true);
+    });
+
+    it('analyze --motion-mask: a burnt-in clock runs the detector at every tick without the mask, only at keyframes under it', async () => {
+      // A white box at the top left, on for half of every second: what a camera's clock does to the picture.
+      const video = await clip('clock', `${NOISE},drawbox=x=10:y=10:w=120:h=20:color=white:t=fill:enable='lt(mod(t,1),0.5)'`);
+      const maskFile = join(dir, 'clock-mask.json');
+      writeFileSync(maskFile, JSON.stringify({ coordinates: 'normalized', mask: [[[0, 0], [150 / W, 0], [150 / W, 40 / H], [0, 40 / H]]] }));
+      const reasons = async (extra: string[]): Promise<Record<string, number>> => {
+        const out = join(dir, `clock-${extra.length}.jsonl`);
+        const run = await cli(['analyze', video, '--model', 'synthetic-det', '--motion', '--out', out, ...extra]);
+        expect(run.code, run.stderr).toBe(0);
+        const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { inferred?: boolean; motion: { reason: string } });
+        expect(lines).toHaveLength(200);
+        return lines.reduce<Record<string, number>>((n, l) => ((n[l.motion.reason] = (n[l.motion.reason] ?? 0) + 1), n), {});
+      };
+      // Without the mask: every switch of the box (twice a second) is motion.
+      expect((await reasons([])).motion ?? 0).toBeGreaterThanOrEqual(35);
+      // Under it: the first frame and a keyframe every 2 s, nothing else.
+      const masked = await reasons(['--motion-mask', maskFile]);
+      expect(masked.motion ?? 0).toBe(0);
+      expect((masked.start ?? 0) + (masked.keyframe ?? 0)).toBeLessThanOrEqual(11);
+      // A mask that is not one names what is wrong.
+      writeFileSync(maskFile, JSON.stringify({ mask: [[[0, 0], [1, 1]]] }));
+      const bad = await cli(['analyze', video, '--model', 'synthetic-det', '--motion', '--motion-mask', maskFile, '--out', join(dir, 'bad.jsonl')]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--motion-mask .*: mask\[0\]: expected a polygon: at least 3 points/);
     });
 
     it('sees a small figure cut from the footage walking across it in every frame it is fully in view, inside a region', async () => {

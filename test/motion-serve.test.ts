@@ -17,10 +17,13 @@ import { TestClient, api, startTestServer, until, type Json } from './helpers/se
 
 let server: RunningServer;
 let client: TestClient;
+/** The scene's clip, looped by the streams. */
+let video: string;
 
 beforeAll(async () => {
   await buildDashboard();
   const [clip, model] = await Promise.all([ensureDemoClip({ scene: 'motion', fps: 10, seconds: MOTION_SCENE_SECONDS }), ensureModel('synthetic-det')]);
+  video = clip.video;
   server = await startTestServer(
     {
       models: { [model]: { intraOpThreads: 1 } },
@@ -79,6 +82,32 @@ describe('motion gating on a live stream', () => {
     expect(text).toMatch(/streamlens_stream_frames_skipped_total\{stream="yard",reason="still"\} [1-9]/);
     expect(text).toMatch(/streamlens_stream_motion_runs_total\{stream="yard",reason="start"\} 1\b/);
     expect(text).toMatch(/streamlens_stream_motion_changed_ratio\{stream="yard"\} [\d.e-]+/);
+  });
+});
+
+describe('a motion mask on a live stream', () => {
+  it('is checked when the stream is added, and what it covers is never motion', async () => {
+    const bad = await api(server, 'POST', '/api/streams', { id: 'masked', url: video, motion: { mask: [[[0, 0], [1, 1]]] } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.issues).toEqual([{ path: 'motion.mask[0]', message: expect.stringMatching(/^expected a polygon: at least 3 points/) }]);
+    // The whole frame masked: the scene's crossing objects are no motion; the detector runs at the
+    // start, at keyframes and while the objects those found move.
+    const added = await api(server, 'POST', '/api/streams', { id: 'masked', url: video, loop: true, video: false, motion: { coordinates: 'normalized', mask: [[[0, 0], [1, 0], [1, 1], [0, 1]]] } });
+    expect(added.status, JSON.stringify(added.json)).toBeLessThan(300);
+    const watcher = await TestClient.connect(server);
+    try {
+      await watcher.subscribe(['masked']);
+      // 20 s of the scene at 10 fps: objects cross from 4 s on.
+      await until(() => watcher.detections.length >= 200, 120_000, '200 frames of the masked stream');
+      const frames = watcher.detections.slice(0, 200);
+      expect(frames.filter((d) => d.motion.reason === 'motion')).toEqual([]);
+      expect(frames.every((d) => d.motion.changed === 0)).toBe(true);
+      expect(frames.filter((d) => d.motion.reason === 'keyframe').length).toBeGreaterThan(0);
+      expect(frames.some((d) => d.inferred === false)).toBe(true);
+    } finally {
+      watcher.close();
+      await api(server, 'DELETE', '/api/streams/masked');
+    }
   });
 });
 

@@ -14,7 +14,7 @@ import { computeLetterbox } from '../src/ingest/letterbox.js';
 import { FakeBackend, fakeFrame, memoryLogger } from './helpers/fakes.js';
 
 const ctx = { streamId: 's', log: memoryLogger() };
-const MOTION: MotionConfig = { enabled: true, threshold: 20, minArea: 0.0002, keyframeSeconds: 1, backgroundSeconds: 1, regions: false };
+const MOTION: MotionConfig = { enabled: true, threshold: 20, minArea: 0.0002, keyframeSeconds: 1, backgroundSeconds: 1, regions: false, mask: [], coordinates: 'pixels' };
 
 /**
  * A 64x48 frame (fakes' letterbox, 10 fps by seq) of flat grey with a red square where given.

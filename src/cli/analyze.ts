@@ -9,7 +9,7 @@ import { choiceListOption, numberOption, runCommand, UsageError, type Command } 
 import { ProgressBar, summaryLine } from '../output/progress.js';
 import { BatchProgress } from '../output/batchProgress.js';
 import { resolveModelArg } from './modelArg.js';
-import { ConfigError, parseAnalytics } from '../config.js';
+import { ConfigError, parseAnalytics, parseMotion } from '../config.js';
 import { DEFAULT_MODEL, DEFAULT_MOTION, DEFAULT_STREAM, EXECUTION_PROVIDERS, type AnalyticsSettings, type MotionConfig } from '../config/schema.js';
 import { urlScheme } from '../ingest/sourceUrl.js';
 import { FILE_SINKS, isResultFormat, RESULT_FORMATS, type OutputKind } from '../output/sinks.js';
@@ -69,6 +69,8 @@ Options:
   --motion-background-seconds <s> time constant of the background (default ${DEFAULT_MOTION.backgroundSeconds})
   --motion-regions                also run the detector on windows of the source frame around the
                                   motion, at its own pixels (small objects in 4K; more detector runs)
+  --motion-mask <json>            polygons whose changes are not motion (a burnt-in clock, trees):
+                                  a file {"mask": [[[x, y], ...], ...], "coordinates": "pixels"|"normalized"}
   --providers <list>    execution providers in order of preference (default ${DEFAULT_MODEL.providers.join(',')})
   --threads <n>         ONNX Runtime intra-op threads (default 0: ONNX Runtime's choice; with
                         --jobs N, the cores divided by N)
@@ -144,22 +146,6 @@ async function plan(values: Record<string, string | boolean | undefined>, positi
   };
 }
 
-/** The zones and lines of `--analytics FILE`, validated like a stream's (errors name the field). */
-function readAnalytics(file: string): AnalyticsSettings {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`--analytics ${file}: ${(err as Error).message}`);
-  }
-  try {
-    return parseAnalytics(json);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(`--analytics ${file}: ${err.issues.map((i) => `${i.path || '(top)'}: ${i.message}`).join('; ')}`);
-    throw err;
-  }
-}
-
 function run(argv: string[]): Promise<number> {
   return runCommand('analyze', async () => {
     const { values, positionals } = parseArgs({
@@ -185,6 +171,7 @@ function run(argv: string[]): Promise<number> {
         'motion-keyframe-seconds': { type: 'string' },
         'motion-background-seconds': { type: 'string' },
         'motion-regions': { type: 'boolean' },
+        'motion-mask': { type: 'string' },
         providers: { type: 'string' },
         threads: { type: 'string' },
         'decode-nice': { type: 'string' },
@@ -275,7 +262,7 @@ async function enqueue(url: string, p: Plan, choices: AnalysisChoices, wait: boo
   }
 }
 
-const MOTION_KNOBS = ['motion-threshold', 'motion-min-area', 'motion-keyframe-seconds', 'motion-background-seconds', 'motion-regions'] as const;
+const MOTION_KNOBS = ['motion-threshold', 'motion-min-area', 'motion-keyframe-seconds', 'motion-background-seconds', 'motion-regions', 'motion-mask'] as const;
 
 /** The motion settings of --motion and its knobs (the stream config's `motion`, docs/motion.md). */
 function motionOptions(values: Record<string, string | boolean | undefined>): MotionConfig | undefined {
@@ -286,7 +273,9 @@ function motionOptions(values: Record<string, string | boolean | undefined>): Mo
   }
   const text = (k: Exclude<(typeof MOTION_KNOBS)[number], 'motion-regions'>): string | undefined => values[k] as string | undefined;
   const d = DEFAULT_MOTION;
+  const mask = text('motion-mask');
   return {
+    ...(mask ? readMotionMask(mask) : { mask: d.mask, coordinates: d.coordinates }),
     enabled: true,
     threshold: numberOption('motion-threshold', text('motion-threshold'), d.threshold, { min: 1, max: 255 }),
     minArea: numberOption('motion-min-area', text('motion-min-area'), d.minArea, { min: 0, max: 1 }),
@@ -294,6 +283,35 @@ function motionOptions(values: Record<string, string | boolean | undefined>): Mo
     backgroundSeconds: numberOption('motion-background-seconds', text('motion-background-seconds'), d.backgroundSeconds, { min: 0.05, max: 3600 }),
     regions: values['motion-regions'] === true,
   };
+}
+
+/** The JSON file of option `--name`, parsed by `parse` (a ConfigError becomes a usage error naming the fields). */
+function readJsonOption<T>(name: string, file: string, parse: (json: unknown) => T): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--${name} ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return parse(json);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`--${name} ${file}: ${err.issues.map((i) => `${i.path || '(top)'}: ${i.message}`).join('; ')}`);
+    throw err;
+  }
+}
+
+/** The zones and lines of `--analytics FILE`, validated like a stream's (errors name the field). */
+const readAnalytics = (file: string): AnalyticsSettings => readJsonOption('analytics', file, parseAnalytics);
+
+/** The mask of `--motion-mask FILE`: a stream's motion `mask` and `coordinates`, validated like a stream's. */
+function readMotionMask(file: string): Pick<MotionConfig, 'mask' | 'coordinates'> {
+  return readJsonOption('motion-mask', file, (json) => {
+    const other = json && typeof json === 'object' && !Array.isArray(json) ? Object.keys(json).filter((k) => k !== 'mask' && k !== 'coordinates') : [];
+    if (other.length) throw new UsageError(`--motion-mask ${file}: only "mask" and "coordinates" belong here (${other.join(', ')}: use the --motion-* options)`);
+    const { mask, coordinates } = parseMotion(json);
+    return { mask, coordinates };
+  });
 }
 
 async function runOne(job: Plan['jobs'][number], shared: SharedOptions, signal: AbortSignal): Promise<number> {

@@ -252,17 +252,35 @@ export const TrackerSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const MotionSchema = Type.Object(
-  {
-    enabled: Type.Optional(Type.Boolean({ default: true, description: 'Run the detector only on frames with motion, on moving or just lost tracked objects, and every keyframeSeconds; other frames carry the last detections forward (docs/motion.md).' })),
-    threshold: Type.Optional(Type.Number({ minimum: 1, maximum: 255, default: 20, description: "Levels (0-255) a pixel's colour must differ from the light-compensated background by to count as changed." })),
-    minArea: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.0002, description: 'Smallest changed region that is motion, as a fraction of the frame area.' })),
-    keyframeSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 3600, default: 2, description: 'The detector runs at least this often, seconds of stream time; 0 = on every frame (motion is still measured).' })),
-    backgroundSeconds: Type.Optional(Type.Number({ minimum: 0.05, maximum: 3600, default: 1, description: 'Time constant of the background: a change that stays becomes background after a few of these, seconds.' })),
-    regions: Type.Optional(Type.Boolean({ default: false, description: 'Also run the detector on windows of the source frame around the motion, at its own pixels, to find small objects on high-resolution cameras (docs/motion.md; costs a source-size copy of every frame and one detector run per window).' })),
-  },
-  { additionalProperties: false, default: {}, description: 'Motion gating of the detector (docs/motion.md).' },
-);
+export const COORDINATES = ['pixels', 'normalized'] as const;
+export type Coordinates = (typeof COORDINATES)[number];
+
+const Point = Type.Tuple([Type.Number(), Type.Number()], { errorMessage: 'expected [x, y] (two numbers)' });
+
+const motionObject = (options: { default?: object }) =>
+  Type.Object(
+    {
+      enabled: Type.Optional(Type.Boolean({ default: true, description: 'Run the detector only on frames with motion, on moving or just lost tracked objects, and every keyframeSeconds; other frames carry the last detections forward (docs/motion.md).' })),
+      threshold: Type.Optional(Type.Number({ minimum: 1, maximum: 255, default: 20, description: "Levels (0-255) a pixel's colour must differ from the light-compensated background by to count as changed." })),
+      minArea: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.0002, description: 'Smallest changed region that is motion, as a fraction of the frame area.' })),
+      keyframeSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 3600, default: 2, description: 'The detector runs at least this often, seconds of stream time; 0 = on every frame (motion is still measured).' })),
+      backgroundSeconds: Type.Optional(Type.Number({ minimum: 0.05, maximum: 3600, default: 1, description: 'Time constant of the background: a change that stays becomes background after a few of these, seconds.' })),
+      regions: Type.Optional(Type.Boolean({ default: false, description: 'Also run the detector on windows of the source frame around the motion, at its own pixels, to find small objects on high-resolution cameras (docs/motion.md; costs a source-size copy of every frame and one detector run per window).' })),
+      mask: Type.Optional(
+        Type.Array(Type.Array(Point, { minItems: 3, maxItems: 1000, errorMessage: 'expected a polygon: at least 3 points [x, y]' }), {
+          maxItems: 100,
+          default: [],
+          description: "Polygons whose changes are not motion (a camera's clock, trees in wind, a screen): the estimate ignores what happens inside them. The detector still sees the whole frame.",
+        }),
+      ),
+      coordinates: Type.Optional(OneOf(COORDINATES, { default: 'pixels', description: "Of the mask: `pixels` (source frame) or `normalized` (0..1 of the frame's width and height)." })),
+    },
+    { additionalProperties: false, ...options, description: 'Motion gating of the detector (docs/motion.md).' },
+  );
+
+export const MotionSchema = motionObject({ default: {} });
+/** A document of its own (the file of `analyze --motion-mask`): a root takes no default. */
+export const MotionDocumentSchema = motionObject({});
 
 const TrackerSetting = (options: { default?: TrackerConfig; description: string }) => Type.Union([Type.Boolean(), TrackerSchema], options);
 
@@ -272,10 +290,6 @@ const TrackerSetting = (options: { default?: TrackerConfig; description: string 
 export const ANCHORS = ['bottom-center', 'center', 'top-left', 'top-right', 'bottom-left', 'bottom-right'] as const;
 export type Anchor = (typeof ANCHORS)[number];
 
-export const COORDINATES = ['pixels', 'normalized'] as const;
-export type Coordinates = (typeof COORDINATES)[number];
-
-const Point = Type.Tuple([Type.Number(), Type.Number()], { errorMessage: 'expected [x, y] (two numbers)' });
 const RuleName = Type.String({ minLength: 1, maxLength: 64, description: 'Unique among the stream\'s zones (lines); names its events, counts and metrics.' });
 
 /** What zones and lines share. */

@@ -13,6 +13,8 @@
  *  3. regions: the changed pixels, dilated by one pixel (to join an object's broken outline), in
  *     8-connected regions; a region whose changed pixels cover at least `minArea` (a fraction of
  *     the frame) is motion. Noise that gets through makes single pixels, below any useful minArea.
+ *  Pixels under the mask (mask.ts: a camera's clock, trees, a screen) take part in none of this:
+ *  they neither vote for the light nor count as changed, and `changed` is a fraction of the rest.
  *  4. background: an exponential moving average of the frames with time constant
  *     `backgroundSeconds` of stream time (the same at any frame rate), so an object that stops
  *     becomes background after a few time constants and one that leaves reveals the change.
@@ -21,8 +23,10 @@
  *     frame at once, so the estimate settles on the next frame instead of reporting motion for
  *     seconds.
  */
+import type { Coordinates } from '../config/schema.js';
 import type { Box } from '../types.js';
 import type { MotionImage } from './image.js';
+import { maskedPixels, type MaskPolygon } from './mask.js';
 import { connectedRegions, dilate3x3 } from './regions.js';
 
 export interface MotionSettings {
@@ -32,6 +36,9 @@ export interface MotionSettings {
   minArea: number;
   /** Time constant of the background's moving average, seconds of stream time. */
   backgroundSeconds: number;
+  /** Polygons whose changes are not motion (mask.ts), in `coordinates` (default pixels). */
+  mask?: readonly MaskPolygon[];
+  coordinates?: Coordinates;
 }
 
 /**
@@ -43,7 +50,7 @@ export type MotionKind = 'start' | 'motion' | 'small' | 'light' | 'still';
 
 export interface MotionEstimate {
   kind: MotionKind;
-  /** Fraction of the frame that changed (after light compensation), 0..1. */
+  /** Fraction of the frame outside the mask that changed (after light compensation), 0..1. */
   changed: number;
   /** Regions of at least minArea, source pixels. */
   regions: Box[];
@@ -78,12 +85,16 @@ export class MotionEstimator {
   private stack = new Int32Array(0);
   private readonly histogram = new Uint32Array(GAIN_BINS);
   private readonly gain: [number, number, number] = [1, 1, 1];
+  /** The mask's pixels of the current image geometry (undefined: none), and that geometry. */
+  private masked: Uint8Array | undefined;
+  private maskedOf = '';
 
   constructor(private settings: MotionSettings) {}
 
   /** New settings from the next frame on; the background is kept. */
   configure(settings: MotionSettings): void {
     this.settings = settings;
+    this.maskedOf = '';
   }
 
   /** Forgets the background: the next frame starts again. */
@@ -100,7 +111,9 @@ export class MotionEstimator {
       return { kind: 'start', changed: 0, regions: [], gain: [1, 1, 1] };
     }
     const bg = this.background;
-    for (let c = 0; c < 3; c++) this.gain[c] = this.channelGain(data, bg, c, pixels);
+    const masked = this.maskOf(image);
+    const watched = masked ? pixels - masked.reduce((n, m) => n + m, 0) : pixels;
+    for (let c = 0; c < 3; c++) this.gain[c] = this.channelGain(data, bg, c, watched, masked);
     const [gr, gg, gb] = this.gain;
     const threshold = this.settings.threshold;
     const mask = this.changedMask;
@@ -108,6 +121,11 @@ export class MotionEstimator {
     let changed = 0;
     let rawChanged = 0;
     for (let p = 0, i = 0; p < pixels; p++, i += 3) {
+      if (masked && masked[p] === 1) {
+        mask[p] = 0;
+        raw[p] = 0;
+        continue;
+      }
       const r = data[i]!, g = data[i + 1]!, b = data[i + 2]!;
       const br = bg[i]!, bgg = bg[i + 1]!, bb = bg[i + 2]!;
       const d = Math.max(Math.abs(r - Math.min(255, gr * br)), Math.abs(g - Math.min(255, gg * bgg)), Math.abs(b - Math.min(255, gb * bb)));
@@ -119,7 +137,7 @@ export class MotionEstimator {
       raw[p] = rm;
       rawChanged += rm;
     }
-    const fraction = changed / pixels;
+    const fraction = watched > 0 ? changed / watched : 0;
     const minPixels = this.settings.minArea * pixels;
     const gain: [number, number, number] = [gr, gg, gb];
     if (fraction > SCENE_CHANGE) {
@@ -156,12 +174,25 @@ export class MotionEstimator {
     this.lastPts = pts;
   }
 
-  /** Median of current / background over the pixels able to vote, or 1 when too few can. */
-  private channelGain(data: Float32Array, bg: Float32Array, c: number, pixels: number): number {
+  /** The mask's pixels for this image's geometry, rasterised once per geometry and settings. */
+  private maskOf(image: MotionImage): Uint8Array | undefined {
+    const polygons = this.settings.mask ?? [];
+    if (polygons.length === 0) return undefined;
+    const of = `${image.width}x${image.height}/${image.sourcePerPixel}/${image.sourceWidth}x${image.sourceHeight}`;
+    if (of !== this.maskedOf) {
+      this.masked = maskedPixels(polygons, this.settings.coordinates ?? 'pixels', image);
+      this.maskedOf = of;
+    }
+    return this.masked;
+  }
+
+  /** Median of current / background over the pixels able to vote (outside the mask), or 1 when too few can. */
+  private channelGain(data: Float32Array, bg: Float32Array, c: number, pixels: number, masked: Uint8Array | undefined): number {
     const h = this.histogram;
     h.fill(0);
     let voters = 0;
-    for (let i = c; i < data.length; i += 3) {
+    for (let i = c, p = 0; i < data.length; i += 3, p++) {
+      if (masked && masked[p] === 1) continue;
       const v = data[i]!;
       const b = bg[i]!;
       if (v < GAIN_MIN_LEVEL || v > GAIN_MAX_LEVEL || b < GAIN_MIN_LEVEL || b > GAIN_MAX_LEVEL) continue;
@@ -169,7 +200,7 @@ export class MotionEstimator {
       h[bin < 0 ? 0 : bin >= GAIN_BINS ? GAIN_BINS - 1 : bin]!++;
       voters++;
     }
-    if (voters < GAIN_MIN_VOTERS * pixels) return 1;
+    if (voters === 0 || voters < GAIN_MIN_VOTERS * pixels) return 1;
     const half = voters / 2;
     let seen = 0;
     for (let bin = 0; bin < GAIN_BINS; bin++) {

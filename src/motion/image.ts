@@ -19,6 +19,9 @@ export interface MotionImage {
   data: Float32Array;
   /** Source pixels per motion-image pixel (both axes). */
   sourcePerPixel: number;
+  /** The source frame's size, pixels (what a mask's normalized coordinates are fractions of). */
+  sourceWidth: number;
+  sourceHeight: number;
 }
 
 /** Block side for a content of `width` x `height` model-input pixels. */
@@ -34,8 +37,10 @@ export function reduceFrame(rgb: Uint8Array, lb: Letterbox, into?: MotionImage):
   const side = blockSide(lb.resizedWidth, lb.resizedHeight);
   const width = Math.max(1, Math.floor(lb.resizedWidth / side));
   const height = Math.max(1, Math.floor(lb.resizedHeight / side));
-  const image = into && into.width === width && into.height === height ? into : { width, height, data: new Float32Array(width * height * 3), sourcePerPixel: 0 };
+  const image = into && into.width === width && into.height === height ? into : { width, height, data: new Float32Array(width * height * 3), sourcePerPixel: 0, sourceWidth: 0, sourceHeight: 0 };
   image.sourcePerPixel = side / lb.scale;
+  image.sourceWidth = lb.srcWidth;
+  image.sourceHeight = lb.srcHeight;
   const out = image.data;
   out.fill(0);
   const stride = lb.dstWidth * 3;
