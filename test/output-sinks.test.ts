@@ -14,6 +14,7 @@ import { FILE_SINKS, isResultFormat, openFileSink } from '../src/output/sinks.js
 import { SinkSet } from '../src/output/sinkSet.js';
 import type { ResultSink } from '../src/output/sink.js';
 import { ClientSession } from '../src/serve/clientSession.js';
+import { encodeDetections } from '../src/serve/protocol.js';
 import { LatestFrames } from '../src/serve/snapshot.js';
 import { ClientDropCounts, servedStats } from '../src/serve/streamStats.js';
 import type { Box, FrameResult, StreamStats } from '../src/types.js';
@@ -91,6 +92,31 @@ function fakeSocket(): WebSocket & { sent: (string | Buffer)[]; bufferedAmount: 
   const ws = { OPEN: 1, readyState: 1, bufferedAmount: 0, sent: [] as (string | Buffer)[], send(m: string | Buffer) { ws.sent.push(m); }, close() { ws.readyState = 3; }, terminate() {}, on() { return ws; }, ping() {} };
   return ws as unknown as WebSocket & { sent: (string | Buffer)[]; bufferedAmount: number };
 }
+
+describe('motion in the outputs', () => {
+  // 20 regions at fractional corners, region i (1.7 + i) px wide: given smallest first.
+  const regions: Box[] = Array.from({ length: 20 }, (_, i) => [10.6 + i, 5.2, 12.3 + 2 * i, 7.7]);
+  const motion = { changed: 0.123456, reason: 'motion' as const, regions };
+
+  it('carry the largest 16 regions, largest first, rounded outward to whole pixels, the same in JSONL and on the WebSocket', () => {
+    const line = JSON.parse(jsonlLine(result(1, { motion })));
+    const expected = Array.from({ length: 16 }, (_, k) => {
+      const i = 19 - k;
+      return [10 + i, 5, 13 + 2 * i, 8];
+    });
+    expect(line.motion).toEqual({ changed: 0.1235, reason: 'motion', regions: expected });
+    expect(JSON.parse(encodeDetections(result(1, { motion }))).motion).toEqual(line.motion);
+    // The frame's own regions are left as they were.
+    expect(regions[0]).toEqual([10.6, 5.2, 12.3, 7.7]);
+  });
+
+  it('carry every region of a frame with few, and none of a still frame', () => {
+    const few = JSON.parse(jsonlLine(result(1, { motion: { ...motion, regions: [[0, 0, 4, 4], [1.5, 2.5, 63.2, 47.9]] } }))).motion;
+    expect(few.regions).toEqual([[1, 2, 64, 48], [0, 0, 4, 4]]);
+    const still = JSON.parse(encodeDetections(result(2, { motion: { changed: 0, reason: 'still', regions: [] } }))).motion;
+    expect(still).toEqual({ changed: 0, reason: 'still', regions: [] });
+  });
+});
 
 describe("WebSocket clients ('drop')", () => {
   it('never queue beyond the bound: the newest detections replace unsent ones, video goes first, each drop counted per stream', () => {

@@ -12,7 +12,7 @@ import { TextFile } from './textFile.js';
 
 /**
  * `{"frame","pts","width","height","detections":[...]}` per decoded frame, in order; with motion
- * gating also `"motion": {"changed", "reason"}` and, on frames whose detections were carried
+ * gating also `"motion": {"changed", "reason", "regions"}` and, on frames whose detections were carried
  * forward, `"inferred": false`.
  */
 export function jsonlLine(r: FrameResult): string {

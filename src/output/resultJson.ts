@@ -1,5 +1,5 @@
 /** The one JSON shape of a detection in every output (files, WebSocket, HTTP). */
-import type { Detection, FrameMotion } from '../types.js';
+import type { Box, Detection, FrameMotion } from '../types.js';
 
 export interface DetectionJson {
   box: [number, number, number, number];
@@ -26,13 +26,29 @@ export function detectionToJson(d: Detection): DetectionJson {
   return out;
 }
 
+/** Motion regions kept per frame in the outputs: the largest; a frame of many is mostly moving anyway. */
+export const MOTION_REGIONS_KEPT = 16;
+
 /** What motion gating saw on a frame, in files and on the WebSocket (docs/motion.md). */
 export interface MotionJson {
   /** Fraction of the frame that changed, to 1e-4. */
   changed: number;
   reason: FrameMotion['reason'];
+  /**
+   * The frame's motion regions, source pixels rounded outward to whole pixels (each still covers
+   * its region), largest area first, at most MOTION_REGIONS_KEPT.
+   */
+  regions: Box[];
 }
 
+const area = (b: Box): number => (b[2] - b[0]) * (b[3] - b[1]);
+
 export function motionToJson(m: FrameMotion): MotionJson {
-  return { changed: round4(m.changed), reason: m.reason };
+  const largest = [...m.regions].sort((a, b) => area(b) - area(a));
+  if (largest.length > MOTION_REGIONS_KEPT) largest.length = MOTION_REGIONS_KEPT;
+  return {
+    changed: round4(m.changed),
+    reason: m.reason,
+    regions: largest.map((b) => [Math.floor(b[0]), Math.floor(b[1]), Math.ceil(b[2]), Math.ceil(b[3])]),
+  };
 }

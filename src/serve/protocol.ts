@@ -154,7 +154,7 @@ export interface DetectionsMessage {
   height: number;
   /** Present (false) when the detector skipped this frame and `objects` were carried forward (motion gating). */
   inferred?: false;
-  /** Present on streams with motion gating: the frame's changed fraction and why the detector ran or not. */
+  /** Present on streams with motion gating: the frame's changed fraction, why the detector ran or not, and its motion regions. */
   motion?: MotionJson;
   objects: WireObject[];
   latency: WireLatency & { stages_ms: Record<string, number>; batch: number | null };
