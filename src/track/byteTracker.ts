@@ -13,9 +13,13 @@
  *     unmatched against the remaining confirmed tracks' last OBSERVED boxes (OC-SORT's
  *     observation-centric recovery); it measured neutral on MOT15 (docs/tracker.md);
  *  5. tentative tracks (seen once) against the remaining high-score detections; unmatched ones die;
- *  6. life cycle: unmatched tracked -> lost, lost longer than `lostTrackSeconds` (or than it was
+ *  6. tracks seen once, in the previous frame, still unmatched (tentative, or confirmed on the first
+ *     frame) against the remaining high-score detections by centre displacement in sizes
+ *     (displacement.ts), gated by a speed: an object that moved more than about half its size has no
+ *     IoU with its velocity-less prediction; a match restarts the filter from the two observations;
+ *  7. life cycle: unmatched tracked -> lost, lost longer than `lostTrackSeconds` (or than it was
  *     observed) -> removed, remaining detections with score >= `newTrackThresh` -> new tentative tracks;
- *  7. output (`annotate`): every detection of the frame, those taken by confirmed tracks with `trackId`.
+ *  8. output (`annotate`): every detection of the frame, those taken by confirmed tracks with `trackId`.
  *
  * Matches never cross classes. A re-found lost track re-runs its filter over the gap along virtual
  * observations (OC-SORT's observation-centric re-update). A matched detection that shrank behind
@@ -31,6 +35,7 @@ import { DEFAULT_TRACKER } from '../config/schema.js';
 import type { Detection, TrackerConfig } from '../types.js';
 import { AssignmentSolver } from './assignment.js';
 import { boxIou, bufferedIou } from '../geometry/iou.js';
+import { displacementInSizes } from './displacement.js';
 import { DEFAULT_KALMAN_NOISE, type KalmanNoise } from './kalman.js';
 import { DEFAULT_OCCLUSION_OPTIONS, occlusionAwareBox, type OcclusionOptions } from './occlusion.js';
 import { Track } from './track.js';
@@ -63,6 +68,30 @@ export interface ByteTrackerTuning {
    * at 7 and at 30 fps (0.036 of the size at 7 fps, 0.008 at 30 fps). 0 is plain IoU.
    */
   iouBufferRate: number;
+  /** Step 6: a track seen once against the detections left, by centre displacement in sizes. */
+  displacementGate: DisplacementGate;
+}
+
+/**
+ * The gate of step 6: a pair matches when the centre moved less than `min(maxSizes, sizesPerSecond x
+ * dt)` in sizes (displacement.ts), width and height each differ by at most `sizeRatio`, and the pair
+ * is one the overlap steps could not take (`minSizes`). The speed
+ * keeps high frame rates as they were (0.25 sizes a frame at 30 fps, which IoU already matches); the
+ * cap keeps a long frame interval from gluing a far detection to a new track.
+ */
+export interface DisplacementGate {
+  /** Fastest motion matched, in sizes per second; 0 disables the step. */
+  sizesPerSecond: number;
+  /** Largest displacement matched, in sizes, however long the frame interval. */
+  maxSizes: number;
+  /**
+   * Pairs that moved less than this (in sizes) take part only when their overlap is too small for the
+   * tentative step at any score: the pairs it turned down for their score stay turned down.
+   */
+  minSizes: number;
+
+  /** Largest ratio of the two boxes' widths, and of their heights. */
+  sizeRatio: number;
 }
 
 export const DEFAULT_TRACKER_TUNING: ByteTrackerTuning = {
@@ -75,9 +104,10 @@ export const DEFAULT_TRACKER_TUNING: ByteTrackerTuning = {
   occlusion: DEFAULT_OCCLUSION_OPTIONS,
   lostObservedRatio: 1,
   iouBufferRate: 0.25,
+  displacementGate: { sizesPerSecond: 7.5, maxSizes: 1.5, minSizes: 0.35, sizeRatio: 1.25 },
 };
 
-type Cost = 'fusedIou' | 'iou' | 'observedIou';
+type Cost = 'fusedIou' | 'iou' | 'observedIou' | 'displacement';
 
 /** One tracker per stream: its own id space, ids never reused for the life of the instance. */
 export class ByteTracker {
@@ -143,6 +173,9 @@ export class ByteTracker {
     this.associate(confirmedLeft, high, detections, 'observedIou', recoveryMatchThresh);
     const tentative = this.select((track) => !track.confirmed);
     this.associate(tentative, high, detections, 'fusedIou', tentativeMatchThresh);
+    const seenOnce = this.select((track) => track.observations === 1 && track.lastUpdate === this.updates - 1);
+    const gate = this.tuning.displacementGate;
+    this.associate(seenOnce, high, detections, 'displacement', Math.min(gate.maxSizes, gate.sizesPerSecond * dt));
 
     this.advanceLifeCycle();
     this.startTracks(detections, high);
@@ -214,7 +247,8 @@ export class ByteTracker {
     if (this.rowToCol.length < rows) this.rowToCol = new Int32Array(2 * rows);
     const costs = this.costs;
     const boxes = this.detectionBoxes;
-    const buffer = cost === 'fusedIou' ? this.tuning.iouBufferRate * this.frameStep : 0;
+    const buffer = cost === 'fusedIou' || cost === 'displacement' ? this.tuning.iouBufferRate * this.frameStep : 0;
+    const gate = this.tuning.displacementGate;
     for (let r = 0; r < rows; r++) {
       const track = tracks[r]!;
       const trackBox = cost === 'observedIou' ? track.lastObservation : track.box;
@@ -222,9 +256,17 @@ export class ByteTracker {
         const d = candidates[c]!;
         const det = detections[d]!;
         let value = Infinity;
-        if (det.class === track.detection.class) {
+        const sameClass = det.class === track.detection.class;
+        if (sameClass) {
           const iou = buffer > 0 ? bufferedIou(trackBox, 0, boxes, d, buffer) : boxIou(trackBox, 0, boxes, d);
-          value = cost === 'fusedIou' ? 1 - iou * det.score : 1 - iou;
+          if (cost === 'fusedIou') value = 1 - iou * det.score;
+          else if (cost !== 'displacement') value = 1 - iou;
+          else {
+            // Only pairs the overlap steps could not match: too little overlap at any score, or moved
+            // far enough that overlap is the wrong measure. Closer pairs were rejected for their score.
+            const moved = displacementInSizes(track.lastObservation, det.box, gate.sizeRatio);
+            if (1 - iou >= this.tuning.tentativeMatchThresh || moved >= gate.minSizes) value = moved;
+          }
         }
         costs[r * cols + c] = value;
       }
@@ -236,8 +278,11 @@ export class ByteTracker {
       const d = candidates[c]!;
       const track = tracks[r]!;
       const det = detections[d]!;
-      const measured = occlusionAwareBox(track.box, det.box, boxes, detections.length, this.tuning.occlusion, this.measurement);
-      track.observe(det, measured, this.clock, this.frameStep, this.tuning.noise, this.tuning.reupdateGaps);
+      if (cost === 'displacement') track.observeMotion(det, this.clock, this.frameStep, this.tuning.noise);
+      else {
+        const measured = occlusionAwareBox(track.box, det.box, boxes, detections.length, this.tuning.occlusion, this.measurement);
+        track.observe(det, measured, this.clock, this.frameStep, this.tuning.noise, this.tuning.reupdateGaps);
+      }
       this.detectionTrack[d] = track;
       track.lastUpdate = this.updates;
       if (!track.confirmed) track.id = this.nextId++;

@@ -84,6 +84,32 @@ export function kalmanInitiate(
   }
 }
 
+/**
+ * Starts a track from two measurements `dt` seconds apart (two-point differencing): centre at the second,
+ * centre velocity their difference over dt, with the variances that follow from two measurements of
+ * noise r (position r, velocity 2r / dt^2, covariance r / dt); aspect ratio and height as
+ * `kalmanInitiate` at the second. For an object seen twice that moved too far for the zero-velocity
+ * prior (initialVelocity) to follow: one update from that prior keeps only part of the motion.
+ */
+export function kalmanInitiateFromTwo(
+  first: ArrayLike<number>,
+  second: ArrayLike<number>,
+  dt: number,
+  mean: Float64Array,
+  cov: Float64Array,
+  noise: KalmanNoise = DEFAULT_KALMAN_NOISE,
+): void {
+  kalmanInitiate(second, mean, cov, noise);
+  const rStd = noise.measurementPosition * second[3]!;
+  const r = rStd * rStd;
+  for (let k = 0; k < 2; k++) {
+    mean[k + 4] = (second[k]! - first[k]!) / dt;
+    cov[3 * k] = r;
+    cov[3 * k + 1] = r / dt;
+    cov[3 * k + 2] = (2 * r) / (dt * dt);
+  }
+}
+
 /** Advances the state by dt seconds (dt >= 0). */
 export function kalmanPredict(mean: Float64Array, cov: Float64Array, dt: number, noise: KalmanNoise = DEFAULT_KALMAN_NOISE): void {
   if (dt <= 0) return;

@@ -13,6 +13,7 @@ import {
   STATE_SIZE,
   boxToXyah,
   kalmanInitiate,
+  kalmanInitiateFromTwo,
   kalmanPredict,
   kalmanUpdate,
   xyahToBox,
@@ -45,6 +46,8 @@ export class Track {
   lastUpdate = 0;
   /** Seconds of observation: one frame interval for each frame after the first the track was matched in. */
   observedSeconds = 0;
+  /** Number of frames the track was matched (or created) in: 1 means no velocity estimate yet. */
+  observations = 1;
 
   constructor(detection: Detection, time: number, noise: KalmanNoise) {
     this.detection = detection;
@@ -85,10 +88,29 @@ export class Track {
     const gap = time - this.lastSeenTime;
     if (reupdateGaps && stepSeconds > 0 && gap > 1.5 * stepSeconds) this.reupdateOverGap(z, gap, stepSeconds, noise);
     kalmanUpdate(this.mean, this.cov, z, noise);
-    xyahToBox(this.mean, this.box);
+    this.taken(detection, measured, time, stepSeconds);
+  }
+
+  /**
+   * Takes `detection` as the second observation of a track seen once, at `time`, restarting its filter
+   * from the two observations (kalmanInitiateFromTwo): the object moved further than the zero-velocity
+   * prior follows, and its next prediction should go on at the speed it showed.
+   */
+  observeMotion(detection: Detection, time: number, stepSeconds: number, noise: KalmanNoise): void {
+    const last = this.lastObservation;
+    const first = boxToXyah(last[0]!, last[1]!, last[2]!, last[3]!, scratchVirtual);
+    const [x1, y1, x2, y2] = detection.box;
+    const second = boxToXyah(x1, y1, x2, y2, scratchXyah);
+    kalmanInitiateFromTwo(first, second, time - this.lastSeenTime, this.mean, this.cov, noise);
+    this.taken(detection, detection.box, time, stepSeconds);
+  }
+
+  /** Book-keeping of a matched detection, after the filter took its measurement. */
+  private taken(detection: Detection, measured: ArrayLike<number>, time: number, stepSeconds: number): void {
     this.detection = detection;
     this.lastSeenTime = time;
     this.observedSeconds += stepSeconds;
+    this.observations++;
     this.state = 'tracked';
     this.remember(measured);
   }
