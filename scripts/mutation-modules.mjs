@@ -7,7 +7,7 @@ export const MUTATION_MODULES = {
   track: {
     mutate: ['src/track/**/*.ts'],
     // The MOT15 acceptance (2 s) catches what makes the tracker measurably worse on real data.
-    tests: ['test/track.test.ts', 'test/mot-acceptance.test.ts'],
+    tests: ['test/track.test.ts', 'test/track-displacement.test.ts', 'test/mot-acceptance.test.ts'],
   },
   geometry: {
     // plane.ts (zones, lines, masks) is mutated with the analytics, whose tests cover it.
