@@ -2,14 +2,16 @@
  * Motion gating live: a stream of the mostly-still scene with `"motion": {"enabled": true}` served
  * in real time. WebSocket `detections` carry `"inferred": false` and the carried-forward objects on
  * skipped frames and `motion` on every frame; skips are counted by reason (not as drops) in the
- * stream's stats, the `stats` message and /metrics; the dashboard tile shows a motion meter.
+ * stream's stats, the `stats` message and /metrics; the dashboard tile shows a motion meter, and a
+ * click on it draws the frames' motion regions over the video.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboard } from '../src/serve/dashboard/build.mjs';
+import { MOTION_RGB } from '../src/serve/dashboard/overlay.js';
 import { ensureDemoClip, MOTION_SCENE_SECONDS } from '../src/tools/synth/index.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
 import type { RunningServer } from '../src/serve/server.js';
@@ -112,18 +114,29 @@ describe('a motion mask on a live stream', () => {
 });
 
 describe('the dashboard tile of a gated stream', () => {
-  it('shows a motion meter: the changed share, dim on skipped frames, lit when the detector ran', async () => {
-    const profile = mkdtempSync(join(tmpdir(), 'streamlens-motion-chromium-'));
-    const browser = await chromium.launchPersistentContext(profile, {
+  const tile = 'article.tile[data-stream="yard"]';
+  let profile: string;
+  let browser: BrowserContext;
+
+  beforeAll(async () => {
+    profile = mkdtempSync(join(tmpdir(), 'streamlens-motion-chromium-'));
+    browser = await chromium.launchPersistentContext(profile, {
       executablePath: '/usr/bin/chromium',
       headless: true,
       args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       viewport: { width: 900, height: 700 },
     });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('shows a motion meter: the changed share, dim on skipped frames, lit when the detector ran', async () => {
+    const page = await browser.newPage();
     try {
-      const page = await browser.newPage();
       await page.goto(`${server.url}/`);
-      const tile = 'article.tile[data-stream="yard"]';
       // The scene loops: frames the detector skips and frames it runs on both come within a loop.
       // The meter is read in the same moment as the frame's flag (the next frame may change both).
       const seen = async (inferred: string): Promise<{ title: string; skipped: boolean; visible: boolean }> =>
@@ -139,16 +152,67 @@ describe('the dashboard tile of a gated stream', () => {
       const skipped = await seen('false');
       expect(skipped.visible).toBe(true);
       expect(skipped.skipped).toBe(true);
-      expect(skipped.title).toMatch(/^motion: [\d.]+ % of the frame changed · detector skipped \((still|small|light)\)$/);
+      expect(skipped.title).toMatch(/^motion: [\d.]+ % of the frame changed · detector skipped \((still|small|light)\) · click to show or hide the motion regions$/);
       const ran = await seen('true');
       expect(ran.skipped).toBe(false);
-      expect(ran.title).toMatch(/detector ran \((start|motion|moving|lost|keyframe)\)$/);
+      expect(ran.title).toMatch(/detector ran \((start|motion|moving|lost|keyframe)\) · /);
       expect(Number(await page.getAttribute(tile, 'data-motion'))).toBeGreaterThanOrEqual(0);
       mkdirSync('test/artifacts', { recursive: true });
       await page.locator(tile).screenshot({ path: 'test/artifacts/motion-tile.png' });
     } finally {
-      await browser.close();
-      rmSync(profile, { recursive: true, force: true });
+      await page.close();
+    }
+  });
+
+  it("draws the frames' motion regions as dashed boxes while its meter is pressed, and hides them on the next click", async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${server.url}/`);
+      const meter = `${tile} .motion-meter`;
+      await page.locator(meter).waitFor({ state: 'visible', timeout: 120_000 });
+      expect(await page.getAttribute(meter, 'aria-pressed')).toBe('false');
+      expect(await page.getAttribute(tile, 'data-motion-boxes')).toBeNull();
+      /** The tile's drawn frame: its seq, the motion boxes it says it drew and the canvas pixels in the motion colour. */
+      const drawn = async (want: 'boxes' | 'none'): Promise<{ seq: number; boxes: number | null; pixels: number }> =>
+        (await page.waitForFunction(
+          ([sel, rgb, w]) => {
+            const t = document.querySelector<HTMLElement>(sel as string)!;
+            const boxes = t.dataset.motionBoxes === undefined ? null : Number(t.dataset.motionBoxes);
+            if (w === 'boxes' ? !boxes : boxes !== null) return false;
+            const canvas = t.querySelector('canvas')!;
+            const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+            const [r, g, b] = rgb as readonly number[];
+            let pixels = 0;
+            for (let i = 0; i < px.length; i += 4) if (px[i] === r && px[i + 1] === g && px[i + 2] === b) pixels++;
+            if (w === 'none' && pixels > 0) return false;
+            return { seq: Number(t.dataset.seq), boxes, pixels };
+          },
+          [tile, MOTION_RGB, want],
+          { timeout: 120_000, polling: 100 },
+        )).jsonValue() as Promise<{ seq: number; boxes: number | null; pixels: number }>;
+
+      await page.click(meter);
+      expect(await page.getAttribute(meter, 'aria-pressed')).toBe('true');
+      // The meter's click is not the tile's: the tile stays in the grid.
+      expect(await page.evaluate(() => location.hash)).toBe('');
+      expect(await page.getAttribute(tile, 'class')).not.toContain('expanded');
+      // The scene's crossing objects move: a frame with motion regions, drawn in the motion colour,
+      // as many boxes as the frame's message carries.
+      const on = await drawn('boxes');
+      expect(on.pixels).toBeGreaterThan(0);
+      await page.locator(tile).screenshot({ path: 'test/artifacts/motion-regions-tile.png' });
+      await until(() => client.detections.some((d) => d.seq === on.seq), 60_000, `frame ${on.seq} at the test's client`);
+      const message = client.detections.find((d) => d.seq === on.seq)!;
+      expect(on.boxes).toBe(message.motion.regions.length);
+
+      await page.click(meter);
+      expect(await page.getAttribute(meter, 'aria-pressed')).toBe('false');
+      // Drawn again without them: no box count, not one pixel of the motion colour.
+      const off = await drawn('none');
+      expect(off.boxes).toBeNull();
+      expect(off.pixels).toBe(0);
+    } finally {
+      await page.close();
     }
   });
 });

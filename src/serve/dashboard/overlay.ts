@@ -7,7 +7,7 @@ import { classRgb, textRgbOn } from '../../output/render/palette.js';
 import { paintRle } from './rle.js';
 import { placeTags, type Rect } from './tagLayout.js';
 import type { TrackTrails } from '../../geometry/trails.js';
-import type { WireObject } from './wire.js';
+import type { MotionJson, WireObject } from './wire.js';
 
 function css([r, g, b]: readonly [number, number, number], alpha = 1): string {
   return `rgba(${r},${g},${b},${alpha})`;
@@ -38,6 +38,39 @@ export class MaskLayer {
     }
     this.canvas.getContext('2d')!.putImageData(this.image, 0, 0);
     ctx.drawImage(this.canvas, 0, 0, ctx.canvas.width, ctx.canvas.height);
+  }
+}
+
+/** The motion regions' colour: a pure yellow that no class has, so a region never passes for a detection. */
+export const MOTION_RGB: Rgb = [255, 255, 0];
+const MOTION_CSS = css(MOTION_RGB);
+
+/**
+ * A frame's motion regions (what the motion estimate saw move, docs/motion.md) as dashed boxes,
+ * scaled like the detections. Drawn under them: their tags stay readable.
+ */
+export class MotionRegionsLayer {
+  /** The dash pattern at the pixel ratio it was made for: made again only when that changes, not per frame. */
+  private dash: number[] = [];
+  private dashRatio = 0;
+
+  /** Returns how many boxes it drew. */
+  draw(ctx: CanvasRenderingContext2D, regions: MotionJson['regions'], frame: { sourceWidth: number; sourceHeight: number; pixelRatio: number }): number {
+    if (regions.length === 0) return 0;
+    const pr = frame.pixelRatio;
+    if (this.dashRatio !== pr) {
+      this.dash = [6 * pr, 4 * pr];
+      this.dashRatio = pr;
+    }
+    const sx = ctx.canvas.width / frame.sourceWidth;
+    const sy = ctx.canvas.height / frame.sourceHeight;
+    ctx.save();
+    ctx.setLineDash(this.dash);
+    ctx.strokeStyle = MOTION_CSS;
+    ctx.lineWidth = 2 * pr;
+    for (const [x1, y1, x2, y2] of regions) ctx.strokeRect(x1 * sx, y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy);
+    ctx.restore();
+    return regions.length;
   }
 }
 

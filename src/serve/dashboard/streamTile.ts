@@ -8,7 +8,7 @@ import { visibleObjects, type ObjectFilter } from './filters.js';
 import { FrameMailbox, type PairedFrame } from './frameMailbox.js';
 import { FrameAcks } from './frameAcks.js';
 import { containSize } from './gridLayout.js';
-import { drawOverlay, MaskLayer } from './overlay.js';
+import { drawOverlay, MaskLayer, MotionRegionsLayer } from './overlay.js';
 import { statsLines } from './streamRates.js';
 import { tileStatus, type TileStatus } from './tileStatus.js';
 import { TrackTrails } from '../../geometry/trails.js';
@@ -65,6 +65,9 @@ export class StreamTile {
   private readonly mailbox = new FrameMailbox<ImageBitmap>(8, (b) => b.close());
   private readonly trails = new TrackTrails({ length: 30, forgetAfterFrames: 45 });
   private readonly masks = new MaskLayer();
+  private readonly motionRegions = new MotionRegionsLayer();
+  /** Draw the frames' motion regions (toggled by the motion meter); kept for the page's life. */
+  private showMotionRegions = false;
   private readonly layers: TileLayer[] = [];
   private shownFrame: PairedFrame<ImageBitmap> | undefined;
   private decoding = false;
@@ -279,6 +282,14 @@ export class StreamTile {
     setText(this.statsRows[2]!, lines.drops);
   }
 
+  /** Shows or hides the frames' motion regions over the video; returns whether they are shown now. */
+  toggleMotionRegions(): boolean {
+    this.showMotionRegions = !this.showMotionRegions;
+    if (!this.showMotionRegions) delete this.element.dataset.motionBoxes;
+    this.invalidate();
+    return this.showMotionRegions;
+  }
+
   /** Controls shown in the tile's header (e.g. the analytics editor's). */
   addTools(tools: HTMLElement): void {
     this.head.insertBefore(tools, this.badge);
@@ -345,10 +356,13 @@ export class StreamTile {
       this.ctx.fillRect(0, 0, w, h);
     }
     let objects = 0;
+    let motionBoxes = 0;
     // A frame that is not live is shown dimmed (CSS) and without boxes: they would be old news.
     if (!this.status?.dim) {
       const visible = visibleObjects(detections.objects, filter);
       const frame = { sourceWidth: detections.width, sourceHeight: detections.height, pixelRatio: w / Math.max(1, this.canvas.clientWidth) };
+      // Under the detections, so their tags stay readable.
+      if (this.showMotionRegions) motionBoxes = detections.motion ? this.motionRegions.draw(this.ctx, detections.motion.regions, frame) : 0;
       const tags = drawOverlay(this.ctx, { objects: visible, trails: this.trails, masks: this.masks, ...frame });
       for (const layer of this.layers) layer(this.ctx, frame);
       objects = visible.length;
@@ -363,6 +377,8 @@ export class StreamTile {
       this.element.dataset.seq = String(detections.seq);
     }
     this.element.dataset.objects = String(objects);
+    // How many motion regions were drawn, readable without the page's pixels (tests, tools).
+    if (this.showMotionRegions) setAttribute(this.element, 'data-motion-boxes', String(motionBoxes));
     return next?.seq;
   }
 

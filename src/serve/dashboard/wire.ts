@@ -6,6 +6,7 @@
 import type { FrameHeader } from '../protocol.js';
 
 export type { AnalyticsCounts, AnalyticsEvent, MaskRle, StreamState, StreamStats } from '../../types.js';
+export type { MotionJson } from '../../output/resultJson.js';
 export type { DetectionsMessage, EventsMessage, FrameHeader, ServerMessage, StateMessage, StatsMessage, WireObject } from '../protocol.js';
 export type { AnalyticsView, StreamView } from '../httpApi.js';
 /** A stream's analytics settings as PUT takes them (fields left out get their defaults). */
