@@ -143,6 +143,39 @@ describe('motion stage', () => {
   });
 });
 
+describe('motion settings changed on a running stream (a chain rebuilt over the same stage memory)', () => {
+  const memory = new Map<string, unknown>();
+  const model = new FakeBackend();
+  const chainOf = (motion: Partial<MotionConfig>) =>
+    buildStageChain({ ...ctx, memory, settings: { conf: 0.25, classes: [], tracker: DEFAULT_TRACKER, motion: { ...MOTION, ...motion } }, model });
+  const run = async (chain: ReturnType<typeof chainOf>, from: number, n: number, square?: Box): Promise<FrameResult[]> => {
+    const out: FrameResult[] = [];
+    for (const s of seqs(n, from)) out.push(await chain.process(frame(s, square)));
+    return out;
+  };
+
+  it('keeps the background and what the gate knows, and takes the new keyframeSeconds and mask from the next frame', async () => {
+    const first = await run(chainOf({}), 0, 30);
+    expect(ran(first)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 19, 29]);
+    // Shorter keyframes: no fresh start, the last run (frame 29) counts, then every 0.5 s.
+    const faster = await run(chainOf({ keyframeSeconds: 0.5 }), 30, 20);
+    expect(faster.map((r) => r.motion?.reason).filter((r) => r === 'start' || r === 'moving')).toEqual([]);
+    expect(ran(faster).map((i) => 30 + i)).toEqual([34, 39, 44, 49]);
+    // The whole frame masked: a square appearing is no motion (and nothing changed of the rest).
+    const masked = await run(chainOf({ keyframeSeconds: 0.5, coordinates: 'normalized', mask: [[[0, 0], [1, 0], [1, 1], [0, 1]]] }), 50, 3, [20, 20, 40, 40]);
+    expect(masked.map((r) => r.motion)).toEqual(masked.map(() => ({ changed: 0, regions: [], reason: 'still' })));
+  });
+
+  it('off: every frame runs, unmeasured; on again: gating starts afresh with a start', async () => {
+    const off = await run(chainOf({ enabled: false }), 60, 5);
+    expect(off.every((r) => r.inferred !== false && r.motion === undefined)).toBe(true);
+    expect(memory.has('motion')).toBe(false);
+    const on = await run(chainOf({}), 65, 3);
+    expect(on[0]!.motion?.reason).toBe('start');
+    expect(on[0]!.inferred).not.toBe(false);
+  });
+});
+
 /**
  * A 256x192 source (letterboxed to the fake model's 64x64 at a quarter) of flat grey with a red
  * square where given (source pixels), in both the model input and the source frame.

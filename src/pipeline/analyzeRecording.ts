@@ -18,6 +18,7 @@ import type { DetectorOptions, ModelInfo } from '../infer/detector.js';
 import { DEFAULT_TRACKER, type AnalyticsSettings, type MotionConfig } from '../config/schema.js';
 import type { Frame, FrameResult, SourceInfo, TrackerConfig } from '../types.js';
 import { log as defaultLog, type Logger } from '../log.js';
+import { needsSourceFrames } from './motion.js';
 import { buildStageChain } from './stages.js';
 import type { StageFactory } from './stage.js';
 
@@ -92,7 +93,7 @@ export async function analyzeRecording(opts: AnalyzeOptions): Promise<AnalyzeSum
     openTimeoutMs: 15_000,
     nice: opts.decodeNice ?? 19,
     // Motion regions crop the source frames (docs/motion.md).
-    source: opts.sourceFrames || (opts.motion?.enabled === true && opts.motion.regions),
+    source: opts.sourceFrames || needsSourceFrames(opts.motion),
   });
   let model;
   try {

@@ -7,6 +7,7 @@ import type { BatchItem, BatchResult } from '../infer/batcher.js';
 import type { ModelBackend } from '../infer/backend.js';
 import { cropInput, cropLetterbox, mergeCropDetections, planCrops, type Crop } from '../motion/crops.js';
 import type { Box, Frame, FrameResult } from '../types.js';
+import { needsSourceFrames } from './motion.js';
 import type { FrameStage, StageFactory, StageItem } from './stage.js';
 
 /** Raised when the model itself fails: retrying the same frames would fail the same way. */
@@ -92,4 +93,4 @@ class InferenceStage implements FrameStage {
 export const MAX_REGION_CROPS = 4;
 
 export const inferenceStage: StageFactory = ({ model, settings }) =>
-  new InferenceStage(model, settings.conf, settings.classes, settings.motion?.enabled && settings.motion.regions ? MAX_REGION_CROPS : 0);
+  new InferenceStage(model, settings.conf, settings.classes, needsSourceFrames(settings.motion) ? MAX_REGION_CROPS : 0);

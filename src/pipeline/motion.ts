@@ -7,6 +7,11 @@
  * The motion estimate is taken for every frame as it enters, in order. A frame with motion runs at
  * once; any other waits until every earlier frame left the chain, so that the gate has seen their
  * results (tracked objects, the last detector run) and what is carried forward is final.
+ *
+ * The stage lives in the stream's stage memory: a chain rebuilt for new settings (PUT
+ * /api/streams/:id/motion) reconfigures it, so the background, the gate's view of the tracked
+ * objects and the frames it has not seen yet go on. Turned off, it is forgotten; turned on again,
+ * it starts afresh (its first frame is a `start`).
  */
 import type { MotionConfig } from '../config/schema.js';
 import { reduceFrame, type MotionImage } from '../motion/image.js';
@@ -14,6 +19,8 @@ import { MotionEstimator, type MotionEstimate } from '../motion/estimate.js';
 import { MotionGate } from '../motion/gate.js';
 import type { FrameResult } from '../types.js';
 import type { FrameStage, StageFactory, StageItem } from './stage.js';
+
+const MEMORY_KEY = 'motion';
 
 class MotionStage implements FrameStage {
   readonly name = 'motion';
@@ -28,6 +35,12 @@ class MotionStage implements FrameStage {
   constructor(config: MotionConfig, lostSeconds: number) {
     this.estimator = new MotionEstimator(config);
     this.gate = new MotionGate({ keyframeSeconds: config.keyframeSeconds, lostSeconds });
+  }
+
+  /** New settings from the next frame on; the background and what the gate knows are kept. */
+  configure(config: MotionConfig, lostSeconds: number): void {
+    this.estimator.configure(config);
+    this.gate.configure({ keyframeSeconds: config.keyframeSeconds, lostSeconds });
   }
 
   process({ frame, result, previousDone }: StageItem): void | Promise<void> {
@@ -72,5 +85,26 @@ class MotionStage implements FrameStage {
   }
 }
 
-export const motionStage: StageFactory = ({ settings }) =>
-  settings.motion?.enabled ? new MotionStage(settings.motion, settings.tracker.lostTrackSeconds) : undefined;
+export const motionStage: StageFactory = ({ settings, memory }) => {
+  const config = settings.motion;
+  const lostSeconds = settings.tracker.lostTrackSeconds;
+  if (!config?.enabled) {
+    memory?.delete(MEMORY_KEY);
+    return undefined;
+  }
+  let stage = memory?.get(MEMORY_KEY) as MotionStage | undefined;
+  if (stage) stage.configure(config, lostSeconds);
+  else {
+    stage = new MotionStage(config, lostSeconds);
+    memory?.set(MEMORY_KEY, stage);
+  }
+  return stage;
+};
+
+/**
+ * Whether the source must also hand over each frame at its own size (the decoder's second output):
+ * motion regions cut their windows from it (docs/motion.md). Chosen when the source opens.
+ */
+export function needsSourceFrames(motion: MotionConfig | undefined): boolean {
+  return motion?.enabled === true && motion.regions === true;
+}

@@ -51,6 +51,7 @@ import { linkFrames, type FrameLink } from './dropPolicy.js';
 import { InferenceError } from './inference.js';
 import type { StageChain } from './stage.js';
 import { analyticsCounts, resetAnalyticsCounts } from './analytics.js';
+import { needsSourceFrames } from './motion.js';
 import { buildStageChain } from './stages.js';
 import { StreamCounters } from './stats.js';
 
@@ -246,7 +247,7 @@ export class StreamRunner {
         fps: s.fps,
         jpeg: s.video ? { quality: s.jpegQuality, maxWidth: s.jpegMaxWidth } : undefined,
         // Motion regions crop the source frames (docs/motion.md).
-        source: s.motion.enabled && s.motion.regions,
+        source: needsSourceFrames(s.motion),
         rtspTransport: s.rtspTransport,
         deinterlace: s.deinterlace,
         hwaccel: hwaccelOf(s.hwaccel, s.hwaccelDevice),
