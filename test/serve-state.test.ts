@@ -154,7 +154,7 @@ describe('serve: streams changed over the API come back after a restart', () => 
   const start = (cfg: ServeConfig): Promise<RunningServer> =>
     startServer({ config: cfg, hub: StreamHub.forConfig(cfg, log), version: 'test', log, streamState: new StreamStateFile(cfg.stateFile!, { context: streamContext(cfg), log }) });
 
-  it('added, changed (analytics) and removed streams; GET /api/info names the file', async () => {
+  it('added, changed (analytics, motion) and removed streams; GET /api/info names the file', async () => {
     const dir = join(tmp, 'serve');
     let server = await start(config(dir));
     try {
@@ -164,6 +164,9 @@ describe('serve: streams changed over the API come back after a restart', () => 
       expect(added.json.warning).toBeUndefined();
       const zones = { zones: [{ name: 'bay', polygon: [[0, 0], [100, 0], [100, 100]] }] };
       expect((await api(server, 'PUT', '/api/streams/b/analytics', zones)).status).toBe(200);
+      const motion = await api(server, 'PUT', '/api/streams/b/motion', { threshold: 30, mask: [[[0, 0], [50, 0], [50, 20]]] });
+      expect(motion.status).toBe(200);
+      expect(motion.json.warning).toBeUndefined();
       expect((await api(server, 'DELETE', '/api/streams/a')).status).toBe(204);
     } finally {
       await server.close();
@@ -172,6 +175,7 @@ describe('serve: streams changed over the API come back after a restart', () => 
     try {
       expect(server.hub.ids().sort()).toEqual(['added', 'b']);
       expect((await api(server, 'GET', '/api/streams/b/analytics')).json.config.zones.map((z: { name: string }) => z.name)).toEqual(['bay']);
+      expect((await api(server, 'GET', '/api/streams/b/motion')).json.config).toMatchObject({ enabled: true, threshold: 30, mask: [[[0, 0], [50, 0], [50, 20]]] });
       // The restored stream runs: its frames are inferred again.
       await until(() => (server.hub.stats('added')?.framesInferred ?? 0) >= 2, 60_000, 'restored stream inferring');
     } finally {

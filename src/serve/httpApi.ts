@@ -3,7 +3,7 @@
  * `{"error": "...", ...details}` with a fitting status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ConfigError, formatDropPolicy, parseAnalytics, parseStream, streamContext, type AnalyticsSettings, type ServeConfig, type StreamSettings } from '../config.js';
+import { ConfigError, formatDropPolicy, parseAnalytics, parseMotion, parseStream, streamContext, type AnalyticsSettings, type MotionConfig, type ServeConfig, type StreamSettings } from '../config.js';
 import { redactUrl } from '../ingest/sourceUrl.js';
 import type { AnalyticsCounts } from '../types.js';
 import { DuplicateStreamError, HubUnavailableError, UnknownStreamError, type StreamHubApi } from '../pipeline/hub.js';
@@ -11,6 +11,7 @@ import type { ClusterApi } from '../cluster/clusterHub.js';
 import type { JobList } from '../cluster/jobQueue.js';
 import type { Logger } from '../log.js';
 import type { StreamStateStore } from '../pipeline/streamState.js';
+import { needsSourceFrames } from '../pipeline/motion.js';
 import type { StreamStats } from '../types.js';
 import { nowMs } from '../clock.js';
 import { HttpError, readJsonBody } from './body.js';
@@ -92,6 +93,37 @@ async function keep(ctx: ApiContext, what: string, change: (state: StreamStateSt
   }
 }
 
+/** What `parse` makes of a request body; its ConfigError is a 400 naming the fields. */
+function validated<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new HttpError(400, err.message, { issues: err.issues });
+    throw err;
+  }
+}
+
+/**
+ * A PUT of one part of a running stream's settings (`what`: analytics, motion): `change` makes the
+ * new settings from the body (throwing the HttpError that refuses it); they are applied without
+ * restarting the source (only the stages see them: StreamHubApi.update), logged and kept.
+ */
+async function changeStream(
+  ctx: ApiContext,
+  req: IncomingMessage,
+  id: string,
+  what: string,
+  change: (body: unknown, settings: StreamSettings) => { settings: StreamSettings; logged: Record<string, unknown> },
+): Promise<{ warning?: string }> {
+  const current = ctx.hub.settings(id);
+  if (!current) throw new HttpError(404, `no stream "${id}"`);
+  const body = await readJsonBody(req, ctx.config.server.maxBodyBytes);
+  const { settings, logged } = change(body, current);
+  await ctx.hub.update(id, settings);
+  ctx.log.info({ stream: id, ...logged }, `stream ${what} changed`);
+  return keep(ctx, `${what} changed`, (state) => state.put(ctx.hub.settings(id) ?? settings));
+}
+
 /** GET /api/streams/:id/analytics */
 export interface AnalyticsView {
   stream: string;
@@ -110,6 +142,32 @@ function analyticsView(ctx: ApiContext, id: string): AnalyticsView {
     zones: Object.fromEntries(config.zones.map((z) => [z.name, {}])),
   };
   return { stream: id, config, counts: stats.analytics ?? empty };
+}
+
+/** GET /api/streams/:id/motion */
+export interface MotionView {
+  stream: string;
+  config: MotionConfig;
+}
+
+/** A stream's motion gating settings (docs/motion.md); 404 for an unknown stream. */
+function motionView(ctx: ApiContext, id: string): MotionView {
+  const settings = ctx.hub.settings(id);
+  if (!settings) throw new HttpError(404, `no stream "${id}"`);
+  return { stream: id, config: settings.motion };
+}
+
+/**
+ * Why `next` cannot be applied to a stream running with `current`, or undefined. Motion regions cut
+ * their windows from the source-size frames the decoder makes only when told so as the source
+ * opens; turning them on live would need the source restarted, which a settings change must not do.
+ */
+function liveMotionRefusal(current: MotionConfig, next: MotionConfig): string | undefined {
+  if (!needsSourceFrames(next) || needsSourceFrames(current)) return undefined;
+  return (
+    'motion.regions cannot be turned on while the stream runs: the windows are cut from source-size frames, ' +
+    'which its decoder makes only when told so as the source opens. Remove the stream and add it again with "regions": true (docs/motion.md)'
+  );
 }
 
 const routes: Route[] = [
@@ -166,13 +224,7 @@ const routes: Route[] = [
     pattern: /^\/api\/streams$/,
     handler: async (ctx, req, res) => {
       const body = await readJsonBody(req, ctx.config.server.maxBodyBytes);
-      let settings: StreamSettings;
-      try {
-        settings = parseStream(body, streamContext(ctx.config));
-      } catch (err) {
-        if (err instanceof ConfigError) throw new HttpError(400, err.message, { issues: err.issues });
-        throw err;
-      }
+      const settings = validated(() => parseStream(body, streamContext(ctx.config)));
       const refused = await ctx.sourceHosts.refusal(settings.url);
       if (refused) throw new HttpError(403, refused);
       let stats: StreamStats;
@@ -208,21 +260,29 @@ const routes: Route[] = [
     method: 'PUT',
     pattern: /^\/api\/streams\/([^/]+)\/analytics$/,
     handler: async (ctx, req, res, [id]) => {
-      const settings = ctx.hub.settings(id);
-      if (!settings) throw new HttpError(404, `no stream "${id}"`);
-      const body = await readJsonBody(req, ctx.config.server.maxBodyBytes);
-      let analytics: AnalyticsSettings;
-      try {
-        analytics = parseAnalytics(body);
-      } catch (err) {
-        if (err instanceof ConfigError) throw new HttpError(400, err.message, { issues: err.issues });
-        throw err;
-      }
-      // The source keeps running: only the stages see the change (StreamHubApi.update).
-      await ctx.hub.update(id, { ...settings, analytics });
-      ctx.log.info({ stream: id, zones: analytics.zones.length, lines: analytics.lines.length }, 'stream analytics changed');
-      const kept = await keep(ctx, 'analytics changed', (state) => state.put(ctx.hub.settings(id) ?? { ...settings, analytics }));
+      const kept = await changeStream(ctx, req, id, 'analytics', (body, settings) => {
+        const analytics = validated(() => parseAnalytics(body));
+        return { settings: { ...settings, analytics }, logged: { zones: analytics.zones.length, lines: analytics.lines.length } };
+      });
       json(res, 200, { ...analyticsView(ctx, id), ...kept });
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/streams\/([^/]+)\/motion$/,
+    handler: async (ctx, _req, res, [id]) => json(res, 200, motionView(ctx, id)),
+  },
+  {
+    method: 'PUT',
+    pattern: /^\/api\/streams\/([^/]+)\/motion$/,
+    handler: async (ctx, req, res, [id]) => {
+      const kept = await changeStream(ctx, req, id, 'motion', (body, settings) => {
+        const motion = validated(() => parseMotion(body));
+        const refused = liveMotionRefusal(settings.motion, motion);
+        if (refused) throw new HttpError(409, refused);
+        return { settings: { ...settings, motion }, logged: { enabled: motion.enabled, threshold: motion.threshold, minArea: motion.minArea, masks: motion.mask.length } };
+      });
+      json(res, 200, { ...motionView(ctx, id), ...kept });
     },
   },
   {
