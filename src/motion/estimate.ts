@@ -85,16 +85,18 @@ export class MotionEstimator {
   private stack = new Int32Array(0);
   private readonly histogram = new Uint32Array(GAIN_BINS);
   private readonly gain: [number, number, number] = [1, 1, 1];
-  /** The mask's pixels of the current image geometry (undefined: none), and that geometry. */
-  private masked: Uint8Array | undefined;
-  private maskedOf = '';
+  /**
+   * The mask rasterised for the image geometry it was made for (undefined: no mask yet, or new
+   * settings): its pixels (undefined when it covers none) and how many it covers.
+   */
+  private masked: { of: Pick<MotionImage, 'width' | 'height' | 'sourcePerPixel' | 'sourceWidth' | 'sourceHeight'>; pixels: Uint8Array | undefined; count: number } | undefined;
 
   constructor(private settings: MotionSettings) {}
 
   /** New settings from the next frame on; the background is kept. */
   configure(settings: MotionSettings): void {
     this.settings = settings;
-    this.maskedOf = '';
+    this.masked = undefined;
   }
 
   /** Forgets the background: the next frame starts again. */
@@ -111,8 +113,8 @@ export class MotionEstimator {
       return { kind: 'start', changed: 0, regions: [], gain: [1, 1, 1] };
     }
     const bg = this.background;
-    const masked = this.maskOf(image);
-    const watched = masked ? pixels - masked.reduce((n, m) => n + m, 0) : pixels;
+    const { pixels: masked, count } = this.maskOf(image);
+    const watched = pixels - count;
     for (let c = 0; c < 3; c++) this.gain[c] = this.channelGain(data, bg, c, watched, masked);
     const [gr, gg, gb] = this.gain;
     const threshold = this.settings.threshold;
@@ -174,15 +176,13 @@ export class MotionEstimator {
     this.lastPts = pts;
   }
 
-  /** The mask's pixels for this image's geometry, rasterised once per geometry and settings. */
-  private maskOf(image: MotionImage): Uint8Array | undefined {
-    const polygons = this.settings.mask ?? [];
-    if (polygons.length === 0) return undefined;
-    const of = `${image.width}x${image.height}/${image.sourcePerPixel}/${image.sourceWidth}x${image.sourceHeight}`;
-    if (of !== this.maskedOf) {
-      this.masked = maskedPixels(polygons, this.settings.coordinates ?? 'pixels', image);
-      this.maskedOf = of;
-    }
+  /** The mask's pixels for this image's geometry and how many, rasterised once per geometry and settings. */
+  private maskOf(image: MotionImage): { pixels: Uint8Array | undefined; count: number } {
+    const m = this.masked;
+    if (m && m.of.width === image.width && m.of.height === image.height && m.of.sourcePerPixel === image.sourcePerPixel && m.of.sourceWidth === image.sourceWidth && m.of.sourceHeight === image.sourceHeight) return m;
+    const { width, height, sourcePerPixel, sourceWidth, sourceHeight } = image;
+    const pixels = maskedPixels(this.settings.mask ?? [], this.settings.coordinates ?? 'pixels', image);
+    this.masked = { of: { width, height, sourcePerPixel, sourceWidth, sourceHeight }, pixels, count: pixels ? pixels.reduce((n, v) => n + v, 0) : 0 };
     return this.masked;
   }
 
