@@ -51,7 +51,8 @@ type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, para
 
 interface Route {
   method: string;
-  pattern: RegExp;
+  /** The path; `:name` stands for one segment, handed to the handler (decoded) in order. */
+  path: string;
   handler: Handler;
 }
 
@@ -170,16 +171,16 @@ function liveMotionRefusal(current: MotionConfig, next: MotionConfig): string | 
   );
 }
 
-const routes: Route[] = [
+const routeTable: Route[] = [
   {
     method: 'GET',
-    pattern: /^\/healthz$/,
+    path: '/healthz',
     // Degraded (a cluster node cut off from Redis) still answers 200: the node keeps serving what it runs.
     handler: async (ctx, _req, res) => json(res, 200, { status: ctx.cluster?.status() ?? 'ok', streams: ctx.hub.ids().length, ...(ctx.cluster ? { node: ctx.cluster.nodeId } : {}) }),
   },
   {
     method: 'GET',
-    pattern: /^\/api\/cluster$/,
+    path: '/api/cluster',
     handler: async (ctx, _req, res) => {
       if (!ctx.cluster) throw new HttpError(404, 'not a cluster node (serve --cluster redis://...)');
       json(res, 200, ctx.cluster.view());
@@ -187,7 +188,7 @@ const routes: Route[] = [
   },
   {
     method: 'GET',
-    pattern: /^\/api\/jobs$/,
+    path: '/api/jobs',
     handler: async (ctx, _req, res) => {
       if (!ctx.jobs) throw new HttpError(404, 'no job queue (serve --cluster redis://...)');
       let jobs;
@@ -201,7 +202,7 @@ const routes: Route[] = [
   },
   {
     method: 'GET',
-    pattern: /^\/api\/info$/,
+    path: '/api/info',
     handler: async (ctx, _req, res) =>
       json(res, 200, {
         name: 'streamlens',
@@ -216,12 +217,12 @@ const routes: Route[] = [
   },
   {
     method: 'GET',
-    pattern: /^\/api\/streams$/,
+    path: '/api/streams',
     handler: async (ctx, _req, res) => json(res, 200, { streams: ctx.hub.ids().flatMap((id) => streamView(ctx, id) ?? []) }),
   },
   {
     method: 'POST',
-    pattern: /^\/api\/streams$/,
+    path: '/api/streams',
     handler: async (ctx, req, res) => {
       const body = await readJsonBody(req, ctx.config.server.maxBodyBytes);
       const settings = validated(() => parseStream(body, streamContext(ctx.config)));
@@ -244,7 +245,7 @@ const routes: Route[] = [
   },
   {
     method: 'GET',
-    pattern: /^\/api\/streams\/([^/]+)$/,
+    path: '/api/streams/:id',
     handler: async (ctx, _req, res, [id]) => {
       const view = streamView(ctx, id);
       if (!view) throw new HttpError(404, `no stream "${id}"`);
@@ -253,12 +254,12 @@ const routes: Route[] = [
   },
   {
     method: 'GET',
-    pattern: /^\/api\/streams\/([^/]+)\/analytics$/,
+    path: '/api/streams/:id/analytics',
     handler: async (ctx, _req, res, [id]) => json(res, 200, analyticsView(ctx, id)),
   },
   {
     method: 'PUT',
-    pattern: /^\/api\/streams\/([^/]+)\/analytics$/,
+    path: '/api/streams/:id/analytics',
     handler: async (ctx, req, res, [id]) => {
       const kept = await changeStream(ctx, req, id, 'analytics', (body, settings) => {
         const analytics = validated(() => parseAnalytics(body));
@@ -269,12 +270,12 @@ const routes: Route[] = [
   },
   {
     method: 'GET',
-    pattern: /^\/api\/streams\/([^/]+)\/motion$/,
+    path: '/api/streams/:id/motion',
     handler: async (ctx, _req, res, [id]) => json(res, 200, motionView(ctx, id)),
   },
   {
     method: 'PUT',
-    pattern: /^\/api\/streams\/([^/]+)\/motion$/,
+    path: '/api/streams/:id/motion',
     handler: async (ctx, req, res, [id]) => {
       const kept = await changeStream(ctx, req, id, 'motion', (body, settings) => {
         const motion = validated(() => parseMotion(body));
@@ -287,7 +288,7 @@ const routes: Route[] = [
   },
   {
     method: 'POST',
-    pattern: /^\/api\/streams\/([^/]+)\/analytics\/reset$/,
+    path: '/api/streams/:id/analytics/reset',
     handler: async (ctx, _req, res, [id]) => {
       if (!ctx.hub.has(id)) throw new HttpError(404, `no stream "${id}"`);
       await ctx.hub.resetAnalytics(id);
@@ -297,7 +298,7 @@ const routes: Route[] = [
   },
   {
     method: 'DELETE',
-    pattern: /^\/api\/streams\/([^/]+)$/,
+    path: '/api/streams/:id',
     handler: async (ctx, _req, res, [id]) => {
       if (!(await ctx.hub.remove(id))) throw new HttpError(404, `no stream "${id}"`);
       ctx.log.info({ stream: id }, 'stream removed');
@@ -308,7 +309,7 @@ const routes: Route[] = [
   },
   {
     method: 'POST',
-    pattern: /^\/api\/detect$/,
+    path: '/api/detect',
     handler: async (ctx, req, res, _params, url) => {
       const startTs = nowMs();
       // Taken in before the body is read: beyond the gate's queue, a request costs nothing but its answer.
@@ -322,7 +323,7 @@ const routes: Route[] = [
   },
   {
     method: 'GET',
-    pattern: /^\/api\/streams\/([^/]+)\/snapshot\.jpg$/,
+    path: '/api/streams/:id/snapshot.jpg',
     handler: async (ctx, _req, res, [id]) => {
       const settings = ctx.hub.settings(id);
       if (!settings) throw new HttpError(404, `no stream "${id}"`);
@@ -337,12 +338,12 @@ const routes: Route[] = [
   },
   {
     method: 'GET',
-    pattern: /^\/api\/events$/,
+    path: '/api/events',
     handler: async (ctx, _req, res, _params, url) => json(res, 200, await listEvents(ctx.events, url.searchParams)),
   },
   {
     method: 'GET',
-    pattern: /^\/api\/events\/([^/]+)\/snapshot\.jpg$/,
+    path: '/api/events/:id/snapshot.jpg',
     handler: async (ctx, _req, res, [id]) => {
       const jpeg = await eventSnapshot(ctx.events, id);
       // An event's snapshot never changes: clients may keep it.
@@ -351,6 +352,19 @@ const routes: Route[] = [
     },
   },
 ];
+
+/** `path` as a regular expression whose groups are its `:name` segments. */
+function pathPattern(path: string): RegExp {
+  const parts = path.split('/').map((part) => (part.startsWith(':') ? '([^/]+)' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  return new RegExp(`^${parts.join('/')}$`);
+}
+
+const routes = routeTable.map((route) => ({ ...route, pattern: pathPattern(route.path) }));
+
+/** The API's routes (method and path, `:id` one segment), in the order requests are matched. */
+export function apiRoutes(): { method: string; path: string }[] {
+  return routeTable.map(({ method, path }) => ({ method, path }));
+}
 
 /** POST /api/detect once the request is taken in. */
 async function detect(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL, startTs: number): Promise<void> {
