@@ -11,7 +11,7 @@ import { SourceError } from '../src/ingest/probe.js';
 import { StreamRunner } from '../src/pipeline/streamRunner.js';
 import { DEFAULT_TRACKER } from '../src/config/schema.js';
 import type { FrameResult, StreamState } from '../src/types.js';
-import { FakeBackend, memoryLogger, ScriptedSources, until, type Attempt } from './helpers/fakes.js';
+import { FakeBackend, letterbox, memoryLogger, ScriptedSources, until, type Attempt } from './helpers/fakes.js';
 
 const ctx = { baseDir: '/media', mediaFolders: ['/media'], modelPaths: ['/models/fake.onnx'], tracker: DEFAULT_TRACKER };
 
@@ -272,5 +272,32 @@ describe('StreamRunner with a fake source', () => {
     expect(run.sources.requests).toHaveLength(1);
     expect(run.runner.reconfigure({ ...run.runner.settings, url: 'rtsp://other.local/live' })).toBe(false);
     expect(run.runner.settings.url).toBe('rtsp://camera.local/live');
+  });
+
+  it('a resolution change at the first frame after new settings still flushes: tracks start afresh', async () => {
+    const model = new FakeBackend(false);
+    // Frames 0-2 at 64x48, then 640x360.
+    const run = start(settings({ conf: 0.25, dropPolicy: 'all' }), [{ frames: 1000, then: 'hang', lb: (i) => (i < 3 ? letterbox(64, 48) : letterbox(640, 360)) }], model);
+    for (let seq = 0; seq < 2; seq++) {
+      await until(() => model.pending.length === 1, 5000, `frame ${seq} in the model`);
+      model.complete();
+    }
+    await until(() => model.pending.length === 1, 5000, 'frame 2 in the model');
+    // New settings while the last frame of the old size is in flight: the next frame, the first of
+    // the new size, is the first of the rebuilt chain.
+    expect(run.runner.reconfigure({ ...run.runner.settings, conf: 0.6 })).toBe(true);
+    model.complete();
+    for (let seq = 3; seq < 5; seq++) {
+      await until(() => model.pending.length === 1, 5000, `frame ${seq} in the model`);
+      model.complete();
+    }
+    await until(() => run.results.length === 5, 5000, 'five results');
+    expect(model.submitted.slice(0, 5).map((i) => i.conf)).toEqual([0.25, 0.25, 0.25, 0.6, 0.6]);
+    expect(run.log.entries).toContainEqual(expect.objectContaining({ msg: 'source resolution changed; letterboxing the new size', from: '64x48', to: '640x360' }));
+    const before = run.results[2].detections[0].trackId;
+    const after = run.results[4].detections[0].trackId;
+    expect(before).toBeDefined();
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
   });
 });

@@ -108,6 +108,15 @@ describe('stage chain', () => {
     expect(log.entries).toContainEqual(expect.objectContaining({ level: 'info', from: '640x480', to: '640x360' }));
   });
 
+  it('remembers the last frame size in the stream\'s stage memory: a chain rebuilt for new settings flushes on a new size at its first frame, not on the same size', async () => {
+    const seen: string[] = [];
+    const memory = new Map<string, unknown>();
+    await composeStages([recorder('a', seen)], { ...ctx, memory }).process(fakeFrame(0, { lb: letterbox(640, 480) }));
+    await composeStages([recorder('b', seen)], { ...ctx, memory }).process(fakeFrame(1, { lb: letterbox(640, 480) }));
+    await composeStages([recorder('c', seen)], { ...ctx, memory }).process(fakeFrame(2, { lb: letterbox(640, 360) }));
+    expect(seen).toEqual(['a:0', 'b:1', 'c:flush-resolution', 'c:2']);
+  });
+
   it('rejects a frame whose stage fails, keeps it from later stages, and lets the next frames through', async () => {
     const seen: string[] = [];
     const flaky: FrameStage = {

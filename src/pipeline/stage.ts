@@ -75,7 +75,9 @@ export interface StageContext {
   /**
    * State that outlives the chain: the runner rebuilds the chain when settings change, and a
    * stateful stage (the tracker, the analytics) keeps its state here under its name, so tracks,
-   * track ids and counts go on. One per stream life; absent = nothing outlives the chain.
+   * track ids and counts go on; so does the chain's last frame size (a resolution change at the
+   * first frame of a rebuilt chain is still one). One per stream life; absent = nothing outlives
+   * the chain.
    */
   memory?: Map<string, unknown>;
   /** Frames of a live source served in real time (events carry the wall clock), not a recording being analysed. */
@@ -117,6 +119,13 @@ export function resultOf(frame: Frame): FrameResult {
   return result;
 }
 
+/** Stage memory key of the source size of the last frame that entered a chain of the stream. */
+const FRAME_SIZE_KEY = 'chain.frameSize';
+
+interface FrameSizeMemory {
+  last?: { width: number; height: number };
+}
+
 /**
  * Runs `stages` in order. Order is kept with tickets: every frame and every discontinuity takes
  * the next ticket at entry, and a stage lets ticket t in only after ticket t-1 went in. With one
@@ -129,13 +138,13 @@ class OrderedChain implements StageChain {
   private readonly due: number[];
   /** Per stage: callers waiting for their ticket's turn. */
   private readonly waiting: Map<number, () => void>[];
-  private lastSize: { width: number; height: number } | undefined;
+  private readonly size: FrameSizeMemory;
   /** Settles when the last frame that entered, and every frame before it, left the chain. */
   private lastDone: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly stages: readonly FrameStage[],
-    private readonly ctx: Pick<StageContext, 'streamId' | 'log'>,
+    private readonly ctx: Pick<StageContext, 'streamId' | 'log' | 'memory'>,
   ) {
     this.names = stages.map((s) => s.name);
     const dup = this.names.find((n, i) => this.names.indexOf(n) !== i);
@@ -145,6 +154,8 @@ class OrderedChain implements StageChain {
     if (clash) throw new Error(`stage name "${clash}" is taken by a latency term (src/latency.ts)`);
     this.due = stages.map(() => 0);
     this.waiting = stages.map(() => new Map());
+    this.size = (ctx.memory?.get(FRAME_SIZE_KEY) as FrameSizeMemory | undefined) ?? {};
+    ctx.memory?.set(FRAME_SIZE_KEY, this.size);
   }
 
   async process(frame: Frame): Promise<FrameResult> {
@@ -219,9 +230,9 @@ class OrderedChain implements StageChain {
   /** A new source resolution: boxes of the new geometry do not continue the old ones. */
   private checkResolution(frame: Frame): void {
     const { srcWidth: width, srcHeight: height } = frame.letterbox;
-    const last = this.lastSize;
+    const { last } = this.size;
     if (last && last.width === width && last.height === height) return;
-    this.lastSize = { width, height };
+    this.size.last = { width, height };
     if (!last) return;
     this.ctx.log.info({ stream: this.ctx.streamId, from: `${last.width}x${last.height}`, to: `${width}x${height}` }, 'source resolution changed; letterboxing the new size');
     this.flush({ streamId: this.ctx.streamId, reason: 'resolution' });
@@ -242,6 +253,6 @@ class OrderedChain implements StageChain {
 }
 
 /** A chain of the given stages (see stages.ts for the registered ones). */
-export function composeStages(stages: readonly FrameStage[], ctx: Pick<StageContext, 'streamId' | 'log'>): StageChain {
+export function composeStages(stages: readonly FrameStage[], ctx: Pick<StageContext, 'streamId' | 'log' | 'memory'>): StageChain {
   return new OrderedChain(stages, ctx);
 }

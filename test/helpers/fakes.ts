@@ -93,7 +93,8 @@ export type Attempt =
   | {
       frames: number;
       then: 'end' | 'hang' | { fail: Error };
-      lb?: Letterbox;
+      /** The frames' geometry; a function of the frame's index in the attempt: the source changes resolution. */
+      lb?: Letterbox | ((index: number) => Letterbox);
       /** Overrides of the source's info (e.g. an HTTP file: a network URL that is finite). */
       info?: Partial<SourceInfo>;
       /** The live HLS playlist the source reports. */
@@ -129,7 +130,8 @@ export class ScriptedSources implements SourceFactory {
     async function* frames(): AsyncGenerator<Frame> {
       for (let i = 0; i < attempt.frames; i++) {
         if (stopped) return;
-        yield fakeFrame((req.startSeq ?? 0) + i, { streamId: req.streamId, index: i, lb: attempt.lb });
+        const lb = typeof attempt.lb === 'function' ? attempt.lb(i) : attempt.lb;
+        yield fakeFrame((req.startSeq ?? 0) + i, { streamId: req.streamId, index: i, lb });
       }
       if (attempt.then === 'end') return;
       if (attempt.then === 'hang') {
