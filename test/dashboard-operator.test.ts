@@ -91,7 +91,7 @@ describe('dashboard tiles an operator can trust', () => {
       await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.condition === 'no-signal', tile('quiet'), { timeout: 30_000, polling: 50 });
       expect(Date.now() - quietSince).toBeGreaterThanOrEqual(1900);
       // The age keeps counting, the picture is dimmed and carries no boxes.
-      await page.waitForFunction((sel) => /^No signal · last frame [4-9] s ago/.test(document.querySelector(`${sel} .tile-message`)!.textContent ?? ''), tile('quiet'), { timeout: 10_000, polling: 100 });
+      await page.waitForFunction((sel) => /^No signal · last frame ([4-9]|[1-9]\d+) s ago/.test(document.querySelector(`${sel} .tile-message`)!.textContent ?? ''), tile('quiet'), { timeout: 60_000, polling: 100 });
       const quiet = await page.$eval(tile('quiet'), (t) => ({
         dim: t.classList.contains('dim'),
         filter: getComputedStyle(t.querySelector('canvas')!).filter,
@@ -101,7 +101,7 @@ describe('dashboard tiles an operator can trust', () => {
       }));
       expect(quiet).toMatchObject({ dim: true, objects: '0', badge: 'no signal' });
       expect(quiet.filter).toContain('grayscale');
-      expect(quiet.name).toMatch(/^quiet: no signal, last frame [4-9] s ago$/);
+      expect(quiet.name).toMatch(/^quiet: no signal, last frame ([4-9]|[1-9]\d+) s ago$/);
 
       const starved = await page.$eval(tile('starved'), (t) => ({ condition: (t as HTMLElement).dataset.condition, badge: t.querySelector('.badge')!.textContent, why: t.querySelector('.badge')!.getAttribute('title'), name: t.getAttribute('aria-label') }));
       expect(starved).toEqual({ condition: 'degraded', badge: 'degraded', why: 'output 1.2 of 15.0 fps, latency 950 ms', name: 'starved: degraded: output 1.2 of 15.0 fps, latency 950 ms' });
@@ -156,7 +156,7 @@ describe('a grid that fits the screen', () => {
         if (n === 4) {
           // The large view scales a 640x360 stream up to the space (contain).
           await page.click(tile('cam02'));
-          await page.waitForFunction((sel) => document.querySelector(sel)!.querySelector('canvas')!.getBoundingClientRect().width > 1200, tile('cam02'), { timeout: 5000, polling: 50 });
+          await page.waitForFunction((sel) => document.querySelector(sel)!.querySelector('canvas')!.getBoundingClientRect().width > 1200, tile('cam02'), { timeout: 60_000, polling: 50 });
           expect(await page.evaluate(() => document.documentElement.scrollHeight - innerHeight)).toBe(0);
           await page.screenshot({ path: join(artifacts, 'dashboard-large-scaled.png') });
         }
@@ -185,7 +185,7 @@ describe('a grid that fits the screen', () => {
       const headerBefore = await page.$eval('header', (h) => h.getBoundingClientRect().height);
       await page.focus('#classes input[value="bicycle"]');
       classes = labels.length;
-      await page.waitForFunction((n) => document.querySelectorAll('#classes input').length === n, labels.length, { timeout: 10_000, polling: 50 });
+      await page.waitForFunction((n) => document.querySelectorAll('#classes input').length === n, labels.length, { timeout: 60_000, polling: 50 });
       const m = await page.evaluate(() => {
         const shown = [...document.querySelectorAll<HTMLElement>('article.tile')].filter((t) => !t.hidden);
         return {
@@ -280,7 +280,7 @@ describe('video cost per page', () => {
 
       await page.click(tile('cam01'));
       // Once the page has told the server (subscriptions are gathered for 150 ms), count per tile.
-      const until = Date.now() + 10_000;
+      const until = Date.now() + 60_000;
       while (client.subscriptions.get('cam16')?.video !== false && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       const before = new Map(ids.map((id) => [id, { ...client.sent.get(id)! }]));
       const countedAt = Date.now();
@@ -358,7 +358,7 @@ describe('video cost per page', () => {
 
       // To the background: the page tells the server it wants detections only.
       await setHidden(true);
-      await waitServer(() => ids.every((id) => client.subscriptions.get(id)?.video === false), 'every stream subscribed without video', 15_000);
+      await waitServer(() => ids.every((id) => client.subscriptions.get(id)?.video === false), 'every stream subscribed without video', 60_000);
       const sentAt = new Map(ids.map((id) => [id, { ...client.sent.get(id)! }]));
       const drawnAt = await tilesDrawn();
       // Detections only, 2 a second (subscribe maxFps): longer than the 2 s after which a tile says "no signal".
@@ -376,7 +376,7 @@ describe('video cost per page', () => {
       await page.waitForFunction(
         ([list, at]) => (list as string[]).every((id) => Number(document.querySelector<HTMLElement>(`article.tile[data-stream="${id}"]`)!.dataset.frames) >= (at as Record<string, number>)[id]! + 3),
         [ids, drawnAt] as const,
-        { timeout: 15_000, polling: 100 },
+        { timeout: 60_000, polling: 100 },
       );
       for (const id of ids) expect({ id, video: client.sent.get(id)!.video > videoAt.get(id)! }).toEqual({ id, video: true });
       expect(ids.every((id) => client.subscriptions.get(id)?.video === true && client.subscriptions.get(id)?.maxFps === undefined)).toBe(true);
@@ -402,7 +402,7 @@ describe('video cost per page', () => {
       const client = [...server.clients][0]!;
       expect(client.subscriptions.get('cam')!.ack).toBe(true);
       // Every frame sent gets acknowledged, the last one included (the window never stays shut).
-      const until = Date.now() + 10_000;
+      const until = Date.now() + 60_000;
       const acked = (): number => Math.max(-1, ...client.received.filter((m) => m.type === 'ack').map((m) => (m.seqs as Record<string, number>).cam ?? -1));
       while (acked() < last && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       expect(acked()).toBe(last);
