@@ -155,7 +155,7 @@ describe('dashboard', () => {
         return Number(t.dataset.frames) >= (f0 as number) + 15 && /in \d+\.\d · out \d+\.\d · shown \d+\.\d fps/.test(t.textContent ?? '') && /latency \d+ ms/.test(t.textContent ?? '');
       },
       [TILE, frames0] as const,
-      { timeout: 20_000, polling: 100 },
+      { timeout: 60_000, polling: 100 },
     );
     await page.screenshot({ path: join(artifacts, 'dashboard.png') });
 
@@ -163,11 +163,11 @@ describe('dashboard', () => {
     const boxes = page.locator('#classes input[type=checkbox]');
     expect(await boxes.count()).toBeGreaterThanOrEqual(1);
     for (const b of await boxes.all()) await b.uncheck();
-    await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.objects === '0', TILE, { timeout: 5000, polling: 50 });
+    await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.objects === '0', TILE, { timeout: 60_000, polling: 50 });
     for (const b of await boxes.all()) await b.check();
-    await page.waitForFunction((sel) => Number(document.querySelector<HTMLElement>(sel)!.dataset.objects) >= 1, TILE, { timeout: 5000, polling: 50 });
+    await page.waitForFunction((sel) => Number(document.querySelector<HTMLElement>(sel)!.dataset.objects) >= 1, TILE, { timeout: 60_000, polling: 50 });
     await page.locator('#min-score').fill('1');
-    await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.objects === '0', TILE, { timeout: 5000, polling: 50 });
+    await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.objects === '0', TILE, { timeout: 60_000, polling: 50 });
     await page.locator('#min-score').fill('0');
 
     // Large view and back.
@@ -175,7 +175,7 @@ describe('dashboard', () => {
     expect(await page.getAttribute(TILE, 'class')).toContain('expanded');
     await page.screenshot({ path: join(artifacts, 'dashboard-large.png') });
     await page.keyboard.press('Escape');
-    await page.waitForFunction((sel) => !document.querySelector(sel)!.classList.contains('expanded'), TILE, { timeout: 5000 });
+    await page.waitForFunction((sel) => !document.querySelector(sel)!.classList.contains('expanded'), TILE, { timeout: 60_000 });
   });
 
   it('adds a tile for a stream added over the API (without video: detections on a blank frame) and drops it when removed', async () => {
@@ -193,11 +193,11 @@ describe('dashboard', () => {
         return !!t && Number(t.dataset.frames) >= 2 && Number(t.dataset.objects) >= 1 && t.dataset.state === 'streaming';
       },
       sel,
-      { timeout: 20_000, polling: 100 },
+      { timeout: 60_000, polling: 100 },
     );
     await page.screenshot({ path: join(artifacts, 'dashboard-two-streams.png') });
     expect((await fetch(`${server!.url}/api/streams/${extra}`, { method: 'DELETE' })).status).toBe(204);
-    await page.waitForFunction((s) => document.querySelector(s) === null, sel, { timeout: 15_000, polling: 100 });
+    await page.waitForFunction((s) => document.querySelector(s) === null, sel, { timeout: 60_000, polling: 100 });
     expect(Number(await page.getAttribute(TILE, 'data-frames'))).toBeGreaterThan(0);
   });
 
@@ -387,7 +387,7 @@ describe('dashboard', () => {
       await at(0.4, 0.1);
       await p.fill(`${SCENE} .tool-name`, 'top');
       await p.click(`${SCENE} .tools button:has-text("save")`);
-      await p.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.lines === '2', SCENE, { timeout: 20_000, polling: 50 });
+      await p.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.lines === '2', SCENE, { timeout: 60_000, polling: 50 });
       expect(await p.getAttribute(SCENE, 'class')).not.toContain('expanded');
       const top = (await analytics()).config.lines.find((l) => l.name === 'top')!;
       // Saved in source pixels of the 640x480 scene (clicks land within a pixel or two of 10% / 40%).
@@ -400,7 +400,7 @@ describe('dashboard', () => {
       for (const [fx, fy] of [[0.05, 0.5], [0.3, 0.5], [0.3, 0.9], [0.05, 0.9], [0.05, 0.5]] as const) await at(fx, fy);
       expect(await p.inputValue(`${SCENE} .tool-name`)).toBe('zone1');
       await p.click(`${SCENE} .tools button:has-text("save")`);
-      await p.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.zones === '2', SCENE, { timeout: 20_000, polling: 50 });
+      await p.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.zones === '2', SCENE, { timeout: 60_000, polling: 50 });
       const zone = (await analytics()).config.zones.find((z) => z.name === 'zone1')!;
       expect(zone.polygon).toHaveLength(4);
       expect((await analytics()).config.lines.map((l) => l.name)).toEqual(['gate', 'top']);
@@ -411,7 +411,7 @@ describe('dashboard', () => {
       await at(0.8, 0.3);
       await p.fill(`${SCENE} .tool-name`, 'top');
       await p.click(`${SCENE} .tools button:has-text("save")`);
-      await p.waitForFunction((sel) => /lines\[2\]\.name: duplicate line name "top"/.test(document.querySelector(`${sel} .tool-status`)?.textContent ?? ''), SCENE, { timeout: 20_000, polling: 50 });
+      await p.waitForFunction((sel) => /lines\[2\]\.name: duplicate line name "top"/.test(document.querySelector(`${sel} .tool-status`)?.textContent ?? ''), SCENE, { timeout: 60_000, polling: 50 });
       await p.screenshot({ path: join(artifacts, 'dashboard-analytics-editor.png') });
       await p.click(`${SCENE} .tools button:has-text("cancel")`);
       expect((await analytics()).config.lines).toHaveLength(2);
@@ -421,7 +421,7 @@ describe('dashboard', () => {
       expect(await p.$$eval(`${SCENE} select.tool-remove option`, (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['', 'zone:bay', 'zone:zone1', 'line:gate', 'line:top']);
       await p.selectOption(`${SCENE} select.tool-remove`, 'zone:zone1');
       await p.click(`${SCENE} .tools button:has-text("remove")`);
-      await p.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.zones === '1', SCENE, { timeout: 20_000, polling: 50 });
+      await p.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)!.dataset.zones === '1', SCENE, { timeout: 60_000, polling: 50 });
       expect((await analytics()).config.zones.map((z) => z.name)).toEqual(['bay']);
       expect((await analytics()).config.lines.map((l) => l.name)).toEqual(['gate', 'top']);
       expect(await p.textContent(`${SCENE} .tool-status`)).toBe('removed zone zone1');
@@ -436,7 +436,7 @@ describe('dashboard', () => {
     const port = server!.port;
     await stopServe(server!);
     server = undefined;
-    await page.waitForFunction(() => document.body.dataset.connection === 'reconnecting', undefined, { timeout: 10_000, polling: 50 });
+    await page.waitForFunction(() => document.body.dataset.connection === 'reconnecting', undefined, { timeout: 60_000, polling: 50 });
     expect(await page.locator('#banner').isVisible()).toBe(true);
     expect(await page.locator('#banner').textContent()).toMatch(/Reconnecting…/);
     expect(await page.getAttribute(TILE, 'data-state')).toBe('disconnected');
@@ -467,7 +467,7 @@ describe('dashboard', () => {
 
     const without = await browser.newPage();
     await without.goto(`${server.url}/`);
-    await without.waitForFunction(() => /needs a token/.test(document.getElementById('banner')?.textContent ?? ''), undefined, { timeout: 10_000, polling: 100 });
+    await without.waitForFunction(() => /needs a token/.test(document.getElementById('banner')?.textContent ?? ''), undefined, { timeout: 60_000, polling: 100 });
     await without.close();
   });
 
@@ -506,7 +506,7 @@ describe('dashboard', () => {
       const label = (await first.getAttribute('value'))!;
       await first.uncheck();
       await p.locator('#min-score').fill('0.3');
-      await p.waitForFunction((l) => new URLSearchParams(location.search).getAll('hide').includes(l) && new URLSearchParams(location.search).get('score') === '0.30', label, { timeout: 5000, polling: 50 });
+      await p.waitForFunction((l) => new URLSearchParams(location.search).getAll('hide').includes(l) && new URLSearchParams(location.search).get('score') === '0.30', label, { timeout: 60_000, polling: 50 });
       expect(new URLSearchParams(new URL(p.url()).search).get('token')).toBe('sekret');
       await p.reload();
       await p.waitForSelector(`#classes input[value="${label}"]`);
@@ -525,7 +525,7 @@ describe('dashboard', () => {
       const port = server!.port;
       await stopServe(server!);
       server = undefined;
-      await p.waitForFunction(() => document.body.dataset.connection === 'reconnecting', undefined, { timeout: 10_000, polling: 50 });
+      await p.waitForFunction(() => document.body.dataset.connection === 'reconnecting', undefined, { timeout: 60_000, polling: 50 });
       const framesDown = Number(await p.getAttribute(ADDED, 'data-frames'));
       server = await startServe(['--config', join(tmp, 'token.json'), '--port', String(port)]);
       await p.waitForFunction(
