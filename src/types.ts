@@ -285,6 +285,12 @@ export interface StreamStats {
   source?: Pick<SourceInfo, 'type' | 'width' | 'height' | 'rotation' | 'interlaced' | 'codec' | 'fps'>;
   /** Frames the decoder reported damaged data for (a corrupt source still "streams"). */
   decodeErrors?: number;
+  /**
+   * Whether the stream's decoder also hands over each frame at the source's own size (motion
+   * regions cut their windows from it): chosen when the stream starts, kept across reconnects and
+   * settings changes. Absent where unknown (a cluster stream no node runs yet).
+   */
+  sourceFrames?: boolean;
 }
 
 // ---- Configuration: the types come from its schema (src/config/schema.ts) ----

@@ -4,7 +4,8 @@
  * WebSocket client. A change is applied to the frames that follow without restarting the source
  * (seq goes on, no reconnect, the background is kept: no second `start`); turning gating off runs
  * every frame, on again starts afresh; an invalid body is 400 naming the field and changes
- * nothing; turning regions on is 409.
+ * nothing; turning regions on is 409 where the decoder makes no source-size frames, and allowed
+ * where it does (a stream started with regions).
  */
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,5 +126,31 @@ describe('PUT /api/streams/:id/motion on a running stream', () => {
     expect(regions.json.error).toMatch(/^motion\.regions cannot be turned on while the stream runs: .*source-size frames/);
     expect((await api(server, 'GET', '/api/streams/cam/motion')).json).toEqual(before);
     expect(server.hub.settings('cam')?.motion).toEqual(before.config);
+  });
+
+  it('decides the 409 from what the decoder makes: a stream started with regions turns them off and on again live', async () => {
+    expect((await api(server, 'GET', '/api/streams/cam')).json.sourceFrames).toBe(false);
+    const added = await api(server, 'POST', '/api/streams', { id: 'src', url: video, loop: true, dropPolicy: 'all', video: false, motion: { enabled: true, regions: true } });
+    expect(added.status, JSON.stringify(added.json)).toBe(201);
+    const seen = (): number[] => client.detections.filter((d) => d.stream === 'src').map((d) => d.seq as number);
+    await until(() => seen().length >= 3, 120_000, 'frames of src');
+    expect((await api(server, 'GET', '/api/streams/src')).json.sourceFrames).toBe(true);
+    // Off, then on again: its decoder makes the source-size frames all along.
+    const put = async (motion: unknown): Promise<void> => {
+      const res = await api(server, 'PUT', '/api/streams/src/motion', motion);
+      expect(res.status, JSON.stringify(res.json)).toBe(200);
+      expect(res.json.config).toEqual({ ...DEFAULTS, ...(motion as object) });
+    };
+    await put({ regions: false });
+    await put({ regions: true });
+    await put({ enabled: false, regions: true });
+    await put({ regions: true });
+    const at = Math.max(...seen());
+    await until(() => Math.max(...seen()) >= at + 5, 120_000, 'frames of src after the changes');
+    const stream = (await api(server, 'GET', '/api/streams/src')).json;
+    expect(stream).toMatchObject({ reconnects: 0, state: 'streaming', sourceFrames: true });
+    const seqs = seen();
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
+    expect((await api(server, 'DELETE', '/api/streams/src')).status).toBe(204);
   });
 });

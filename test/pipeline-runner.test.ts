@@ -274,6 +274,17 @@ describe('StreamRunner with a fake source', () => {
     expect(run.runner.settings.url).toBe('rtsp://camera.local/live');
   });
 
+  it('opens every source with the source-size output chosen at start, through settings changes and reconnects', async () => {
+    const withRegions = settings({ reconnect: fastReconnect, motion: { enabled: true, regions: true } });
+    const run = start(withRegions, [{ open: 'fail', error: new Error('connection refused') }]);
+    await until(() => run.sources.requests.length >= 1, 5000, 'a first attempt');
+    expect(run.runner.reconfigure({ ...withRegions, motion: { ...withRegions.motion, regions: false } })).toBe(true);
+    await until(() => run.sources.requests.length >= 3, 5000, 'two more attempts');
+    expect(run.sources.requests.map((r) => r.source)).toEqual(run.sources.requests.map(() => true));
+    expect(run.runner.stats().sourceFrames).toBe(true);
+    expect(start(settings({}), [{ frames: 0, then: 'hang' }]).runner.stats().sourceFrames).toBe(false);
+  });
+
   it('a resolution change at the first frame after new settings still flushes: tracks start afresh', async () => {
     const model = new FakeBackend(false);
     // Frames 0-2 at 64x48, then 640x360.

@@ -100,6 +100,12 @@ export class StreamRunner {
   private openSource: FrameSource | undefined;
 
   private model: ModelBackend | undefined;
+  /**
+   * Whether every source this runner opens hands over source-size frames too (motion regions need
+   * them). Fixed for the runner's life: a settings change must not restart the source, so turning
+   * regions on is possible only where this is already true.
+   */
+  readonly sourceFrames: boolean;
 
   constructor(
     private current: StreamSettings,
@@ -107,6 +113,7 @@ export class StreamRunner {
   ) {
     this.state$ = new BehaviorSubject<StreamState>('connecting');
     this.localFile = isFileSource(current.url);
+    this.sourceFrames = needsSourceFrames(current.motion);
   }
 
   get settings(): StreamSettings {
@@ -131,6 +138,7 @@ export class StreamRunner {
       stats.source = { type, width, height, rotation, interlaced, codec, fps };
     }
     stats.decodeErrors = this.decodeErrorsBefore + (this.openSource?.decodeErrors ?? 0);
+    stats.sourceFrames = this.sourceFrames;
     return stats;
   }
 
@@ -247,7 +255,7 @@ export class StreamRunner {
         fps: s.fps,
         jpeg: s.video ? { quality: s.jpegQuality, maxWidth: s.jpegMaxWidth } : undefined,
         // Motion regions crop the source frames (docs/motion.md).
-        source: needsSourceFrames(s.motion),
+        source: this.sourceFrames,
         rtspTransport: s.rtspTransport,
         deinterlace: s.deinterlace,
         hwaccel: hwaccelOf(s.hwaccel, s.hwaccelDevice),

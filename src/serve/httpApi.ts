@@ -159,15 +159,16 @@ function motionView(ctx: ApiContext, id: string): MotionView {
 }
 
 /**
- * Why `next` cannot be applied to a stream running with `current`, or undefined. Motion regions cut
- * their windows from the source-size frames the decoder makes only when told so as the source
- * opens; turning them on live would need the source restarted, which a settings change must not do.
+ * Why `next` cannot be applied to a running stream, or undefined. Motion regions cut their windows
+ * from the source-size frames its decoder makes only when told so as the stream starts
+ * (`sourceFrames` of its stats; where that is not known yet, its settings tell); turning them on
+ * where it makes none would need the source restarted, which a settings change must not do.
  */
-function liveMotionRefusal(current: MotionConfig, next: MotionConfig): string | undefined {
-  if (!needsSourceFrames(next) || needsSourceFrames(current)) return undefined;
+function liveMotionRefusal(current: StreamSettings, stats: StreamStats | undefined, next: MotionConfig): string | undefined {
+  if (!needsSourceFrames(next) || (stats?.sourceFrames ?? needsSourceFrames(current.motion))) return undefined;
   return (
     'motion.regions cannot be turned on while the stream runs: the windows are cut from source-size frames, ' +
-    'which its decoder makes only when told so as the source opens. Remove the stream and add it again with "regions": true (docs/motion.md)'
+    'and its decoder was started without them (it makes them only when told so as the stream starts). Remove the stream and add it again with "regions": true (docs/motion.md)'
   );
 }
 
@@ -279,7 +280,7 @@ const routeTable: Route[] = [
     handler: async (ctx, req, res, [id]) => {
       const kept = await changeStream(ctx, req, id, 'motion', (body, settings) => {
         const motion = validated(() => parseMotion(body));
-        const refused = liveMotionRefusal(settings.motion, motion);
+        const refused = liveMotionRefusal(settings, ctx.hub.stats(id), motion);
         if (refused) throw new HttpError(409, refused);
         return { settings: { ...settings, motion }, logged: { enabled: motion.enabled, threshold: motion.threshold, minArea: motion.minArea, masks: motion.mask.length } };
       });
