@@ -12,8 +12,8 @@ import { TextFile } from './textFile.js';
 
 /**
  * `{"frame","pts","width","height","detections":[...]}` per decoded frame, in order; with motion
- * gating also `"motion": {"changed", "reason", "regions"}` and, on frames whose detections were carried
- * forward, `"inferred": false`.
+ * gating also `"motion": {"changed", "reason", "regions"}` (`regions` where something moved) and,
+ * on frames whose detections were carried forward, `"inferred": false`.
  */
 export function jsonlLine(r: FrameResult): string {
   return (

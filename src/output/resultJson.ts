@@ -36,9 +36,10 @@ export interface MotionJson {
   reason: FrameMotion['reason'];
   /**
    * The frame's motion regions, source pixels rounded outward to whole pixels (each still covers
-   * its region), largest area first, at most MOTION_REGIONS_KEPT.
+   * its region), largest area first, at most MOTION_REGIONS_KEPT. Absent when nothing moved: most
+   * frames of a gated camera are still, and `[]` would cost each of them 13 bytes.
    */
-  regions: Box[];
+  regions?: Box[];
 }
 
 const area = (b: Box): number => (b[2] - b[0]) * (b[3] - b[1]);
@@ -46,9 +47,7 @@ const area = (b: Box): number => (b[2] - b[0]) * (b[3] - b[1]);
 export function motionToJson(m: FrameMotion): MotionJson {
   const largest = [...m.regions].sort((a, b) => area(b) - area(a));
   if (largest.length > MOTION_REGIONS_KEPT) largest.length = MOTION_REGIONS_KEPT;
-  return {
-    changed: round4(m.changed),
-    reason: m.reason,
-    regions: largest.map((b) => [Math.floor(b[0]), Math.floor(b[1]), Math.ceil(b[2]), Math.ceil(b[3])]),
-  };
+  const json: MotionJson = { changed: round4(m.changed), reason: m.reason };
+  if (largest.length) json.regions = largest.map((b) => [Math.floor(b[0]), Math.floor(b[1]), Math.ceil(b[2]), Math.ceil(b[3])]);
+  return json;
 }

@@ -54,9 +54,9 @@ export class MotionRegionsLayer {
   private dash: number[] = [];
   private dashRatio = 0;
 
-  /** Returns how many boxes it drew. */
+  /** Returns how many boxes it drew (none where the frame has no `regions`: nothing moved). */
   draw(ctx: CanvasRenderingContext2D, regions: MotionJson['regions'], frame: { sourceWidth: number; sourceHeight: number; pixelRatio: number }): number {
-    if (regions.length === 0) return 0;
+    if (!regions?.length) return 0;
     const pr = frame.pixelRatio;
     if (this.dashRatio !== pr) {
       this.dash = [6 * pr, 4 * pr];
