@@ -131,6 +131,15 @@ describe('HTTP methods (items 6 and 11)', () => {
     if (get.headers['content-length'] !== undefined) expect(Number(head.headers['content-length'])).toBeGreaterThan(0);
   });
 
+  it('every route of one stream answers an unknown stream with 404 naming it', async () => {
+    const ofStream = apiRoutes().filter((r) => r.path.startsWith('/api/streams/:id'));
+    expect(ofStream.length).toBeGreaterThanOrEqual(8);
+    for (const { method, path } of ofStream) {
+      const res = await api(server, method, path.replace(':id', 'nope'), method === 'PUT' ? {} : undefined);
+      expect([res.status, res.json?.error], `${method} ${path}`).toEqual([404, 'no stream "nope"']);
+    }
+  });
+
   it('a 405 names the allowed methods', async () => {
     const res = await raw('PATCH', '/api/streams');
     expect(res.status).toBe(405);

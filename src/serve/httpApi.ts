@@ -94,6 +94,13 @@ async function keep(ctx: ApiContext, what: string, change: (state: StreamStateSt
   }
 }
 
+/** The settings of stream `id`; 404 when there is no such stream. */
+function settingsOf(ctx: ApiContext, id: string): StreamSettings {
+  const settings = ctx.hub.settings(id);
+  if (!settings) throw new HttpError(404, `no stream "${id}"`);
+  return settings;
+}
+
 /** What `parse` makes of a request body; its ConfigError is a 400 naming the fields. */
 function validated<T>(parse: () => T): T {
   try {
@@ -116,8 +123,7 @@ async function changeStream(
   what: string,
   change: (body: unknown, settings: StreamSettings) => { settings: StreamSettings; logged: Record<string, unknown> },
 ): Promise<{ warning?: string }> {
-  const current = ctx.hub.settings(id);
-  if (!current) throw new HttpError(404, `no stream "${id}"`);
+  const current = settingsOf(ctx, id);
   const body = await readJsonBody(req, ctx.config.server.maxBodyBytes);
   const { settings, logged } = change(body, current);
   await ctx.hub.update(id, settings);
@@ -134,15 +140,12 @@ export interface AnalyticsView {
 
 /** A stream's zones and lines and their counts (docs/analytics.md); 404 for an unknown stream. */
 function analyticsView(ctx: ApiContext, id: string): AnalyticsView {
-  const settings = ctx.hub.settings(id);
-  const stats = ctx.hub.stats(id);
-  if (!settings || !stats) throw new HttpError(404, `no stream "${id}"`);
-  const config = settings.analytics;
+  const config = settingsOf(ctx, id).analytics;
   const empty: AnalyticsCounts = {
     lines: Object.fromEntries(config.lines.map((l) => [l.name, { in: {}, out: {} }])),
     zones: Object.fromEntries(config.zones.map((z) => [z.name, {}])),
   };
-  return { stream: id, config, counts: stats.analytics ?? empty };
+  return { stream: id, config, counts: ctx.hub.stats(id)?.analytics ?? empty };
 }
 
 /** GET /api/streams/:id/motion */
@@ -153,9 +156,7 @@ export interface MotionView {
 
 /** A stream's motion gating settings (docs/motion.md); 404 for an unknown stream. */
 function motionView(ctx: ApiContext, id: string): MotionView {
-  const settings = ctx.hub.settings(id);
-  if (!settings) throw new HttpError(404, `no stream "${id}"`);
-  return { stream: id, config: settings.motion };
+  return { stream: id, config: settingsOf(ctx, id).motion };
 }
 
 /**
@@ -326,8 +327,7 @@ const routeTable: Route[] = [
     method: 'GET',
     path: '/api/streams/:id/snapshot.jpg',
     handler: async (ctx, _req, res, [id]) => {
-      const settings = ctx.hub.settings(id);
-      if (!settings) throw new HttpError(404, `no stream "${id}"`);
+      const settings = settingsOf(ctx, id);
       if (!settings.video) throw new HttpError(404, `stream "${id}" does not produce video (set "video": true)`);
       // Drawn once per frame, whoever asks: a flood of requests costs one drawing per frame.
       const snapshot = ctx.snapshots.snapshot(id, (result) => ctx.images.decode(snapshotDecodeBytes(result), () => renderSnapshot(result)));
