@@ -50,10 +50,14 @@ describe('soak (short)', () => {
         `slopes heap ${f(report.heapSlopeMBPerMin)} / rss ${f(report.rssSlopeMBPerMin)} MB/min, handles ${report.handles.min}..${report.handles.max}, frames ${report.framesSent}`,
     );
     expect(report.failures).toEqual([]);
-    expect(report.samples.length).toBeGreaterThanOrEqual(15);
-    // Frames kept flowing through every sample of the judged window (how many depends on the machine).
+    // Sampled to the end of the run, often enough for the slopes. A sample is a 1 s sleep plus a
+    // forced GC, which a loaded machine stretches: a count per 25 s would measure the machine.
     const judged = report.samples.filter((x) => x.t >= 8_000);
-    judged.slice(1).forEach((x, i) => expect(x.framesSent, `frames sent by ${x.t} ms`).toBeGreaterThan(judged[i].framesSent));
+    expect(report.samples.at(-1)!.t).toBeGreaterThan(25_000 - 1_000);
+    expect(judged.length).toBeGreaterThanOrEqual(6);
+    // Frames kept flowing through the judged window (how many depends on the machine): more in
+    // every span of three samples, so a starved second on a loaded machine does not count, a stall does.
+    judged.slice(3).forEach((x, i) => expect(x.framesSent, `frames sent by ${x.t} ms`).toBeGreaterThan(judged[i].framesSent));
   });
 
   it('with throttled readers: phases with and without them alternate, each judged with the healthy clients\' p95 (issue 20)', async () => {
