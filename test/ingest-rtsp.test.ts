@@ -59,7 +59,8 @@ describe('RTSP ingest (GStreamer RTSP server)', () => {
       }
     })();
     expect(['ended', 'DecodeError']).toContain(end);
-    expect(Date.now() - t0).toBeLessThan(8000);
+    // Not hanging (15 x the 2 s socket timeout), however slowly a loaded machine reaps ffmpeg.
+    expect(Date.now() - t0).toBeLessThan(30_000);
     expect(liveFfmpegChildren()).toBe(0);
     expect(() => process.kill(pid, 0)).toThrow();
   });
@@ -74,7 +75,9 @@ describe('RTSP ingest (GStreamer RTSP server)', () => {
       const err = await d.frames().next().then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(DecodeError);
       expect((err as Error).message).toMatch(/^no video from rtsp:\/\/127\.0\.0\.1:\d+\/cam within 1000 ms \(ffmpeg exited with code 1: Invalid data found when processing input\)$/);
-      expect(Date.now() - t0).toBeLessThan(5000);
+      // The message says the 1 s socket timeout ended it; this only catches a hang (without the
+      // timeout ffmpeg waits on this server for good), not a loaded machine's slow ffmpeg start.
+      expect(Date.now() - t0).toBeLessThan(15_000);
       expect(liveFfmpegChildren()).toBe(0);
     } finally {
       await silent.close();
