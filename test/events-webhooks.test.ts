@@ -181,7 +181,9 @@ describe('webhook sink', () => {
     await until(() => r.got.length === 1, 5000, 'the first request');
     const t0 = Date.now();
     await s.close();
-    expect(Date.now() - t0).toBeLessThan(4000);
+    // The bound is 2 s; without it close() would sit out the 60 s request timeout. Half of that
+    // is the line, so a loaded machine's slow timers do not count.
+    expect(Date.now() - t0).toBeLessThan(30_000);
     expect(s.eventStats()[0]).toMatchObject({ dropped: { closed: 3 }, queueDepth: 0 });
   });
 
