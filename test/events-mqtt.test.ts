@@ -216,7 +216,9 @@ describe('MQTT sink with mosquitto', () => {
     s.write(resultWith('cam', [lineCross('cam')]));
     const t0 = Date.now();
     await s.close();
-    expect(Date.now() - t0).toBeLessThan(7000);
+    // Each step of close() is bounded by 2 s; one that waited on the gone broker would hang. A
+    // hang guard, so a loaded machine's slow timers do not count.
+    expect(Date.now() - t0).toBeLessThan(15_000);
     expect(s.eventStats()[0].dropped.closed).toBe(1);
   });
 });
