@@ -1,6 +1,7 @@
 /** Test harness for the live server: a real server on 127.0.0.1:0, real ws clients, real HTTP. */
 import { execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
@@ -149,6 +150,22 @@ export async function startDemoWithWatcher(opts: { server: Json; stream?: Json }
       const n = watcher.detections.length;
       await watcher.waitFor(() => watcher.closeCode !== undefined || watcher.detections.length > n + 3, 30_000, 'watcher keeps receiving');
       if (watcher.closeCode !== undefined) throw new Error(`the watcher was closed (${watcher.closeCode} ${watcher.closeReason})`);
+    },
+  };
+}
+
+/**
+ * The longest event-loop stall of this process from now until stop() (ms). A server started by
+ * startTestServer runs in this process: that is how late its own timers (pings, stuck checks)
+ * could fire, the loaded machine's share of a time bound, measured in the same window.
+ */
+export function eventLoopStalls(): { stop(): number } {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  return {
+    stop() {
+      delay.disable();
+      return delay.max / 1e6;
     },
   };
 }
