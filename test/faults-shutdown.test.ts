@@ -101,6 +101,7 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('streamlens serve, %s', (signal) =
       child.kill(signal);
       const { code, signal: sig } = await Promise.race([server.exited, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('no exit within 25 s')), 25_000))]);
       const shutdownMs = Date.now() - t0;
+      console.log(`${signal}: exited after ${shutdownMs} ms`);
       expect({ code, sig }).toEqual({ code: 0, sig: null });
       expect(shutdownMs).toBeLessThan(15_000);
       for (const c of clients) expect(c.code).toBe(1001);
