@@ -144,11 +144,11 @@ describe('analyze --out --render --report on a synthetic clip', () => {
       expect(thumbs.every(Boolean)).toBe(true);
       expect(Number(await page.textContent('#fps'))).toBeGreaterThan(0);
       // The rendered video plays in the page, and a track's time seeks it.
-      await page.waitForFunction(() => (document.getElementById('video') as HTMLVideoElement).readyState >= 1, undefined, { timeout: 20_000 });
+      await page.waitForFunction(() => (document.getElementById('video') as HTMLVideoElement).readyState >= 1, undefined, { timeout: 60_000 });
       const link = page.locator('table.tracks a.seek').nth(3);
       const t = Number(await link.getAttribute('data-t'));
       await link.click();
-      await page.waitForFunction((want) => Math.abs((document.getElementById('video') as HTMLVideoElement).currentTime - want) < 0.5, t, { timeout: 20_000 });
+      await page.waitForFunction((want) => Math.abs((document.getElementById('video') as HTMLVideoElement).currentTime - want) < 0.5, t, { timeout: 60_000 });
       expect(errors).toEqual([]);
       mkdirSync(artifacts, { recursive: true });
       await page.evaluate(() => (document.getElementById('video') as HTMLVideoElement).pause());
