@@ -30,7 +30,7 @@ describe('streamlens serve (CLI)', () => {
     let status = 0;
     let stderr = '';
     try {
-      execFileSync(process.execPath, [cli, 'serve', '--config', file], { encoding: 'utf8', stdio: 'pipe', timeout: 20_000 });
+      execFileSync(process.execPath, [cli, 'serve', '--config', file], { encoding: 'utf8', stdio: 'pipe', timeout: 60_000 });
     } catch (err) {
       ({ status, stderr } = err as { status: number; stderr: string });
     }
