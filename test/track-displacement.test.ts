@@ -39,7 +39,15 @@ describe('displacementInSizes', () => {
     expect(displacementInSizes([0, 0, 10, 10], [0, 0, 15, 10], 1.5)).toBe(0.2); // ratio 1.5 exactly
     expect(displacementInSizes([0, 0, 10, 10], [0, 0, 15.1, 10], 1.5)).toBe(Infinity);
     expect(displacementInSizes([0, 0, 10, 10], [0, 0, 10, 6.6], 1.5)).toBe(Infinity);
+    expect(displacementInSizes([0, 0, 10, 10], [0, 0, 10, 15], 1.5)).toBe(0.2); // height ratio 1.5 exactly
     expect(displacementInSizes([0, 0, 10, 10], [5, 5, 5, 9], 1.5)).toBe(Infinity);
+  });
+
+  it('is Infinity, not NaN, for two boxes empty on the same axis (the assignment solver does not finish on NaN)', () => {
+    // The size-ratio check passes them (0 is not more than 1.5 x 0); the mean extent is 0.
+    expect(displacementInSizes([5, 0, 5, 10], [5, 0, 5, 10], 1.5)).toBe(Infinity);
+    expect(displacementInSizes([0, 5, 10, 5], [0, 5, 10, 5], 1.5)).toBe(Infinity);
+    expect(displacementInSizes([0, 5, 10, 5], [3, 5, 13, 5], 1.5)).toBe(Infinity);
   });
 });
 
