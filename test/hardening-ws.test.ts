@@ -212,4 +212,44 @@ describe('frame writes', () => {
     expect(calls).toEqual(['cork', 'send text 21', 'uncork']);
     expect(session.drops).toEqual({ video: 1, detections: 0, events: 0 });
   });
+
+  it('a client that stops reading: frames, events, control messages and pings together never take its send buffer past the bound', () => {
+    // A connection that never drains: each message stays buffered with its frame header, as in ws.
+    const header = (n: number): number => (n < 126 ? 2 : n < 65536 ? 4 : 10);
+    const bytes = (m: Buffer | string): number => (typeof m === 'string' ? Buffer.byteLength(m) : m.length);
+    let pings = 0;
+    const ws = {
+      OPEN: 1,
+      readyState: 1,
+      bufferedAmount: 0,
+      send: (m: Buffer | string) => void (ws.bufferedAmount += bytes(m) + header(bytes(m))),
+      ping: (p: string) => void ((ws.bufferedAmount += bytes(p) + 2), pings++),
+      close: () => undefined,
+      on: () => ws,
+    };
+    const bound = 16 * 1024;
+    const session = new ClientSession(ws as unknown as WebSocket, { bufferBytes: bound, stuckTimeoutMs: 3_600_000, ackWindow: 2, onDrop: () => undefined });
+    session.subscribe(['a'], { video: true });
+    let max = 0;
+    let sent = 0;
+    let pingsAtHalf = -1;
+    // Detections of 100 to 1,000 bytes (1- and 2-byte lengths in the header), JPEGs, events, stats,
+    // a label outside ASCII (more bytes than characters), and a tick every 50 ms: 10 minutes.
+    for (let i = 0, now = 1_700_000_000_000; i < 12_000; i++, now += 50) {
+      const before = ws.bufferedAmount;
+      session.deliver('a', i, `{"type":"detections","label":"${'é'.repeat(50 + (i % 450))}"}`, Buffer.alloc(200 + (i % 7) * 300), now);
+      session.deliverEvents('a', `{"type":"events","n":${'9'.repeat(i % 120)}}`);
+      session.sendControl(`{"type":"stats","pad":"${'x'.repeat(i % 300)}"}`);
+      session.tick(now);
+      if (ws.bufferedAmount > before) sent++;
+      max = Math.max(max, ws.bufferedAmount);
+      if (i === 6000) pingsAtHalf = pings;
+    }
+    expect(sent).toBeGreaterThan(5);
+    expect(max).toBeLessThanOrEqual(bound);
+    // Pings went out while there was room, and stopped once the unread ones left none (one a second
+    // for 5 minutes otherwise).
+    expect(pings).toBeGreaterThanOrEqual(1);
+    expect(pings).toBe(pingsAtHalf);
+  });
 });

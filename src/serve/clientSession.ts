@@ -45,6 +45,19 @@ const TEXT = { binary: false } as const;
 /** A tick this late means the event loop was blocked: pongs may be waiting unread, so nobody is judged on it. */
 const LATE_TICK_MS = 500;
 
+/** Bytes a message takes in the send buffer: its payload and the frame header (RFC 6455 5.2; a server's frames are not masked). */
+function wireBytes(message: Buffer | string): number {
+  const n = typeof message === 'string' ? Buffer.byteLength(message) : message.length;
+  return n + (n < 126 ? 2 : n < 65536 ? 4 : 10);
+}
+
+/**
+ * Room kept under the byte bound for one ping (its payload is the send time in ms: 13 digits, room
+ * for 20), so that pings, which judge whether the client is stuck, never wait behind frames and the
+ * buffer still stays within the bound. A ping is only sent when it fits, so they cannot pile up.
+ */
+const PING_ROOM = wireBytes('0'.repeat(20));
+
 export interface ClientSessionOptions {
   bufferBytes: number;
   stuckTimeoutMs: number;
@@ -193,7 +206,7 @@ export class ClientSession {
   /** Sends a frame's analytics events after its detections: when they fit under the bound, else dropped and counted. */
   deliverEvents(stream: string, events: Buffer | string): void {
     if (!this.subscriptions.has(stream) || !this.isOpen()) return;
-    if (this.fits(events.length, 1)) this.ws.send(events, TEXT);
+    if (this.fits(wireBytes(events), 1)) this.ws.send(events, TEXT);
     else this.drop(stream, 'events');
   }
 
@@ -211,7 +224,7 @@ export class ClientSession {
 
   /** Sends small control messages (state, stats, errors) only when they fit; they are not counted. */
   sendControl(text: string): boolean {
-    if (!this.isOpen() || !this.fits(text.length, 1)) return false;
+    if (!this.isOpen() || !this.fits(wireBytes(text), 1)) return false;
     this.ws.send(text);
     return true;
   }
@@ -240,9 +253,13 @@ export class ClientSession {
     this.flush(now);
     if (now - this.lastPingAt >= this.pingIntervalMs) {
       this.lastPingAt = now;
-      this.pings.push(now);
-      if (this.pings.length > this.maxPings) this.pings.shift();
-      this.ws.ping(String(now));
+      const payload = String(now);
+      // A ping that does not fit waits for the next tick: the one before it is still unread.
+      if (this.ws.bufferedAmount + wireBytes(payload) <= this.options.bufferBytes) {
+        this.pings.push(now);
+        if (this.pings.length > this.maxPings) this.pings.shift();
+        this.ws.ping(payload);
+      }
     }
     if (!late && now - this.answeredPingAt >= this.options.stuckTimeoutMs) this.closeTooSlow();
   }
@@ -294,7 +311,7 @@ export class ClientSession {
     acked?.push(frame.seq);
     // An acknowledged frame fitted as a whole; otherwise video goes only under 3/4 of the bound
     // (judged before the detections are written, as if they were queued already).
-    const video = frame.video && (acked || this.fits(frame.detections.length + frame.video.length, 0.75)) ? frame.video : undefined;
+    const video = frame.video && (acked || this.fits(wireBytes(frame.detections) + wireBytes(frame.video), 0.75)) ? frame.video : undefined;
     if (frame.video && !video) this.drop(stream, 'video');
     // A frame's messages leave in one write (one system call per frame, not per message).
     this.options.socket?.cork();
@@ -313,14 +330,17 @@ export class ClientSession {
 
   /** Whether a frame can go now: its detections (or, acknowledged, the whole frame) under the bound. */
   private fitsFrame(stream: string, frame: PendingFrame): boolean {
-    const bytes = frame.detections.length + (this.unacked.has(stream) ? (frame.video?.length ?? 0) : 0);
+    const bytes = wireBytes(frame.detections) + (this.unacked.has(stream) && frame.video ? wireBytes(frame.video) : 0);
     return this.fits(bytes, 1);
   }
 
-  /** Under the bound, or nothing buffered at all (one message larger than the bound still goes out). */
+  /**
+   * `bytes` (as wireBytes counts them) fit under `share` of the bound less the ping's room, or
+   * nothing is buffered at all (one message larger than the bound still goes out).
+   */
   private fits(bytes: number, share: number): boolean {
     const buffered = this.ws.bufferedAmount;
-    return buffered === 0 || buffered + bytes <= this.options.bufferBytes * share;
+    return buffered === 0 || buffered + bytes <= (this.options.bufferBytes - PING_ROOM) * share;
   }
 
   private drop(stream: string, kind: keyof ClientDrops): void {
