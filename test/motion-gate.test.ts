@@ -126,6 +126,85 @@ describe('motion gating rules', () => {
     expect(gate.decide('still', 1)).toEqual({ run: true, reason: 'keyframe' });
   });
 
+  it('calls an object missing from the last run lost, not moving, though it moved within MOVING_SECONDS', () => {
+    const gate = new MotionGate({ keyframeSeconds: 10, lostSeconds: 2 });
+    gate.observe(seen(0, [[1, [100, 100, 140, 140]]]));
+    gate.observe(seen(1 / FPS, [[1, [120, 100, 160, 140]]]));
+    gate.observe(seen(2 / FPS, []));
+    expect(gate.decide('still', 3 / FPS)).toEqual({ run: true, reason: 'lost' });
+  });
+
+  it('keeps no state for detections without a track id', () => {
+    const gate = new MotionGate({ keyframeSeconds: 10, lostSeconds: 2 });
+    gate.observe({ pts: 0, ...SIZE, detections: [{ box: [100, 100, 140, 140] }] });
+    gate.observe(seen(0.5, []));
+    expect(gate.decide('still', 0.6)).toEqual({ run: false, reason: 'still' });
+  });
+
+  it('treats each border within EDGE_MARGIN of the frame, inclusive, as the edge', () => {
+    const mx = EDGE_MARGIN * SIZE.width;
+    const my = EDGE_MARGIN * SIZE.height;
+    const { width: w, height: h } = SIZE;
+    const boxes: Box[] = [[mx, 200, mx + 40, 240], [300, my, 340, my + 40], [w - mx - 40, 200, w - mx, 240], [300, h - my - 40, 340, h - my]];
+    for (const box of boxes) {
+      const gate = new MotionGate({ keyframeSeconds: 10, lostSeconds: 2 });
+      gate.observe(seen(0, [[1, box]]));
+      gate.observe(seen(1, []));
+      expect(gate.decide('still', 1.5), `at the edge: ${box.join(', ')}`).toEqual({ run: false, reason: 'still' });
+    }
+    // Half a margin further in on each side (at the top and bottom the margin is 2 % of the height,
+    // less than 2 % of the width): inside, so lost when missing.
+    const inside: Box[] = [[mx + 0.5, 200, mx + 40, 240], [300, my + 0.5, 340, my + 40], [w - mx - 40, 200, w - mx - 0.5, 240], [300, h - my - 40, 340, h - my - 0.5]];
+    for (const box of inside) {
+      const gate = new MotionGate({ keyframeSeconds: 10, lostSeconds: 2 });
+      gate.observe(seen(0, [[1, box]]));
+      gate.observe(seen(1, []));
+      expect(gate.decide('still', 1.5), `inside: ${box.join(', ')}`).toEqual({ run: true, reason: 'lost' });
+    }
+  });
+
+  it('holds its time bounds exactly (with the slack for sums of frame intervals)', () => {
+    const epsilon = 1e-6;
+    // Moving: until MOVING_SECONDS after the move, less the slack.
+    const moving = new MotionGate({ keyframeSeconds: 10, lostSeconds: 2 });
+    moving.observe(seen(0, [[1, [100, 100, 140, 140]]]));
+    expect(moving.decide('still', MOVING_SECONDS - epsilon - 1e-9)).toEqual({ run: true, reason: 'moving' });
+    expect(moving.decide('still', MOVING_SECONDS - epsilon)).toEqual({ run: false, reason: 'still' });
+    // Lost: up to lostSeconds after it was last seen, plus the slack.
+    const lost = new MotionGate({ keyframeSeconds: 10, lostSeconds: 2 });
+    lost.observe(seen(0, [[1, [300, 200, 340, 240]]]));
+    lost.observe(seen(1, []));
+    expect(lost.decide('still', 2 + epsilon)).toEqual({ run: true, reason: 'lost' });
+    // Keyframe: from keyframeSeconds after the last run, less the slack; not at the same time again.
+    const key = new MotionGate({ keyframeSeconds: 2, lostSeconds: 2 });
+    key.observe(seen(0, []));
+    expect(key.decide('still', 0)).toEqual({ run: false, reason: 'still' });
+    expect(key.decide('still', 2 - epsilon - 1e-9)).toEqual({ run: false, reason: 'still' });
+    expect(key.decide('still', 2 - epsilon)).toEqual({ run: true, reason: 'keyframe' });
+  });
+
+  it('forgets an object lostSeconds (plus the slack) after it was last seen: back at its spot later, it is new and moving', () => {
+    const spot: Box = [300, 200, 340, 240];
+    const back = (gone: number): GateDecision => {
+      const gate = new MotionGate({ keyframeSeconds: 10, lostSeconds: 1 });
+      gate.observe(seen(0, [[1, spot]]));
+      gate.observe(seen(gone, []));
+      gate.observe(seen(gone + 0.5, [[1, spot]]));
+      return gate.decide('still', gone + 0.6);
+    };
+    // Kept through a run exactly lostSeconds + slack later: back at its spot, it has not moved since t 0.
+    expect(back(1 + 1e-6)).toEqual({ run: false, reason: 'still' });
+    // Forgotten by a run after that: back at its spot, it is a new object, which counts as moving.
+    expect(back(1.1)).toEqual({ run: true, reason: 'moving' });
+  });
+
+  it('calls an object moved at IoU exactly MOVED_IOU with its spot still', () => {
+    const gate = new MotionGate({ keyframeSeconds: 10, lostSeconds: 2 });
+    // 90 x 40 shifted by 10: intersection 80 x 40 over union 100 x 40, IoU 0.8.
+    const ds = play(gate, ['start', ...still(29)], (f) => [[1, f < 1 ? [100, 100, 190, 140] : [110, 100, 200, 140]]]);
+    expect(ran(ds)).toEqual(Array.from({ length: MOVING_SECONDS * FPS }, (_, f) => f));
+  });
+
   it('takes new settings without forgetting', () => {
     const gate = new MotionGate({ keyframeSeconds: 10, lostSeconds: 1 });
     gate.observe(seen(0, []));
