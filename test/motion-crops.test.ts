@@ -209,5 +209,7 @@ describe('mergeCropDetections', () => {
   it('returns the full frame detections when the windows found nothing', () => {
     const full = [det([1, 2, 3, 4], 0.5)];
     expect(mergeCropDetections(full, [crop], [[]], 3840, 2160)).toEqual(full);
+    // A window without a list of detections found nothing.
+    expect(mergeCropDetections(full, [crop, crop], [[det([100, 100, 140, 140], 0.9)]], 3840, 2160)).toEqual([...full, det([1100, 600, 1140, 640], 0.9)]);
   });
 });

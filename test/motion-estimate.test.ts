@@ -138,6 +138,21 @@ describe('dilation and regions', () => {
     expect(connectedRegions(dilated(), w, h, new Int32Array(w * h), mask).map((r) => r.area)).toEqual([2, 1]);
   });
 
+  it('dilates pixels at the borders without wrapping to another row', () => {
+    // 5 x 5: the top-left and bottom-right corners.
+    const mask = new Uint8Array(25);
+    mask[0] = 1;
+    mask[24] = 1;
+    // prettier-ignore
+    expect(Array.from(dilate3x3(mask, 5, 5, new Uint8Array(25)))).toEqual([
+      1, 1, 0, 0, 0,
+      1, 1, 0, 0, 0,
+      0, 0, 0, 0, 0,
+      0, 0, 0, 1, 1,
+      0, 0, 0, 1, 1,
+    ]);
+  });
+
   it('connects diagonal neighbours (8-connectivity)', () => {
     const mask = Uint8Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]);
     expect(connectedRegions(mask, 3, 3, new Int32Array(9))).toEqual([{ x1: 0, y1: 0, x2: 3, y2: 3, area: 3 }]);
@@ -290,6 +305,18 @@ describe('the motion mask', () => {
     // Nothing covered: no mask at all; no polygon: none either.
     expect(maskedPixels([[[700, 0], [800, 0], [800, 100]]], 'pixels', image)).toBeUndefined();
     expect(maskedPixels([], 'pixels', image)).toBeUndefined();
+  });
+
+  it('marks exactly the pixels whose centres a polygon covers, also for one reaching past the frame', () => {
+    // 8 x 6 pixels of 10 source pixels: centres at 5, 15, ..., 75 and 5, ..., 55.
+    const image = { width: 8, height: 6, sourcePerPixel: 10, sourceWidth: 80, sourceHeight: 60 };
+    const pixels = (polygon: [number, number][]): number[] => Array.from(maskedPixels([polygon], 'pixels', image)!);
+    const grid = (covered: (x: number, y: number) => boolean): number[] => times(48, (i) => (covered(i % 8, Math.floor(i / 8)) ? 1 : 0));
+    // Centres 25..55 by 15..45 inside.
+    expect(pixels([[22, 12], [58, 12], [58, 48], [22, 48]])).toEqual(grid((x, y) => x >= 2 && x <= 5 && y >= 1 && y <= 4));
+    // Past the left, top and bottom borders: the first two columns; past the right: the last two.
+    expect(pixels([[-30, -30], [24, -30], [24, 65], [-30, 65]])).toEqual(grid((x) => x <= 1));
+    expect(pixels([[56, -30], [110, -30], [110, 65], [56, 65]])).toEqual(grid((x) => x >= 6));
   });
 
   it('takes a changing clock for motion without a mask, and ignores it under one', () => {
