@@ -37,4 +37,17 @@ export const MUTATION_MODULES = {
     // Its unit tests; analytics-analyze and analytics-serve run the built CLI and ffmpeg end to end.
     tests: ['test/analytics-geometry.test.ts', 'test/analytics-rules.test.ts', 'test/analytics-edges.test.ts'],
   },
+  motion: {
+    // The gate, the mask rasteriser, the regions and the crops: all of src/motion but the estimator
+    // (motionEstimate) and image.ts, whose reduceFrame reads every pixel of each 640x640 test frame:
+    // instrumented, it makes each estimate test take over a minute. Unit tests only, quickest first
+    // (motion-real and the other motion-* tests need ffmpeg, dist/ or a server).
+    mutate: ['src/motion/**/*.ts', '!src/motion/estimate.ts', '!src/motion/image.ts'],
+    tests: ['test/motion-gate.test.ts', 'test/motion-crops.test.ts', 'test/motion-estimate.test.ts'],
+  },
+  motionEstimate: {
+    // The estimator alone: each of its mutants runs the estimate tests over generated frames (seconds).
+    mutate: ['src/motion/estimate.ts'],
+    tests: ['test/motion-estimate.test.ts'],
+  },
 };
