@@ -6,6 +6,8 @@
  */
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
+import { ClientSession } from '../src/serve/clientSession.js';
 import { dueUnderMaxFps } from '../src/serve/maxFps.js';
 import type { RunningServer } from '../src/serve/server.js';
 import { ensureModel } from '../src/tools/modelgen/index.js';
@@ -41,6 +43,64 @@ describe('dueUnderMaxFps', () => {
     expect(dueUnderMaxFps(0.5, 1000, 2999)).toBe(false);
     expect(dueUnderMaxFps(0.5, 1000, 3000)).toBe(true);
     expect(dueUnderMaxFps(5, 1000, 999)).toBe(true);
+  });
+});
+
+describe('ClientSession: changing a subscription to maxFps', () => {
+  /** A session on a connection that takes everything, and what it was sent: `seq` of each detections, `+jpeg` after it when video followed. */
+  const session = () => {
+    const sent: string[] = [];
+    const ws = {
+      OPEN: 1,
+      readyState: 1,
+      bufferedAmount: 0,
+      send: (m: Buffer | string) => void (Buffer.isBuffer(m) && m[0] !== 0x7b ? (sent[sent.length - 1] += '+jpeg') : sent.push(String(JSON.parse(String(m)).seq))),
+      ping: () => undefined,
+      close: () => undefined,
+      on: () => ws,
+    };
+    const s = new ClientSession(ws as unknown as WebSocket, { bufferBytes: 1 << 20, stuckTimeoutMs: 60_000, ackWindow: 1, onDrop: () => undefined });
+    /** The gateway's order: the maxFps rule, then delivery. */
+    const frame = (seq: number, ts: number): void => {
+      if (s.takeFrame('a', ts)) s.deliver('a', seq, Buffer.from(`{"seq":${seq}}`), Buffer.from([0xff, 0xd8]), ts);
+    };
+    return { s, sent, frame };
+  };
+
+  it('a frame that waited under the old subscription goes out under the new one: without video, and the first maxFps interval counts from it', () => {
+    const { s, sent, frame } = session();
+    // Shown: every frame with video, one unacknowledged at a time; frame 2 waits for the ack of 1.
+    s.subscribe(['a'], { video: true, ack: true });
+    frame(1, 10_000);
+    frame(2, 10_200);
+    expect(sent).toEqual(['1+jpeg']);
+    // Hidden (the dashboard's off-screen tile): detections only, 2 a second.
+    s.subscribe(['a'], { video: false, ack: true, maxFps: 2 });
+    frame(3, 10_222);
+    frame(4, 10_500);
+    frame(5, 10_700);
+    s.acknowledge(new Map([['a', 2]]), 10_701);
+    frame(6, 10_750);
+    // Frame 2 (taken before) went out without its JPEG; 3 and 4 came sooner than 500 ms after it, 5
+    // did not (it waited for the ack of 2), 6 came sooner than 500 ms after 5.
+    expect(sent).toEqual(['1+jpeg', '2', '5']);
+    expect(s.skipped).toBe(3);
+  });
+
+  it('subscribing again with the same maxFps does not let a frame through sooner than 1/maxFps after the last one taken', () => {
+    const { s, sent, frame } = session();
+    s.subscribe(['a'], { video: false, maxFps: 2 });
+    frame(1, 20_000);
+    s.subscribe(['a'], { video: false, maxFps: 2 });
+    frame(2, 20_022);
+    frame(3, 20_499);
+    frame(4, 20_500);
+    expect(sent).toEqual(['1', '4']);
+    // After an unsubscribe the next subscription starts afresh: its first frame is due.
+    s.unsubscribe(['a']);
+    s.subscribe(['a'], { video: false, maxFps: 2 });
+    frame(5, 20_600);
+    expect(sent).toEqual(['1', '4', '5']);
   });
 });
 

@@ -86,8 +86,13 @@ export class ClientSession {
   readonly drops: ClientDrops = { video: 0, detections: 0, events: 0 };
   /** Frames skipped under this client's own `maxFps` (asked for: not drops). */
   skipped = 0;
-  /** Per stream with `maxFps`: that rate and the capture time (epoch ms) of the newest frame taken. */
-  private readonly rates = new Map<string, { maxFps: number; lastTs?: number }>();
+  /** Per stream subscribed with `maxFps`: that rate. */
+  private readonly rates = new Map<string, number>();
+  /**
+   * Per subscribed stream, the capture time (epoch ms) of the newest frame taken, whatever the
+   * subscription was then: a subscription changed to `maxFps` counts from the last frame taken before.
+   */
+  private readonly lastTaken = new Map<string, number>();
   /** Streams whose frames this client acknowledges: seqs sent and not yet acknowledged, oldest first. */
   private readonly unacked = new Map<string, number[]>();
   private readonly pending = new Map<string, PendingFrame>();
@@ -124,11 +129,16 @@ export class ClientSession {
       else this.videoStreams.delete(s);
       if (options.maxWidth !== undefined) this.maxWidths.set(s, options.maxWidth);
       else this.maxWidths.delete(s);
-      if (options.maxFps !== undefined) this.rates.set(s, { maxFps: options.maxFps });
+      if (options.maxFps !== undefined) this.rates.set(s, options.maxFps);
       else this.rates.delete(s);
       // A new subscription starts with an empty window (what was sent before counts no more).
       if (options.ack) this.unacked.set(s, []);
       else this.unacked.delete(s);
+      // The frame still waiting was taken under the old options: it goes out under the new ones
+      // (without its JPEG when video is now off). It stays the last frame taken, so a new `maxFps`
+      // counts from it.
+      const waiting = this.pending.get(s);
+      if (waiting && !options.video) waiting.video = undefined;
     }
   }
 
@@ -141,6 +151,7 @@ export class ClientSession {
       this.videoStreams.delete(s);
       this.maxWidths.delete(s);
       this.rates.delete(s);
+      this.lastTaken.delete(s);
       this.unacked.delete(s);
       this.pending.delete(s);
     }
@@ -158,22 +169,21 @@ export class ClientSession {
 
   /**
    * Whether the frame of `stream` captured at `ts` (epoch ms) is due under this client's `maxFps`:
-   * 1/maxFps or more after the last frame it took (or the clock went back). Asking does not take it.
+   * 1/maxFps or more after the last frame it took of it, under this subscription or the one before
+   * (or the clock went back). Asking does not take it.
    */
   due(stream: string, ts: number): boolean {
-    const rate = this.rates.get(stream);
-    return rate === undefined || dueUnderMaxFps(rate.maxFps, rate.lastTs, ts);
+    const maxFps = this.rates.get(stream);
+    return maxFps === undefined || dueUnderMaxFps(maxFps, this.lastTaken.get(stream), ts);
   }
 
   /** Takes the frame captured at `ts` for delivery if it is due, else counts it as skipped. */
   takeFrame(stream: string, ts: number): boolean {
-    const rate = this.rates.get(stream);
-    if (!rate) return true;
     if (!this.due(stream, ts)) {
       this.skipped++;
       return false;
     }
-    rate.lastTs = ts;
+    if (this.subscriptions.has(stream)) this.lastTaken.set(stream, ts);
     return true;
   }
 
