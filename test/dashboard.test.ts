@@ -305,8 +305,10 @@ describe('dashboard', () => {
     try {
       await p.goto(`${server!.url}/`);
       await p.waitForFunction((sels) => sels.every((sel) => Number(document.querySelector<HTMLElement>(sel)?.dataset.frames) >= 3), [TILE, SIDE], { timeout: 60_000, polling: 100 });
-      // demo large: side is off screen.
+      // demo large: side is off screen. Once the server took its subscription at 2 a second, the page
+      // knows it is off screen (it asked for that) and draws it no more.
       await p.click(TILE);
+      await waitSide(2, 0);
       const drawn = Number(await p.getAttribute(SIDE, 'data-frames'));
       // Its condition sampled all along, for longer than the 2 s after which a tile says "no signal".
       await p.evaluate((sel) => {
