@@ -18,9 +18,6 @@ import { boxIou } from '../geometry/iou.js';
 import type { Box, Detection, MotionRunReason, MotionSkipReason } from '../types.js';
 import type { MotionKind } from './estimate.js';
 
-export const MOTION_RUN_REASONS: readonly MotionRunReason[] = ['start', 'motion', 'moving', 'lost', 'keyframe'];
-export const MOTION_SKIP_REASONS: readonly MotionSkipReason[] = ['still', 'small', 'light'];
-
 export interface GateSettings {
   /** The detector runs at least this often, seconds of stream time. */
   keyframeSeconds: number;
