@@ -26,7 +26,7 @@ interface Subscription {
   video: boolean;
   maxWidth?: number;
   maxFps?: number;
-  /** The capture time (epoch ms) of the newest frame taken under `maxFps`. */
+  /** The capture time (epoch ms) of the newest frame taken, under this subscription or the one before it. */
   lastTakenTs?: number;
   ack: boolean;
   unacked: number[];
@@ -154,13 +154,11 @@ export class ReplayServer {
       const sub = c.subscriptions.get(f.stream);
       if (!sub) continue;
       const counts = this.counts(c, f.stream);
-      if (sub.maxFps !== undefined) {
-        if (!dueUnderMaxFps(sub.maxFps, sub.lastTakenTs, f.ts)) {
-          counts.skipped++;
-          continue;
-        }
-        sub.lastTakenTs = f.ts;
+      if (sub.maxFps !== undefined && !dueUnderMaxFps(sub.maxFps, sub.lastTakenTs, f.ts)) {
+        counts.skipped++;
+        continue;
       }
+      sub.lastTakenTs = f.ts;
       if (sub.ack && this.ackWindow !== undefined && sub.unacked.length >= this.ackWindow) {
         // The window is full: the frame waits as the newest, replacing an older waiting one.
         if (sub.pending) counts.held++;
@@ -230,7 +228,7 @@ export class ReplayServer {
         const maxFps = typeof msg.maxFps === 'number' ? msg.maxFps : undefined;
         for (const id of streams) {
           const prev = client.subscriptions.get(id);
-          client.subscriptions.set(id, { video: msg.video === true, ack, unacked: prev?.unacked ?? [], maxWidth, maxFps });
+          client.subscriptions.set(id, { video: msg.video === true, ack, unacked: prev?.unacked ?? [], maxWidth, maxFps, lastTakenTs: prev?.lastTakenTs });
           client.maxWidths.push({ stream: id, video: msg.video === true, maxWidth, maxFps });
         }
         ws.send(JSON.stringify({ type: 'subscribed', streams, video: msg.video === true, ...(ack ? { ack: true } : {}), ...(maxFps !== undefined ? { maxFps } : {}) }));
